@@ -1,0 +1,137 @@
+"""Events as AMQP 1.0 messages: one JSON envelope in the body, ids mirrored in the properties.
+
+Decoding never raises anything but ``EventDecodeError``: a consumer routes those to the dead-letter
+stream with ``error.reason`` and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from rstream import AMQPMessage, Properties, amqp_decoder
+
+from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, EventEnvelope
+from contracts.upcasting import MissingUpcaster, Upcaster, upcast, UPCASTERS
+
+MAX_ENCODED_EVENT_BYTES = 64 * 1024
+CONTENT_TYPE = "application/json"
+
+
+class EventDecodeError(ValueError):
+    """Base of every decoding failure; ``reason`` is a short stable code for metrics and the DLQ."""
+
+    reason = "invalid"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{self.reason}: {detail}")
+        self.detail = detail
+
+
+class MalformedEvent(EventDecodeError):
+    reason = "malformed"
+
+
+class OversizedEvent(EventDecodeError):
+    reason = "oversized"
+
+
+class UnknownEventType(EventDecodeError):
+    reason = "unknown_type"
+
+
+class UnsupportedSchemaVersion(EventDecodeError):
+    reason = "future_version"
+
+
+class InvalidEvent(EventDecodeError):
+    reason = "invalid"
+
+
+def envelope_to_json(event: EventEnvelope) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def encode_event(event: EventEnvelope) -> bytes:
+    """The bytes appended to the stream for one event."""
+    body = envelope_to_json(event)
+    if len(body) > MAX_ENCODED_EVENT_BYTES:
+        raise OversizedEvent(f"{len(body)} bytes > {MAX_ENCODED_EVENT_BYTES}")
+    message = AMQPMessage(
+        body=body,
+        properties=Properties(
+            message_id=str(event.event_id),
+            correlation_id=event.correlation_id,
+            content_type=CONTENT_TYPE,
+            subject=event.event_type,
+        ),
+    )
+    return bytes(message)
+
+
+def decode_event(data: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS) -> EventEnvelope:
+    """Bytes from the stream -> a validated envelope at the current schema version."""
+    if len(data) > MAX_ENCODED_EVENT_BYTES + 1024:
+        raise OversizedEvent(f"{len(data)} bytes")
+    return decode_envelope_json(_amqp_body(data), upcasters)
+
+
+def decode_envelope_json(
+    body: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS
+) -> EventEnvelope:
+    """A JSON envelope (as in golden files or exports) -> a validated envelope at the current version."""
+    raw = _json_object(body)
+    event_type = raw.get("event_type")
+    if not isinstance(event_type, str) or event_type not in PAYLOAD_TYPES:
+        raise UnknownEventType(repr(event_type)[:80])
+    raw["schema_version"] = _upcast_in_place(raw, event_type, upcasters)
+    try:
+        return EventEnvelope.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidEvent(_summary(error)) from None
+
+
+def _amqp_body(data: bytes) -> bytes:
+    try:
+        message = amqp_decoder(data)
+        body: Any = message.body
+    except Exception as error:  # the AMQP parser raises many kinds on garbage
+        raise MalformedEvent(f"not an AMQP message ({type(error).__name__})") from None
+    if isinstance(body, list):  # one or more AMQP data sections
+        body = b"".join(part for part in body if isinstance(part, (bytes, bytearray)))
+    if not isinstance(body, (bytes, bytearray)):
+        raise MalformedEvent("AMQP body is not a data section")
+    return bytes(body)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise MalformedEvent(f"body is not JSON ({type(error).__name__})") from None
+    if not isinstance(raw, dict):
+        raise MalformedEvent("body is not a JSON object")
+    return raw
+
+
+def _upcast_in_place(raw: dict[str, Any], event_type: str, upcasters: dict[tuple[str, int], Upcaster]) -> int:
+    version = raw.get("schema_version")
+    current = CURRENT_VERSIONS[event_type]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise InvalidEvent(f"schema_version {version!r}")
+    if version > current:
+        raise UnsupportedSchemaVersion(f"{event_type} v{version} > v{current}")
+    if version < current:
+        if not isinstance(raw.get("payload"), dict):
+            raise InvalidEvent("payload is not an object")
+        try:
+            raw["payload"] = upcast(event_type, version, raw["payload"], current, upcasters)
+        except MissingUpcaster as error:
+            raise InvalidEvent(str(error)) from None
+    return current
+
+
+def _summary(error: ValidationError) -> str:
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5]]
+    return "; ".join(problems)[:500]

@@ -1,0 +1,163 @@
+"""Read models materialized by the processors and served by the API (beanie 2 documents).
+
+Only the processors and the API import this module (it pulls in MongoDB's driver); the bot never does.
+Every partial index filter here uses plain equality, which both mongod and the test server accept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from beanie import Document
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo import ASCENDING, IndexModel
+
+from contracts.events import StoredFile
+
+DocumentStatus = Literal["live", "deleted", "duplicate"]
+LIVE: DocumentStatus = "live"
+
+
+class DocumentView(Document):
+    """One stored document. ``status`` is ``duplicate`` when its content already belonged to a live one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # the document_id from the event
+    owner_id: int
+    type_slug: str
+    type_title: str
+    name: str
+    name_key: str
+    name_base_key: str
+    search_prefixes: list[str]
+    file: StoredFile
+    status: DocumentStatus = LIVE
+    duplicate_of: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+    last_event_id: str
+    last_offset: int
+
+    class Settings:
+        name = "documents"
+        use_revision = False
+        validate_on_save = False
+        indexes = [
+            IndexModel(
+                [("owner_id", ASCENDING), ("type_slug", ASCENDING), ("name_key", ASCENDING)],
+                name="unique_live_name_per_type",
+                unique=True,
+                partialFilterExpression={"status": LIVE},
+            ),
+            IndexModel(
+                [("owner_id", ASCENDING), ("file.sha256", ASCENDING)],
+                name="unique_live_content_per_owner",
+                unique=True,
+                partialFilterExpression={"status": LIVE},
+            ),
+            IndexModel(
+                [("owner_id", ASCENDING), ("type_slug", ASCENDING), ("status", ASCENDING),
+                 ("name_key", ASCENDING), ("_id", ASCENDING)],
+                name="documents_of_type_page",
+            ),
+            IndexModel(
+                [("owner_id", ASCENDING), ("name_base_key", ASCENDING)],
+                name="copies_of_name",
+            ),
+            IndexModel([("owner_id", ASCENDING), ("search_prefixes", ASCENDING)], name="search_prefix"),
+        ]
+
+
+class DocumentTypeView(Document):
+    """A person's document type with the number of live documents in it. ``_id`` is ``owner:slug``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    owner_id: int
+    slug: str
+    title: str
+    live_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+    class Settings:
+        name = "document_types"
+        use_revision = False
+        indexes = [
+            IndexModel([("owner_id", ASCENDING), ("slug", ASCENDING)], name="unique_type_per_owner", unique=True),
+        ]
+
+
+class UserView(Document):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int = Field(alias="_id")  # type: ignore[assignment]  # the Telegram user id
+    owner_id: int
+    language: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    class Settings:
+        name = "users"
+        use_revision = False
+        indexes = [IndexModel([("owner_id", ASCENDING)], name="unique_owner", unique=True)]
+
+
+class AppliedEvent(Document):
+    """Every event a processor applied, by ``event_id``: the idempotency ledger, read-your-writes and history."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # event_id
+    offset: int
+    event_type: str
+    owner_id: int
+    document_id: str | None = None
+    occurred_at: datetime
+    correlation_id: str
+    effect: str
+
+    class Settings:
+        name = "applied_events"
+        use_revision = False
+        indexes = [
+            IndexModel([("owner_id", ASCENDING), ("document_id", ASCENDING), ("offset", ASCENDING)],
+                       name="document_history"),
+        ]
+
+
+class ProcessorCheckpoint(Document):
+    """The last offset a processor committed; ``_id`` is ``<name>@v<version>``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    offset: int
+    events_applied: int = 0
+    updated_at: datetime
+
+    class Settings:
+        name = "processor_checkpoints"
+        use_revision = False
+
+
+class ActiveReadModel(BaseModel):
+    """Which read-model version the API serves (stored in the control database)."""
+
+    version: int
+
+
+READ_MODELS: list[type[Document]] = [DocumentView, DocumentTypeView, UserView, AppliedEvent, ProcessorCheckpoint]
+
+
+def read_model_database(base: str, version: int) -> str:
+    """Each projection version lives in its own database, so a rebuild never touches the served one."""
+    return f"{base}_v{version}"
+
+
+CONTROL_COLLECTION = "read_model_control"
+ACTIVE_VERSION_ID = "active"

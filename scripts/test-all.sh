@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Everything CI checks: install, start test services, lint, types, import rules, tests; stop services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+source scripts/test-env.sh
+scripts/test-services.sh start
+trap 'scripts/test-services.sh stop' EXIT
+echo "== flake8";       .venv/bin/flake8 contracts service_kit stream_processors api bot tests bench tools
+echo "== mypy --strict"; .venv/bin/mypy contracts service_kit stream_processors api bot tests bench
+echo "== import rules"; .venv/bin/lint-imports
+echo "== pytest";       .venv/bin/pytest "$@"

@@ -1,0 +1,1 @@
+"""Plumbing every DocVault service uses the same way. Nothing here connects at import time."""

@@ -1,0 +1,1 @@
+"""Stream processors: consume the event log and materialize the MongoDB read models."""

@@ -1,0 +1,35 @@
+"""Projections: pure functions from (state, event) to a new state, recorded as writes.
+
+``apply_event`` is the one entry point; I/O (loading the state a batch needs, writing the result)
+lives in ``stream_processors.store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts.events import EventEnvelope
+from stream_processors.projections.documents import (
+    apply_document_added,
+    apply_document_deleted,
+    apply_document_renamed,
+    apply_document_restored,
+)
+from stream_processors.projections.state import BatchState
+from stream_processors.projections.users import apply_user_language_changed, apply_user_started
+
+Handler = Callable[[BatchState, EventEnvelope, int], str]
+
+HANDLERS: dict[str, Handler] = {
+    "user.started": apply_user_started,
+    "user.language_changed": apply_user_language_changed,
+    "document.added": apply_document_added,
+    "document.renamed": apply_document_renamed,
+    "document.deleted": apply_document_deleted,
+    "document.restored": apply_document_restored,
+}
+
+
+def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> str:
+    """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_foreign``)."""
+    return HANDLERS[event.event_type](state, event, offset)

@@ -1,0 +1,80 @@
+"""The slice of the read models one batch needs, held in memory while the batch is applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.read_models import LIVE, DocumentTypeView, DocumentView, UserView
+
+NameSlot = tuple[int, str, str]  # owner, type slug, name key
+ContentSlot = tuple[int, str]  # owner, sha256
+
+
+@dataclass
+class BatchState:
+    """Documents, types and users by id, plus the unique slots taken by live documents.
+
+    ``document_writes`` keeps one snapshot per change, in event order, so that writing them in order
+    never passes through a state that violates a unique index; types and users keep only their last state.
+    """
+
+    documents: dict[str, DocumentView] = field(default_factory=dict)
+    types: dict[str, DocumentTypeView] = field(default_factory=dict)
+    users: dict[int, UserView] = field(default_factory=dict)
+    name_slots: dict[NameSlot, str] = field(default_factory=dict)
+    content_slots: dict[ContentSlot, str] = field(default_factory=dict)
+    document_writes: list[dict[str, Any]] = field(default_factory=list)
+    dirty_types: set[str] = field(default_factory=set)
+    dirty_users: set[int] = field(default_factory=set)
+
+    @classmethod
+    def of(
+        cls,
+        documents: list[DocumentView],
+        types: list[DocumentTypeView],
+        users: list[UserView],
+    ) -> BatchState:
+        state = cls(
+            documents={d.id: d for d in documents},
+            types={t.id: t for t in types},
+            users={u.id: u for u in users},
+        )
+        for document in documents:
+            if document.status == LIVE:
+                state.take_slots(document)
+        return state
+
+    def take_slots(self, document: DocumentView) -> None:
+        self.name_slots[name_slot(document)] = document.id
+        self.content_slots[content_slot(document)] = document.id
+
+    def free_slots(self, document: DocumentView) -> None:
+        if self.name_slots.get(name_slot(document)) == document.id:
+            del self.name_slots[name_slot(document)]
+        if self.content_slots.get(content_slot(document)) == document.id:
+            del self.content_slots[content_slot(document)]
+
+    def put_document(self, document: DocumentView) -> None:
+        self.documents[document.id] = document
+        self.document_writes.append(document.model_dump(by_alias=True, mode="python"))
+
+    def put_type(self, document_type: DocumentTypeView) -> None:
+        self.types[document_type.id] = document_type
+        self.dirty_types.add(document_type.id)
+
+    def put_user(self, user: UserView) -> None:
+        self.users[user.id] = user
+        self.dirty_users.add(user.id)
+
+
+def name_slot(document: DocumentView) -> NameSlot:
+    return (document.owner_id, document.type_slug, document.name_key)
+
+
+def content_slot(document: DocumentView) -> ContentSlot:
+    return (document.owner_id, document.file.sha256)
+
+
+def type_id(owner_id: int, slug: str) -> str:
+    return f"{owner_id}:{slug}"

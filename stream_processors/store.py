@@ -1,0 +1,175 @@
+"""MongoDB side of a processor: load what a batch needs, write what it produced, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.events import DocumentAdded, EventEnvelope
+from contracts.read_models import (
+    LIVE,
+    AppliedEvent,
+    DocumentTypeView,
+    DocumentView,
+    ProcessorCheckpoint,
+    UserView,
+)
+from contracts.text import base_name_key, name_key
+from service_kit.metrics import timed
+from stream_processors.projections.state import BatchState, type_id
+
+Database = AsyncDatabase[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Positioned:
+    """An event and the stream offset it was read at."""
+
+    offset: int
+    event: EventEnvelope
+
+
+def _collection(db: Database, model: type[Any]) -> Any:
+    return db[model.Settings.name]
+
+
+async def _find(db: Database, model: type[Any], query: dict[str, Any], session: AsyncClientSession) -> list[Any]:
+    cursor = _collection(db, model).find(query, session=session)
+    return [model.model_validate(raw) for raw in await cursor.to_list(None)]
+
+
+@timed("mongo", "load_applied")
+async def already_applied(db: Database, event_ids: list[str], session: AsyncClientSession) -> set[str]:
+    cursor = _collection(db, AppliedEvent).find({"_id": {"$in": event_ids}}, {"_id": 1}, session=session)
+    return {raw["_id"] for raw in await cursor.to_list(None)}
+
+
+def _document_ids(events: Sequence[Positioned]) -> list[str]:
+    return list({str(p.event.payload.document_id) for p in events if hasattr(p.event.payload, "document_id")})
+
+
+def _wanted_names(events: Sequence[Positioned], documents: list[DocumentView]) -> dict[int, set[str]]:
+    """Base name keys per owner that a batch may want to occupy (for copy-suffix resolution)."""
+    wanted: dict[int, set[str]] = {}
+    for positioned in events:
+        name = getattr(positioned.event.payload, "name", None)
+        if isinstance(name, str):
+            wanted.setdefault(positioned.event.owner_id, set()).add(base_name_key(name_key(name)))
+    for document in documents:
+        wanted.setdefault(document.owner_id, set()).add(document.name_base_key)
+    return wanted
+
+
+def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView]) -> dict[int, set[str]]:
+    wanted: dict[int, set[str]] = {}
+    for positioned in events:
+        if isinstance(positioned.event.payload, DocumentAdded):
+            wanted.setdefault(positioned.event.owner_id, set()).add(positioned.event.payload.file.sha256)
+    for document in documents:
+        wanted.setdefault(document.owner_id, set()).add(document.file.sha256)
+    return wanted
+
+
+def _per_owner(field: str, wanted: dict[int, set[str]]) -> list[dict[str, Any]]:
+    return [{"owner_id": owner, field: {"$in": sorted(values)}} for owner, values in wanted.items()]
+
+
+def _wanted_types(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
+    ids = {
+        type_id(p.event.owner_id, p.event.payload.type_slug)
+        for p in events
+        if isinstance(p.event.payload, DocumentAdded)
+    }
+    ids.update(type_id(d.owner_id, d.type_slug) for d in documents)
+    return sorted(ids)
+
+
+@timed("mongo", "load_state")
+async def load_state(db: Database, events: Sequence[Positioned], session: AsyncClientSession) -> BatchState:
+    """Everything the batch's events can read: their documents, the live documents whose name or
+    content they could collide with, the types whose counts they change and their users."""
+    documents = await _find(db, DocumentView, {"_id": {"$in": _document_ids(events)}}, session)
+    neighbours: list[DocumentView] = []
+    slot_queries = _per_owner("name_base_key", _wanted_names(events, documents)) + _per_owner(
+        "file.sha256", _wanted_contents(events, documents)
+    )
+    if slot_queries:
+        neighbours = await _find(db, DocumentView, {"status": LIVE, "$or": slot_queries}, session)
+    by_id = {d.id: d for d in neighbours} | {d.id: d for d in documents}
+    types = await _find(db, DocumentTypeView, {"_id": {"$in": _wanted_types(events, list(by_id.values()))}}, session)
+    owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})
+    users = await _find(db, UserView, {"_id": {"$in": owners}}, session) if owners else []
+    return BatchState.of(list(by_id.values()), types, users)
+
+
+def applied_record(positioned: Positioned, effect: str) -> dict[str, Any]:
+    event = positioned.event
+    document_id = getattr(event.payload, "document_id", None)
+    record: dict[str, Any] = AppliedEvent(
+        _id=str(event.event_id),
+        offset=positioned.offset,
+        event_type=event.event_type,
+        owner_id=event.owner_id,
+        document_id=str(document_id) if document_id is not None else None,
+        occurred_at=event.occurred_at,
+        correlation_id=event.correlation_id,
+        effect=effect,
+    ).model_dump(by_alias=True)
+    return record
+
+
+@timed("mongo", "commit_batch")
+async def write_batch(
+    db: Database,
+    state: BatchState,
+    applied: list[dict[str, Any]],
+    checkpoint_id: str,
+    last_offset: int,
+    session: AsyncClientSession,
+) -> None:
+    """Write the batch's results and advance the checkpoint (the caller holds the transaction)."""
+    if state.document_writes:
+        await _collection(db, DocumentView).bulk_write(
+            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in state.document_writes],
+            ordered=True,
+            session=session,
+        )
+    types = [state.types[i].model_dump(by_alias=True) for i in sorted(state.dirty_types)]
+    await _replace_all(db, DocumentTypeView, types, session)
+    users = [state.users[i].model_dump(by_alias=True) for i in sorted(state.dirty_users)]
+    await _replace_all(db, UserView, users, session)
+    if applied:
+        await _collection(db, AppliedEvent).bulk_write([InsertOne(r) for r in applied], ordered=False, session=session)
+    await _collection(db, ProcessorCheckpoint).bulk_write(
+        [
+            UpdateOne(
+                {"_id": checkpoint_id},
+                {
+                    "$set": {"offset": last_offset, "updated_at": datetime.now(UTC)},
+                    "$inc": {"events_applied": len(applied)},
+                },
+                upsert=True,
+            )
+        ],
+        session=session,
+    )
+
+
+async def _replace_all(db: Database, model: type[Any], docs: list[dict[str, Any]], session: AsyncClientSession) -> None:
+    if docs:
+        await _collection(db, model).bulk_write(
+            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False, session=session
+        )
+
+
+@timed("mongo", "load_checkpoint")
+async def load_checkpoint(db: Database, checkpoint_id: str) -> int | None:
+    """The last committed offset, or None when the processor never committed."""
+    raw = await _collection(db, ProcessorCheckpoint).find_one({"_id": checkpoint_id})
+    return None if raw is None else int(raw["offset"])
