@@ -2,6 +2,7 @@
 # Everything CI checks: install, start test services, lint, types, import rules, tests; stop services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-system.sh
 scripts/install.sh
 source scripts/test-env.sh
 scripts/test-services.sh start

@@ -1,0 +1,124 @@
+"""What the query API answers, shared by the API (which produces it) and the bot (which reads it).
+
+Routes (all under ``/v1``, bearer service token, everything scoped to ``owner_id``; a document of
+another owner is a 404):
+
+| method | path | answer |
+|---|---|---|
+| GET | /owners/{owner_id}/types | ``TypeList`` |
+| GET | /owners/{owner_id}/types/{slug}/documents?limit=&cursor= | ``DocumentPage`` |
+| GET | /owners/{owner_id}/documents/search?q=&limit= | ``DocumentList`` |
+| GET | /owners/{owner_id}/documents/{document_id} | ``DocumentDetail`` |
+| GET | /owners/{owner_id}/documents/{document_id}/history | ``HistoryList`` |
+| GET | /owners/{owner_id}/name-check?type_slug=&name= | ``NameCheck`` |
+| GET | /owners/{owner_id}/profile | ``UserProfile`` |
+| GET | /owners/{owner_id}/events/{event_id} | ``EventStatus`` |
+| POST | /owners/{owner_id}/files (raw body; ``Content-Type``, ``X-File-Name``) | ``UploadedFile`` |
+| GET | /owners/{owner_id}/documents/{document_id}/file (``Range``) | the bytes |
+| POST | /owners/{owner_id}/documents/{document_id}/link | ``SignedLink`` |
+| GET | /files/signed/{token} (no service token) | the bytes |
+
+Reads accept ``after_event=<event_id>``: the API waits briefly until that event is applied and
+answers 409 with ``Retry-After`` if it is not. Errors are ``ErrorBody``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+API_PREFIX = "/v1"
+OWNER_SCOPE = API_PREFIX + "/owners/{owner_id}"
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorBody(_Schema):
+    """Every error: a stable machine ``code`` and a human ``message``."""
+
+    code: str
+    message: str
+
+
+class TypeSummary(_Schema):
+    slug: str
+    title: str
+    live_count: int
+
+
+class TypeList(_Schema):
+    items: list[TypeSummary]
+
+
+class DocumentSummary(_Schema):
+    document_id: str
+    type_slug: str
+    type_title: str
+    name: str
+    size: int
+    mime_type: str
+    created_at: datetime
+
+
+class DocumentPage(_Schema):
+    items: list[DocumentSummary]
+    next_cursor: str | None = None
+
+
+class DocumentList(_Schema):
+    items: list[DocumentSummary]
+
+
+class DocumentDetail(DocumentSummary):
+    status: str
+    duplicate_of: str | None = None
+    sha256: str
+    file_name: str | None = None
+    telegram_file_id: str | None = None
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class HistoryEntry(_Schema):
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    effect: str
+
+
+class HistoryList(_Schema):
+    items: list[HistoryEntry]
+
+
+class NameCheck(_Schema):
+    taken: bool
+    document_id: str | None = None
+
+
+class UserProfile(_Schema):
+    owner_id: int
+    language: str
+
+
+class EventStatus(_Schema):
+    event_id: str
+    applied: bool
+    effect: str | None = None
+
+
+class UploadedFile(_Schema):
+    """Where an upload landed; ``duplicate_of`` names the owner's live document with the same content."""
+
+    object_key: str
+    sha256: str
+    size: int
+    mime_type: str
+    duplicate_of: DocumentSummary | None = None
+
+
+class SignedLink(_Schema):
+    url: str
+    expires_at: datetime
