@@ -18,6 +18,9 @@ another owner is a 404):
 | POST | /owners/{owner_id}/documents/{document_id}/link | ``SignedLink`` |
 | GET | /files/signed/{token} (no service token) | the bytes |
 
+Uploads: the raw body, ``Content-Type`` its media type, ``X-File-Name`` the original name percent-encoded
+as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name cleaned for the event.
+
 Reads accept ``after_event=<event_id>``: the API waits briefly until that event is applied and
 answers 409 with ``Retry-After`` if it is not. Errors are ``ErrorBody``.
 """
@@ -117,8 +120,23 @@ class UploadedFile(_Schema):
     size: int
     mime_type: str
     duplicate_of: DocumentSummary | None = None
+    # X-File-Name decoded and cleaned (no directories, no control characters): put this in the event.
+    file_name: str | None = None
 
 
 class SignedLink(_Schema):
     url: str
     expires_at: datetime
+
+
+class Health(_Schema):
+    """``/healthz``: the process answers."""
+
+    status: str
+
+
+class Readiness(_Schema):
+    """``/readyz``: whether each dependency answered (``mongo``, ``s3``); 503 when any did not."""
+
+    ready: bool
+    checks: dict[str, bool]

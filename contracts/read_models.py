@@ -63,10 +63,9 @@ class DocumentView(Document):
                  ("name_key", ASCENDING), ("_id", ASCENDING)],
                 name="documents_of_type_page",
             ),
-            IndexModel(
-                [("owner_id", ASCENDING), ("name_base_key", ASCENDING)],
-                name="copies_of_name",
-            ),
+            # Lookups by exactly these fields (a partial index serves only queries that repeat its filter).
+            IndexModel([("owner_id", ASCENDING), ("name_base_key", ASCENDING)], name="copies_of_name"),
+            IndexModel([("owner_id", ASCENDING), ("file.sha256", ASCENDING)], name="content_of_owner"),
             IndexModel([("owner_id", ASCENDING), ("search_prefixes", ASCENDING)], name="search_prefix"),
         ]
 

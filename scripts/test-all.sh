@@ -5,8 +5,12 @@ cd "$(dirname "$0")/.."
 scripts/install-system.sh
 scripts/install.sh
 source scripts/test-env.sh
-scripts/test-services.sh start
-trap 'scripts/test-services.sh stop' EXIT
+if scripts/test-services.sh running; then
+  echo "test services already running: leaving them up afterwards"
+else
+  scripts/test-services.sh start
+  trap 'scripts/test-services.sh stop' EXIT
+fi
 echo "== flake8";       .venv/bin/flake8 contracts service_kit stream_processors api bot tests bench tools
 echo "== mypy --strict"; .venv/bin/mypy contracts service_kit stream_processors api bot tests bench
 echo "== import rules"; .venv/bin/lint-imports

@@ -2,7 +2,7 @@
 # Start (or stop) what the tests need on loopback, without Docker:
 #   RabbitMQ's stream plugin on the machine's broker, the machine's Redis,
 #   SecantusDB (wire-compatible MongoDB) and moto's S3 server from the project's venv.
-# Usage: scripts/test-services.sh start|stop    Ports: see scripts/test-env.sh
+# Usage: scripts/test-services.sh start|stop|running    Ports: see scripts/test-env.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/test-env.sh
@@ -53,6 +53,11 @@ case "${1:-start}" in
       --port "$TEST_MONGO_PORT" --storage-path :memory: --log-level WARNING
     start_background moto "$TEST_S3_PORT" .venv/bin/moto_server -H 127.0.0.1 -p "$TEST_S3_PORT"
     echo "test services up: mongo :$TEST_MONGO_PORT, s3 :$TEST_S3_PORT, rabbitmq streams :5552, redis :6379"
+    ;;
+  running)  # exit 0 when the background test servers are already up
+    for name in secantusdb moto; do
+      [ -f "$state/$name.pid" ] && kill -0 "$(cat "$state/$name.pid")" 2>/dev/null || exit 1
+    done
     ;;
   stop)
     stop_background secantusdb

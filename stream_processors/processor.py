@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from rstream import AMQPMessage
 
@@ -14,6 +15,7 @@ from service_kit.correlation import correlation_id_var
 from service_kit.eventlog import RawPublisher, StreamRecord
 from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS
 from service_kit.mongo import MongoClient
+from stream_processors.lease import check_lease, take_lease
 from stream_processors.projections import apply_event
 from stream_processors.projections.state import BatchState
 from stream_processors.store import Positioned, already_applied, applied_record, load_state, write_batch
@@ -61,6 +63,19 @@ def first_occurrences(events: Sequence[Positioned], applied: set[str]) -> list[P
     return fresh
 
 
+def apply_all(state: BatchState, events: Sequence[Positioned]) -> dict[int, str]:
+    """Apply events in order; each is applied (and logged) under its own correlation id."""
+    effects: dict[int, str] = {}
+    for positioned in events:
+        token = correlation_id_var.set(positioned.event.correlation_id)
+        try:
+            effects[positioned.offset] = apply_event(state, positioned.event, positioned.offset)
+            log.debug("applied", extra={"offset": positioned.offset, "effect": effects[positioned.offset]})
+        finally:
+            correlation_id_var.reset(token)
+    return effects
+
+
 def dead_letter_message(dead: DeadLetter, source_stream: str) -> AMQPMessage:
     """The original bytes, with where they came from and why they could not be processed."""
     return AMQPMessage(
@@ -90,6 +105,16 @@ class Processor:
         self._client = client
         self._db = database
         self._dead_letters = dead_letters
+        self._session: AsyncClientSession | None = None
+
+    async def start(self) -> None:
+        """Take this version's lease (aborting a killed predecessor's open transaction)."""
+        self._session = await take_lease(self._client, self._db, self.identity.checkpoint_id)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.end_session()
+            self._session = None
 
     @property
     def database(self) -> AsyncDatabase[dict[str, object]]:
@@ -108,21 +133,17 @@ class Processor:
 
     async def _commit(self, events: list[Positioned], last_offset: int) -> dict[int, str]:
         """Effects by offset of the events applied now (duplicates are absent)."""
-        effects: dict[int, str] = {}
-        async with self._client.start_session() as session:
-            async with await session.start_transaction():
-                applied = await already_applied(self._db, [str(p.event.event_id) for p in events], session)
-                fresh = first_occurrences(events, applied)
-                state = await load_state(self._db, fresh, session) if fresh else BatchState()
-                for positioned in fresh:
-                    token = correlation_id_var.set(positioned.event.correlation_id)
-                    try:
-                        effects[positioned.offset] = apply_event(state, positioned.event, positioned.offset)
-                        log.debug("applied", extra={"offset": positioned.offset, "effect": effects[positioned.offset]})
-                    finally:
-                        correlation_id_var.reset(token)
-                records = [applied_record(p, effects[p.offset]) for p in fresh]
-                await write_batch(self._db, state, records, self.identity.checkpoint_id, last_offset, session)
+        session = self._session
+        if session is None:
+            raise RuntimeError("Processor.start() was not called")
+        async with await session.start_transaction():
+            await check_lease(self._db, self.identity.checkpoint_id, session)
+            applied = await already_applied(self._db, [str(p.event.event_id) for p in events], session)
+            fresh = first_occurrences(events, applied)
+            state = await load_state(self._db, fresh, session) if fresh else BatchState()
+            effects = apply_all(state, fresh)
+            records = [applied_record(p, effects[p.offset]) for p in fresh]
+            await write_batch(self._db, state, records, self.identity.checkpoint_id, last_offset, session)
         return effects
 
     def _count(self, events: list[Positioned], effects: dict[int, str], dead: list[DeadLetter]) -> None:

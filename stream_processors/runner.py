@@ -45,6 +45,7 @@ class ProcessorRunner:
         fill_wait_seconds: float = 0.02,
         lag_probe_seconds: float = 10.0,
         stop_after: int | None = None,
+        idle_exit_seconds: float | None = None,
         on_commit: Callable[[int, int], None] | None = None,
     ) -> None:
         self._processor = processor
@@ -53,6 +54,7 @@ class ProcessorRunner:
         self._fill_wait = fill_wait_seconds
         self._lag_probe_seconds = lag_probe_seconds
         self._stop_after = stop_after
+        self._idle_exit = idle_exit_seconds
         self._on_commit = on_commit
         self._queue: asyncio.Queue[StreamRecord] = asyncio.Queue(maxsize=batch_size * 4)
         self._stopping = asyncio.Event()
@@ -88,10 +90,12 @@ class ProcessorRunner:
         """Wait for one record (or a stop), then take what else arrives within ``fill_wait``."""
         getter = asyncio.ensure_future(self._queue.get())
         stopper = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({getter, stopper}, timeout=self._idle_exit, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         if not getter.done():
             getter.cancel()
+            if self._idle_exit is not None:
+                self.stop()  # a bounded run that receives nothing more is done (e.g. replay from past the end)
             return []
         batch = [getter.result()]
         deadline = asyncio.get_running_loop().time() + self._fill_wait
@@ -116,7 +120,7 @@ class ProcessorRunner:
             try:
                 await self._processor.process(batch)
                 break
-            except (PyMongoError, EventLogUnavailable) as error:
+            except (PyMongoError, EventLogUnavailable) as error:  # LeaseLost is not retried: it ends the run
                 delay = backoff_delay(attempt)
                 log.warning("batch not committed, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
                 attempt += 1

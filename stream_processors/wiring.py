@@ -22,7 +22,12 @@ async def open_processor(settings: ProcessorSettings, version: int | None = None
         await ensure_streams(settings.rabbitmq)
         database = client[read_model_database(settings.mongo.database, identity.version)]
         await init_read_models(database, READ_MODELS)
-        yield Processor(identity, client, database, dead_letters, settings.rabbitmq.events_stream)
+        processor = Processor(identity, client, database, dead_letters, settings.rabbitmq.events_stream)
+        await processor.start()
+        try:
+            yield processor
+        finally:
+            await processor.close()
     finally:
         await dead_letters.close()
         await client.close()

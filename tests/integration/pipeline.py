@@ -45,15 +45,18 @@ async def process_all(settings: ProcessorSettings, version: int | None = None) -
     return end
 
 
-async def snapshot(mongo: MongoSettings, version: int = 1) -> dict[str, list[dict[str, Any]]]:
-    """Every read model's documents, sorted by id: equal snapshots mean equal state."""
+async def snapshot(
+    mongo: MongoSettings, version: int = 1, without: tuple[str, ...] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """Every read model's documents (less the fields ``without``), sorted by id: equal snapshots, equal state."""
     client = mongo_client(mongo)
     try:
         db = client[read_model_database(mongo.database, version)]
         result: dict[str, list[dict[str, Any]]] = {}
         for model in (DocumentView, DocumentTypeView, UserView):
             name = model.Settings.name
-            result[name] = await db[name].find({}).sort("_id", 1).to_list(None)
+            rows = await db[name].find({}).sort("_id", 1).to_list(None)
+            result[name] = [{k: v for k, v in row.items() if k not in without} for row in rows]
         return result
     finally:
         await client.close()

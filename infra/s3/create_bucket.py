@@ -1,0 +1,69 @@
+"""Create the bucket DocVault keeps files in, if it is missing (compose's one-shot `s3-init`).
+
+Reads the same S3_* variables as the API (service_kit.settings.S3Settings) and retries with backoff while the
+S3 server finishes starting. Exit 0 when the bucket exists (created now or before), 1 when it could not be
+created after S3_INIT_ATTEMPTS attempts (default 20, about a minute).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import urllib3
+from minio import Minio
+
+from service_kit.settings import S3Settings
+
+MAX_DELAY_SECONDS = 5.0
+
+
+def s3_client(settings: S3Settings) -> Minio:
+    # Retries are this script's own (below), so a refused connection fails fast instead of inside urllib3.
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3.0, read=10.0), retries=urllib3.Retry(total=0))
+    return Minio(
+        settings.endpoint,
+        access_key=settings.access_key.get_secret_value(),
+        secret_key=settings.secret_key.get_secret_value(),
+        secure=settings.secure,
+        region=settings.region,
+        http_client=http,
+    )
+
+
+def ensure_bucket(settings: S3Settings, attempts: int, first_delay: float = 0.5) -> bool:
+    """True when the bucket was created now, False when it was there already; the last error after ``attempts``."""
+    client = s3_client(settings)
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            if client.bucket_exists(settings.bucket):
+                return False
+            client.make_bucket(settings.bucket)
+            return True
+        except Exception as error:  # S3Error, urllib3's errors, OSError: all mean "not yet"
+            if attempt == attempts:
+                raise
+            print(f"S3 at {settings.endpoint} not ready ({error!r}); attempt {attempt}/{attempts}, "
+                  f"next in {delay:.1f} s", file=sys.stderr)
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_DELAY_SECONDS)
+    raise AssertionError("unreachable")
+
+
+def main() -> int:
+    settings = S3Settings()
+    attempts = max(1, int(os.environ.get("S3_INIT_ATTEMPTS", "20")))
+    try:
+        created = ensure_bucket(settings, attempts)
+    except Exception as error:
+        print(f"error: could not create bucket {settings.bucket!r} at {settings.endpoint}: {error!r}",
+              file=sys.stderr)
+        return 1
+    print(f"bucket {settings.bucket!r} {'created' if created else 'exists'} at {settings.endpoint}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from stream_processors.cli import main
+
+raise SystemExit(main())

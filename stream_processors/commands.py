@@ -1,0 +1,184 @@
+"""The CLI commands: each wires clients from settings and runs one job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from tqdm import tqdm
+
+from contracts.codec import EventDecodeError, decode_event
+from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_model_database
+from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
+from service_kit.http import start_ops_server
+from service_kit.mongo import mongo_client
+from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
+from stream_processors.processor import Processor, ProcessorIdentity
+from stream_processors.runner import ProcessorRunner, backoff_delay
+from stream_processors.settings import ProcessorSettings
+from stream_processors.store import load_checkpoint
+from stream_processors.wiring import open_processor
+
+log = logging.getLogger(__name__)
+
+
+async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
+    """The long-running processor with its health and metrics server; stops cleanly on ``stop``.
+
+    Services start in any order: while RabbitMQ or MongoDB is not reachable it retries with backoff,
+    and after any failure it starts again from the committed checkpoint.
+    """
+    ready = {"mongo": False, "stream": False}
+
+    async def readiness() -> dict[str, bool]:
+        return dict(ready)
+
+    ops = await start_ops_server(settings.http_host, settings.http_port, readiness)
+    attempt = 0
+    try:
+        while not stop.is_set():
+            try:
+                async with open_processor(settings) as processor:
+                    ready["mongo"] = True
+                    attempt = 0
+                    await _run_until_stopped(processor, settings, stop, ready)
+            except Exception as error:
+                ready.update(mongo=False, stream=False)
+                delay = backoff_delay(attempt)
+                log.warning("processor not running, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
+                attempt += 1
+                await _sleep_unless_stopped(stop, delay)
+    finally:
+        await ops.cleanup()
+    return 0
+
+
+async def _run_until_stopped(
+    processor: Processor, settings: ProcessorSettings, stop: asyncio.Event, ready: dict[str, bool]
+) -> None:
+    """Run until ``stop`` (returns) or until the loop fails (raises, so the caller restarts it)."""
+    runner = ProcessorRunner(
+        processor, settings.rabbitmq, batch_size=settings.batch_size, lag_probe_seconds=settings.lag_probe_seconds
+    )
+    task = asyncio.create_task(runner.run())
+    ready["stream"] = True
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    runner.stop()
+    await asyncio.wait_for(task, 30)
+
+
+async def replay(settings: ProcessorSettings, version: int, start: StartAt, activate: bool) -> int:
+    """Project into ``version`` from ``start`` until the stream end seen now; optionally serve it."""
+    end = await stream_end_offset(settings.rabbitmq, settings.rabbitmq.events_stream)
+    async with open_processor(settings, version) as processor:
+        if end >= 0:
+            with tqdm(total=end + 1, unit="ev", desc=f"replay v{version}", file=sys.stderr) as bar:
+                def progress(offset: int, _: int) -> None:
+                    bar.update(offset + 1 - bar.n)
+
+                runner = ProcessorRunner(processor, settings.rabbitmq, batch_size=settings.batch_size,
+                                         stop_after=end, idle_exit_seconds=10, on_commit=progress)
+                await runner.run(start)
+        if activate:
+            await _activate(settings, version)
+    print(f"version {version} caught up to offset {end}" + (" and is now served" if activate else ""))
+    return 0
+
+
+async def _activate(settings: ProcessorSettings, version: int) -> None:
+    client = mongo_client(settings.mongo)
+    try:
+        await client[settings.mongo.database][CONTROL_COLLECTION].update_one(
+            {"_id": ACTIVE_VERSION_ID}, {"$set": {"version": version}}, upsert=True
+        )
+    finally:
+        await client.close()
+
+
+async def export(settings: ProcessorSettings, start: StartAt, selection: ExportFilter, fmt: str, output: str) -> int:
+    """Write the events from ``start`` up to the stream end seen now; undecodable records are counted."""
+    end = await stream_end_offset(settings.rabbitmq, settings.rabbitmq.events_stream)
+    stream: TextIO = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
+    counts = {"exported": 0, "skipped": 0, "undecodable": 0}
+    try:
+        if fmt == "csv":
+            stream.write(csv_header())
+        if end >= 0:
+            await _read_until(settings, start, end, lambda record: _export_one(record, selection, fmt, stream, counts))
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    print(" ".join(f"{k}={v}" for k, v in counts.items()), file=sys.stderr)
+    return 0
+
+
+def _export_one(record: StreamRecord, selection: ExportFilter, fmt: str, out: TextIO, counts: dict[str, int]) -> None:
+    try:
+        event = decode_event(record.data)
+    except EventDecodeError:
+        counts["undecodable"] += 1
+        return
+    if not selection.accepts(event):
+        counts["skipped"] += 1
+        return
+    out.write(csv_line(record.offset, event) if fmt == "csv" else jsonl_line(record.offset, event))
+    counts["exported"] += 1
+
+
+async def _read_until(
+    settings: ProcessorSettings,
+    start: StartAt,
+    end: int,
+    consume: Callable[[StreamRecord], None],
+    idle_seconds: float = 3.0,
+) -> None:
+    """Feed records to ``consume`` up to offset ``end``; also ends when nothing arrives for
+    ``idle_seconds`` (a start position past the end delivers nothing at all)."""
+    done = asyncio.Event()
+    delivered = 0
+
+    async def handle(record: StreamRecord) -> None:
+        nonlocal delivered
+        delivered += 1
+        if record.offset <= end:
+            consume(record)
+        if record.offset >= end:
+            done.set()
+
+    reader = StreamSubscriber(settings.rabbitmq, settings.rabbitmq.events_stream, handle, "docvault-export")
+    await reader.start(start)
+    try:
+        seen = -1
+        while not done.is_set() and seen != delivered:
+            seen = delivered
+            await _sleep_unless_stopped(done, idle_seconds)
+    finally:
+        await reader.close()
+
+
+async def lag(settings: ProcessorSettings, version: int | None, out: TextIO) -> int:
+    """Read-only: never takes the processor's lease."""
+    identity = ProcessorIdentity(settings.processor_name, version or settings.processor_version)
+    end = await stream_end_offset(settings.rabbitmq, settings.rabbitmq.events_stream)
+    client = mongo_client(settings.mongo)
+    try:
+        database = client[read_model_database(settings.mongo.database, identity.version)]
+        checkpoint = await load_checkpoint(database, identity.checkpoint_id)
+    finally:
+        await client.close()
+    committed = -1 if checkpoint is None else checkpoint
+    out.write(f"processor {identity.checkpoint_id}\nstream end offset {end}\n"
+              f"checkpoint offset {committed}\nlag {max(0, end - committed)} events\n")
+    return 0

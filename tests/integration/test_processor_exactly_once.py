@@ -1,0 +1,229 @@
+"""Exactly-once effect: replays, duplicates, poison messages, SIGKILL and dropped connections."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from rstream import amqp_decoder
+
+from contracts.events import EventEnvelope
+from contracts.read_models import ProcessorCheckpoint, read_model_database
+from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, ensure_streams, stream_end_offset
+from service_kit.mongo import mongo_client
+from service_kit.settings import MongoSettings, RabbitSettings
+from tests import factories as f
+from tests.integration.pipeline import process_all, processor_settings, publish, publish_raw, snapshot
+
+pytestmark = pytest.mark.integration
+
+RABBIT_MANAGEMENT = "http://127.0.0.1:15672/api"
+
+
+def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnvelope]:
+    """A reproducible mix of every event type with name and content conflicts."""
+    rng = random.Random(seed)
+    events: list[EventEnvelope] = []
+    step = 0
+    for owner in range(1, owners + 1):
+        events.append(f.started(owner, rng.choice(["en", "ru"]), step))
+        ids: list[uuid.UUID] = []
+        for i in range(per_owner):
+            step += 1
+            kind = rng.random()
+            if kind < 0.55 or not ids:
+                name = rng.choice(["Passport", "passport", "Lease", "Ёлка", "елка", f"Receipt {i}"])
+                content = rng.choice(["same-bytes", f"unique-{owner}-{i}"])
+                event = f.added(owner, name, rng.choice(["Passport", "Receipts"]), content, step)
+                ids.append(f.document_id_of(event))
+            elif kind < 0.7:
+                event = f.renamed(owner, rng.choice(ids), rng.choice(["Passport", "Lease", f"Doc {i}"]), step)
+            elif kind < 0.85:
+                event = f.deleted(owner, rng.choice(ids), step)
+            else:
+                event = f.restored(owner, rng.choice(ids), step)
+            events.append(event)
+    return events
+
+
+async def checkpoint_of(mongo: MongoSettings, version: int = 1) -> dict[str, Any] | None:
+    client = mongo_client(mongo)
+    try:
+        db = client[read_model_database(mongo.database, version)]
+        found: dict[str, Any] | None = await db[ProcessorCheckpoint.Settings.name].find_one({})
+        return found
+    finally:
+        await client.close()
+
+
+async def test_processor_rebuilds_identical_state_when_the_stream_is_replayed_twice(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
+) -> None:
+    await publish(rabbit_settings, story())
+    settings = processor_settings(rabbit_settings, mongo_settings, batch_size=37)
+
+    await process_all(settings, version=1)
+    await process_all(settings, version=2)
+    await process_all(settings, version=1)  # a restart on a caught-up checkpoint changes nothing
+
+    first, second = await snapshot(mongo_settings, 1), await snapshot(mongo_settings, 2)
+    assert first == second
+    assert len(first["documents"]) > 100
+
+
+async def test_processor_ignores_duplicates_when_events_are_redelivered_shuffled(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
+) -> None:
+    events = story()
+    half = len(events) // 2
+    rng = random.Random(3)
+    early_redeliveries = rng.sample(events[:half], half // 2)  # a retried append lands after the original
+    late_redeliveries = rng.sample(events, len(events))
+    clean_rabbit = rabbit_settings.model_copy(update={"events_stream": rabbit_settings.events_stream + ".clean"})
+    await ensure_streams(clean_rabbit)
+    await publish(clean_rabbit, events)
+    await publish(rabbit_settings, events[:half] + early_redeliveries + events[half:] + late_redeliveries)
+
+    await process_all(processor_settings(clean_rabbit, mongo_settings), version=1)
+    await process_all(processor_settings(rabbit_settings, mongo_settings), version=2)
+
+    # Offsets differ between the two streams; everything else must be equal.
+    assert await snapshot(mongo_settings, 1, without=("last_offset",)) == await snapshot(
+        mongo_settings, 2, without=("last_offset",)
+    )
+    checkpoint = await checkpoint_of(mongo_settings, 2)
+    assert checkpoint is not None and checkpoint["events_applied"] == len(events)
+
+
+async def read_dead_letters(rabbit: RabbitSettings, expected: int) -> list[StreamRecord]:
+    records: list[StreamRecord] = []
+
+    async def keep(record: StreamRecord) -> None:
+        records.append(record)
+
+    reader = StreamSubscriber(rabbit, rabbit.dead_letter_stream, keep, "test-dlq-reader")
+    await reader.start(StartAt.first())
+    try:
+        for _ in range(100):
+            if len(records) >= expected:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await reader.close()
+    return records
+
+
+async def test_processor_dead_letters_poison_and_goes_on_when_undecodable_messages_arrive(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
+) -> None:
+    before, after = f.added(1, "Before"), f.added(1, "After", content="other")
+    await publish(rabbit_settings, [before])
+    await publish_raw(rabbit_settings, [b"\x00not amqp", b'\x00Su\xa0\x0f{"event_type":1}'])
+    await publish(rabbit_settings, [after])
+
+    await process_all(processor_settings(rabbit_settings, mongo_settings))
+
+    names = sorted(d["name"] for d in (await snapshot(mongo_settings))["documents"])
+    assert names == ["After", "Before"]
+    letters = await read_dead_letters(rabbit_settings, 2)
+    properties = [amqp_decoder(r.data).application_properties for r in letters]
+    assert [(p[b"x-source-offset"], p[b"x-reason"]) for p in properties] == [(1, b"malformed"), (2, b"malformed")]
+    assert amqp_decoder(letters[0].data).body in (b"\x00not amqp", [b"\x00not amqp"])
+
+
+def start_processor_process(rabbit: RabbitSettings, mongo: MongoSettings, batch_size: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
+        "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
+        "MONGO_DATABASE": mongo.database,
+        "BATCH_SIZE": str(batch_size),
+        "HTTP_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen([sys.executable, "-m", "stream_processors", "run"], env=env)
+
+
+async def wait_for_checkpoint(mongo: MongoSettings, at_least: int, timeout: float = 60) -> int:
+    offset = -1
+    for _ in range(int(timeout / 0.1)):
+        checkpoint = await checkpoint_of(mongo)
+        offset = -1 if checkpoint is None else int(checkpoint["offset"])
+        if offset >= at_least:
+            return offset
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"checkpoint stuck at {offset}, wanted {at_least}")
+
+
+async def test_processor_ends_with_exact_state_when_killed_with_sigkill_mid_stream_and_restarted(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
+) -> None:
+    events = story(owners=8, per_owner=150, seed=11)
+    await publish(rabbit_settings, events)
+    end = await stream_end_offset(rabbit_settings, rabbit_settings.events_stream)
+    rng = random.Random(5)
+    committed, kills = -1, 0
+    while committed < end:
+        process = start_processor_process(rabbit_settings, mongo_settings, batch_size=40)
+        try:
+            committed = await wait_for_checkpoint(mongo_settings, committed + 1)  # this run made progress
+            await asyncio.sleep(rng.uniform(0.0, 0.3))  # ... and is killed at a random point after it
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        checkpoint = await checkpoint_of(mongo_settings)
+        committed = -1 if checkpoint is None else int(checkpoint["offset"])
+        kills += committed < end
+        assert kills < 80, "processor made too little progress between kills"
+    assert kills >= 2, "the test must kill the processor mid-stream at least twice"
+
+    reference = mongo_settings.model_copy(update={"database": mongo_settings.database + "ref"})
+    await process_all(processor_settings(rabbit_settings, reference))
+    assert await snapshot(mongo_settings) == await snapshot(reference)
+    checkpoint = await checkpoint_of(mongo_settings)
+    assert checkpoint is not None and checkpoint["events_applied"] == len(events)
+
+
+async def close_stream_connections(name_part: str) -> int:
+    async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as http:
+        connections = (await http.get(f"{RABBIT_MANAGEMENT}/connections")).json()
+        closed = 0
+        for connection in connections:
+            client_name = (connection.get("client_properties") or {}).get("connection_name", "")
+            if name_part in client_name or name_part in connection.get("name", ""):
+                await http.delete(f"{RABBIT_MANAGEMENT}/connections/{connection['name']}")
+                closed += 1
+        return closed
+
+
+async def test_processor_catches_up_when_its_broker_connection_is_dropped(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
+) -> None:
+    first = [f.added(1, f"First {i}", step=i) for i in range(50)]
+    second = [f.added(1, f"Second {i}", step=100 + i) for i in range(50)]
+    await publish(rabbit_settings, first)
+    process = start_processor_process(rabbit_settings, mongo_settings, batch_size=10)
+    try:
+        await wait_for_checkpoint(mongo_settings, len(first) - 1)
+        closed = 0
+        for _ in range(50):  # the management API lists a new connection after a short delay
+            closed = await close_stream_connections("docvault-read-models@v1")
+            if closed:
+                break
+            await asyncio.sleep(0.2)
+        assert closed >= 1
+        await publish(rabbit_settings, second)
+        await wait_for_checkpoint(mongo_settings, len(first) + len(second) - 1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    documents = (await snapshot(mongo_settings))["documents"]
+    assert len(documents) == len(first) + len(second)

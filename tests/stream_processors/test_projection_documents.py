@@ -1,0 +1,461 @@
+"""The documents projection: creation, renames, soft delete and restore, and its deterministic conflict rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+
+from contracts.events import EventEnvelope
+from contracts.read_models import DocumentTypeView, DocumentView
+from contracts.text import search_prefixes
+from stream_processors.projections import apply_event
+from stream_processors.projections.state import BatchState, type_id
+from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
+from tests.stream_processors.projection_support import apply_all, document, live_count, snapshot
+
+OWNER = 412845671
+STRANGER = 777
+
+
+def test_apply_event_creates_live_document_when_added() -> None:
+    event = added(OWNER, "Паспорт РФ", type_title="Паспорта", step=5)
+
+    state, effects = apply_all([event], first_offset=40)
+
+    doc = document(state, event)
+    assert effects == ["created"]
+    assert (doc.owner_id, doc.type_slug, doc.type_title, doc.name, doc.status) == (
+        OWNER, "паспорта", "Паспорта", "Паспорт РФ", "live")
+    assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == (
+        "паспорт рф", "паспорт рф", search_prefixes("паспорт рф"))
+    assert (doc.created_at, doc.updated_at, doc.deleted_at, doc.duplicate_of) == (at(5), at(5), None, None)
+    assert (doc.last_event_id, doc.last_offset) == (str(event.event_id), 40)
+    assert state.document_writes == [(True, doc.model_dump(by_alias=True))]
+    assert live_count(state, OWNER, "Паспорта") == 1
+
+
+def test_apply_event_ignores_add_when_document_id_exists() -> None:
+    first = added(OWNER, "Паспорт")
+    again = added(STRANGER, "Полис", type_title="Полисы", document_id=document_id_of(first), step=1)
+    state, _ = apply_all([first])
+    before, writes = snapshot(state), len(state.document_writes)
+
+    assert apply_event(state, again, 1) == "ignored_existing"
+    assert (snapshot(state), len(state.document_writes)) == (before, writes)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["Паспорт", "Паспорт"], ["Паспорт", "Паспорт (2)"]),
+        (["Паспорт", "Паспорт", "Паспорт"], ["Паспорт", "Паспорт (2)", "Паспорт (3)"]),
+        (["Ёлка", "ЕЛКА"], ["Ёлка", "ЕЛКА (2)"]),
+        (["Crème", "creme"], ["Crème", "creme (2)"]),
+        (["Паспорт", "Паспорт (2)", "Паспорт"], ["Паспорт", "Паспорт (2)", "Паспорт (3)"]),
+        (["Паспорт (2)", "Паспорт", "Паспорт"], ["Паспорт (2)", "Паспорт", "Паспорт (3)"]),
+        (["Паспорт", "Паспорт (2)", "Паспорт (2)"], ["Паспорт", "Паспорт (2)", "Паспорт (2) (2)"]),
+    ],
+)
+def test_apply_event_gives_first_free_copy_suffix_when_name_live_under_type(
+    names: list[str], expected: list[str]
+) -> None:
+    events = [added(OWNER, name, step=index) for index, name in enumerate(names)]
+
+    state, effects = apply_all(events)
+
+    assert [document(state, event).name for event in events] == expected
+    assert len(state.name_slots) == len(names)
+    assert effects == ["created"] * len(names)
+    assert live_count(state, OWNER) == len(names)
+
+
+@pytest.mark.parametrize(
+    ("second_owner", "second_type"),
+    [(OWNER, "Визы"), (STRANGER, "Passport")],
+    ids=["other-type", "other-owner"],
+)
+def test_apply_event_keeps_plain_name_when_same_name_under_other_type_or_owner(
+    second_owner: int, second_type: str
+) -> None:
+    first, second = added(OWNER, "Скан"), added(second_owner, "Скан", type_title=second_type, step=1)
+
+    state, _ = apply_all([first, second])
+
+    assert (document(state, first).name, document(state, second).name) == ("Скан", "Скан")
+
+
+@pytest.mark.parametrize("second_type", ["Passport", "Полисы"], ids=["same-type", "other-type"])
+def test_apply_event_marks_duplicate_when_owner_already_has_live_content(second_type: str) -> None:
+    original = added(OWNER, "Паспорт", content="same bytes")
+    copy = added(OWNER, "Паспорт копия", type_title=second_type, content="same bytes", step=1)
+
+    state, effects = apply_all([original, copy])
+
+    duplicate = document(state, copy)
+    assert effects == ["created", "created_duplicate"]
+    assert (duplicate.status, duplicate.duplicate_of) == ("duplicate", str(document_id_of(original)))
+    assert state.content_slots[(OWNER, duplicate.file.sha256)] == str(document_id_of(original))
+    assert live_count(state, OWNER, second_type) == (1 if second_type == "Passport" else 0)
+
+
+def test_apply_event_keeps_content_live_when_other_owner_has_it() -> None:
+    mine, theirs = added(OWNER, "Паспорт", content="same bytes"), added(STRANGER, "Паспорт", content="same bytes")
+
+    state, effects = apply_all([mine, theirs])
+
+    assert effects == ["created", "created"]
+    assert document(state, theirs).status == "live"
+
+
+def test_apply_event_leaves_name_free_when_added_document_is_duplicate() -> None:
+    original = added(OWNER, "Оригинал", content="bytes")
+    duplicate = added(OWNER, "Копия", content="bytes", step=1)
+    other = added(OWNER, "Копия", content="other bytes", step=2)
+
+    state, effects = apply_all([original, duplicate, other])
+
+    assert effects == ["created", "created_duplicate", "created"]
+    assert (document(state, duplicate).name, document(state, other).name) == ("Копия", "Копия")
+
+
+def test_apply_event_renames_document_when_name_free() -> None:
+    add = added(OWNER, "Паспорт")
+    rename = renamed(OWNER, document_id_of(add), "Загранпаспорт", step=9)
+
+    state, effects = apply_all([add, rename])
+
+    doc = document(state, add)
+    assert effects == ["created", "renamed"]
+    assert (doc.name, doc.name_key, doc.search_prefixes) == (
+        "Загранпаспорт", "загранпаспорт", search_prefixes("загранпаспорт"))
+    assert (doc.created_at, doc.updated_at, doc.last_event_id, doc.last_offset) == (
+        at(0), at(9), str(rename.event_id), 1)
+    assert [is_new for is_new, _ in state.document_writes] == [True, False]
+    assert state.document_writes[-1][1] == doc.model_dump(by_alias=True)
+    assert (OWNER, "passport", "паспорт") not in state.name_slots
+    assert live_count(state, OWNER) == 1
+
+
+@pytest.mark.parametrize(
+    ("names", "rename_to", "expected"),
+    [
+        (["Паспорт", "Виза"], "Паспорт", "Паспорт (2)"),
+        (["Паспорт", "Паспорт (2)", "Виза"], "паспорт", "паспорт (3)"),
+        (["Паспорт", "Виза"], "виза", "виза"),
+        (["Паспорт", "Паспорт"], "Паспорт (2)", "Паспорт (2)"),
+        (["Паспорт", "Паспорт"], "Паспорт", "Паспорт (2)"),
+        (["Паспорт", "Паспорт"], "Полис", "Полис"),
+    ],
+    ids=["taken", "taken-with-copy", "own-name-other-case", "own-suffixed-name", "own-base-taken", "free"],
+)
+def test_apply_event_resolves_rename_conflict_when_name_live_under_type(
+    names: list[str], rename_to: str, expected: str
+) -> None:
+    events = [added(OWNER, name, step=index) for index, name in enumerate(names)]
+    target = events[-1]
+
+    state, effects = apply_all([*events, renamed(OWNER, document_id_of(target), rename_to, step=10)])
+
+    assert effects[-1] == "renamed"
+    assert document(state, target).name == expected
+    assert len({doc.name_key for doc in state.documents.values()}) == len(names)
+
+
+def test_apply_event_frees_old_name_when_document_renamed() -> None:
+    first = added(OWNER, "Паспорт")
+    later = added(OWNER, "Паспорт", step=2)
+
+    state, _ = apply_all([first, renamed(OWNER, document_id_of(first), "Старый паспорт", step=1), later])
+
+    assert document(state, later).name == "Паспорт"
+
+
+def test_apply_event_deletes_document_when_live() -> None:
+    add = added(OWNER, "Паспорт")
+    delete = deleted(OWNER, document_id_of(add), step=3)
+
+    state, effects = apply_all([add, delete])
+
+    doc = document(state, add)
+    assert effects == ["created", "deleted"]
+    assert (doc.status, doc.deleted_at, doc.updated_at, doc.last_event_id) == (
+        "deleted", at(3), at(3), str(delete.event_id))
+    assert (state.name_slots, state.content_slots) == ({}, {})
+    assert live_count(state, OWNER) == 0
+
+
+def test_apply_event_gives_plain_name_and_live_status_when_slot_freed_by_delete() -> None:
+    first = added(OWNER, "Паспорт", content="bytes")
+    again = added(OWNER, "Паспорт", content="bytes", step=2)
+
+    state, effects = apply_all([first, deleted(OWNER, document_id_of(first), step=1), again])
+
+    assert effects[-1] == "created"
+    assert (document(state, again).name, document(state, again).status) == ("Паспорт", "live")
+    assert live_count(state, OWNER) == 1
+
+
+def test_apply_event_deletes_duplicate_without_touching_original_when_duplicate_deleted() -> None:
+    original, copy = added(OWNER, "Паспорт", content="bytes"), added(OWNER, "Копия", content="bytes", step=1)
+
+    state, effects = apply_all([original, copy, deleted(OWNER, document_id_of(copy), step=2)])
+
+    assert effects[-1] == "deleted"
+    assert document(state, copy).status == "deleted"
+    assert state.content_slots == {(OWNER, document(state, original).file.sha256): str(document_id_of(original))}
+    assert live_count(state, OWNER) == 1
+
+
+def test_apply_event_restores_document_under_its_name_when_name_and_content_free() -> None:
+    add = added(OWNER, "Паспорт")
+    restore = restored(OWNER, document_id_of(add), step=2)
+
+    state, effects = apply_all([add, deleted(OWNER, document_id_of(add), step=1), restore])
+
+    doc = document(state, add)
+    assert effects[-1] == "restored"
+    assert (doc.status, doc.name, doc.deleted_at, doc.updated_at, doc.last_event_id) == (
+        "live", "Паспорт", None, at(2), str(restore.event_id))
+    assert state.name_slots == {(OWNER, "passport", "паспорт"): str(document_id_of(add))}
+    assert live_count(state, OWNER) == 1
+
+
+def test_apply_event_restores_with_copy_suffix_when_name_now_taken() -> None:
+    old, new = added(OWNER, "Паспорт"), added(OWNER, "паспорт", step=2)
+
+    state, effects = apply_all(
+        [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)])
+
+    assert effects[-1] == "restored"
+    assert (document(state, old).name, document(state, new).name) == ("Паспорт (2)", "паспорт")
+    assert live_count(state, OWNER) == 2
+
+
+def test_apply_event_restores_as_duplicate_when_content_now_live() -> None:
+    old, new = added(OWNER, "Паспорт", content="bytes"), added(OWNER, "Новый", content="bytes", step=2)
+
+    state, effects = apply_all(
+        [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)])
+
+    doc = document(state, old)
+    assert effects[-1] == "restored_duplicate"
+    assert (doc.status, doc.duplicate_of, doc.deleted_at) == ("duplicate", str(document_id_of(new)), None)
+    assert live_count(state, OWNER) == 1
+
+
+def test_apply_event_restores_former_duplicate_as_live_when_original_gone() -> None:
+    original, copy = added(OWNER, "Паспорт", content="bytes"), added(OWNER, "Копия", content="bytes", step=1)
+    history = [original, copy, deleted(OWNER, document_id_of(copy), step=2),
+               deleted(OWNER, document_id_of(original), step=3), restored(OWNER, document_id_of(copy), step=4)]
+
+    state, effects = apply_all(history)
+
+    doc = document(state, copy)
+    assert effects[-1] == "restored"
+    assert (doc.status, doc.duplicate_of) == ("live", None)
+    assert live_count(state, OWNER) == 1
+
+
+def _rename(add: EventEnvelope) -> EventEnvelope:
+    return renamed(add.owner_id, document_id_of(add), "Другое имя", step=50)
+
+
+def _delete(add: EventEnvelope) -> EventEnvelope:
+    return deleted(add.owner_id, document_id_of(add), step=50)
+
+
+def _restore(add: EventEnvelope) -> EventEnvelope:
+    return restored(add.owner_id, document_id_of(add), step=50)
+
+
+def _deleted_history(add: EventEnvelope) -> list[EventEnvelope]:
+    return [add, deleted(OWNER, document_id_of(add), step=1)]
+
+
+def _duplicate_history(add: EventEnvelope) -> list[EventEnvelope]:
+    return [added(OWNER, "Оригинал", content="bytes", step=-1), add]
+
+
+@pytest.mark.parametrize(
+    ("history", "event", "effect"),
+    [
+        (_deleted_history, _rename, "ignored_not_live"),
+        (_duplicate_history, _rename, "ignored_not_live"),
+        (_deleted_history, _delete, "ignored_already_deleted"),
+        (lambda add: [add], _restore, "ignored_not_deleted"),
+        (_duplicate_history, _restore, "ignored_not_deleted"),
+    ],
+    ids=["rename-deleted", "rename-duplicate", "delete-deleted", "restore-live", "restore-duplicate"],
+)
+def test_apply_event_ignores_change_when_document_status_does_not_allow_it(
+    history: Callable[[EventEnvelope], list[EventEnvelope]],
+    event: Callable[[EventEnvelope], EventEnvelope],
+    effect: str,
+) -> None:
+    add = added(OWNER, "Паспорт", content="bytes")
+    state, _ = apply_all(history(add))
+    before, writes = snapshot(state), len(state.document_writes)
+
+    assert apply_event(state, event(add), 99) == effect
+    assert (snapshot(state), len(state.document_writes)) == (before, writes)
+
+
+def _as_stranger(make: Callable[[EventEnvelope], EventEnvelope]) -> Callable[[EventEnvelope], EventEnvelope]:
+    def stranger_event(add: EventEnvelope) -> EventEnvelope:
+        event = make(add)
+        return event.model_copy(update={"owner_id": STRANGER})
+    return stranger_event
+
+
+@pytest.mark.parametrize("history", [lambda add: [add], _deleted_history], ids=["live", "deleted"])
+@pytest.mark.parametrize("make", [_rename, _delete, _restore], ids=["rename", "delete", "restore"])
+def test_apply_event_ignores_event_when_document_of_another_owner(
+    history: Callable[[EventEnvelope], list[EventEnvelope]], make: Callable[[EventEnvelope], EventEnvelope]
+) -> None:
+    add = added(OWNER, "Паспорт")
+    state, _ = apply_all(history(add))
+    before, writes = snapshot(state), len(state.document_writes)
+
+    assert apply_event(state, _as_stranger(make)(add), 99) == "ignored_unknown"
+    assert (snapshot(state), len(state.document_writes)) == (before, writes)
+
+
+@pytest.mark.parametrize("make", [_rename, _delete, _restore], ids=["rename", "delete", "restore"])
+def test_apply_event_ignores_event_when_document_unknown(make: Callable[[EventEnvelope], EventEnvelope]) -> None:
+    state = BatchState()
+
+    assert apply_event(state, make(added(OWNER, "Никогда не добавлен")), 0) == "ignored_unknown"
+    assert snapshot(state) == snapshot(BatchState())
+
+
+def test_apply_event_keeps_first_title_when_type_used_again_with_other_title() -> None:
+    first = added(OWNER, "Скан", type_title="Tax Returns")
+    second = added(OWNER, "Скан 2", type_title="TAX returns", step=1)
+
+    state, _ = apply_all([first, second])
+
+    kind = state.types[type_id(OWNER, "tax-returns")]
+    assert (kind.title, kind.live_count, kind.created_at, kind.updated_at) == ("Tax Returns", 2, at(0), at(1))
+    assert document(state, second).type_title == "Tax Returns"
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        lambda a, b: [a, b],
+        lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3)],
+        lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3), deleted(OWNER, document_id_of(a), step=4)],
+        lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3), restored(OWNER, document_id_of(a), step=4),
+                      restored(OWNER, document_id_of(a), step=5)],
+        lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3), deleted(OWNER, document_id_of(b), step=4)],
+        lambda a, b: [a, added(OWNER, "Копия", content="a", step=2), deleted(OWNER, document_id_of(a), step=3)],
+        lambda a, b: [a, b, renamed(OWNER, document_id_of(a), "Виза", step=3), deleted(STRANGER, document_id_of(b))],
+    ],
+    ids=["two-added", "one-deleted", "deleted-twice", "restored-twice", "all-deleted", "duplicate-kept",
+         "rename-and-foreign-delete"],
+)
+def test_apply_event_counts_live_documents_per_type_when_history_applied(
+    history: Callable[[EventEnvelope, EventEnvelope], list[EventEnvelope]]
+) -> None:
+    a, b = added(OWNER, "Паспорт", content="a", step=1), added(OWNER, "Паспорт", content="b", step=2)
+
+    state, _ = apply_all(history(a, b))
+
+    assert live_count(state, OWNER) == sum(doc.status == "live" for doc in state.documents.values())
+
+
+def _loaded_state(document_status: str, live_count_stored: int) -> tuple[BatchState, EventEnvelope]:
+    """A state as the store would load it: one stored document and its type."""
+    add = added(OWNER, "Паспорт")
+    built, _ = apply_all([add])
+    stored: DocumentView = document(built, add).model_copy(update={"status": document_status})
+    kind: DocumentTypeView = built.types[type_id(OWNER, "passport")].model_copy(
+        update={"live_count": live_count_stored})
+    return BatchState.of([stored], [kind], []), add
+
+
+def test_batch_state_of_takes_slots_of_live_documents_only_when_loaded() -> None:
+    live_state, live_add = _loaded_state("live", 1)
+    deleted_state, _ = _loaded_state("deleted", 0)
+
+    assert live_state.name_slots == {(OWNER, "passport", "паспорт"): str(document_id_of(live_add))}
+    assert len(live_state.content_slots) == 1
+    assert (deleted_state.name_slots, deleted_state.content_slots) == ({}, {})
+
+
+def test_apply_event_writes_replacement_when_document_loaded_from_store() -> None:
+    state, add = _loaded_state("live", 1)
+
+    apply_event(state, renamed(OWNER, document_id_of(add), "Новое имя", step=1), 7)
+
+    assert [is_new for is_new, _ in state.document_writes] == [False]
+
+
+def test_apply_event_keeps_live_count_at_zero_when_stored_count_already_zero() -> None:
+    state, add = _loaded_state("live", 0)
+
+    apply_event(state, deleted(OWNER, document_id_of(add), step=1), 7)
+
+    assert live_count(state, OWNER) == 0
+
+
+def _history_for_repeat(a: EventEnvelope) -> list[EventEnvelope]:
+    return [started(OWNER), a, added(OWNER, "Виза", content="visa", step=1)]
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    [
+        lambda a: added(OWNER, "Паспорт", step=5),
+        lambda a: added(OWNER, "Копия", content="a", step=5),
+        lambda a: renamed(OWNER, document_id_of(a), "Виза", step=5),
+        lambda a: renamed(OWNER, document_id_of(a), "паспорт", step=5),
+        lambda a: deleted(OWNER, document_id_of(a), step=5),
+        lambda a: started(OWNER, "ru", step=5),
+    ],
+    ids=["add", "add-duplicate", "rename-to-taken", "rename-to-own", "delete", "user-started"],
+)
+def test_apply_event_changes_nothing_when_same_event_applied_again(
+    repeated: Callable[[EventEnvelope], EventEnvelope]
+) -> None:
+    a = added(OWNER, "Паспорт", content="a")
+    event = repeated(a)
+    history = _history_for_repeat(a)
+    state, _ = apply_all([*history, event])
+    once = snapshot(state)
+
+    apply_event(state, event, len(history))  # read again at its offset, as a replay does
+
+    assert snapshot(state) == once
+
+
+@pytest.mark.parametrize("restore_into", ["free", "name-taken", "content-taken"])
+def test_apply_event_changes_nothing_when_same_restore_applied_again(restore_into: str) -> None:
+    a = added(OWNER, "Паспорт", content="a")
+    blockers = {"free": [], "name-taken": [added(OWNER, "Паспорт", content="b", step=2)],
+                "content-taken": [added(OWNER, "Другой", content="a", step=2)]}[restore_into]
+    restore = restored(OWNER, document_id_of(a), step=3)
+    state, _ = apply_all([a, deleted(OWNER, document_id_of(a), step=1), *blockers, restore])
+    once = snapshot(state)
+
+    assert apply_event(state, restore, 100) == "ignored_not_deleted"
+    assert snapshot(state) == once
+
+
+def test_apply_event_gives_equal_writes_when_same_events_applied_to_fresh_states() -> None:
+    a, b = added(OWNER, "Паспорт", content="a"), added(OWNER, "Паспорт", content="b", step=1)
+    events = [started(OWNER), a, b, added(OWNER, "Копия", content="a", step=2),
+              renamed(OWNER, document_id_of(b), "Паспорт", step=3), deleted(OWNER, document_id_of(a), step=4),
+              added(OWNER, "Паспорт", content="c", step=5), restored(OWNER, document_id_of(a), step=6)]
+
+    first, first_effects = apply_all(events)
+    second, second_effects = apply_all(events)
+
+    assert first_effects == second_effects
+    assert first.document_writes == second.document_writes
+    assert snapshot(first) == snapshot(second)
+    assert isinstance(first.document_writes[0][1]["created_at"], datetime)
+    assert uuid.UUID(first.document_writes[0][1]["_id"]) == document_id_of(a)
