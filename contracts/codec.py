@@ -10,8 +10,9 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
-from rstream import AMQPMessage, Properties, amqp_decoder
+from rstream import AMQPMessage, Properties
 
+from contracts.amqp_body import AmqpFormatError, data_body
 from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, EventEnvelope
 from contracts.upcasting import MissingUpcaster, Upcaster, upcast, UPCASTERS
 
@@ -94,21 +95,15 @@ def decode_envelope_json(
 
 def _amqp_body(data: bytes) -> bytes:
     try:
-        message = amqp_decoder(data)
-        body: Any = message.body
-    except Exception as error:  # the AMQP parser raises many kinds on garbage
-        raise MalformedEvent(f"not an AMQP message ({type(error).__name__})") from None
-    if isinstance(body, list):  # one or more AMQP data sections
-        body = b"".join(part for part in body if isinstance(part, (bytes, bytearray)))
-    if not isinstance(body, (bytes, bytearray)):
-        raise MalformedEvent("AMQP body is not a data section")
-    return bytes(body)
+        return data_body(data)
+    except AmqpFormatError as error:
+        raise MalformedEvent(str(error)) from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # also integers past Python's 4300-digit limit
         raise MalformedEvent(f"body is not JSON ({type(error).__name__})") from None
     if not isinstance(raw, dict):
         raise MalformedEvent("body is not a JSON object")
@@ -129,6 +124,8 @@ def _upcast_in_place(raw: dict[str, Any], event_type: str, upcasters: dict[tuple
             raw["payload"] = upcast(event_type, version, raw["payload"], current, upcasters)
         except MissingUpcaster as error:
             raise InvalidEvent(str(error)) from None
+        except Exception as error:  # an upcaster meeting a payload it does not expect
+            raise InvalidEvent(f"upcasting {event_type} v{version} failed: {type(error).__name__}") from None
     return current
 
 

@@ -13,10 +13,11 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
-    PositiveInt,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -34,6 +35,13 @@ EventType = Literal[
 
 MAX_CORRELATION_ID_LENGTH = 64
 MAX_FILE_SIZE_BYTES = 4 * 1024**3
+
+
+def _iso_text_or_datetime(value: Any) -> Any:
+    """Refuse numbers (epoch seconds or milliseconds would be a guess); JSON carries ISO 8601 text."""
+    if isinstance(value, (str, datetime)):
+        return value
+    raise ValueError("occurred_at must be an ISO 8601 date-time with a time zone")
 
 
 def _is_clean_name(value: str) -> str:
@@ -123,9 +131,9 @@ class EventEnvelope(BaseModel):
 
     event_id: uuid.UUID
     event_type: EventType
-    schema_version: PositiveInt
-    occurred_at: AwareDatetime
-    owner_id: PositiveInt
+    schema_version: Annotated[StrictInt, Field(gt=0)]
+    occurred_at: Annotated[AwareDatetime, BeforeValidator(_iso_text_or_datetime)]
+    owner_id: Annotated[StrictInt, Field(gt=0)]  # a Telegram user id; true or "123" are refused
     correlation_id: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CORRELATION_ID_LENGTH)]
     causation_id: Annotated[str, StringConstraints(max_length=MAX_CORRELATION_ID_LENGTH)] | None = None
     payload: EventPayload

@@ -29,18 +29,27 @@ def clean_display_name(raw: str, max_length: int = MAX_NAME_LENGTH) -> str:
     """
     visible = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in raw)
     cleaned = _WHITESPACE.sub(" ", visible).strip()
-    if not cleaned:
+    if not cleaned or not name_key(cleaned):
         raise InvalidName("empty")
     if len(cleaned) > max_length:
         raise InvalidName("too_long")
     return cleaned
 
 
+# Letters whose diacritic makes them another letter, not an accented one: "мой" and "мои" differ.
+_KEPT_LETTERS = frozenset("йЙ")
+
+
 def name_key(name: str) -> str:
-    """Comparison form of a name: case-folded, accents dropped (ё == е), spaces folded."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WHITESPACE.sub(" ", without_marks).strip()
+    """Comparison form of a name: compatibility-folded, case-folded, accents dropped (ё == е, é == e,
+    but й stays й), spaces folded. Idempotent: ``name_key(name_key(x)) == name_key(x)``."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).casefold()
+    letters = (ch if ch in _KEPT_LETTERS else _without_marks(ch) for ch in unicodedata.normalize("NFC", folded))
+    return _WHITESPACE.sub(" ", "".join(letters)).strip()
+
+
+def _without_marks(ch: str) -> str:
+    return "".join(part for part in unicodedata.normalize("NFD", ch) if not unicodedata.combining(part))
 
 
 def base_name_key(key: str) -> str:
@@ -67,6 +76,18 @@ def search_prefixes(key: str) -> list[str]:
     return list(prefixes)
 
 
+_SLUG_CATEGORIES = frozenset({"Ll", "Lu", "Lo", "Lt", "Lm", "Nd"})
+
+
 def type_slug(title: str) -> str:
-    """Stable identifier of a document type from its title: "Tax  Returns" -> "tax-returns"."""
-    return "-".join(search_tokens(name_key(title))) or "untitled"
+    """Stable identifier of a document type from its title: "Tax  Returns" -> "tax-returns".
+
+    Only letters and decimal digits survive (the set every regex engine agrees is ``\\w``), and the
+    slug is cut to ``MAX_TYPE_TITLE_LENGTH``."""
+    words = ("".join(ch for ch in token if _is_slug_char(ch)) for token in search_tokens(name_key(title)))
+    slug = "-".join(word for word in words if word)[:MAX_TYPE_TITLE_LENGTH].strip("-")
+    return slug or "untitled"
+
+
+def _is_slug_char(ch: str) -> bool:
+    return unicodedata.category(ch) in _SLUG_CATEGORIES

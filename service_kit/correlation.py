@@ -7,7 +7,7 @@ import uuid
 from contextvars import ContextVar
 
 CORRELATION_HEADER = "X-Request-ID"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -18,7 +18,7 @@ def new_correlation_id() -> str:
 
 def accept_correlation_id(candidate: str | None) -> str:
     """Keep an incoming id if it is safe to log and forward; otherwise make a new one."""
-    if candidate and _SAFE_ID.match(candidate):
+    if candidate and _SAFE_ID.fullmatch(candidate):
         return candidate
     return new_correlation_id()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -28,10 +29,10 @@ from stream_processors.settings import ProcessorSettings
 
 def parse_start(text: str) -> StartAt:
     """``first``, ``next``, ``offset:N`` or ``timestamp:<ISO 8601 with zone>``."""
+    if text in ("first", "next"):
+        return StartAt(text)
     kind, _, value = text.partition(":")
-    if kind in ("first", "next") and not value:
-        return StartAt(kind)
-    if kind == "offset" and value.isdigit():
+    if kind == "offset" and re.fullmatch(r"[0-9]{1,20}", value) and int(value) < 2**64:  # offsets are u64
         return StartAt.offset(int(value))
     if kind == "timestamp" and value:
         moment = _aware(value)

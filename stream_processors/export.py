@@ -55,5 +55,6 @@ def csv_line(offset: int, event: EventEnvelope) -> str:
 
 def _csv_row(values: list[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    # RFC 4180 line ends; with them the writer also quotes a field holding a lone \r.
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
     return buffer.getvalue()
