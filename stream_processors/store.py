@@ -14,6 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.events import DocumentAdded, EventEnvelope
 from contracts.read_models import (
     LIVE,
+    content_key,
+    copies_key,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
@@ -54,30 +56,25 @@ def _document_ids(events: Sequence[Positioned]) -> list[str]:
     return list({str(p.event.payload.document_id) for p in events if hasattr(p.event.payload, "document_id")})
 
 
-def _wanted_names(events: Sequence[Positioned], documents: list[DocumentView]) -> dict[int, set[str]]:
-    """Base name keys per owner that a batch may want to occupy (for copy-suffix resolution)."""
-    wanted: dict[int, set[str]] = {}
-    for positioned in events:
-        name = getattr(positioned.event.payload, "name", None)
-        if isinstance(name, str):
-            wanted.setdefault(positioned.event.owner_id, set()).add(base_name_key(name_key(name)))
-    for document in documents:
-        wanted.setdefault(document.owner_id, set()).add(document.name_base_key)
-    return wanted
+def _wanted_copies(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
+    """Copy keys (owner + base name) a batch may want to occupy, for copy-suffix resolution."""
+    keys = {
+        copies_key(p.event.owner_id, base_name_key(name_key(name)))
+        for p in events
+        if isinstance(name := getattr(p.event.payload, "name", None), str)
+    }
+    keys.update(d.copies_key for d in documents)
+    return sorted(keys)
 
 
-def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView]) -> dict[int, set[str]]:
-    wanted: dict[int, set[str]] = {}
-    for positioned in events:
-        if isinstance(positioned.event.payload, DocumentAdded):
-            wanted.setdefault(positioned.event.owner_id, set()).add(positioned.event.payload.file.sha256)
-    for document in documents:
-        wanted.setdefault(document.owner_id, set()).add(document.file.sha256)
-    return wanted
-
-
-def _per_owner(field: str, wanted: dict[int, set[str]]) -> list[dict[str, Any]]:
-    return [{"owner_id": owner, field: {"$in": sorted(values)}} for owner, values in wanted.items()]
+def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
+    keys = {
+        content_key(p.event.owner_id, p.event.payload.file.sha256)
+        for p in events
+        if isinstance(p.event.payload, DocumentAdded)
+    }
+    keys.update(d.content_key for d in documents)
+    return sorted(keys)
 
 
 def _wanted_types(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
@@ -95,13 +92,14 @@ async def load_state(db: Database, events: Sequence[Positioned], session: AsyncC
     """Everything the batch's events can read: their documents, the live documents whose name or
     content they could collide with, the types whose counts they change and their users."""
     documents = await _find(db, DocumentView, {"_id": {"$in": _document_ids(events)}}, session)
-    # One query per owner and slot kind, each on exactly an index's fields: SecantusDB (the test server)
-    # plans a filter with any further field as a collection scan. Status is filtered here instead.
-    neighbours: list[DocumentView] = []
-    for query in _per_owner("name_base_key", _wanted_names(events, documents)) + _per_owner(
-        "file.sha256", _wanted_contents(events, documents)
-    ):
-        neighbours += [d for d in await _find(db, DocumentView, query, session) if d.status == LIVE]
+    neighbours = [
+        document
+        for field, keys in (("copies_key", _wanted_copies(events, documents)),
+                            ("content_key", _wanted_contents(events, documents)))
+        if keys
+        for document in await _find(db, DocumentView, {field: {"$in": keys}}, session)
+        if document.status == LIVE
+    ]
     by_id = {d.id: d for d in neighbours} | {d.id: d for d in documents}
     types = await _find(db, DocumentTypeView, {"_id": {"$in": _wanted_types(events, list(by_id.values()))}}, session)
     owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})

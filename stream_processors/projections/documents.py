@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
-from contracts.read_models import LIVE, DocumentView
+from contracts.read_models import LIVE, DocumentView, content_key, copies_key
 from contracts.text import base_name_key, name_key, search_prefixes, with_copy_suffix
 from stream_processors.projections.document_types import adjust_live_count, ensure_type
 from stream_processors.projections.state import BatchState, content_slot
@@ -36,8 +36,14 @@ def _with(document: DocumentView, **changes: object) -> DocumentView:
 
 def _named(document: DocumentView, name: str) -> DocumentView:
     key = name_key(name)
+    base = base_name_key(key)
     return _with(
-        document, name=name, name_key=key, name_base_key=base_name_key(key), search_prefixes=search_prefixes(key)
+        document,
+        name=name,
+        name_key=key,
+        name_base_key=base,
+        copies_key=copies_key(document.owner_id, base),
+        search_prefixes=search_prefixes(key),
     )
 
 
@@ -82,6 +88,8 @@ def apply_document_added(state: BatchState, event: EventEnvelope, offset: int) -
             name=payload.name,
             name_key="",
             name_base_key="",
+            copies_key="",
+            content_key=content_key(event.owner_id, payload.file.sha256),
             search_prefixes=[],
             file=payload.file,
             created_at=event.occurred_at,
