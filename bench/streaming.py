@@ -150,20 +150,22 @@ async def processor_run(rabbit: RabbitSettings, mongo: MongoSettings, total: int
     client = mongo_client(mongo)
     checkpoints = client[read_model_database(mongo.database, 1)][ProcessorCheckpoint.Settings.name]
     first_commit: float | None = None
-    rss_at_10k = 0.0
+    rss_at_10k = rss_at_end = 0.0
     while process.returncode is None:
         checkpoint = await checkpoints.find_one({})
         now = time.perf_counter()
         if checkpoint is not None:
             first_commit = first_commit or now
-            if not rss_at_10k and int(str(checkpoint["offset"])) >= 10_000:
+            offset = int(str(checkpoint["offset"]))
+            if not rss_at_10k and offset >= 10_000:
                 rss_at_10k = sampler.latest_mb
+            if offset >= total - 1:
+                rss_at_end = rss_at_end or sampler.latest_mb  # before exit: a finished process has no RSS
         try:
             await asyncio.wait_for(process.wait(), 0.1)
         except TimeoutError:
             pass
     finished = time.perf_counter()
-    rss_at_end = sampler.latest_mb
     await sampler.stop()
     await client.close()
     seconds = finished - (first_commit or finished)

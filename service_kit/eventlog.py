@@ -43,31 +43,28 @@ class EventLogUnavailable(Exception):
     """
 
 
+def _connection_options(settings: RabbitSettings, name: str) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.stream_port,
+        "vhost": settings.vhost,
+        "username": settings.username,
+        "password": settings.password.get_secret_value(),
+        "load_balancer_mode": True,
+        "connection_name": name,
+    }
+
+
 def _producer(settings: RabbitSettings, name: str) -> Producer:
-    return Producer(
-        host=settings.host,
-        port=settings.stream_port,
-        vhost=settings.vhost,
-        username=settings.username,
-        password=settings.password.get_secret_value(),
-        load_balancer_mode=True,
-        connection_name=name,
-        # A failed append resets the whole producer (see EventPublisher), so no background recovery races it.
-        recovery_strategy=BackOffRecoveryStrategy(False),
-    )
+    # A failed append resets the whole producer (see RawPublisher), so no background recovery races it.
+    return Producer(**_connection_options(settings, name), recovery_strategy=BackOffRecoveryStrategy(False))
 
 
 def _consumer(
     settings: RabbitSettings, name: str, on_close: Callable[[OnClosedErrorInfo], Awaitable[None]] | None
 ) -> Consumer:
     return Consumer(
-        host=settings.host,
-        port=settings.stream_port,
-        vhost=settings.vhost,
-        username=settings.username,
-        password=settings.password.get_secret_value(),
-        load_balancer_mode=True,
-        connection_name=name,
+        **_connection_options(settings, name),
         on_close_handler=on_close,
         recovery_strategy=BackOffRecoveryStrategy(True),
     )

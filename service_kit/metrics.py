@@ -49,7 +49,7 @@ DEAD_LETTERED_TOTAL = Counter(
 )
 PROCESSOR_LAG = Gauge(
     "docvault_processor_lag_events",
-    "Events in the stream not yet applied by a processor (stream end - checkpoint).",
+    "Events in the stream not yet applied by a processor version (stream end - checkpoint); label name@vN.",
     ["processor"],
 )
 PROCESSOR_CHECKPOINT = Gauge(

@@ -130,7 +130,7 @@ class ProcessorRunner:
                 except TimeoutError:
                     continue
         self.committed_offset = batch[-1].offset
-        PROCESSOR_CHECKPOINT.labels(self._processor.identity.name).set(self.committed_offset)
+        PROCESSOR_CHECKPOINT.labels(self._processor.identity.checkpoint_id).set(self.committed_offset)
         if self._on_commit is not None:
             self._on_commit(self.committed_offset, len(batch))
         return True
@@ -140,7 +140,7 @@ class ProcessorRunner:
             try:
                 end = await stream_end_offset(self._rabbit, self._rabbit.events_stream)
                 committed = -1 if self.committed_offset is None else self.committed_offset
-                PROCESSOR_LAG.labels(self._processor.identity.name).set(max(0, end - committed))
+                PROCESSOR_LAG.labels(self._processor.identity.checkpoint_id).set(max(0, end - committed))
             except Exception:
                 log.warning("lag probe failed", exc_info=True)
             await asyncio.sleep(self._lag_probe_seconds)
