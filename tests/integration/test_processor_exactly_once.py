@@ -139,14 +139,16 @@ async def test_processor_dead_letters_poison_and_goes_on_when_undecodable_messag
     assert amqp_decoder(letters[0].data).body in (b"\x00not amqp", [b"\x00not amqp"])
 
 
-def start_processor_process(rabbit: RabbitSettings, mongo: MongoSettings, batch_size: int) -> subprocess.Popen[bytes]:
+def start_processor_process(
+    rabbit: RabbitSettings, mongo: MongoSettings, batch_size: int, http_port: int = 0
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
         "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
         "MONGO_DATABASE": mongo.database,
         "BATCH_SIZE": str(batch_size),
-        "HTTP_PORT": "0",
+        "HTTP_PORT": str(http_port),
         "LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen([sys.executable, "-m", "stream_processors", "run"], env=env)

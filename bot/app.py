@@ -1,0 +1,62 @@
+"""Wiring: the dispatcher with its routers, middlewares and dependencies; the Bot with its session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
+
+from bot.api_client import DocumentsApi
+from bot.fsm import GatedRedisStorage
+from bot.handlers import all_routers
+from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGate
+from bot.settings import BotConfig, BotSettings
+from bot.state_store import UserStore
+from bot.telegram_session import telegram_session
+from bot.writes import EventAppender
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Everything the handlers use that talks to the outside; built once in ``bot.__main__``."""
+
+    api: DocumentsApi
+    events: EventAppender
+    store: UserStore
+    config: BotConfig
+    flood_limit: int
+
+
+def fsm_storage(redis: Redis, users: UserStore, prefix: str, ttl_seconds: int) -> RedisStorage:
+    """FSM state per user and chat in Redis; it expires after ``ttl_seconds`` without activity."""
+    return GatedRedisStorage(redis, users, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm"),
+                             state_ttl=ttl_seconds, data_ttl=ttl_seconds)
+
+
+def build_dispatcher(storage: BaseStorage, deps: Dependencies) -> Dispatcher:
+    # Updates of one person are handled one at a time inside this process, so dialog steps cannot interleave.
+    # disable_fsm only keeps aiogram from registering its FSM middleware first: it is registered below, after
+    # UpdateContext, which opens the cell the first state read fills (bot.fsm).
+    dispatcher = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), disable_fsm=True,
+                            name="docvault", api=deps.api, events=deps.events, store=deps.store, config=deps.config)
+    dispatcher.update.outer_middleware(UpdateContext())
+    dispatcher.update.outer_middleware(dispatcher.fsm)
+    dispatcher.update.outer_middleware(UserGate(deps.store, deps.flood_limit))
+    for observer in (dispatcher.message, dispatcher.edited_message, dispatcher.callback_query):
+        observer.middleware(HandlerName())
+    dispatcher.callback_query.middleware(AnswerCallbacks())
+    dispatcher.include_routers(*all_routers())
+    return dispatcher
+
+
+def build_bot(settings: BotSettings) -> Bot:
+    session = telegram_session(settings.telegram_api_url, local=settings.telegram_api_local)
+    # HTML parse mode: every interpolated value is escaped by bot.i18n.Texts.
+    defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
+    return Bot(settings.bot_token.get_secret_value(), session=session, default=defaults)

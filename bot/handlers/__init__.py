@@ -1,0 +1,13 @@
+"""One router per feature. ``all_routers()`` builds fresh routers in the order they must be tried."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.handlers import add_document, browse, card, errors, fallback, language, search, start
+
+
+def all_routers() -> list[Router]:
+    # Commands and Cancel first (they work in any dialog state), catch-alls last.
+    return [start.router(), language.router(), add_document.router(), card.router(), browse.router(),
+            search.router(), fallback.router(), errors.router()]

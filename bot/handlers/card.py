@@ -1,0 +1,200 @@
+"""A document's card and its actions: get the file, rename, delete (confirm, then undo), download link.
+
+Every action first reads the document through the owner-scoped API: a stale or forged button (a document
+that is gone or someone else's) gets a polite alert and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, InputFile, Message
+
+from contracts.api_schemas import DocumentDetail
+from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+from contracts.text import MAX_NAME_LENGTH
+
+from bot import keyboards
+from bot.api_client import ApiNotFound, DocumentsApi
+from bot.callbacks import DocAction, DocCb
+from bot.filters import HasText
+from bot.i18n import Texts
+from bot.presentation import PHOTO_MIME, check_name, human_size, parse_doc_ref
+from bot.replies import say, show
+from bot.settings import BotConfig
+from bot.handlers.browse import first_pages
+from bot.state_store import UserStore
+from bot.states import RenameDocument
+from bot.writes import EventAppender, record
+
+log = logging.getLogger(__name__)
+LIVE = "live"
+DELETED = "deleted"
+
+
+class StreamedFile(InputFile):
+    """Bytes streamed from the API's file endpoint to Telegram, without holding the whole file."""
+
+    def __init__(self, first: bytes, rest: AsyncIterator[bytes], filename: str) -> None:
+        super().__init__(filename=filename)
+        self._first = first
+        self._rest = rest
+
+    async def read(self, bot: Bot) -> AsyncIterator[bytes]:  # type: ignore[override]
+        yield self._first
+        async for chunk in self._rest:
+            yield chunk
+
+
+async def _load(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+                after_event: str | None, allow_deleted: bool = False) -> DocumentDetail | None:
+    """The document behind a button if it is this owner's and live (or deleted, when allowed); else an alert."""
+    document_id = parse_doc_ref(callback_data.doc)
+    document = None
+    if document_id is not None:
+        try:
+            document = await api.get_document(owner_id, document_id, after_event=after_event)
+        except ApiNotFound:
+            document = None
+    allowed = (LIVE, DELETED) if allow_deleted else (LIVE,)
+    if document is None or document.status not in allowed:
+        await query.answer(tr.plain("card.gone"), show_alert=True)
+        return None
+    return document
+
+
+def card_text(tr: Texts, document: DocumentDetail) -> str:
+    size_key, size = human_size(document.size)
+    return tr("card.text", name=document.name, type=document.type_title, size=tr.plain(size_key, n=size),
+              date=document.created_at.date().isoformat())
+
+
+async def open_card(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+                    store: UserStore, config: BotConfig, after_event: str | None) -> None:
+    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    if document is None:
+        return
+    [back] = await first_pages(store, owner_id, [(document.type_slug, document.type_title)])
+    await show(query, card_text(tr, document),
+               keyboards.document_card(tr, document.document_id, back, config.links_enabled))
+
+
+async def get_file(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+                   bot: Bot, after_event: str | None) -> None:
+    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    if document is None:
+        return
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    caption = tr("file.caption", name=document.name)
+    if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption):
+        return
+    stream = api.file_chunks(owner_id, document.document_id)
+    first = await anext(stream, b"")  # API errors (gone, down) surface here, before Telegram is involved
+    upload: InputFile = StreamedFile(first, stream, document.file_name or document.name)
+    if not first:
+        upload = BufferedInputFile(b"", document.file_name or document.name)
+    await bot.send_document(chat_id, upload, caption=caption)
+
+
+async def _send_by_file_id(bot: Bot, chat_id: int, document: DocumentDetail, caption: str) -> bool:
+    """Telegram refuses ids of another bot token or expired ones: then the caller uploads the bytes."""
+    assert document.telegram_file_id is not None
+    try:
+        if document.mime_type == PHOTO_MIME and document.file_name is None:
+            await bot.send_photo(chat_id, document.telegram_file_id, caption=caption)
+        else:
+            await bot.send_document(chat_id, document.telegram_file_id, caption=caption)
+    except TelegramBadRequest as error:
+        log.info("file_id refused, uploading from the API", extra={"reason": error.message})
+        return False
+    return True
+
+
+async def ask_rename(query: CallbackQuery, callback_data: DocCb, state: FSMContext, tr: Texts, owner_id: int,
+                     api: DocumentsApi, after_event: str | None) -> None:
+    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    if document is None:
+        return
+    await state.set_state(RenameDocument.entering_name)
+    await state.set_data({"document_id": document.document_id, "type_slug": document.type_slug,
+                          "name": document.name})
+    await say(query, tr("rename.ask", name=document.name), keyboards.cancel_only(tr))
+
+
+async def rename_typed(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
+                       events: EventAppender, store: UserStore, after_event: str | None) -> None:
+    checked = check_name(message.text or "", MAX_NAME_LENGTH, "name")
+    if checked.name is None:
+        await message.answer(tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH),
+                             reply_markup=keyboards.cancel_only(tr))
+        return
+    data = await state.get_data()
+    if checked.name == data["name"]:
+        await state.clear()
+        await message.answer(tr("rename.same"), reply_markup=keyboards.open_document(tr, data["document_id"]))
+        return
+    taken = await api.name_check(owner_id, data["type_slug"], checked.name, after_event=after_event)
+    if taken.taken and taken.document_id != data["document_id"]:
+        await message.answer(tr("rename.taken", name=checked.name), reply_markup=keyboards.cancel_only(tr))
+        return
+    await record(events, store, owner_id, DocumentRenamed(document_id=data["document_id"], name=checked.name))
+    await state.clear()
+    await message.answer(tr("rename.done", name=checked.name),
+                         reply_markup=keyboards.open_document(tr, data["document_id"]))
+
+
+async def ask_delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+                     after_event: str | None) -> None:
+    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    if document is not None:
+        await show(query, tr("delete.confirm", name=document.name), keyboards.confirm_delete(tr, document.document_id))
+
+
+async def delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+                 events: EventAppender, store: UserStore, after_event: str | None) -> None:
+    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    if document is None:
+        return
+    await record(events, store, owner_id, DocumentDeleted(document_id=document.document_id))
+    await show(query, tr("delete.done", name=document.name), keyboards.undo_delete(tr, document.document_id))
+
+
+async def undo(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+               events: EventAppender, store: UserStore, after_event: str | None) -> None:
+    document = await _load(query, callback_data, tr, owner_id, api, after_event, allow_deleted=True)
+    if document is None:
+        return
+    if document.status == DELETED:
+        await record(events, store, owner_id, DocumentRestored(document_id=document.document_id))
+    await show(query, tr("undo.done", name=document.name), keyboards.open_document(tr, document.document_id))
+
+
+async def link(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
+               config: BotConfig, after_event: str | None) -> None:
+    document = None
+    if config.links_enabled:
+        document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    else:
+        await query.answer(tr.plain("stale.button"), show_alert=True)
+    if document is not None:
+        signed = await api.create_link(owner_id, document.document_id)
+        expires = signed.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        await say(query, tr("card.link_text", url=signed.url, expires=expires))
+
+
+def router() -> Router:
+    r = Router(name="card")
+    actions: dict[DocAction, Callable[..., Awaitable[None]]] = {
+        DocAction.open: open_card, DocAction.back: open_card, DocAction.get: get_file,
+        DocAction.rename: ask_rename, DocAction.delete: ask_delete, DocAction.confirm_delete: delete,
+        DocAction.undo: undo, DocAction.link: link,
+    }
+    for action, handler in actions.items():
+        r.callback_query.register(handler, DocCb.filter(F.action == action))
+    r.message.register(rename_typed, StateFilter(RenameDocument.entering_name), HasText())
+    return r

@@ -1,0 +1,64 @@
+"""Failures a handler did not handle itself: a friendly reply, never a stack trace; the dialog state is kept."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.types import ErrorEvent
+
+from service_kit.eventlog import EventLogUnavailable
+
+from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.i18n import Texts, pick_language
+from bot.middlewares import answered_callbacks
+from bot.state_store import UserStore
+
+log = logging.getLogger(__name__)
+
+_MESSAGE_KEYS: tuple[tuple[type[Exception], str], ...] = (
+    (ApiUnavailable, "error.api_down"),
+    (ApiNotYetApplied, "error.not_applied"),
+    (ApiNotFound, "card.gone"),
+    (EventLogUnavailable, "error.stream_down"),
+)
+
+
+def message_key(error: Exception) -> str:
+    """The locale key that explains ``error`` to the person."""
+    for kind, key in _MESSAGE_KEYS:
+        if isinstance(error, kind):
+            return key
+    return "error.generic"
+
+
+async def on_error(event: ErrorEvent, bot: Bot, store: UserStore) -> None:
+    key = message_key(event.exception)
+    if key == "error.generic":
+        log.error("handler failed", exc_info=event.exception)
+    else:
+        log.warning("handler failed: %s", key, extra={"error": repr(event.exception)})
+    update = event.update
+    source = update.message or update.callback_query or update.edited_message
+    if source is None or source.from_user is None:
+        return
+    person = source.from_user
+    tr = Texts(pick_language(await _stored_language(store, person.id), person.language_code))
+    query = update.callback_query
+    if query is not None and query.id not in (answered_callbacks.get() or set()):
+        await query.answer(tr.plain(key), show_alert=True)
+    else:
+        await bot.send_message(person.id, tr(key))
+
+
+async def _stored_language(store: UserStore, user_id: int) -> str | None:
+    try:
+        return await store.language(user_id)
+    except Exception:  # Redis may be what failed; the Telegram language is good enough then
+        return None
+
+
+def router() -> Router:
+    r = Router(name="errors")
+    r.errors.register(on_error)
+    return r

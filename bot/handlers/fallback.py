@@ -1,0 +1,44 @@
+"""Whatever no feature took: a clear answer, and the dialog state left as it was."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import StateFilter
+from aiogram.types import CallbackQuery, Message
+
+from bot import keyboards
+from bot.filters import HasText
+from bot.i18n import Texts
+from bot.states import AddDocument
+
+
+async def edited(message: Message, tr: Texts) -> None:
+    await message.answer(tr("input.edited"))
+
+
+async def not_a_file(message: Message, tr: Texts) -> None:
+    await message.answer(tr("add.not_a_file"), reply_markup=keyboards.cancel_only(tr))
+
+
+async def unsupported(message: Message, tr: Texts) -> None:
+    """Stickers, voice, locations, contacts...: say what the bot can keep; any dialog goes on."""
+    await message.answer(tr("input.unsupported"), reply_markup=keyboards.cancel_only(tr))
+
+
+async def unknown_text(message: Message, tr: Texts) -> None:
+    await message.answer(tr("input.unknown"), reply_markup=keyboards.main_menu(tr))
+
+
+async def stale_button(query: CallbackQuery, tr: Texts) -> None:
+    """Buttons of a finished dialog, an older bot version or forged data."""
+    await query.answer(tr.plain("stale.button"), show_alert=True)
+
+
+def router() -> Router:
+    r = Router(name="fallback")
+    r.edited_message.register(edited)
+    r.message.register(not_a_file, StateFilter(AddDocument.waiting_file))
+    r.message.register(unknown_text, StateFilter(None), HasText())
+    r.message.register(unsupported)
+    r.callback_query.register(stale_button)
+    return r

@@ -1,0 +1,61 @@
+"""/start, /help, /cancel, the main menu and the Cancel button (which work in any dialog state)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from contracts.events import UserStarted
+from service_kit.eventlog import EventLogUnavailable
+
+from bot import keyboards
+from bot.callbacks import MenuAction, MenuCb
+from bot.i18n import Texts
+from bot.replies import show
+from bot.state_store import UserStore
+from bot.states import leave_dialog
+from bot.writes import EventAppender, record
+
+log = logging.getLogger(__name__)
+
+
+async def start(message: Message, state: FSMContext, tr: Texts, owner_id: int,
+                events: EventAppender, store: UserStore) -> None:
+    await state.clear()
+    try:
+        await record(events, store, owner_id, UserStarted(language=tr.language))
+    except EventLogUnavailable:
+        # Greeting does not depend on the log; the user view is created by the next write anyway.
+        log.warning("user.started not appended: event log unavailable")
+    name = message.from_user.first_name if message.from_user else ""
+    await message.answer(tr("menu.greeting", name=name), reply_markup=keyboards.main_menu(tr))
+
+
+async def menu(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, tr: Texts) -> None:
+    await leave_dialog(state, raw_state)
+    await show(target, tr("menu.title"), keyboards.main_menu(tr))
+
+
+async def help_text(target: Message | CallbackQuery, tr: Texts) -> None:
+    await show(target, tr("help.text"), keyboards.back_to_menu(tr))
+
+
+async def cancel(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, tr: Texts) -> None:
+    await leave_dialog(state, raw_state)
+    await show(target, tr("menu.title" if raw_state is None else "common.cancelled"), keyboards.main_menu(tr))
+
+
+def router() -> Router:
+    r = Router(name="start")
+    r.message.register(start, CommandStart())
+    r.message.register(help_text, Command("help"))
+    r.message.register(cancel, Command("cancel"))
+    r.message.register(menu, Command("menu"))
+    r.callback_query.register(menu, MenuCb.filter(F.action == MenuAction.menu))
+    r.callback_query.register(help_text, MenuCb.filter(F.action == MenuAction.help))
+    r.callback_query.register(cancel, MenuCb.filter(F.action == MenuAction.cancel))
+    return r

@@ -1,0 +1,133 @@
+"""Update middlewares: correlation id and RPS metrics, flood control and language, handler names.
+
+Order on ``dispatcher.update`` (outer): ``UpdateContext`` -> aiogram's FSM middleware -> ``UserGate``;
+``HandlerName`` runs inside each event observer, where aiogram knows which handler matched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.types import CallbackQuery, TelegramObject, Update, User
+
+from service_kit.correlation import correlation_id_var, new_correlation_id
+from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
+
+from bot.fsm import GateCell, current_gate
+from bot.i18n import Texts, pick_language
+from bot.state_store import FloodVerdict, UserStore, flood_verdict
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
+# Callback queries answered while handling the current update (filled by the Telegram session middleware).
+answered_callbacks: ContextVar[set[str] | None] = ContextVar("answered_callbacks", default=None)
+
+
+def note_answered(callback_query_id: str) -> None:
+    answered = answered_callbacks.get()
+    if answered is not None:
+        answered.add(callback_query_id)
+
+
+@dataclass
+class HandlerLabel:
+    """Filled in by ``HandlerName`` so the outer middleware can label metrics with the handler that ran."""
+
+    name: str = "unhandled"
+    status: str = "ok"
+
+
+class UpdateContext(BaseMiddleware):
+    """A correlation id per update (logged, sent to the API, stored in events) and the RPS metrics."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        correlation_id_var.set(new_correlation_id())
+        answered_callbacks.set(set())
+        user: User | None = data.get("event_from_user")
+        current_gate.set(GateCell(user.id) if user is not None else None)
+        label = HandlerLabel()
+        data["handler_label"] = label
+        started = time.perf_counter()
+        try:
+            result = await handler(event, data)
+            if result is UNHANDLED and label.status == "ok":
+                label.status = "unhandled"
+            return result
+        except Exception:
+            label.status = "error"
+            raise
+        finally:
+            endpoint = f"{event.event_type}:{label.name}"
+            REQUESTS_TOTAL.labels("bot", endpoint, label.status).inc()
+            REQUEST_SECONDS.labels("bot", endpoint).observe(time.perf_counter() - started)
+            log.info("update handled", extra={"update_id": event.update_id, "handler": endpoint,
+                                              "status": label.status})
+
+
+class UserGate(BaseMiddleware):
+    """Flood control per person (a fixed window in Redis) plus the person's language and last write.
+
+    The first update over the limit gets one warning; later ones are dropped until the window passes.
+    """
+
+    def __init__(self, store: UserStore, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or user.is_bot:
+            data["tr"] = Texts(pick_language(None, None))
+            data["after_event"] = None
+            return await handler(event, data)
+        cell = current_gate.get()
+        context = cell.context if cell is not None else None
+        if context is None:  # no dialog state was read for this update (no chat): ask Redis directly
+            context, _ = await self._store.enter(user.id)
+        tr = Texts(pick_language(context.language, user.language_code))
+        verdict = flood_verdict(context.updates_in_window, self._limit)
+        if verdict is not FloodVerdict.allow:
+            data["handler_label"].status = "throttled"
+            if verdict is FloodVerdict.warn:
+                bot: Bot = data["bot"]
+                await bot.send_message(user.id, tr("flood.warn"))
+            return None
+        data.update(tr=tr, owner_id=user.id, after_event=context.last_event_id)
+        return await handler(event, data)
+
+
+class HandlerName(BaseMiddleware):
+    """Record which handler matched (inner middleware: runs after the filters)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        matched: HandlerObject | None = data.get("handler")
+        label: HandlerLabel | None = data.get("handler_label")
+        if matched is not None and label is not None:
+            callback = matched.callback
+            label.name = f"{callback.__module__.rsplit('.', 1)[-1]}.{callback.__name__}"
+        return await handler(event, data)
+
+
+class AnswerCallbacks(BaseMiddleware):
+    """Stop the button's spinner after a handler that did not answer the query itself.
+
+    The answer is returned rather than sent: aiogram puts it in the webhook response (one HTTP call less per
+    button press) or, when polling, sends it right after the handler. Nothing is answered when the handler
+    failed: the error handler answers with an explanation instead (a query can be answered only once).
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        result = await handler(event, data)
+        answered = answered_callbacks.get()
+        if result is None and isinstance(event, CallbackQuery) and (answered is None or event.id not in answered):
+            return event.answer()
+        return result

@@ -1,0 +1,120 @@
+"""Per-person state kept in Redis besides the FSM: flood counters, language, last write, navigation tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+from redis.asyncio import Redis
+
+NAV_TTL_SECONDS = 24 * 3600
+# How long reads wait for the person's last appended event (read-your-writes); the API waits briefly itself.
+LAST_WRITE_TTL_SECONDS = 60
+ALBUM_TTL_SECONDS = 120
+
+
+class FloodVerdict(str, Enum):
+    allow = "allow"
+    warn = "warn"  # the first update over the limit: say so once
+    drop = "drop"
+
+
+def flood_verdict(count: int, limit: int) -> FloodVerdict:
+    if count <= limit:
+        return FloodVerdict.allow
+    return FloodVerdict.warn if count == limit + 1 else FloodVerdict.drop
+
+
+@dataclass(frozen=True)
+class UserContext:
+    """What one Redis round trip tells about the person behind an update."""
+
+    updates_in_window: int
+    language: str | None
+    last_event_id: str | None
+
+
+@dataclass(frozen=True)
+class ListRef:
+    """One page of a type's documents: what a ``ListCb`` token stands for. ``prev`` is the packed callback
+    data of the page before (the "Back" button)."""
+
+    slug: str
+    title: str
+    cursor: str | None = None
+    page: int = 1
+    prev: str | None = None
+
+
+def list_token(owner_id: int, slug: str, cursor: str | None) -> str:
+    """A short stable token for (owner, slug, cursor): rendering the same page twice stores one key."""
+    digest = hashlib.blake2b(f"{owner_id}\0{slug}\0{cursor or ''}".encode(), digest_size=9).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class UserStore:
+    def __init__(self, redis: Redis, prefix: str, flood_window_seconds: int) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._window = flood_window_seconds
+
+    def _key(self, *parts: object) -> str:
+        return ":".join((self._prefix, *map(str, parts)))
+
+    async def enter(self, user_id: int, also_get: str | None = None) -> tuple[UserContext, str | None]:
+        """Count this update in the person's flood window and read language and last write, in one round trip.
+
+        ``also_get`` names one more key to read in that round trip (the dialog state); its value is returned.
+        """
+        window = int(time.time()) // self._window
+        flood_key = self._key("flood", user_id, window)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(flood_key)
+            pipe.expire(flood_key, self._window * 2)
+            pipe.get(self._key("lang", user_id))
+            pipe.get(self._key("last_event", user_id))
+            if also_get is not None:
+                pipe.get(also_get)
+            count, _, language, last_event, *extra = await pipe.execute()
+        return UserContext(int(count), _text(language), _text(last_event)), _text(extra[0]) if extra else None
+
+    async def language(self, user_id: int) -> str | None:
+        return _text(await self._redis.get(self._key("lang", user_id)))
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._redis.set(self._key("lang", user_id), language)
+
+    async def remember_write(self, user_id: int, event_id: str) -> None:
+        await self._redis.set(self._key("last_event", user_id), event_id, ex=LAST_WRITE_TTL_SECONDS)
+
+    async def first_of_album(self, media_group_id: str) -> bool:
+        """True for the first message of an album only, so the person is told once per album."""
+        return bool(await self._redis.set(self._key("album", media_group_id), 1, nx=True, ex=ALBUM_TTL_SECONDS))
+
+    async def save_lists(self, owner_id: int, refs: list[ListRef]) -> list[str]:
+        """Store navigation references and return their tokens, in order."""
+        tokens = [list_token(owner_id, ref.slug, ref.cursor) for ref in refs]
+        if refs:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for token, ref in zip(tokens, refs):
+                    pipe.set(self._key("nav", owner_id, token), json.dumps(asdict(ref)), ex=NAV_TTL_SECONDS)
+                await pipe.execute()
+        return tokens
+
+    async def load_list(self, owner_id: int, token: str) -> ListRef | None:
+        """The reference behind a token, or None when it expired or was never this owner's."""
+        raw = await self._redis.get(self._key("nav", owner_id, token))
+        if raw is None:
+            return None
+        try:
+            return ListRef(**json.loads(raw))
+        except (TypeError, ValueError):
+            return None

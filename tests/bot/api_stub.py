@@ -1,0 +1,136 @@
+"""A small aiohttp server speaking ``contracts.api_schemas``: for the API client's tests and the benchmark."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from contracts.api_schemas import (
+    DocumentDetail,
+    DocumentPage,
+    DocumentSummary,
+    ErrorBody,
+    NameCheck,
+    TypeList,
+    TypeSummary,
+    UploadedFile,
+)
+
+TOKEN = "stub-service-token"
+CREATED = datetime(2026, 3, 1, tzinfo=UTC)
+MISSING_DOCUMENT = "00000000-0000-4000-8000-999999999999"
+
+
+@dataclass
+class StubState:
+    requests: list[web.Request] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    conflicts_left: int = 0
+    fail_status: int | None = None
+    types: int = 3
+    documents_per_type: int = 20
+    file_bytes: bytes = b"stub file bytes" * 10
+
+
+def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(text=model.model_dump_json(), status=status, headers=headers)
+
+
+def _summary(slug: str, index: int) -> DocumentSummary:
+    title = f"Type {slug.removeprefix('type')}"
+    return DocumentSummary(document_id=f"00000000-0000-4000-8000-{index:012d}", type_slug=slug, type_title=title,
+                           name=f"{slug} {index}", size=1234, mime_type="application/pdf", created_at=CREATED)
+
+
+STATE = web.AppKey("state", StubState)
+
+
+def _state(request: web.Request) -> StubState:
+    return request.app[STATE]
+
+
+@web.middleware
+async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Check the token, then play the failure the test asked for (5xx, or 409 for reads after an event)."""
+    state = _state(request)
+    state.requests.append(request)
+    if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+        return _json(ErrorBody(code="unauthorized", message="bad token"), 401)
+    if state.fail_status:
+        return web.Response(status=state.fail_status, text="boom")
+    if request.query.get("after_event") and state.conflicts_left > 0:
+        state.conflicts_left -= 1
+        return _json(ErrorBody(code="not_applied", message="wait"), 409, {"Retry-After": "0.01"})
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+async def _types(request: web.Request) -> web.Response:
+    state = _state(request)
+    items = [TypeSummary(slug=f"type{i}", title=f"Type {i}", live_count=state.documents_per_type)
+             for i in range(state.types)]
+    return _json(TypeList(items=items))
+
+
+async def _documents(request: web.Request) -> web.Response:
+    state, slug = _state(request), request.match_info["slug"]
+    limit, start = int(request.query["limit"]), int(request.query.get("cursor", "0"))
+    end = min(start + limit, state.documents_per_type)
+    page = [_summary(slug, i) for i in range(start, end)]
+    return _json(DocumentPage(items=page, next_cursor=str(end) if end < state.documents_per_type else None))
+
+
+async def _document(request: web.Request) -> web.Response:
+    if request.match_info["document_id"] == MISSING_DOCUMENT:
+        return _json(ErrorBody(code="not_found", message="no such document"), 404)
+    summary = _summary("type0", 1).model_dump()
+    summary["document_id"] = request.match_info["document_id"]
+    return _json(DocumentDetail(**summary, status="live", sha256="0" * 64, updated_at=CREATED))
+
+
+async def _name_check(request: web.Request) -> web.Response:
+    return _json(NameCheck(taken=request.query["name"] == "taken"))
+
+
+async def _upload(request: web.Request) -> web.Response:
+    body = await request.read()
+    _state(request).bodies.append(body)
+    digest = hashlib.sha256(body).hexdigest()
+    return _json(UploadedFile(object_key=f"owners/{request.match_info['owner_id']}/{digest}", sha256=digest,
+                              size=len(body), mime_type=request.content_type))
+
+
+async def _download(request: web.Request) -> web.Response:
+    return web.Response(body=_state(request).file_bytes, content_type="application/octet-stream")
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def stub_app(state: StubState) -> web.Application:
+    app = web.Application(middlewares=[_gate])
+    app[STATE] = state
+    owner = "/v1/owners/{owner_id}"
+    app.router.add_get(owner + "/types", _types)
+    app.router.add_get(owner + "/types/{slug}/documents", _documents)
+    app.router.add_get(owner + "/documents/{document_id}", _document)
+    app.router.add_get(owner + "/documents/{document_id}/file", _download)
+    app.router.add_get(owner + "/name-check", _name_check)
+    app.router.add_post(owner + "/files", _upload)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def start_stub(state: StubState, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+    """Serve the stub on ``host`` (port 0: any free port); returns the runner and the base URL."""
+    runner = web.AppRunner(stub_app(state), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://{bound_host}:{bound_port}"

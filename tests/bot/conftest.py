@@ -1,0 +1,72 @@
+"""Fixtures for handler tests: the real dispatcher and routers, Redis (a key prefix per test), fakes outside."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from aiogram import Bot, Dispatcher
+from redis.asyncio import Redis
+
+from bot.app import Dependencies, build_dispatcher, fsm_storage
+from bot.settings import BotConfig
+from bot.state_store import UserStore
+from tests.bot.fakes import FakeApi, FakePublisher
+from tests.bot.harness import Person, RecordingSession, make_bot
+from tests.e2e.processes import forget_keys, redis_url
+
+# A database of the bot's tests (other suites share the server); keys carry a prefix per test on top.
+REDIS_URL = redis_url(database=11)
+OWNER = 7001
+
+
+@dataclass
+class BotUnderTest:
+    dispatcher: Dispatcher
+    bot: Bot
+    session: RecordingSession
+    api: FakeApi
+    publisher: FakePublisher
+    store: UserStore
+    redis: Redis
+    prefix: str
+
+    def person(self, user_id: int = OWNER, language: str = "en") -> Person:
+        return Person(self.dispatcher, self.bot, self.session, user_id, language)
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def config() -> BotConfig:
+    return BotConfig(page_size=3, max_download_bytes=1000, links_enabled=True)
+
+
+@pytest.fixture
+def flood_limit() -> int:
+    return 1000
+
+
+@pytest.fixture
+async def app(redis: Redis, config: BotConfig, flood_limit: int) -> AsyncIterator[BotUnderTest]:
+    prefix = f"test-bot-{uuid.uuid4().hex[:10]}"
+    api = FakeApi()
+    publisher = FakePublisher(api)
+    store = UserStore(redis, prefix, flood_window_seconds=60)
+    deps = Dependencies(api, publisher, store, config, flood_limit)
+    dispatcher = build_dispatcher(fsm_storage(redis, store, prefix, 600), deps)
+    session = RecordingSession()
+    yield BotUnderTest(dispatcher, make_bot(session), session, api, publisher, store, redis, prefix)
+    await forget_keys(REDIS_URL, prefix)
+
+
+@pytest.fixture
+def ann(app: BotUnderTest) -> Iterator[Person]:
+    yield app.person()

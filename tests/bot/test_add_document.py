@@ -1,0 +1,214 @@
+"""The add dialog through the real dispatcher: type -> name -> file, file first, and every kind of bad input."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import GetFile
+from aiogram.types import Location, Sticker, Voice
+
+from contracts.events import DocumentAdded
+
+from bot.app import Dependencies, build_dispatcher, fsm_storage
+from bot.settings import BotConfig
+from bot.states import AddDocument
+from tests.bot.conftest import OWNER, BotUnderTest
+from tests.bot.fakes import StoredDoc
+from tests.bot.harness import Person
+
+PDF = b"%PDF-1.7 passport scan"
+
+
+async def _start_adding(person: Person, type_title: str = "Passport", name: str = "Main passport") -> None:
+    await person.says("/add")
+    await person.says(type_title)
+    await person.says(name)
+
+
+def _added(app: BotUnderTest) -> list[DocumentAdded]:
+    return [p for p in app.publisher.payloads() if isinstance(p, DocumentAdded)]
+
+
+async def test_add_saves_after_the_append_when_type_name_and_file_are_given(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    assert ann.last_text() == "Now send the file or photo for “Main passport”."
+    await ann.sends_file(PDF, file_name="scan.pdf")
+
+    [added] = _added(app)
+    assert (added.type_slug, added.type_title, added.name) == ("passport", "Passport", "Main passport")
+    assert added.file.size == len(PDF) and added.file.telegram_file_id and added.file.file_name == "scan.pdf"
+    assert app.api.uploads == [(OWNER, PDF, "application/pdf", "scan.pdf")]
+    assert ann.last_text() == "✅ Saved “Main passport” under Passport."
+    assert await ann.state() is None
+
+
+async def test_add_keeps_everything_and_offers_retry_when_the_stream_is_down(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    app.publisher.down = True
+    await ann.sends_file(PDF)
+    assert "couldn't save" in ann.last_text() and not _added(app)
+    assert await ann.state() == AddDocument.waiting_file.state
+
+    app.publisher.down = False
+    await ann.presses_button("Try again")
+    assert [a.name for a in _added(app)] == ["Main passport"]
+    assert ann.last_text().startswith("✅ Saved")
+
+
+async def test_add_asks_questions_after_when_the_file_comes_first(app: BotUnderTest, ann: Person) -> None:
+    await ann.sends_file(PDF, file_name="Insurance policy 2026.pdf")
+    assert ann.last_text().startswith("Got the file.\nWhat kind of document")
+    await ann.says("Insurance")
+    await ann.presses_button("Use “Insurance policy 2026”")
+    [added] = _added(app)
+    assert added.name == "Insurance policy 2026" and added.type_title == "Insurance"
+
+
+async def test_add_offers_existing_types_when_the_person_has_some(app: BotUnderTest, ann: Person) -> None:
+    app.api.add(StoredDoc(OWNER, "00000000-0000-0000-0000-000000000001", "tax-returns", "Tax returns", "2025",
+                          "a" * 64, 1, "application/pdf", None, None))
+    await ann.says("/add")
+    await ann.presses_button("Tax returns")
+    await ann.says("2026")
+    await ann.sends_file(PDF)
+    [added] = _added(app)
+    assert (added.type_slug, added.type_title, added.name) == ("tax-returns", "Tax returns", "2026")
+
+
+async def test_add_asks_another_name_when_the_name_is_taken_in_the_type(app: BotUnderTest, ann: Person) -> None:
+    app.api.add(StoredDoc(OWNER, "00000000-0000-0000-0000-000000000001", "passport", "Passport", "Main passport",
+                          "a" * 64, 1, "application/pdf", None, None))
+    await _start_adding(ann, name="main  PASSPORT")
+    assert ann.last_text() == "You already have “main PASSPORT” under Passport. Please send another name."
+    assert await ann.state() == AddDocument.entering_name.state
+    await ann.says("Old passport")
+    assert await ann.state() == AddDocument.waiting_file.state
+
+
+async def test_add_reports_the_existing_document_when_content_is_a_duplicate(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.sends_file(PDF)
+    await _start_adding(ann, type_title="Copies", name="Same bytes")
+    await ann.sends_file(PDF)
+    assert ann.last_text() == "You already have this file: “Main passport” (Passport). Nothing new was added."
+    assert len(_added(app)) == 1 and await ann.state() is None
+
+
+async def test_add_refuses_and_keeps_state_when_the_file_is_over_the_limit(app: BotUnderTest,
+                                                                           ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.sends_file(b"x", size=5000)
+    assert "too big" in ann.last_text() and "1000 B" in ann.last_text()
+    assert not app.session.calls(GetFile) and await ann.state() == AddDocument.waiting_file.state
+
+
+async def test_add_refuses_and_keeps_state_when_telegram_says_file_is_too_big(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await _start_adding(ann)
+    app.session.fail_next(GetFile, lambda m: TelegramBadRequest(m, "Bad Request: file is too big"))
+    await ann.sends_file(PDF, size=None)
+    assert "too big" in ann.last_text() and not _added(app)
+    assert await ann.state() == AddDocument.waiting_file.state
+    await ann.sends_file(PDF)
+    assert len(_added(app)) == 1
+
+
+async def test_add_tells_once_per_album_when_files_come_as_an_album(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    for part in (b"one", b"two", b"three"):
+        await ann.sends_file(part, media_group_id="album-1")
+    assert ann.saw().count("Please send one file at a time: albums are not supported.") == 1
+    assert not _added(app) and await ann.state() == AddDocument.waiting_file.state
+
+
+async def test_add_asks_for_a_file_when_text_or_sticker_comes_instead(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.says("here it is")
+    assert ann.last_text() == "Please send the document as a file or a photo (or tap Cancel)."
+    await ann.send(sticker=Sticker(file_id="s", file_unique_id="s", type="regular", width=1, height=1,
+                                   is_animated=False, is_video=False))
+    await ann.send(voice=Voice(file_id="v", file_unique_id="v", duration=1))
+    await ann.send(location=Location(latitude=1.0, longitude=2.0))
+    assert ann.saw()[-3:] == [ann.saw()[-1]] * 3
+    assert await ann.state() == AddDocument.waiting_file.state
+
+
+async def test_add_explains_and_keeps_the_step_when_a_name_is_bad(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/add")
+    await ann.says("Passport")
+    await ann.says("\u0000\u200b\t")
+    await ann.says("n" * 200)
+    assert ann.saw()[-2:] == ["The name can't be empty. Please send a name.",
+                              "That name is too long: at most 128 characters, please."]
+    assert await ann.state() == AddDocument.entering_name.state
+    await ann.says("x\u0007y")
+    assert ann.last_text() == "Now send the file or photo for “x y”."
+
+
+async def test_add_explains_when_a_type_is_too_long(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/add")
+    await ann.says("t" * 65)
+    assert ann.last_text() == "That type is too long: at most 64 characters, please."
+    assert await ann.state() == AddDocument.choosing_type.state
+
+
+async def test_add_escapes_html_when_a_name_contains_markup(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann, name="<script>alert(1)</script> & co")
+    await ann.sends_file(PDF)
+    assert _added(app)[0].name == "<script>alert(1)</script> & co"
+    assert ann.last_text() == "✅ Saved “&lt;script&gt;alert(1)&lt;/script&gt; &amp; co” under Passport."
+
+
+async def test_add_stores_a_photo_as_jpeg_when_a_photo_is_sent(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.sends_photo(b"\xff\xd8jpeg")
+    [added] = _added(app)
+    assert added.file.mime_type == "image/jpeg" and added.file.file_name is None
+
+
+async def test_add_suggests_nothing_when_a_forwarded_file_has_no_name(app: BotUnderTest, ann: Person) -> None:
+    await ann.sends_file(PDF, file_name=None, mime=None)
+    await ann.says("Receipts")
+    assert "Use “" not in str(app.session.last_markup())
+    await ann.says("Coffee")
+    [added] = _added(app)
+    assert added.file.mime_type == "application/octet-stream" and added.file.file_name is None
+
+
+async def test_add_keeps_a_file_sent_while_naming_when_the_name_comes_later(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/add")
+    await ann.says("Passport")
+    await ann.sends_file(PDF, file_name="new.pdf")
+    assert ann.last_text() == "Got the file.\nType: <b>Passport</b>. Now send a name for the document."
+    await ann.says("Renewed")
+    assert [a.name for a in _added(app)] == ["Renewed"]
+
+
+async def test_add_keeps_the_step_when_the_api_is_down(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/add")
+    await ann.says("Passport")
+    app.api.down = True
+    await ann.says("Main")
+    assert ann.last_text().startswith("The document service is temporarily unavailable")
+    assert await ann.state() == AddDocument.entering_name.state
+    app.api.down = False
+    await ann.says("Main")
+    assert await ann.state() == AddDocument.waiting_file.state
+
+
+async def test_cancel_leaves_the_dialog_when_pressed_mid_way(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.presses_button("Cancel")
+    assert ann.last_text() == "Cancelled. What would you like to do?"
+    assert await ann.state() is None
+    await ann.sends_file(PDF)  # now a file starts a new dialog instead of finishing the old one
+    assert not _added(app)
+
+
+async def test_dialog_survives_a_restart_when_the_state_lives_in_redis(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    deps = Dependencies(app.api, app.publisher, app.store, BotConfig(max_download_bytes=1000), 1000)
+    restarted = build_dispatcher(fsm_storage(app.redis, app.store, app.prefix, 600), deps)  # a new process, same Redis
+    same_person = Person(restarted, app.bot, app.session, ann.user.id)
+    await same_person.sends_file(PDF)
+    assert [a.name for a in _added(app)] == ["Main passport"]

@@ -1,0 +1,190 @@
+"""My documents: types, paging, the card and its actions (get, rename, delete, undo, link), forged buttons."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
+
+from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+
+from bot.callbacks import DocAction, DocCb, ListCb
+from bot.states import RenameDocument
+from tests.bot.conftest import OWNER, BotUnderTest
+from tests.bot.fakes import StoredDoc
+from tests.bot.harness import Person
+
+OTHER_OWNER = 9999
+
+
+def _doc(app: BotUnderTest, name: str, type_title: str = "Receipts", owner: int = OWNER, content: bytes = b"",
+         file_id: str | None = "tg-file", file_name: str | None = "r.pdf", mime: str = "application/pdf") -> StoredDoc:
+    slug = type_title.lower()
+    doc = StoredDoc(owner, str(uuid.uuid4()), slug, type_title, name, uuid.uuid4().hex * 2, len(content), mime,
+                    file_name, file_id)
+    return app.api.add(doc, content)
+
+
+def _open(doc: StoredDoc) -> DocCb:
+    return DocCb(action=DocAction.open, doc=uuid.UUID(doc.document_id).hex)
+
+
+def _act(doc: StoredDoc, action: DocAction) -> DocCb:
+    return DocCb(action=action, doc=uuid.UUID(doc.document_id).hex)
+
+
+def _buttons(app: BotUnderTest) -> list[str]:
+    return [button.text for row in app.session.last_markup().inline_keyboard for button in row]
+
+
+async def test_browse_lists_types_with_counts_when_documents_exist(app: BotUnderTest, ann: Person) -> None:
+    for name in ("a", "b"):
+        _doc(app, name)
+    _doc(app, "p", type_title="Passport")
+    _doc(app, "foreign", owner=OTHER_OWNER)
+    await ann.says("/documents")
+    assert ann.last_text() == "Your documents by type:"
+    assert _buttons(app)[:2] == ["Passport (1)", "Receipts (2)"]
+
+
+async def test_browse_says_so_when_there_are_no_documents(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/documents")
+    assert ann.last_text() == "You have no documents yet."
+
+
+async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app: BotUnderTest, ann: Person) -> None:
+    for index in range(7):
+        _doc(app, f"receipt {index}")
+    await ann.says("/documents")
+    await ann.presses_button("Receipts")
+    assert ann.last_text() == "<b>Receipts</b>, page 1:"
+    assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", "More ›"]
+    await ann.presses_button("More")
+    await ann.presses_button("More")
+    assert ann.last_text() == "<b>Receipts</b>, page 3:"
+    assert _buttons(app)[:2] == ["receipt 6", "‹ Back"]
+    await ann.presses_button("Back")
+    assert ann.last_text() == "<b>Receipts</b>, page 2:"
+
+
+async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnderTest, ann: Person) -> None:
+    await ann.presses(ListCb(token="nosuchtoken1"))
+    assert ann.last_text() == "This button is outdated."
+
+
+async def test_card_shows_name_type_size_and_date_when_opened(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Café <bill>", content=b"x" * 2048)
+    await ann.presses(_open(doc))
+    assert ann.last_text() == "📄 <b>Café &lt;bill&gt;</b>\nType: Receipts\nSize: 2 KB\nAdded: 2026-03-01"
+    assert _buttons(app) == ["📥 Get file", "🔗 Link", "✏️ Rename", "🗑 Delete", "‹ Back", "🏠 Menu"]
+
+
+async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(app: BotUnderTest,
+                                                                                ann: Person) -> None:
+    secret = _doc(app, "Secret of another owner", owner=OTHER_OWNER)
+    for action in DocAction:
+        await ann.presses(_act(secret, action))
+    assert set(ann.saw()) == {"This document is no longer available."}
+    assert not app.publisher.events
+    assert all("Secret" not in str(request) for request in app.session.requests)
+
+
+async def test_card_answers_outdated_when_callback_data_is_forged(app: BotUnderTest, ann: Person) -> None:
+    for forged in ("d:o:not-a-uuid", "d:zz:" + "0" * 32, "garbage", "t:", "x" * 64):
+        await ann.presses(forged)
+    assert set(ann.saw()) <= {"This document is no longer available.", "This button is outdated."}
+    assert len(app.session.calls(AnswerCallbackQuery)) == 5
+
+
+async def test_get_file_sends_by_file_id_when_telegram_knows_it(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Lease", content=b"lease bytes", file_id="known-id")
+    await ann.presses(_act(doc, DocAction.get))
+    [sent] = app.session.calls(SendDocument)
+    assert sent.document == "known-id" and sent.caption == "Lease"
+
+
+async def test_get_file_sends_a_photo_when_the_document_was_a_photo(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Selfie", file_id="photo-id", file_name=None, mime="image/jpeg")
+    await ann.presses(_act(doc, DocAction.get))
+    assert [call.photo for call in app.session.calls(SendPhoto)] == ["photo-id"]
+
+
+async def test_get_file_uploads_bytes_from_the_api_when_telegram_refuses_the_id(app: BotUnderTest,
+                                                                                ann: Person) -> None:
+    content = bytes(range(256)) * 3
+    doc = _doc(app, "Contract", content=content, file_id="other-bot-id", file_name="contract.pdf")
+    app.session.fail_next(SendDocument, lambda m: TelegramBadRequest(m, "Bad Request: wrong file identifier"))
+    await ann.presses(_act(doc, DocAction.get))
+    assert app.session.uploaded == [("contract.pdf", content)]
+
+
+async def test_rename_appends_the_event_when_a_new_name_is_free(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Old")
+    await ann.presses(_act(doc, DocAction.rename))
+    assert ann.last_text() == "Send a new name for “Old”."
+    await ann.says("  New   name ")
+    assert app.publisher.payloads() == [DocumentRenamed(document_id=uuid.UUID(doc.document_id), name="New name")]
+    assert ann.last_text() == "✅ Renamed to “New name”."
+
+
+async def test_rename_asks_again_when_the_name_is_taken_or_bad(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Old")
+    _doc(app, "Taken")
+    await ann.presses(_act(doc, DocAction.rename))
+    await ann.says("taken")
+    await ann.says(" \u200b ")
+    assert ann.saw()[-2:] == ["Another document of this type is already called “taken”. Please send another name.",
+                              "The name can't be empty. Please send a name."]
+    assert await ann.state() == RenameDocument.entering_name.state
+    await ann.says("Old")
+    assert ann.last_text() == "That is already its name." and not app.publisher.events
+
+
+async def test_delete_asks_confirmation_then_undo_restores_when_pressed(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Ticket")
+    await ann.presses(_act(doc, DocAction.delete))
+    assert ann.last_text() == "Delete “Ticket”?" and not app.publisher.events
+    await ann.presses_button("Yes, delete")
+    assert ann.last_text() == "Deleted “Ticket”."
+    assert app.api.docs[doc.document_id].status == "deleted"
+    await ann.presses_button("Undo")
+    assert ann.last_text() == "✅ Restored “Ticket”."
+    assert [type(p) for p in app.publisher.payloads()] == [DocumentDeleted, DocumentRestored]
+    await ann.presses(_act(doc, DocAction.undo))  # a second tap restores nothing twice
+    assert len(app.publisher.events) == 2
+
+
+async def test_delete_alerts_when_the_document_is_already_deleted(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Ticket")
+    await ann.presses(_act(doc, DocAction.confirm_delete))
+    await ann.presses(_act(doc, DocAction.confirm_delete))
+    assert ann.last_text() == "This document is no longer available." and len(app.publisher.events) == 1
+
+
+async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app: BotUnderTest,
+                                                                             ann: Person) -> None:
+    doc = _doc(app, "Ticket")
+    await ann.presses(_act(doc, DocAction.confirm_delete))
+    app.api.after_events.clear()
+    await ann.says("/documents")
+    assert app.api.after_events == [str(app.publisher.events[-1].event_id)]
+
+
+async def test_link_sends_a_signed_url_when_links_are_enabled(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Visa")
+    await ann.presses(_act(doc, DocAction.link))
+    assert ann.last_text().startswith("Download link (valid until 2026-03-01 12:15 UTC):\nhttps://files.example/")
+
+
+async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(app: BotUnderTest,
+                                                                               ann: Person) -> None:
+    long_title = "Документы " + "я" * 40
+    doc = _doc(app, "Long one", type_title=long_title)
+    doc.type_slug = "документы-" + "я" * 40
+    await ann.says("/documents")
+    [data] = [b.callback_data for row in app.session.last_markup().inline_keyboard for b in row
+              if b.text.startswith("Документы")]
+    assert data is not None and data.startswith("t:")
+    await ann.presses(data)
+    assert ann.last_text() == f"<b>{long_title}</b>, page 1:"

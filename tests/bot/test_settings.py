@@ -1,0 +1,43 @@
+"""Bot settings come from the environment; webhook mode refuses to start half-configured."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import CLOUD_DOWNLOAD_LIMIT, BotConfig, BotSettings
+
+
+def test_settings_default_to_polling_and_the_cloud_limit_when_only_the_token_is_set(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    settings = BotSettings()
+    assert settings.bot_mode == "polling" and settings.max_download_bytes == CLOUD_DOWNLOAD_LIMIT
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert BotConfig.from_settings(settings).max_download_bytes == CLOUD_DOWNLOAD_LIMIT
+
+
+def test_settings_refuse_when_the_token_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    with pytest.raises(ValidationError):
+        BotSettings()
+
+
+def test_settings_refuse_webhook_mode_when_url_or_secret_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("BOT_MODE", "webhook")
+    monkeypatch.setenv("WEBHOOK_BASE_URL", "https://bot.example")
+    with pytest.raises(ValidationError, match="WEBHOOK_SECRET"):
+        BotSettings()
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret")
+    assert BotSettings().webhook_url == "https://bot.example/telegram/webhook"
+
+
+def test_settings_take_a_local_server_limit_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://bot-api:8081")
+    monkeypatch.setenv("TELEGRAM_API_LOCAL", "true")
+    monkeypatch.setenv("MAX_DOWNLOAD_BYTES", str(2 * 1024**3))
+    config = BotConfig.from_settings(BotSettings())
+    assert config.telegram_local and config.max_download_bytes == 2 * 1024**3

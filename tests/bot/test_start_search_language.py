@@ -1,0 +1,95 @@
+"""/start and the menu, help, cancel, language switching, search, and input that fits nowhere."""
+
+from __future__ import annotations
+
+from aiogram.types import Contact
+
+from contracts.events import UserLanguageChanged, UserStarted
+
+from bot.callbacks import LangCb, MenuAction, MenuCb
+from tests.bot.conftest import OWNER, BotUnderTest
+from tests.bot.fakes import StoredDoc
+from tests.bot.harness import Person
+
+
+async def test_start_greets_and_records_the_user_when_sent(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/start")
+    assert ann.last_text().startswith("Hi, Ann!")
+    assert app.publisher.payloads() == [UserStarted(language="en")]
+    assert "Add document" in str(app.session.last_markup())
+
+
+async def test_start_still_greets_when_the_stream_is_down(app: BotUnderTest, ann: Person) -> None:
+    app.publisher.down = True
+    await ann.says("/start")
+    assert ann.last_text().startswith("Hi, Ann!")
+
+
+async def test_start_speaks_russian_when_telegram_is_in_russian(app: BotUnderTest) -> None:
+    ivan = app.person(user_id=OWNER + 1, language="ru")
+    await ivan.says("/start")
+    assert ivan.last_text().startswith("Привет, Ann!")
+
+
+async def test_help_explains_when_asked(app: BotUnderTest, ann: Person) -> None:
+    await ann.presses(MenuCb(action=MenuAction.help))
+    assert ann.last_text().startswith("<b>How it works</b>")
+
+
+async def test_cancel_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/cancel")
+    assert ann.last_text() == "What would you like to do?"
+
+
+async def test_language_switch_changes_texts_and_appends_when_chosen(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/language")
+    await ann.presses(LangCb(code="ru"))
+    assert ann.last_text() == "Теперь я говорю по-русски. Что сделать?"
+    assert app.publisher.payloads() == [UserLanguageChanged(language="ru")]
+    await ann.says("/menu")
+    assert ann.last_text() == "Что сделать?"
+
+
+async def test_language_answers_outdated_when_the_code_is_unknown(app: BotUnderTest, ann: Person) -> None:
+    await ann.presses(LangCb(code="de"))
+    assert ann.last_text() == "This button is outdated." and not app.publisher.events
+
+
+def _add(app: BotUnderTest, name: str) -> None:
+    app.api.add(StoredDoc(OWNER, f"00000000-0000-0000-0000-{len(app.api.docs):012d}", "t", "Things", name,
+                          f"{len(app.api.docs):064d}", 1, "application/pdf", None, None))
+
+
+async def test_search_shows_results_as_buttons_when_names_match(app: BotUnderTest, ann: Person) -> None:
+    _add(app, "Passport scan")
+    _add(app, "Visa")
+    await ann.presses(MenuCb(action=MenuAction.search))
+    await ann.says("pass")
+    assert ann.last_text() == "Found for “pass”:"
+    assert app.session.last_markup().inline_keyboard[0][0].text == "Passport scan · Things"
+
+
+async def test_search_says_nothing_found_when_no_name_matches(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/search <zzz>")
+    assert ann.last_text() == "Nothing found for “&lt;zzz&gt;”."
+
+
+async def test_search_asks_again_when_the_query_is_blank(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/search")
+    await ann.says("   \u3000 ")
+    assert ann.last_text() == "Please send a word to search for."
+
+
+async def test_unknown_text_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("hello?")
+    assert ann.last_text() == "I didn't get that. Here is what I can do:"
+
+
+async def test_unsupported_content_is_explained_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
+    await ann.send(contact=Contact(phone_number="+1", first_name="Bo"))
+    assert ann.last_text().startswith("I can't keep stickers")
+
+
+async def test_edited_message_is_explained_when_a_person_edits(app: BotUnderTest, ann: Person) -> None:
+    await ann.feed(edited_message=ann._message(text="edited", edit_date=1))
+    assert ann.last_text() == "I only read new messages: please send it again instead of editing."

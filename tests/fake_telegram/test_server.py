@@ -1,0 +1,121 @@
+"""The fake Bot API server behaves like Telegram where the bot depends on it (checked with aiogram's client)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, TelegramRetryAfter
+from aiogram.types import BufferedInputFile
+from aiohttp import web
+
+from bot.telegram_session import telegram_session
+from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
+
+TOKEN = "4242:FAKE-token"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeTelegram, str]]:
+    telegram = FakeTelegram(TOKEN)
+    runner, url = await telegram.start()
+    yield telegram, url
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def client(fake: tuple[FakeTelegram, str]) -> AsyncIterator[Bot]:
+    bot = Bot(TOKEN, session=telegram_session(fake[1]))
+    yield bot
+    await bot.session.close()
+
+
+async def test_fake_long_polls_until_an_update_arrives_when_none_is_pending(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
+    waiting = asyncio.create_task(client.get_updates(timeout=5))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    await fake[0].user_says(7, "hello")
+    [update] = await asyncio.wait_for(waiting, 2)
+    assert update.message is not None and update.message.text == "hello"
+    assert await client.get_updates(offset=update.update_id + 1, timeout=0) == []
+
+
+async def test_fake_refuses_identical_edits_when_nothing_changed(fake: tuple[FakeTelegram, str],
+                                                                 client: Bot) -> None:
+    sent = await client.send_message(7, "same")
+    plain = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(fake[1])))
+    try:
+        with pytest.raises(TelegramBadRequest, match="message is not modified"):
+            await plain.edit_message_text("same", chat_id=7, message_id=sent.message_id)
+    finally:
+        await plain.session.close()
+    assert await client.edit_message_text("same", chat_id=7, message_id=sent.message_id) is True  # bot: a no-op
+    edited = await client.edit_message_text("new", chat_id=7, message_id=sent.message_id)
+    assert not isinstance(edited, bool) and edited.text == "new"
+
+
+async def test_fake_answers_429_with_retry_after_when_told_to(fake: tuple[FakeTelegram, str], client: Bot) -> None:
+    fake[0].fail_next("getMe", 429, "Too Many Requests: retry after 1", retry_after=1)
+    me = await client.get_me()  # the bot's session middleware waits and retries
+    assert me.id == 4242 and [call.method for call in fake[0].calls] == ["getMe", "getMe"]
+    fake[0].fail_next("getMe", 429, "Too Many Requests: retry after 120", retry_after=120)
+    with pytest.raises(TelegramRetryAfter):
+        await client.get_me()
+
+
+async def test_fake_serves_files_and_keeps_uploads_when_files_move(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
+    file_id, _ = fake[0].register_file(b"\x00\x01 bytes")
+    file = await client.get_file(file_id)
+    assert file.file_path is not None
+    downloaded = await client.download_file(file.file_path)
+    assert downloaded is not None and downloaded.read() == b"\x00\x01 bytes"
+    await client.send_document(7, BufferedInputFile(b"uploaded!", "x.bin"))
+    assert fake[0].uploaded_documents() == [b"uploaded!"]
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await client.send_document(7, "unknown-file-id")
+
+
+async def test_fake_refuses_big_files_when_over_the_download_limit(fake: tuple[FakeTelegram, str],
+                                                                   client: Bot) -> None:
+    fake[0].download_limit = 10
+    file_id, _ = fake[0].register_file(b"x" * 11)
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await client.get_file(file_id)
+
+
+async def test_fake_delivers_updates_with_the_secret_when_a_webhook_is_set(fake: tuple[FakeTelegram, str],
+                                                                           client: Bot) -> None:
+    received: list[tuple[str, dict[str, object]]] = []
+
+    async def endpoint(request: web.Request) -> web.Response:
+        received.append((request.headers.get(SECRET_HEADER, ""), await request.json()))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", endpoint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    try:
+        await client.set_webhook(f"http://{host}:{port}/hook", secret_token="s3cret", max_connections=5)
+        with pytest.raises(TelegramConflictError):
+            await client.get_updates(timeout=0)
+        await fake[0].user_says(7, "via webhook")
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+        assert received[0][0] == "s3cret"
+        assert received[0][1]["message"]["text"] == "via webhook"  # type: ignore[index]
+        await client.delete_webhook()
+    finally:
+        await runner.cleanup()
