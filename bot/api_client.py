@@ -7,8 +7,6 @@ under ``docvault_integration_call_seconds{target="api"}``.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any, Protocol, TypeVar
@@ -31,12 +29,6 @@ from contracts.api_schemas import (
 )
 from service_kit.correlation import CORRELATION_HEADER, current_correlation_id
 from service_kit.metrics import observe_call, timed
-
-# httpcore runs ``import sniffio`` on every request. The lock installs anyio 4.16, which no longer depends on
-# sniffio, so each failed import searched sys.path again (four per request, a fifth of the bot's CPU in
-# bench/bot.py). A None entry makes that failed import immediate; an installed sniffio is left alone.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 Model = TypeVar("Model", bound=BaseModel)
 # The API waits for a named event itself; the bot tries again a few times before giving up.
