@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
 from contracts.events import EventEnvelope
-from contracts.read_models import DocumentTypeView, DocumentView, UserView, read_model_database
-from service_kit.eventlog import EventPublisher, RawPublisher, stream_end_offset
+from contracts.read_models import DocumentTypeView, DocumentView, ProcessorCheckpoint, UserView, read_model_database
+from service_kit.eventlog import (
+    EventPublisher,
+    RawPublisher,
+    StartAt,
+    StreamRecord,
+    StreamSubscriber,
+    stream_end_offset,
+)
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from stream_processors.runner import ProcessorRunner
 from stream_processors.settings import ProcessorSettings
 from stream_processors.wiring import open_processor
+
+RABBIT_MANAGEMENT = "http://127.0.0.1:15672/api"
 
 
 async def publish(rabbit: RabbitSettings, events: Sequence[EventEnvelope], batch: int = 500) -> None:
@@ -60,3 +75,71 @@ async def snapshot(
         return result
     finally:
         await client.close()
+
+
+async def checkpoint_of(mongo: MongoSettings, version: int = 1) -> dict[str, Any] | None:
+    client = mongo_client(mongo)
+    try:
+        db = client[read_model_database(mongo.database, version)]
+        found: dict[str, Any] | None = await db[ProcessorCheckpoint.Settings.name].find_one({})
+        return found
+    finally:
+        await client.close()
+
+
+def start_processor_process(
+    rabbit: RabbitSettings, mongo: MongoSettings, batch_size: int, http_port: int = 0
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
+        "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
+        "MONGO_DATABASE": mongo.database,
+        "BATCH_SIZE": str(batch_size),
+        "HTTP_PORT": str(http_port),
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen([sys.executable, "-m", "stream_processors", "run"], env=env)
+
+
+async def wait_for_checkpoint(mongo: MongoSettings, at_least: int, timeout: float = 60) -> int:
+    offset = -1
+    for _ in range(int(timeout / 0.1)):
+        checkpoint = await checkpoint_of(mongo)
+        offset = -1 if checkpoint is None else int(checkpoint["offset"])
+        if offset >= at_least:
+            return offset
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"checkpoint stuck at {offset}, wanted {at_least}")
+
+
+async def close_stream_connections(name_part: str) -> int:
+    async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as http:
+        connections = (await http.get(f"{RABBIT_MANAGEMENT}/connections")).json()
+        closed = 0
+        for connection in connections:
+            client_name = (connection.get("client_properties") or {}).get("connection_name", "")
+            if name_part in client_name or name_part in connection.get("name", ""):
+                await http.delete(f"{RABBIT_MANAGEMENT}/connections/{connection['name']}")
+                closed += 1
+        return closed
+
+
+async def read_stream(rabbit: RabbitSettings, stream: str, start: StartAt, expected: int) -> list[StreamRecord]:
+    """The records of ``stream`` from ``start``: waits for ``expected`` of them, then a moment for any more."""
+    records: list[StreamRecord] = []
+
+    async def keep(record: StreamRecord) -> None:
+        records.append(record)
+
+    reader = StreamSubscriber(rabbit, stream, keep, "test-reader")
+    await reader.start(start)
+    try:
+        for _ in range(100):
+            if len(records) >= expected:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+    finally:
+        await reader.close()
+    return records

@@ -18,8 +18,7 @@ from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
-from tests.integration.pipeline import publish, publish_raw, snapshot
-from tests.integration.test_processor_exactly_once import start_processor_process, wait_for_checkpoint
+from tests.integration.pipeline import publish, publish_raw, snapshot, start_processor_process, wait_for_checkpoint
 
 pytestmark = pytest.mark.integration
 

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 import uuid
-from typing import Any
 
-import httpx
 import pytest
 from rstream import amqp_decoder
 
 from contracts.events import EventEnvelope
-from contracts.read_models import ProcessorCheckpoint, read_model_database
-from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, ensure_streams, stream_end_offset
-from service_kit.mongo import mongo_client
+from service_kit.eventlog import StartAt, ensure_streams, stream_end_offset
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
-from tests.integration.pipeline import process_all, processor_settings, publish, publish_raw, snapshot
+from tests.integration.pipeline import (
+    checkpoint_of,
+    close_stream_connections,
+    process_all,
+    processor_settings,
+    publish,
+    publish_raw,
+    read_stream,
+    snapshot,
+    start_processor_process,
+    wait_for_checkpoint,
+)
 
 pytestmark = pytest.mark.integration
-
-RABBIT_MANAGEMENT = "http://127.0.0.1:15672/api"
 
 
 def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnvelope]:
@@ -52,16 +54,6 @@ def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnve
                 event = f.restored(owner, rng.choice(ids), step)
             events.append(event)
     return events
-
-
-async def checkpoint_of(mongo: MongoSettings, version: int = 1) -> dict[str, Any] | None:
-    client = mongo_client(mongo)
-    try:
-        db = client[read_model_database(mongo.database, version)]
-        found: dict[str, Any] | None = await db[ProcessorCheckpoint.Settings.name].find_one({})
-        return found
-    finally:
-        await client.close()
 
 
 async def test_processor_rebuilds_identical_state_when_the_stream_is_replayed_twice(
@@ -103,24 +95,6 @@ async def test_processor_ignores_duplicates_when_events_are_redelivered_shuffled
     assert checkpoint is not None and checkpoint["events_applied"] == len(events)
 
 
-async def read_dead_letters(rabbit: RabbitSettings, expected: int) -> list[StreamRecord]:
-    records: list[StreamRecord] = []
-
-    async def keep(record: StreamRecord) -> None:
-        records.append(record)
-
-    reader = StreamSubscriber(rabbit, rabbit.dead_letter_stream, keep, "test-dlq-reader")
-    await reader.start(StartAt.first())
-    try:
-        for _ in range(100):
-            if len(records) >= expected:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        await reader.close()
-    return records
-
-
 async def test_processor_dead_letters_poison_and_goes_on_when_undecodable_messages_arrive(
     rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
 ) -> None:
@@ -133,36 +107,10 @@ async def test_processor_dead_letters_poison_and_goes_on_when_undecodable_messag
 
     names = sorted(d["name"] for d in (await snapshot(mongo_settings))["documents"])
     assert names == ["After", "Before"]
-    letters = await read_dead_letters(rabbit_settings, 2)
+    letters = await read_stream(rabbit_settings, rabbit_settings.dead_letter_stream, StartAt.first(), 2)
     properties = [amqp_decoder(r.data).application_properties for r in letters]
     assert [(p[b"x-source-offset"], p[b"x-reason"]) for p in properties] == [(1, b"malformed"), (2, b"malformed")]
     assert amqp_decoder(letters[0].data).body in (b"\x00not amqp", [b"\x00not amqp"])
-
-
-def start_processor_process(
-    rabbit: RabbitSettings, mongo: MongoSettings, batch_size: int, http_port: int = 0
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
-        "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
-        "MONGO_DATABASE": mongo.database,
-        "BATCH_SIZE": str(batch_size),
-        "HTTP_PORT": str(http_port),
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen([sys.executable, "-m", "stream_processors", "run"], env=env)
-
-
-async def wait_for_checkpoint(mongo: MongoSettings, at_least: int, timeout: float = 60) -> int:
-    offset = -1
-    for _ in range(int(timeout / 0.1)):
-        checkpoint = await checkpoint_of(mongo)
-        offset = -1 if checkpoint is None else int(checkpoint["offset"])
-        if offset >= at_least:
-            return offset
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"checkpoint stuck at {offset}, wanted {at_least}")
 
 
 async def test_processor_ends_with_exact_state_when_killed_with_sigkill_mid_stream_and_restarted(
@@ -192,18 +140,6 @@ async def test_processor_ends_with_exact_state_when_killed_with_sigkill_mid_stre
     assert await snapshot(mongo_settings) == await snapshot(reference)
     checkpoint = await checkpoint_of(mongo_settings)
     assert checkpoint is not None and checkpoint["events_applied"] == len(events)
-
-
-async def close_stream_connections(name_part: str) -> int:
-    async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as http:
-        connections = (await http.get(f"{RABBIT_MANAGEMENT}/connections")).json()
-        closed = 0
-        for connection in connections:
-            client_name = (connection.get("client_properties") or {}).get("connection_name", "")
-            if name_part in client_name or name_part in connection.get("name", ""):
-                await http.delete(f"{RABBIT_MANAGEMENT}/connections/{connection['name']}")
-                closed += 1
-        return closed
 
 
 async def test_processor_catches_up_when_its_broker_connection_is_dropped(
