@@ -16,7 +16,7 @@ another owner is a 404):
 | POST | /owners/{owner_id}/files (raw body; ``Content-Type``, ``X-File-Name``) | ``UploadedFile`` |
 | GET | /owners/{owner_id}/documents/{document_id}/file (``Range``) | the bytes |
 | POST | /owners/{owner_id}/documents/{document_id}/link | ``SignedLink`` |
-| GET | /files/signed/{token} (no service token) | the bytes |
+| GET | /v1/files/signed/{token} (no service token; nginx exposes only this) | the bytes |
 
 Uploads: the raw body, ``Content-Type`` its media type, ``X-File-Name`` the original name percent-encoded
 as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name cleaned for the event.

@@ -10,7 +10,7 @@ from rstream import Producer
 
 from service_kit.eventlog import ensure_streams
 from service_kit.settings import MongoSettings, RabbitSettings
-from service_kit.mongo import mongo_client
+from tests.mongo_cleanup import drop_databases
 
 
 @pytest.fixture
@@ -46,8 +46,4 @@ async def mongo_settings(unique_name: str) -> AsyncIterator[MongoSettings]:
     """Settings with a database prefix of this test only; its databases are dropped afterwards."""
     settings = MongoSettings(database=unique_name)
     yield settings
-    client = mongo_client(settings)
-    for name in await client.list_database_names():
-        if name.startswith(unique_name):
-            await client.drop_database(name)
-    await client.close()
+    await drop_databases(settings)

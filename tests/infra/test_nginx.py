@@ -203,15 +203,15 @@ def test_edge_routes_the_telegram_webhook_to_the_bot_when_telegram_posts(edge: E
 
 
 def test_edge_streams_signed_links_to_the_api_without_credentials_when_a_browser_follows_one(edge: Edge) -> None:
-    status, body = edge.request(edge.public, "GET", "/files/signed/doc-1?owner=7&exp=9&sig=abc",
+    status, body = edge.request(edge.public, "GET", "/v1/files/signed/doc-1?owner=7&exp=9&sig=abc",
                                 headers={"Authorization": "Bearer stolen", "Cookie": "a=b", "Range": "bytes=0-99",
                                          "X-Request-ID": "req-42"})
     assert (status, json.loads(body)) == (200, {"service": "api"})
     seen = last(edge.api)
-    assert seen.path == "/files/signed/doc-1?owner=7&exp=9&sig=abc"
+    assert seen.path == "/v1/files/signed/doc-1?owner=7&exp=9&sig=abc"
     assert "authorization" not in seen.headers and "cookie" not in seen.headers
     assert seen.headers["range"] == "bytes=0-99" and seen.headers["x-request-id"] == "req-42"
-    assert edge.request(edge.public, "POST", "/files/signed/doc-1")[0] == 403
+    assert edge.request(edge.public, "POST", "/v1/files/signed/doc-1")[0] == 403
 
 
 @pytest.mark.parametrize("path", ["/", "/documents", "/types", "/files/upload", "/openapi.json", "/docs",

@@ -1,0 +1,65 @@
+"""Request parameters shared by the routers, and the checks that run before a route's own code."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from api.errors import ApiError, not_found
+from api.freshness import Freshness, wait_until_applied
+from api.queries import StoredDocument, find_document
+from api.state import ApiState, api_state
+
+MAX_OWNER_ID = 2**63 - 1  # BSON int64: a larger id could not even be looked up
+RETRY_AFTER_PENDING_SECONDS = 1
+
+State = Annotated[ApiState, Depends(api_state)]
+OwnerId = Annotated[int, Path(ge=1, le=MAX_OWNER_ID, description="Telegram user id of the owner.")]
+DocumentId = Annotated[uuid.UUID, Path(description="The document id (a UUID).")]
+SLUG_PATTERN = r"^[\w-]+$"  # contracts.events.Slug
+MAX_SLUG_LENGTH = 64
+TypeSlug = Annotated[
+    str, Path(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN, description="Type slug.")
+]
+AfterEvent = Annotated[
+    uuid.UUID | None,
+    Query(description="Answer only once this event (of this owner) is applied; 409 with Retry-After if not in time."),
+]
+
+
+async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent = None) -> None:
+    """Read-your-writes gate for every owner read (see ``api.freshness``)."""
+    if after_event is None:
+        return
+    outcome = await wait_until_applied(
+        state.database, str(after_event), owner_id, state.settings.read_your_writes_timeout_seconds
+    )
+    if outcome is Freshness.FOREIGN:
+        raise not_found("event")
+    if outcome is Freshness.PENDING:
+        raise ApiError(
+            409, "not_yet_applied", f"event {after_event} is not reflected yet, retry shortly",
+            {"Retry-After": str(RETRY_AFTER_PENDING_SECONDS)},
+        )
+
+
+def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None) -> int:
+    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here)."""
+    if limit is None:
+        return state.settings.default_page_size
+    if limit > state.settings.max_page_size:
+        raise ApiError(422, "invalid_request", f"query.limit: must be at most {state.settings.max_page_size}")
+    return limit
+
+
+async def owned_document(owner_id: OwnerId, document_id: DocumentId, state: State) -> StoredDocument:
+    """The document named in the path, if it is the owner's (404 for another owner's, like a missing one)."""
+    document = await find_document(state.database, owner_id, str(document_id))
+    if document is None:
+        raise not_found("document")
+    return document
+
+
+OwnedDocument = Annotated[StoredDocument, Depends(owned_document)]

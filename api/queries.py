@@ -1,0 +1,176 @@
+"""The read side's MongoDB queries, one timed function each.
+
+Queries use the read models' collections directly (pymongo) rather than beanie, whose documents are
+bound to one database per process: the API switches databases when a rebuilt projection becomes
+current. Every filter is shaped for an index of ``contracts.read_models``; ownership is part of every
+filter, or checked on the one document fetched by id, so another owner's data is never returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from api.projection import Database
+from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, TypeSummary
+from contracts.events import StoredFile
+from contracts.read_models import LIVE, AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key
+from service_kit.metrics import timed
+
+Raw = Mapping[str, Any]
+DOCUMENTS = DocumentView.Settings.name
+TYPES = DocumentTypeView.Settings.name
+USERS = UserView.Settings.name
+APPLIED = AppliedEvent.Settings.name
+SUMMARY_FIELDS = {
+    "type_slug": 1, "type_title": 1, "name": 1, "name_key": 1, "file.size": 1, "file.mime_type": 1, "created_at": 1,
+}
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """One document as the API needs it: the answer, plus where its bytes are."""
+
+    detail: DocumentDetail
+    owner_id: int
+    file: StoredFile
+
+    @property
+    def downloadable(self) -> bool:
+        return self.detail.status != "deleted"
+
+
+def summary_of(raw: Raw) -> DocumentSummary:
+    return DocumentSummary(
+        document_id=raw["_id"],
+        type_slug=raw["type_slug"],
+        type_title=raw["type_title"],
+        name=raw["name"],
+        size=raw["file"]["size"],
+        mime_type=raw["file"]["mime_type"],
+        created_at=raw["created_at"],
+    )
+
+
+def stored_document_of(raw: Raw) -> StoredDocument:
+    file = StoredFile.model_validate(raw["file"])
+    detail = DocumentDetail(
+        **summary_of(raw).model_dump(),
+        status=raw["status"],
+        duplicate_of=raw.get("duplicate_of"),
+        sha256=file.sha256,
+        file_name=file.file_name,
+        telegram_file_id=file.telegram_file_id,
+        updated_at=raw["updated_at"],
+        deleted_at=raw.get("deleted_at"),
+    )
+    return StoredDocument(detail=detail, owner_id=raw["owner_id"], file=file)
+
+
+@timed("mongo", "ping")
+async def ping(db: Database) -> None:
+    await db.command("ping")
+
+
+@timed("mongo", "list_types")
+async def list_types(db: Database, owner_id: int, limit: int) -> list[TypeSummary]:
+    cursor = db[TYPES].find({"owner_id": owner_id}, {"slug": 1, "title": 1, "live_count": 1}, limit=limit)
+    rows = await cursor.sort("slug", ASCENDING).to_list(None)
+    return [TypeSummary(slug=r["slug"], title=r["title"], live_count=r["live_count"]) for r in rows]
+
+
+@timed("mongo", "documents_page")
+async def documents_page(
+    db: Database, owner_id: int, type_slug: str, after_key: str | None, limit: int
+) -> list[tuple[str, DocumentSummary]]:
+    """Live documents of a type in ``name_key`` order, after ``after_key``; each with its key (for cursors).
+
+    Served by ``documents_of_type_page`` (owner, type, status, name_key, _id): three equalities, then a
+    range and the sort on the next key field, so mongod walks exactly ``limit`` index entries.
+    """
+    query: dict[str, Any] = {"owner_id": owner_id, "type_slug": type_slug, "status": LIVE}
+    if after_key is not None:
+        query["name_key"] = {"$gt": after_key}
+    cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
+    rows = await cursor.sort([("name_key", ASCENDING), ("_id", ASCENDING)]).to_list(None)
+    return [(r["name_key"], summary_of(r)) for r in rows]
+
+
+@timed("mongo", "search_documents")
+async def search_documents(db: Database, owner_id: int, prefixes: list[str], limit: int) -> list[DocumentSummary]:
+    """Live documents whose words start with every one of ``prefixes``.
+
+    ``search_prefixes`` holds every prefix of every word of the name key, indexed with the owner
+    (``search_prefix``), so this is an index lookup on the first prefix plus a filter on the others.
+    """
+    query = {"owner_id": owner_id, "search_prefixes": {"$all": prefixes}, "status": LIVE}
+    cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
+    rows = await cursor.sort("name_key", ASCENDING).to_list(None)
+    return [summary_of(r) for r in rows]
+
+
+@timed("mongo", "find_document")
+async def find_document(db: Database, owner_id: int, document_id: str) -> StoredDocument | None:
+    """The document with this id if it belongs to ``owner_id`` (looked up by ``_id``, owner checked here)."""
+    raw = await db[DOCUMENTS].find_one({"_id": document_id})
+    if raw is None or raw.get("owner_id") != owner_id:
+        return None
+    return stored_document_of(raw)
+
+
+@timed("mongo", "find_live_by_name")
+async def find_live_by_name(db: Database, owner_id: int, type_slug: str, key: str) -> str | None:
+    """The live document of the type holding this name key (``unique_live_name_per_type``)."""
+    raw = await db[DOCUMENTS].find_one(
+        {"owner_id": owner_id, "type_slug": type_slug, "name_key": key, "status": LIVE}, {"_id": 1}
+    )
+    return None if raw is None else str(raw["_id"])
+
+
+@timed("mongo", "find_live_by_content")
+async def find_live_by_content(db: Database, owner_id: int, sha256: str) -> DocumentSummary | None:
+    """The owner's live document with these bytes.
+
+    Looked up by the single-field ``content_key`` (index ``content_of_owner``), which both mongod and
+    the test server serve from an index; the few documents sharing it (a live one, its duplicates,
+    deleted ones) are told apart here.
+    """
+    fields = SUMMARY_FIELDS | {"status": 1, "owner_id": 1}
+    cursor = db[DOCUMENTS].find({"content_key": content_key(owner_id, sha256)}, fields)
+    for raw in await cursor.to_list(None):
+        if raw["status"] == LIVE and raw["owner_id"] == owner_id:
+            return summary_of(raw)
+    return None
+
+
+@timed("mongo", "document_history")
+async def document_history(db: Database, owner_id: int, document_id: str, limit: int) -> list[HistoryEntry]:
+    """The newest ``limit`` events applied to the document, oldest first (``document_history`` index)."""
+    cursor = db[APPLIED].find({"owner_id": owner_id, "document_id": document_id}, limit=limit)
+    rows = await cursor.sort("offset", DESCENDING).to_list(None)
+    return [
+        HistoryEntry(event_id=r["_id"], event_type=r["event_type"], occurred_at=r["occurred_at"], effect=r["effect"])
+        for r in reversed(rows)
+    ]
+
+
+@timed("mongo", "find_user")
+async def find_language(db: Database, owner_id: int) -> str | None:
+    raw = await db[USERS].find_one({"_id": owner_id}, {"language": 1})
+    return None if raw is None else str(raw["language"])
+
+
+@dataclass(frozen=True)
+class AppliedRecord:
+    owner_id: int
+    effect: str
+
+
+@timed("mongo", "find_applied_event")
+async def find_applied_event(db: Database, event_id: str) -> AppliedRecord | None:
+    """The ledger entry of an applied event (by ``_id``); the caller checks the owner."""
+    raw = await db[APPLIED].find_one({"_id": event_id}, {"owner_id": 1, "effect": 1})
+    return None if raw is None else AppliedRecord(owner_id=raw["owner_id"], effect=raw["effect"])

@@ -1,0 +1,1 @@
+"""Routers per domain: documents (owner reads), files (upload, download, links), health (ops)."""

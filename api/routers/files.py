@@ -1,0 +1,152 @@
+"""Files: upload (streamed to S3), download (streamed, ``Range``), signed links for browsers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from starlette.responses import Response
+
+from api import queries
+from api.dependencies import OwnedDocument, OwnerId, State, require_fresh
+from api.downloads import serve_file
+from api.errors import ApiError, not_found
+from api.file_headers import InvalidFileName, InvalidMediaType, decode_file_name_header, upload_media_type
+from api.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
+from api.routers.common import described_error, error_responses
+from api.security import require_service_token
+from api.state import ApiState
+from api.uploads import EmptyUpload, UploadLimits, UploadTooLarge, store_upload
+from contracts.api_schemas import API_PREFIX, OWNER_SCOPE, SignedLink, UploadedFile
+
+router = APIRouter(prefix=OWNER_SCOPE, tags=["files"], dependencies=[Depends(require_service_token)])
+signed_router = APIRouter(prefix=API_PREFIX, tags=["files"])
+
+_BINARY = {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The whole file.", **_BINARY},
+    206: {"description": "The requested byte range.", **_BINARY},
+    410: described_error("The document was deleted."),
+    416: described_error("The range lies outside the file (Content-Range: bytes */size)."),
+}
+RangeHeader = Annotated[
+    str | None, Header(alias="Range", max_length=200, description="One byte range, e.g. bytes=0-1023.")
+]
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The file's bytes; Content-Type is stored as its media type.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _media_type(content_type: str | None) -> str:
+    try:
+        return upload_media_type(content_type)
+    except InvalidMediaType as error:
+        raise ApiError(422, "invalid_media_type", str(error)) from None
+
+
+def _file_name(header: str | None) -> str | None:
+    if header is None:
+        return None
+    try:
+        return decode_file_name_header(header)
+    except InvalidFileName as error:
+        raise ApiError(422, "invalid_file_name", str(error)) from None
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "file_too_large", f"the file is larger than the limit of {limit} bytes")
+
+
+def _limits(state: ApiState) -> UploadLimits:
+    settings = state.settings
+    return UploadLimits(settings.max_upload_bytes, settings.upload_part_bytes, settings.upload_parallel_parts)
+
+
+@router.post(
+    "/files", status_code=201, summary="Store a file (streamed to S3); reports a live document with the same bytes",
+    openapi_extra=UPLOAD_BODY, responses=error_responses(401, 413, 422, 503),
+)
+async def upload_file(
+    owner_id: OwnerId, request: Request, state: State,
+    content_type: Annotated[str | None, Header(max_length=255)] = None,
+    x_file_name: Annotated[
+        str | None, Header(alias="X-File-Name", max_length=1024, description="The original file name, %-encoded UTF-8.")
+    ] = None,
+) -> UploadedFile:
+    media_type, file_name = _media_type(content_type), _file_name(x_file_name)
+    # Content-Length is the HTTP server's (it checked the syntax); a declared size over the limit is
+    # refused before a byte of the body is read.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > state.settings.max_upload_bytes:
+        raise _too_large(state.settings.max_upload_bytes)
+    try:
+        stored = await store_upload(state.files, owner_id, request.stream(), media_type, _limits(state))
+    except UploadTooLarge as error:
+        raise _too_large(error.limit) from None
+    except EmptyUpload as error:
+        raise ApiError(422, "empty_file", str(error)) from None
+    duplicate = await queries.find_live_by_content(state.database, owner_id, stored.sha256)
+    return UploadedFile(
+        object_key=stored.object_key, sha256=stored.sha256, size=stored.size, mime_type=stored.mime_type,
+        duplicate_of=duplicate, file_name=file_name,
+    )
+
+
+@router.get(
+    "/documents/{document_id}/file", dependencies=[Depends(require_fresh)], response_class=Response,
+    summary="The document's bytes (Range supported)",
+    responses=FILE_RESPONSES | error_responses(401, 404, 409, 422, 503),
+)
+async def download_file(document: OwnedDocument, state: State, range_header: RangeHeader = None) -> Response:
+    return await serve_file(state.files, document, range_header)
+
+
+@router.post(
+    "/documents/{document_id}/link", summary="A short-lived link to the file that works without the token",
+    responses=error_responses(401, 404, 422, 503) | {410: FILE_RESPONSES[410]},
+)
+async def create_link(owner_id: OwnerId, document: OwnedDocument, state: State) -> SignedLink:
+    settings = state.settings
+    if settings.link_signing_key is None or settings.public_base_url is None:
+        raise ApiError(503, "links_disabled", "signed links need LINK_SIGNING_KEY and PUBLIC_BASE_URL")
+    if not document.downloadable:
+        raise ApiError(410, "document_deleted", "the document was deleted; restore it to get the file")
+    claims = LinkClaims(uuid.UUID(document.detail.document_id), owner_id, int(time.time()) + settings.link_ttl_seconds)
+    token = sign_link(settings.link_signing_key.get_secret_value().encode(), claims)
+    return SignedLink(
+        url=f"{settings.public_base_url}{API_PREFIX}/files/signed/{token}",
+        expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+    )
+
+
+def _verified(state: ApiState, token: str) -> LinkClaims:
+    key = state.settings.link_signing_key
+    try:
+        if key is None:
+            raise InvalidLink("signed links are disabled")
+        return verify_link(key.get_secret_value().encode(), token, time.time())
+    except InvalidLink:
+        raise ApiError(403, "invalid_link", "this is not a valid link; ask the bot for a new one") from None
+    except ExpiredLink:
+        raise ApiError(403, "link_expired", "this link has expired; ask the bot for a new one") from None
+
+
+@signed_router.get(
+    "/files/signed/{token}", response_class=Response, summary="The file behind a signed link (no token needed)",
+    responses=FILE_RESPONSES | error_responses(404, 422, 503) | {403: described_error("Tampered or expired link.")},
+)
+async def signed_download(
+    token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: State, range_header: RangeHeader = None
+) -> Response:
+    claims = _verified(state, token)
+    document = await queries.find_document(state.database, claims.owner_id, str(claims.document_id))
+    if document is None:
+        raise not_found("document")
+    return await serve_file(state.files, document, range_header)

@@ -1,0 +1,480 @@
+"""Query API benchmark: reads beside the raw MongoDB query, file transfers beside direct S3, the API's RSS.
+
+Run (test services up, see scripts/test-env.sh)::
+
+    source scripts/test-env.sh && .venv/bin/python -m bench.api
+
+It seeds a fresh read-model database (10k documents for one owner in one type, 100k in total), starts
+``python -m api`` as a separate process and measures, in this one run and on loopback only:
+
+* the owner's type list and the first page of the 10k-document type: API requests/s and p50/p99 at 50
+  concurrent keep-alive clients, beside the same ``find`` sent by pymongo at the same concurrency;
+* a 200 MB download through the file endpoint beside a direct S3 GET, and an upload likewise, with the
+  API's peak resident-memory growth while the file passes through.
+
+Loops are bounded (seconds per scenario, best of N transfers); the database and bucket are dropped at
+the end. Prints Markdown tables (docs/api.md holds the measured ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import psutil
+from minio import Minio
+from pymongo import ASCENDING
+
+from api.settings import ApiSettings
+from bench.common import RssSampler, percentile, table
+from contracts.events import StoredFile
+from contracts.read_models import (
+    LIVE,
+    READ_MODELS,
+    DocumentTypeView,
+    DocumentView,
+    content_key,
+    copies_key,
+    read_model_database,
+)
+from contracts.text import base_name_key, name_key, search_prefixes, type_slug
+from service_kit.mongo import MongoClient, init_read_models, mongo_client
+from service_kit.s3 import s3_client
+from service_kit.settings import MongoSettings, S3Settings
+from tests.api.support import closed_port, forget
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench-service-token-0123456789"
+BENCH_OWNER = 7_000_000_001
+SMALL_OWNER = 7_000_000_002
+BIG_TYPE, SMALL_TYPE = "Receipts", "Passport"
+# The direct S3 upload uses the API's default part size and parallelism, so both sides do the same S3 work.
+PART_BYTES: int = ApiSettings.model_fields["upload_part_bytes"].default
+PARALLEL_PARTS: int = ApiSettings.model_fields["upload_parallel_parts"].default
+CHUNK = 2**20
+MB = 10**6
+
+
+# ---------------------------------------------------------------- seeding
+
+
+def stored_file(owner_id: int, sha256: str, size: int) -> StoredFile:
+    return StoredFile(object_key=f"owners/{owner_id}/{sha256}", sha256=sha256, size=size,
+                      mime_type="application/pdf", file_name="scan.pdf")
+
+
+def document_row(owner_id: int, title: str, number: int, at: datetime, file: StoredFile | None = None
+                 ) -> dict[str, Any]:
+    """One live document as the processor stores it (built through the read model, so the shape is exact)."""
+    name = f"{title} {number:06d}"
+    key = name_key(name)
+    digest = uuid.uuid5(uuid.NAMESPACE_OID, f"{owner_id}/{title}/{number}").hex * 2  # unique per owner
+    file = file or stored_file(owner_id, digest, 1000 + number)
+    document = DocumentView(
+        _id=str(uuid.uuid4()), owner_id=owner_id, type_slug=type_slug(title), type_title=title, name=name,
+        name_key=key, name_base_key=base_name_key(key), copies_key=copies_key(owner_id, base_name_key(key)),
+        content_key=content_key(owner_id, file.sha256), search_prefixes=search_prefixes(key), file=file,
+        status=LIVE, created_at=at, updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number,
+    )
+    row: dict[str, Any] = document.model_dump(by_alias=True)
+    return row
+
+
+def type_row(owner_id: int, title: str, count: int, at: datetime) -> dict[str, Any]:
+    slug = type_slug(title)
+    view = DocumentTypeView(_id=f"{owner_id}:{slug}", owner_id=owner_id, slug=slug, title=title, live_count=count,
+                            created_at=at, updated_at=at)
+    row: dict[str, Any] = view.model_dump(by_alias=True)
+    return row
+
+
+def population(owner_documents: int, total_documents: int) -> list[tuple[int, str, int]]:
+    """(owner, type title, documents): the bench owner's one big type, an owner with one type of 100, then
+    owners of 100 documents in 4 types until the total is reached."""
+    groups = [(BENCH_OWNER, BIG_TYPE, owner_documents), (SMALL_OWNER, SMALL_TYPE, 100)]
+    rest = total_documents - owner_documents - 100
+    owner = SMALL_OWNER + 1
+    while rest > 0:
+        for title in ("Passport", "Contracts", "Insurance", "Tax returns"):
+            groups.append((owner, title, min(25, rest)))
+            rest -= min(25, rest)
+        owner += 1
+    return [group for group in groups if group[2] > 0]
+
+
+async def seed(mongo: MongoSettings, owner_documents: int, total_documents: int) -> None:
+    client = mongo_client(mongo)
+    try:
+        database = client[read_model_database(mongo.database, 1)]
+        await init_read_models(database, READ_MODELS)
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        batch: list[dict[str, Any]] = []
+        for owner, title, count in population(owner_documents, total_documents):
+            await database[DocumentTypeView.Settings.name].insert_one(type_row(owner, title, count, at))
+            for number in range(count):
+                batch.append(document_row(owner, title, number, at))
+                if len(batch) == 2000:
+                    await database[DocumentView.Settings.name].insert_many(batch, ordered=False)
+                    batch = []
+        if batch:
+            await database[DocumentView.Settings.name].insert_many(batch, ordered=False)
+    finally:
+        await client.close()
+
+
+# ---------------------------------------------------------------- a lean HTTP/1.1 client
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; far less client CPU per request than a full client library,
+    so the numbers describe the API, not the load generator (both share the same two cores)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port, limit=2**20)
+        return cls(reader, writer)
+
+    async def request(self, method: str, path: str, body: bytes | memoryview = b"",
+                      sink: Callable[[bytes], None] | None = None) -> int:
+        head = (f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Length: {len(body)}\r\nContent-Type: application/pdf\r\n\r\n")
+        self._writer.write(head.encode())
+        for start in range(0, len(body), CHUNK):
+            self._writer.write(body[start:start + CHUNK])
+            await self._writer.drain()
+        await self._writer.drain()
+        status, length = await self._head()
+        await self._body(length, sink)
+        return status
+
+    async def _head(self) -> tuple[int, int]:
+        raw = await self._reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        lengths = [v for k, v in headers.items() if k.lower() == "content-length"]
+        return int(lines[0].split(" ")[1]), int(lengths[0]) if lengths else 0
+
+    async def _body(self, length: int, sink: Callable[[bytes], None] | None) -> None:
+        remaining = length
+        while remaining:
+            chunk = await self._reader.read(min(remaining, CHUNK))
+            if not chunk:
+                raise ConnectionError("the server closed the connection mid-body")
+            remaining -= len(chunk)
+            if sink is not None:
+                sink(chunk)
+
+    async def close(self) -> None:
+        self._writer.close()
+        await self._writer.wait_closed()
+
+
+# ---------------------------------------------------------------- request rates
+
+
+@dataclass(frozen=True)
+class Rate:
+    requests: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+
+Call = Callable[[], Awaitable[None]]
+
+
+async def hammer(make_call: Callable[[], Awaitable[Call]], concurrency: int, seconds: float) -> Rate:
+    """``concurrency`` workers calling as fast as answers come, for ``seconds`` (after a short warm-up)."""
+    calls = [await make_call() for _ in range(concurrency)]
+    await asyncio.gather(*(call() for call in calls))  # warm-up: connections, caches, pools
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(call: Call) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(call) for call in calls))
+    return Rate(len(latencies), time.perf_counter() - began, latencies)
+
+
+def api_call(port: int, path: str) -> Callable[[], Awaitable[Call]]:
+    async def make() -> Call:
+        connection = await Connection.open("127.0.0.1", port)
+
+        async def call() -> None:
+            nonlocal connection
+            try:
+                status = await connection.request("GET", path)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # uvicorn closes a keep-alive connection idle for 5 s (e.g. while slower warm-ups finish):
+                # reconnect and resend, as any HTTP client does for an idempotent request.
+                connection = await Connection.open("127.0.0.1", port)
+                status = await connection.request("GET", path)
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}")
+
+        return call
+
+    return make
+
+
+def mongo_call(client: MongoClient, database: str, collection: str, query: dict[str, Any],
+               projection: dict[str, int] | None, sort: list[tuple[str, int]], limit: int
+               ) -> Callable[[], Awaitable[Call]]:
+    """The API's own query, sent straight through pymongo (what the API could do at best)."""
+    async def make() -> Call:
+        async def call() -> None:
+            cursor = client[database][collection].find(query, projection, limit=limit).sort(sort)
+            await cursor.to_list(None)
+
+        return call
+
+    return make
+
+
+@dataclass(frozen=True)
+class ReadScenario:
+    name: str
+    path: str
+    collection: str
+    query: dict[str, Any]
+    projection: dict[str, int] | None
+    sort: list[tuple[str, int]]
+    limit: int
+
+
+def read_scenarios(page: int, owner_documents: int) -> list[ReadScenario]:
+    summary = {"type_slug": 1, "type_title": 1, "name": 1, "name_key": 1, "file.size": 1, "file.mime_type": 1,
+               "created_at": 1}
+    by_name = [("name_key", ASCENDING), ("_id", ASCENDING)]
+
+    def page_of(owner: int, title: str, documents: str) -> ReadScenario:
+        return ReadScenario(
+            f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{type_slug(title)}/documents"
+            f"?limit={page}", DocumentView.Settings.name,
+            {"owner_id": owner, "type_slug": type_slug(title), "status": LIVE}, summary, by_name, page + 1)
+
+    return [
+        ReadScenario("type list", f"/v1/owners/{BENCH_OWNER}/types", DocumentTypeView.Settings.name,
+                     {"owner_id": BENCH_OWNER}, {"slug": 1, "title": 1, "live_count": 1}, [("slug", ASCENDING)], 500),
+        page_of(BENCH_OWNER, BIG_TYPE, f"type of {owner_documents:,}"),
+        page_of(SMALL_OWNER, SMALL_TYPE, "type of 100"),
+    ]
+
+
+async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) -> list[list[object]]:
+    client = mongo_client(mongo)
+    rows: list[list[object]] = []
+    try:
+        database = read_model_database(mongo.database, 1)
+        for scenario in read_scenarios(args.page, args.owner_documents):
+            raw = await hammer(mongo_call(client, database, scenario.collection, scenario.query, scenario.projection,
+                                          scenario.sort, scenario.limit), args.concurrency, args.seconds)
+            api = await hammer(api_call(port, scenario.path), args.concurrency, args.seconds)
+            rows.append([scenario.name, raw.per_second, raw.ms(50), raw.ms(99), api.per_second, api.ms(50),
+                         api.ms(99), f"{api.per_second / raw.per_second:.0%}"])
+            print(f"  measured {scenario.name}", file=sys.stderr)
+    finally:
+        await client.close()
+    # The HTTP stack alone (uvicorn, FastAPI, middlewares, no database): the API's own ceiling here.
+    bare = await hammer(api_call(port, "/healthz"), args.concurrency, args.seconds)
+    return rows + [["/healthz (no database)", "-", "-", "-", bare.per_second, bare.ms(50), bare.ms(99), "-"]]
+
+
+# ---------------------------------------------------------------- file transfers
+
+
+async def best_seconds(transfer: Callable[[], Awaitable[None]], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await transfer()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+async def with_rss(pid: int, transfer: Callable[[], Awaitable[None]], repeats: int) -> tuple[float, float]:
+    """Best transfer time and the API's peak RSS growth (MB) over all repeats."""
+    baseline = psutil.Process(pid).memory_info().rss / 2**20
+    sampler = RssSampler(pid, interval=0.01)
+    sampler.start()
+    try:
+        seconds = await best_seconds(transfer, repeats)
+    finally:
+        await sampler.stop()
+    return seconds, sampler.peak_mb - baseline
+
+
+def direct_get(s3: Minio, bucket: str, key: str) -> None:
+    response = s3.get_object(bucket, key)
+    try:
+        while response.read(CHUNK):
+            pass
+    finally:
+        response.close()
+        response.release_conn()
+
+
+async def file_document(mongo: MongoSettings, data: bytes) -> tuple[str, str]:
+    """A read-model document for ``data`` (already uploaded through the API): its object key and file path."""
+    file = stored_file(BENCH_OWNER, hashlib.sha256(data).hexdigest(), len(data))
+    row = document_row(BENCH_OWNER, "Archive", 0, datetime.now(UTC), file)
+    client = mongo_client(mongo)
+    try:
+        await client[read_model_database(mongo.database, 1)][DocumentView.Settings.name].insert_one(row)
+    finally:
+        await client.close()
+    return file.object_key, f"/v1/owners/{BENCH_OWNER}/documents/{row['_id']}/file"
+
+
+async def api_transfer(port: int, method: str, path: str, body: bytes = b"") -> int:
+    """One transfer on its own connection (an idle keep-alive connection is closed by uvicorn after 5 s);
+    returns the bytes received."""
+    received = 0
+
+    def count(chunk: bytes) -> None:
+        nonlocal received
+        received += len(chunk)
+
+    connection = await Connection.open("127.0.0.1", port)
+    try:
+        status = await connection.request(method, path, memoryview(body), sink=count)
+    finally:
+        await connection.close()
+    if status not in (200, 201):
+        raise RuntimeError(f"{method} {path} answered {status}")
+    return received
+
+
+async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3Settings,
+                     args: argparse.Namespace) -> list[list[object]]:
+    data = os.urandom(args.file_mb * MB)
+    s3 = s3_client(s3_settings)
+
+    async def api_upload() -> None:
+        await api_transfer(port, "POST", f"/v1/owners/{BENCH_OWNER}/files", data)
+
+    def direct_put() -> None:
+        s3.put_object(s3_settings.bucket, f"direct/{uuid.uuid4().hex}", io.BytesIO(data), -1,
+                      part_size=PART_BYTES, num_parallel_uploads=PARALLEL_PARTS)
+
+    up_api, up_rss = await with_rss(pid, api_upload, args.repeats)
+    up_direct = await best_seconds(lambda: anyio.to_thread.run_sync(direct_put), args.repeats)
+    key, path = await file_document(mongo, data)
+
+    async def api_download() -> None:
+        if await api_transfer(port, "GET", path) != len(data):
+            raise RuntimeError("the download was incomplete")
+
+    down_direct = await best_seconds(
+        lambda: anyio.to_thread.run_sync(direct_get, s3, s3_settings.bucket, key), args.repeats)
+    down_api, down_rss = await with_rss(pid, api_download, args.repeats)
+    size = len(data) / MB
+    return [
+        [f"download {args.file_mb} MB", size / down_direct, size / down_api, f"{down_direct / down_api:.0%}",
+         down_rss],
+        [f"upload {args.file_mb} MB", size / up_direct, size / up_api, f"{up_direct / up_api:.0%}", up_rss],
+    ]
+
+
+# ---------------------------------------------------------------- the API process
+
+
+@asynccontextmanager
+async def served_api(mongo: MongoSettings, s3: S3Settings, port: int, log_path: Path) -> AsyncIterator[int]:
+    """``python -m api`` with its default settings (INFO access log included); yields its pid."""
+    env = os.environ | {"API_SERVICE_TOKEN": TOKEN, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
+                        "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket}
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api", cwd=ROOT, env=env, stdout=log,
+                                                       stderr=asyncio.subprocess.STDOUT)
+    try:
+        await _until_ready(port, process)
+        yield process.pid
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _until_ready(port: int, process: asyncio.subprocess.Process) -> None:
+    for _ in range(200):
+        if process.returncode is not None:
+            raise RuntimeError("python -m api exited; see its log")
+        try:
+            connection = await Connection.open("127.0.0.1", port)
+            status = await connection.request("GET", "/readyz")
+            await connection.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("python -m api did not become ready")
+
+
+async def main(args: argparse.Namespace) -> int:
+    name = f"benchapi{uuid.uuid4().hex[:8]}"
+    mongo, s3 = MongoSettings(database=name), S3Settings(bucket=f"bench-{name}")
+    port = closed_port()  # free now: the API binds it next
+    try:
+        started = time.perf_counter()
+        await seed(mongo, args.owner_documents, args.total_documents)
+        print(f"  seeded {args.total_documents:,} documents in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        async with served_api(mongo, s3, port, Path(args.log)) as pid:
+            reads = await read_rates(port, mongo, args) if args.only != "files" else []
+            files = await file_rates(port, pid, mongo, s3, args) if args.only != "reads" else []
+    finally:
+        await forget(mongo, s3)
+    print(f"\n{os.cpu_count()} cores; MongoDB: SecantusDB; S3: moto server; {args.concurrency} concurrent "
+          f"clients, {args.seconds:g} s per row; transfers: best of {args.repeats}\n")
+    if reads:
+        print(table(["query", "raw MongoDB q/s", "raw p50 ms", "raw p99 ms", "API req/s", "API p50 ms",
+                     "API p99 ms", "API/raw"], reads), end="\n\n")
+    if files:
+        print(table(["transfer", "direct S3 MB/s", "API MB/s", "API/direct", "API peak RSS growth MB"], files))
+    return 0
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--owner-documents", type=int, default=10_000)
+    parser.add_argument("--total-documents", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per read row and side")
+    parser.add_argument("--page", type=int, default=20)
+    parser.add_argument("--file-mb", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=2, help="transfers per side (the best counts)")
+    parser.add_argument("--log", default="/tmp/bench-api.log", help="where the API process writes its log")
+    parser.add_argument("--only", choices=("reads", "files"), default=None, help="run one half only")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))

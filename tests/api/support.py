@@ -1,0 +1,138 @@
+"""Helpers of the API tests: settings, an in-process API client, events made from uploads, the projector."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from api.app import create_app
+from api.settings import ApiSettings
+from contracts.codec import encode_event
+from contracts.events import DocumentAdded, EventEnvelope, StoredFile, new_event
+from contracts.read_models import READ_MODELS, read_model_database
+from contracts.text import type_slug
+from service_kit.eventlog import RawPublisher, StreamRecord
+from service_kit.mongo import init_read_models, mongo_client
+from service_kit.s3 import s3_client
+from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
+from stream_processors.processor import Processor, ProcessorIdentity
+from tests.mongo_cleanup import drop_databases
+from tests.factories import at
+
+TOKEN = "test-service-token-0123456789"
+LINK_KEY = "test-link-signing-key-0123456789abcdef"
+PUBLIC_BASE_URL = "https://docs.example.org"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MIB = 1024 * 1024
+PDF = "application/pdf"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> ApiSettings:
+    """Settings of a test API; validated like the environment would be, but independent of it."""
+    values: dict[str, Any] = {
+        "api_service_token": TOKEN,
+        "link_signing_key": LINK_KEY,
+        "public_base_url": PUBLIC_BASE_URL,
+        "mongo": mongo,
+        "s3": s3,
+        "read_model_poll_seconds": 0,
+        "read_your_writes_timeout_seconds": 0.3,
+        "upload_part_bytes": 5 * MIB,
+        "s3_retries": 0,
+    }
+    return ApiSettings.model_validate(values | overrides)
+
+
+def remove_bucket(settings: S3Settings) -> None:
+    """Empty and remove a bucket (if there is one)."""
+    client = s3_client(settings)
+    if not client.bucket_exists(settings.bucket):
+        return
+    for item in client.list_objects(settings.bucket, recursive=True):
+        client.remove_object(settings.bucket, item.object_name)
+    client.remove_bucket(settings.bucket)
+
+
+async def forget(mongo: MongoSettings, s3: S3Settings) -> None:
+    """Drop every read-model database under ``mongo.database`` and remove the bucket."""
+    await drop_databases(mongo)
+    remove_bucket(s3)
+
+
+@asynccontextmanager
+async def running_api(settings: ApiSettings, headers: dict[str, str] | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan, called in-process over ASGI (its MongoDB and S3 calls use real sockets)."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers) as client:
+            yield client
+
+
+class Projector:
+    """Applies events with the real processor (decode, project, one transaction, ledger) without a broker."""
+
+    def __init__(self, mongo: MongoSettings, version: int = 1) -> None:
+        self._mongo = mongo
+        self._version = version
+        self._next_offset = 0
+
+    async def apply(self, *events: EventEnvelope) -> None:
+        client = mongo_client(self._mongo)
+        try:
+            database = client[read_model_database(self._mongo.database, self._version)]
+            await init_read_models(database, READ_MODELS)
+            # Never used: every event given here decodes, so nothing is dead-lettered.
+            dead_letters = RawPublisher(RabbitSettings(), "unused.dlq", "unused")
+            identity = ProcessorIdentity("read-models", self._version)
+            processor = Processor(identity, client, database, dead_letters, "api")
+            records = [StreamRecord(self._next_offset + i, 0, encode_event(e)) for i, e in enumerate(events)]
+            self._next_offset += len(events)
+            await processor.start()
+            try:
+                await processor.process(records)
+            finally:
+                await processor.close()
+        finally:
+            await client.close()
+
+
+async def upload(
+    api: httpx.AsyncClient, owner_id: int, data: bytes, media_type: str = PDF, file_name: str | None = "scan.pdf"
+) -> dict[str, Any]:
+    headers = {"Content-Type": media_type}
+    if file_name is not None:
+        headers["X-File-Name"] = quote(file_name)
+    response = await api.post(f"/v1/owners/{owner_id}/files", content=data, headers=headers)
+    assert response.status_code == 201, response.text
+    uploaded: dict[str, Any] = response.json()
+    return uploaded
+
+
+def added_from_upload(
+    owner_id: int, name: str, uploaded: dict[str, Any], type_title: str = "Passport", step: int = 0,
+    file_name: str | None = None,
+) -> EventEnvelope:
+    """The ``document.added`` the bot appends after an upload."""
+    stored = StoredFile(
+        object_key=uploaded["object_key"], sha256=uploaded["sha256"], size=uploaded["size"],
+        mime_type=uploaded["mime_type"], file_name=file_name if file_name is not None else uploaded.get("file_name"),
+    )
+    payload = DocumentAdded(
+        document_id=uuid.uuid4(), type_slug=type_slug(type_title), type_title=type_title, name=name, file=stored
+    )
+    return new_event(payload, owner_id=owner_id, correlation_id=f"upload-{step}", occurred_at=at(step))

@@ -1,0 +1,135 @@
+"""``python -m bot`` as a real process, in polling and webhook mode, against the fake Telegram server, a stub
+of the query API, the real event stream and Redis: the wiring, the entry point and graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+
+from contracts.events import DocumentAdded, UserStarted
+from service_kit.correlation import CORRELATION_HEADER
+from service_kit.settings import RabbitSettings
+from tests.bot.api_stub import TOKEN as API_TOKEN
+from tests.bot.api_stub import StubState, start_stub
+from tests.e2e.processes import (
+    BOT_TOKEN,
+    WEBHOOK_SECRET,
+    Chat,
+    bot_env,
+    fresh_streams,
+    Service,
+    free_port,
+    rabbit_env,
+    read_events,
+    start_service,
+    forget_keys,
+    redis_url,
+    text_of,
+    wait_http_ok,
+)
+from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
+
+pytestmark = pytest.mark.integration
+PDF = b"%PDF-1.4 e2e document " + bytes(range(256))
+
+
+@dataclass
+class Running:
+    telegram: FakeTelegram
+    stub: StubState
+    bot: Service
+    ops_url: str
+    mode: str
+
+    def person(self, number: int) -> Chat:
+        """A person of this mode's run (the two runs share the streams, so their people differ)."""
+        return Chat(self.telegram, number + (10_000 if self.mode == "webhook" else 0))
+
+
+@pytest.fixture(scope="module")
+async def rabbit() -> AsyncIterator[RabbitSettings]:
+    """Streams of this module only (one bot process per mode shares them; tests use distinct people)."""
+    async with fresh_streams(f"e2e-process-{uuid.uuid4().hex[:8]}") as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module", params=["polling", "webhook"])
+async def running(request: pytest.FixtureRequest, rabbit: RabbitSettings,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+    telegram = FakeTelegram(BOT_TOKEN)
+    telegram_runner, telegram_url = await telegram.start()
+    stub = StubState()
+    stub_runner, stub_url = await start_stub(stub)
+    port, prefix = free_port(), f"e2e-{uuid.uuid4().hex[:8]}"
+    env = bot_env(request.param, telegram_url, stub_url, API_TOKEN, port, prefix, PAGE_SIZE="5",
+                  **rabbit_env(rabbit))
+    bot = await start_service("bot", "bot", env, tmp_path_factory.mktemp(f"bot-{request.param}"))
+    try:
+        await wait_http_ok(f"http://127.0.0.1:{port}/healthz", bot)
+        yield Running(telegram, stub, bot, f"http://127.0.0.1:{port}", request.param)
+    finally:
+        exit_code = await bot.stop()
+        await telegram_runner.cleanup()
+        await stub_runner.cleanup()
+        await forget_keys(redis_url(database=11), prefix)
+    assert exit_code == 0, bot.output()
+
+
+async def test_bot_process_greets_browses_and_pages_when_driven_through_telegram(running: Running) -> None:
+    ann = running.person(501)
+    greeting = await ann.says("/start")
+    assert text_of(greeting).startswith(f"Hi, User{ann.user_id}!")
+    await ann.presses("My documents")
+    assert [text for text, _ in ann.buttons()][:3] == ["Type 0 (20)", "Type 1 (20)", "Type 2 (20)"]
+    page = await ann.presses("Type 1")
+    assert text_of(page) == "<b>Type 1</b>, page 1:"
+    page = await ann.presses("More")
+    assert text_of(page) == "<b>Type 1</b>, page 2:" and ann.buttons()[0][0] == "type1 5"
+    card = await ann.presses("type1 5")
+    assert text_of(card).startswith("📄 <b>type0 1</b>\nType: Type 0")  # the stub's one document detail
+    sent = await ann.presses("Get file")
+    assert sent.method == "sendDocument" and sent.uploaded == running.stub.file_bytes
+
+
+async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_document_is_added(
+    running: Running, rabbit: RabbitSettings
+) -> None:
+    ann = running.person(502)
+    await ann.says("/start")
+    await ann.presses("Add document")
+    await ann.presses("Type 0")
+    await ann.says("Lease 2026")
+    saved = await ann.sends_document(PDF, "lease.pdf")
+    assert text_of(saved) == "✅ Saved “Lease 2026” under Type 0."
+    started, added = await read_events(rabbit, 2, owner_id=ann.user_id)
+    assert isinstance(started.payload, UserStarted) and isinstance(added.payload, DocumentAdded)
+    assert added.payload.name == "Lease 2026" and added.payload.file.size == len(PDF)
+    assert running.stub.bodies[-1] == PDF
+    upload = [r for r in running.stub.requests if r.method == "POST"][-1]
+    assert upload.headers[CORRELATION_HEADER] == added.correlation_id
+
+
+async def test_bot_process_serves_ops_routes_and_checks_the_secret_when_running(running: Running) -> None:
+    ann = running.person(503)
+    await ann.says("/menu")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(running.ops_url + "/metrics") as response:
+            metrics = await response.text()
+        async with http.get(running.ops_url + "/readyz") as response:
+            assert response.status == 200
+        async with http.post(running.ops_url + "/telegram/webhook", json={"update_id": 1},
+                             headers={SECRET_HEADER: "forged"}) as response:
+            forged_status = response.status
+    assert 'docvault_requests_total{endpoint="message:start.menu",service="bot",status="ok"}' in metrics
+    assert 'operation="sendMessage"' in metrics
+    if running.mode == "webhook":
+        assert forged_status == 401 and set(running.telegram.deliveries) == {200}
+        [webhook_call] = [c for c in running.telegram.calls if c.method == "setWebhook"]
+        assert webhook_call.params["secret_token"] == WEBHOOK_SECRET and "max_connections" in webhook_call.params
+    else:
+        assert forged_status == 404  # no webhook endpoint in polling mode
