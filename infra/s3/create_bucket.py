@@ -11,30 +11,22 @@ import os
 import sys
 import time
 
-import urllib3
 from minio import Minio
 
+from service_kit.s3 import ClientTuning, s3_client
 from service_kit.settings import S3Settings
 
 MAX_DELAY_SECONDS = 5.0
 
 
-def s3_client(settings: S3Settings) -> Minio:
+def bucket_client(settings: S3Settings) -> Minio:
     # Retries are this script's own (below), so a refused connection fails fast instead of inside urllib3.
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3.0, read=10.0), retries=urllib3.Retry(total=0))
-    return Minio(
-        settings.endpoint,
-        access_key=settings.access_key.get_secret_value(),
-        secret_key=settings.secret_key.get_secret_value(),
-        secure=settings.secure,
-        region=settings.region,
-        http_client=http,
-    )
+    return s3_client(settings, ClientTuning(connect_timeout_seconds=3.0, read_timeout_seconds=10.0, retries=0))
 
 
 def ensure_bucket(settings: S3Settings, attempts: int, first_delay: float = 0.5) -> bool:
     """True when the bucket was created now, False when it was there already; the last error after ``attempts``."""
-    client = s3_client(settings)
+    client = bucket_client(settings)
     delay = first_delay
     for attempt in range(1, attempts + 1):
         try:
