@@ -54,7 +54,8 @@ from contracts.text import base_name_key, name_key, search_prefixes, type_slug
 from service_kit.mongo import MongoClient, init_read_models, mongo_client
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
-from tests.api.support import closed_port, forget
+from tests.api.support import forget
+from tests.ports import closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-service-token-0123456789"

@@ -44,12 +44,12 @@ from tests.e2e.processes import (
     Service,
     bot_env,
     forget_keys,
-    free_port,
     redis_url,
     start_service,
     wait_http_ok,
 )
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
+from tests.ports import free_port
 
 WEBHOOK_PATH = "/telegram/webhook"
 FIRST_DOCUMENT = "00000000-0000-4000-8000-000000000000"

@@ -27,6 +27,8 @@ from service_kit.eventlog import EventPublisher, ensure_streams
 from service_kit.mongo import init_read_models, mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
+from tests.mongo_cleanup import drop_databases
+from tests.streams import delete_streams
 
 
 def event_mix(count: int, owners: int = 1000, seed: int = 1) -> list[EventEnvelope]:
@@ -190,16 +192,8 @@ async def raw_mongo_upsert_rate(mongo: MongoSettings) -> tuple[float, int]:
 
 
 async def cleanup(rabbit: RabbitSettings, mongo: MongoSettings, raw_stream: str) -> None:
-    producer = _admin_producer(rabbit)
-    await producer.start()
-    for stream in (rabbit.events_stream, rabbit.dead_letter_stream, raw_stream):
-        await producer.delete_stream(stream, missing_ok=True)
-    await producer.close()
-    client = mongo_client(mongo)
-    for name in await client.list_database_names():
-        if name.startswith(mongo.database):
-            await client.drop_database(name)
-    await client.close()
+    await delete_streams(rabbit, rabbit.events_stream, rabbit.dead_letter_stream, raw_stream)
+    await drop_databases(mongo)
 
 
 async def main(total: int, singles: int) -> None:

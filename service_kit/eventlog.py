@@ -240,7 +240,6 @@ class StreamSubscriber:
         self._name = name
         self._consumer: Consumer | None = None
         self._last_delivered = -1
-        self.connection_drops = 0
 
     async def start(self, start_at: StartAt) -> None:
         if start_at.kind == "offset" and start_at.value is not None:
@@ -269,7 +268,6 @@ class StreamSubscriber:
             log.exception("stream record handler failed", extra={"offset": context.offset})
 
     async def _on_close(self, info: OnClosedErrorInfo) -> None:
-        self.connection_drops += 1
         log.warning("stream connection closed, recovering", extra={"reason": str(info.reason)})
 
     async def close(self) -> None:

@@ -17,19 +17,12 @@ from service_kit.http import start_ops_server
 from service_kit.mongo import mongo_client
 from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
 from stream_processors.processor import Processor, ProcessorIdentity
-from stream_processors.runner import ProcessorRunner, backoff_delay
+from stream_processors.runner import ProcessorRunner, backoff_delay, stopped_within
 from stream_processors.settings import ProcessorSettings
 from stream_processors.store import load_checkpoint
 from stream_processors.wiring import open_processor
 
 log = logging.getLogger(__name__)
-
-
-async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
@@ -57,7 +50,7 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
                 delay = backoff_delay(attempt)
                 log.warning("processor not running, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
                 attempt += 1
-                await _sleep_unless_stopped(stop, delay)
+                await stopped_within(stop, delay)
     finally:
         await ops.cleanup()
     return 0
@@ -163,7 +156,7 @@ async def _read_until(
         seen = -1
         while not done.is_set() and seen != delivered:
             seen = delivered
-            await _sleep_unless_stopped(done, idle_seconds)
+            await stopped_within(done, idle_seconds)
     finally:
         await reader.close()
 

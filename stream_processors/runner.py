@@ -33,6 +33,15 @@ def backoff_delay(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
     return base * random.uniform(0.5, 1.0)
 
 
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds``; True as soon as ``stop`` is set, False when the time ran out."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
 class ProcessorRunner:
     """Feeds a ``Processor`` from the event stream until stopped (or until ``stop_after`` is committed)."""
 
@@ -124,11 +133,8 @@ class ProcessorRunner:
                 delay = backoff_delay(attempt)
                 log.warning("batch not committed, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
                 attempt += 1
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), delay)
+                if await stopped_within(self._stopping, delay):
                     return False
-                except TimeoutError:
-                    continue
         self.committed_offset = batch[-1].offset
         PROCESSOR_CHECKPOINT.labels(self._processor.identity.checkpoint_id).set(self.committed_offset)
         if self._on_commit is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,14 +30,6 @@ PUBLIC_BASE_URL = "https://docs.example.org"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MIB = 1024 * 1024
 PDF = "application/pdf"
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> ApiSettings:

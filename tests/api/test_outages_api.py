@@ -8,7 +8,8 @@ from minio import Minio
 
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
-from tests.api.support import AUTH, Projector, added_from_upload, api_settings_for, closed_port, running_api, upload
+from tests.api.support import AUTH, Projector, added_from_upload, api_settings_for, running_api, upload
+from tests.ports import closed_port
 
 pytestmark = pytest.mark.integration
 

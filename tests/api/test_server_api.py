@@ -29,9 +29,9 @@ from tests.api.support import (
     TOKEN,
     Projector,
     added_from_upload,
-    closed_port,
     forget,
 )
+from tests.ports import closed_port
 
 pytestmark = pytest.mark.integration
 

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
-from rstream import Producer
 
 from contracts.codec import decode_event
 from contracts.events import EventEnvelope
-from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, ensure_streams
+from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber
 from service_kit.settings import RabbitSettings
 from tests.fake_telegram.server import BotCall, FakeTelegram
 
@@ -28,22 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "4242:E2E-token"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 VISIBLE = {"sendMessage", "editMessageText", "sendDocument", "sendPhoto"}
-
-
-@contextlib.asynccontextmanager
-async def fresh_streams(name: str) -> AsyncIterator[RabbitSettings]:
-    """An event stream and dead-letter stream of their own, deleted afterwards."""
-    settings = RabbitSettings(events_stream=f"test.{name}.events", dead_letter_stream=f"test.{name}.dlq")
-    await ensure_streams(settings)
-    try:
-        yield settings
-    finally:
-        admin = Producer(host=settings.host, port=settings.stream_port, username=settings.username,
-                         password=settings.password.get_secret_value(), load_balancer_mode=True)
-        await admin.start()
-        for stream in (settings.events_stream, settings.dead_letter_stream):
-            await admin.delete_stream(stream, missing_ok=True)
-        await admin.close()
 
 
 def bot_env(mode: str, telegram_url: str, api_url: str, api_token: str, port: int, redis_prefix: str,
@@ -72,13 +53,6 @@ async def forget_keys(url: str, prefix: str) -> None:
             await redis.delete(*keys[start:start + 1000])
     finally:
         await redis.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def rabbit_env(rabbit: RabbitSettings) -> dict[str, str]:

@@ -21,9 +21,7 @@ from tests.e2e.processes import (
     WEBHOOK_SECRET,
     Chat,
     bot_env,
-    fresh_streams,
     Service,
-    free_port,
     rabbit_env,
     read_events,
     start_service,
@@ -32,7 +30,9 @@ from tests.e2e.processes import (
     text_of,
     wait_http_ok,
 )
+from tests.streams import fresh_streams
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 PDF = b"%PDF-1.4 e2e document " + bytes(range(256))

@@ -25,17 +25,17 @@ from tests.e2e.processes import (
     Service,
     bot_env,
     forget_keys,
-    free_port,
-    fresh_streams,
     rabbit_env,
     redis_url,
     start_service,
     text_of,
     wait_http_ok,
 )
+from tests.streams import fresh_streams
 from tests.fake_telegram.server import FakeTelegram
 from tests.mongo_cleanup import drop_databases
 from tests.infra.infra_files import alert_rules, dashboard_exprs, dashboard_files, load_json, metric_names
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 API_TOKEN = "e2e-service-token"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -48,12 +47,6 @@ def require_binary(name: str) -> str:
 def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a command with captured text output and a time limit."""
     return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def load_yaml(path: Path) -> Any:

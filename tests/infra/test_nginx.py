@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.infra_files import NGINX_CONF, free_port, require_binary, run, service_env, services
+from tests.infra.infra_files import NGINX_CONF, require_binary, run, service_env, services
+from tests.ports import free_port
 
 UPSTREAM_SERVER = re.compile(r"^(\s*server\s+)([a-z][\w-]*):(\d+)(.*;)$", re.MULTILINE)
 

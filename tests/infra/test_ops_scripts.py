@@ -17,7 +17,8 @@ import pytest
 from minio import Minio
 
 from service_kit.settings import S3Settings
-from tests.infra.infra_files import INFRA, ROOT, free_port, run
+from tests.infra.infra_files import INFRA, ROOT, run
+from tests.ports import free_port
 
 GENERATE = INFRA / "docker" / "generate_secrets.py"
 ENTRYPOINT = INFRA / "docker" / "entrypoint.sh"

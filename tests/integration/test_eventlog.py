@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
@@ -20,6 +19,7 @@ from service_kit.eventlog import (
 from service_kit.settings import RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import close_stream_connections, publish, read_stream
+from tests.ports import closed_port
 
 pytestmark = pytest.mark.integration
 
@@ -75,13 +75,6 @@ async def test_stream_end_offset_reports_last_offset_or_minus_one_when_empty(rab
     await publish(rabbit_settings, [f.started(i + 1) for i in range(7)])
 
     assert await stream_end_offset(rabbit_settings, rabbit_settings.events_stream) == 6
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_event_publisher_raises_event_log_unavailable_when_the_broker_is_unreachable() -> None:

@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -19,6 +18,7 @@ from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import publish, publish_raw, snapshot, start_processor_process, wait_for_checkpoint
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -95,13 +95,6 @@ async def test_replay_refuses_arguments_when_the_start_is_malformed(
 
     assert result.returncode == 2
     assert "not an ISO 8601 time" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_run_serves_health_readiness_and_consumed_counters_when_running(
