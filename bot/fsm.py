@@ -24,6 +24,7 @@ class GateCell:
     """What the first state read of an update learned about the person (None until then)."""
 
     user_id: int
+    update_id: int
     context: UserContext | None = None
 
 
@@ -39,5 +40,6 @@ class GatedRedisStorage(RedisStorage):
         cell = current_gate.get()
         if cell is None or cell.context is not None or cell.user_id != key.user_id:
             return await super().get_state(key)
-        cell.context, state = await self._users.enter(key.user_id, also_get=self.key_builder.build(key, "state"))
+        cell.context, state = await self._users.enter(key.user_id, cell.update_id,
+                                                      also_get=self.key_builder.build(key, "state"))
         return state

@@ -23,7 +23,7 @@ from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
 
 from bot.fsm import GateCell, current_gate
 from bot.i18n import Texts, pick_language
-from bot.state_store import FloodVerdict, UserStore, flood_verdict
+from bot.state_store import FloodVerdict, UserContext, UserStore, flood_verdict
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class UpdateContext(BaseMiddleware):
         correlation_id_var.set(new_correlation_id())
         answered_callbacks.set(set())
         user: User | None = data.get("event_from_user")
-        current_gate.set(GateCell(user.id) if user is not None else None)
+        current_gate.set(GateCell(user.id, event.update_id) if user is not None else None)
         label = HandlerLabel()
         data["handler_label"] = label
         started = time.perf_counter()
@@ -74,9 +74,13 @@ class UpdateContext(BaseMiddleware):
 
 
 class UserGate(BaseMiddleware):
-    """Flood control per person (a fixed window in Redis) plus the person's language and last write.
+    """Flood control per person (a fixed window in Redis), the person's language and last write, and
+    each update handled once.
 
     The first update over the limit gets one warning; later ones are dropped until the window passes.
+    A delivery of an update already handled (Telegram retries when it saw no answer in time) is dropped.
+    The update is remembered after it was handled, inside the per-person lock, so a delivery cut short by
+    a crash is handled again and one that overlaps its first handling waits for it, then is dropped.
     """
 
     def __init__(self, store: UserStore, limit: int) -> None:
@@ -89,10 +93,21 @@ class UserGate(BaseMiddleware):
             data["tr"] = Texts(pick_language(None, None))
             data["after_event"] = None
             return await handler(event, data)
+        assert isinstance(event, Update)  # an outer middleware of the update observer
         cell = current_gate.get()
         context = cell.context if cell is not None else None
         if context is None:  # no dialog state was read for this update (no chat): ask Redis directly
-            context, _ = await self._store.enter(user.id)
+            context, _ = await self._store.enter(user.id, event.update_id)
+        if context.already_handled:
+            data["handler_label"].status = "replayed"
+            return None
+        try:
+            return await self._admit(handler, event, data, user, context)
+        finally:
+            await self._store.mark_handled(event.update_id)
+
+    async def _admit(self, handler: Handler, event: TelegramObject, data: dict[str, Any], user: User,
+                     context: UserContext) -> Any:
         tr = Texts(pick_language(context.language, user.language_code))
         verdict = flood_verdict(context.updates_in_window, self._limit)
         if verdict is not FloodVerdict.allow:

@@ -15,6 +15,9 @@ NAV_TTL_SECONDS = 24 * 3600
 # How long reads wait for the person's last appended event (read-your-writes); the API waits briefly itself.
 LAST_WRITE_TTL_SECONDS = 60
 ALBUM_TTL_SECONDS = 120
+# Telegram delivers an update again when it got no answer in time (a slow request, a restart); an update id
+# is remembered this long after it was handled, and a delivery of a remembered id is dropped.
+HANDLED_UPDATE_TTL_SECONDS = 3600
 
 
 class FloodVerdict(str, Enum):
@@ -36,6 +39,7 @@ class UserContext:
     updates_in_window: int
     language: str | None
     last_event_id: str | None
+    already_handled: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,10 @@ class UserStore:
     def _key(self, *parts: object) -> str:
         return ":".join((self._prefix, *map(str, parts)))
 
-    async def enter(self, user_id: int, also_get: str | None = None) -> tuple[UserContext, str | None]:
-        """Count this update in the person's flood window and read language and last write, in one round trip.
+    async def enter(self, user_id: int, update_id: int,
+                    also_get: str | None = None) -> tuple[UserContext, str | None]:
+        """Count this update in the person's flood window, read language and last write and whether
+        ``update_id`` was handled before, in one round trip.
 
         ``also_get`` names one more key to read in that round trip (the dialog state); its value is returned.
         """
@@ -81,10 +87,15 @@ class UserStore:
             pipe.expire(flood_key, self._window * 2)
             pipe.get(self._key("lang", user_id))
             pipe.get(self._key("last_event", user_id))
+            pipe.exists(self._key("update", update_id))
             if also_get is not None:
                 pipe.get(also_get)
-            count, _, language, last_event, *extra = await pipe.execute()
-        return UserContext(int(count), _text(language), _text(last_event)), _text(extra[0]) if extra else None
+            count, _, language, last_event, handled, *extra = await pipe.execute()
+        context = UserContext(int(count), _text(language), _text(last_event), bool(handled))
+        return context, _text(extra[0]) if extra else None
+
+    async def mark_handled(self, update_id: int) -> None:
+        await self._redis.set(self._key("update", update_id), 1, ex=HANDLED_UPDATE_TTL_SECONDS)
 
     async def language(self, user_id: int) -> str | None:
         return _text(await self._redis.get(self._key("lang", user_id)))

@@ -162,10 +162,11 @@ def new_event(
     correlation_id: str,
     causation_id: str | None = None,
     occurred_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> EventEnvelope:
-    """Wrap a payload in a fresh envelope at the current schema version."""
+    """Wrap a payload in an envelope at the current schema version; a retry passes its first ``event_id``."""
     return EventEnvelope(
-        event_id=uuid.uuid4(),
+        event_id=event_id or uuid.uuid4(),
         event_type=payload.event_type,
         schema_version=CURRENT_VERSIONS[payload.event_type],
         occurred_at=occurred_at or datetime.now(UTC),

@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 
 
 class EventLogUnavailable(Exception):
-    """The broker did not confirm an append: it is down, refused it or the confirm timed out.
+    """The broker did not confirm an append, sent twice: it is down, refused it or the confirm timed out.
 
-    Nothing can be assumed stored; the caller tells the user to try again (event ids make a retry safe).
+    The events may or may not be stored; the caller tells the user to try again and sends the same events
+    (same event ids) again, which makes the retry safe either way.
     """
 
 
@@ -86,6 +87,15 @@ async def ensure_streams(settings: RabbitSettings) -> None:
         await producer.close()
 
 
+APPEND_ATTEMPTS = 2
+MIN_RESEND_SECONDS = 0.5
+
+
+def should_resend(attempt: int, seconds_left: float) -> bool:
+    """Whether a failed append gets another attempt: once, and only with time left for a confirm."""
+    return attempt < APPEND_ATTEMPTS and seconds_left >= MIN_RESEND_SECONDS
+
+
 class RawPublisher:
     """Confirmed appends of already encoded messages to one stream; reconnects after any failure."""
 
@@ -114,14 +124,26 @@ class RawPublisher:
                 log.debug("closing a failed producer raised", exc_info=True)
 
     async def append(self, messages: Sequence[bytes | AMQPMessage]) -> None:
-        """Append ``messages`` and return only once the broker confirmed every one of them."""
+        """Append ``messages`` and return only once the broker confirmed every one of them.
+
+        A failed attempt is sent once more on a new connection while the confirm timeout lasts: a dropped
+        connection then costs the caller a reconnect, not an error. Sending twice is safe because every
+        message carries its event id (consumers apply an id once), and an attempt that failed may have
+        been stored anyway (its confirm was lost), which only a resend of the same bytes can settle.
+        """
         if not messages:
             return
-        try:
-            await asyncio.wait_for(self._send_confirmed(messages), self._settings.confirm_timeout_seconds)
-        except Exception as error:
-            await self._reset()
-            raise EventLogUnavailable(f"append to {self._stream} failed: {type(error).__name__}") from error
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.confirm_timeout_seconds
+        for attempt in range(1, APPEND_ATTEMPTS + 1):
+            try:
+                await asyncio.wait_for(self._send_confirmed(messages), max(deadline - loop.time(), 0.0))
+                return
+            except Exception as error:
+                await self._reset()
+                if not should_resend(attempt, deadline - loop.time()):
+                    raise EventLogUnavailable(f"append to {self._stream} failed: {type(error).__name__}") from error
+                log.info("append failed, sending again on a new connection", extra={"error": repr(error)})
 
     async def _send_confirmed(self, messages: Sequence[bytes | AMQPMessage]) -> None:
         producer = await self._ready_producer()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -182,17 +183,19 @@ async def _save(target: Target, state: FSMContext, tr: Texts, owner_id: int, api
     data = await state.get_data()
     file = IncomingFile.from_state(data["file"])
     assert file is not None
+    attempt = SaveAttempt.from_state(data.get("attempt"))
+    await state.update_data(attempt=attempt.to_state())  # before anything can fail: a retry reuses the ids
     try:
         uploaded = await _upload(bot, api, owner_id, file, config)
-        if uploaded.duplicate_of is not None:
+        if is_other_document(uploaded, attempt):
             await _report_duplicate(target, state, tr, uploaded)
             return
         stored = StoredFile(object_key=uploaded.object_key, sha256=uploaded.sha256, size=uploaded.size,
                             mime_type=uploaded.mime_type, file_name=file.file_name,
                             telegram_file_id=file.file_id, telegram_file_unique_id=file.file_unique_id)
-        payload = DocumentAdded(document_id=uuid.uuid4(), type_slug=data["type_slug"],
+        payload = DocumentAdded(document_id=attempt.document_id, type_slug=data["type_slug"],
                                 type_title=data["type_title"], name=data["name"], file=stored)
-        await record(events, store, owner_id, payload)
+        await record(events, store, owner_id, payload, event_id=attempt.event_id)
     except (FileTooBig, TelegramDownloadFailed) as error:
         await _ask_file_again(target, state, tr, config, error)
         return
@@ -203,6 +206,34 @@ async def _save(target: Target, state: FSMContext, tr: Texts, owner_id: int, api
     await state.clear()
     await say(target, tr("add.saved", name=payload.name, type=payload.type_title),
               keyboards.open_document(tr, str(payload.document_id)))
+
+
+@dataclass(frozen=True)
+class SaveAttempt:
+    """The ids of one "add document": made at the first attempt and kept in the dialog state for retries.
+
+    An append that failed may have been stored anyway (its confirm was lost); the retry sends the same event
+    id and document id, so the processor applies it once and the person gets one document.
+    """
+
+    document_id: uuid.UUID
+    event_id: uuid.UUID
+
+    @classmethod
+    def from_state(cls, raw: Any) -> SaveAttempt:
+        try:
+            return cls(uuid.UUID(raw["document_id"]), uuid.UUID(raw["event_id"]))
+        except (TypeError, KeyError, ValueError):
+            return cls(uuid.uuid4(), uuid.uuid4())
+
+    def to_state(self) -> dict[str, str]:
+        return {"document_id": str(self.document_id), "event_id": str(self.event_id)}
+
+
+def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
+    """The same bytes are already a live document, and not the one an earlier attempt of this dialog saved."""
+    existing = uploaded.duplicate_of
+    return existing is not None and existing.document_id != str(attempt.document_id)
 
 
 async def _upload(bot: Bot, api: DocumentsApi, owner_id: int, file: IncomingFile, config: BotConfig) -> UploadedFile:

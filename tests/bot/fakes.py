@@ -156,11 +156,13 @@ class FakeApi:
 
 @dataclass
 class FakePublisher:
-    """The event log: records confirmed appends and hands them to the fake API; ``down`` refuses them."""
+    """The event log: records appends and hands them to the fake API; ``down`` refuses them and
+    ``loses_confirms`` stores them but reports a failure (the broker's confirm was lost on the way)."""
 
     api: FakeApi
     events: list[EventEnvelope] = field(default_factory=list)
     down: bool = False
+    loses_confirms: bool = False
 
     async def append(self, *events: EventEnvelope) -> None:
         if self.down:
@@ -168,6 +170,8 @@ class FakePublisher:
         for event in events:
             self.events.append(event)
             self.api.apply(event)
+        if self.loses_confirms:
+            raise EventLogUnavailable("fake confirm lost")
 
     def payloads(self) -> list[object]:
         return [event.payload for event in self.events]

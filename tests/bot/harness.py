@@ -148,13 +148,18 @@ class Person:
         self.session = session
         self.user = User(id=user_id, is_bot=False, first_name="Ann", language_code=language)
         self.chat = Chat(id=user_id, type="private")
+        self.last_update: Update | None = None
 
     def _message(self, **fields: Any) -> Message:
         return Message(message_id=_next_id(), date=datetime.now(UTC), chat=self.chat, from_user=self.user, **fields)
 
     async def feed(self, **update_fields: Any) -> Any:
         """Handle one update; a Bot API call the handlers return is made, as polling and webhooks do."""
-        update = Update(update_id=_next_id(), **update_fields)
+        self.last_update = Update(update_id=_next_id(), **update_fields)
+        return await self.delivers(self.last_update)
+
+    async def delivers(self, update: Update) -> Any:
+        """Handle ``update`` as Telegram delivered it (again, when it is one this person sent before)."""
         result = await self.dispatcher.feed_update(self.bot, update)
         if isinstance(result, TelegramMethod):
             await self.bot(result)

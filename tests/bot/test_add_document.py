@@ -54,6 +54,56 @@ async def test_add_keeps_everything_and_offers_retry_when_the_stream_is_down(app
     assert ann.last_text().startswith("✅ Saved")
 
 
+async def test_add_retries_with_the_same_event_and_document_ids_when_a_stored_append_lost_its_confirm(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await _start_adding(ann)
+    app.publisher.loses_confirms = True
+    await ann.sends_file(PDF)
+    assert "couldn't save" in ann.last_text()
+
+    app.publisher.loses_confirms = False
+    await ann.presses_button("Try again")
+    first, retry = app.publisher.events
+    assert (retry.event_id, _added(app)[1].document_id) == (first.event_id, _added(app)[0].document_id)
+    assert len(app.api.docs) == 1 and ann.last_text() == "✅ Saved “Main passport” under Passport."
+    assert await ann.state() is None
+
+
+async def test_add_saves_once_when_telegram_delivers_the_file_message_again(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.sends_file(PDF)
+    replies = len(ann.saw())
+    assert ann.last_update is not None
+
+    await ann.delivers(ann.last_update)  # Telegram saw no answer in time and sends the update again
+
+    assert len(_added(app)) == 1 and len(ann.saw()) == replies
+    assert await ann.state() is None
+
+
+async def test_add_keeps_the_step_when_telegram_delivers_an_answer_again(app: BotUnderTest, ann: Person) -> None:
+    await ann.says("/add")
+    await ann.says("Passport")
+    assert ann.last_update is not None and ann.last_text().startswith("Type: <b>Passport</b>. Now send a name")
+
+    await ann.delivers(ann.last_update)  # handled again, "Passport" would become the document's name
+
+    assert await ann.state() == AddDocument.entering_name.state
+    await ann.says("Main passport")
+    assert ann.last_text() == "Now send the file or photo for “Main passport”."
+
+
+async def test_add_makes_new_ids_when_the_next_document_is_added(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.sends_file(PDF)
+    await _start_adding(ann, name="Second")
+    await ann.sends_file(PDF + b"2")
+
+    first, second = app.publisher.events
+    assert first.event_id != second.event_id and _added(app)[0].document_id != _added(app)[1].document_id
+
+
 async def test_add_asks_questions_after_when_the_file_comes_first(app: BotUnderTest, ann: Person) -> None:
     await ann.sends_file(PDF, file_name="Insurance policy 2026.pdf")
     assert ann.last_text().startswith("Got the file.\nWhat kind of document")
