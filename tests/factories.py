@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -90,3 +91,29 @@ def document_id_of(event: EventEnvelope) -> uuid.UUID:
     payload = event.payload
     assert isinstance(payload, DocumentAdded)
     return payload.document_id
+
+
+def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnvelope]:
+    """A reproducible mix of every event type with name and content conflicts."""
+    rng = random.Random(seed)
+    events: list[EventEnvelope] = []
+    step = 0
+    for owner in range(1, owners + 1):
+        events.append(started(owner, rng.choice(["en", "ru"]), step))
+        ids: list[uuid.UUID] = []
+        for i in range(per_owner):
+            step += 1
+            kind = rng.random()
+            if kind < 0.55 or not ids:
+                name = rng.choice(["Passport", "passport", "Lease", "Ёлка", "елка", f"Receipt {i}"])
+                content = rng.choice(["same-bytes", f"unique-{owner}-{i}"])
+                event = added(owner, name, rng.choice(["Passport", "Receipts"]), content, step)
+                ids.append(document_id_of(event))
+            elif kind < 0.7:
+                event = renamed(owner, rng.choice(ids), rng.choice(["Passport", "Lease", f"Doc {i}"]), step)
+            elif kind < 0.85:
+                event = deleted(owner, rng.choice(ids), step)
+            else:
+                event = restored(owner, rng.choice(ids), step)
+            events.append(event)
+    return events

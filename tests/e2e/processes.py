@@ -86,7 +86,7 @@ class Service:
 
 async def start_service(name: str, module: str, env: Mapping[str, str], log_dir: Path, *args: str) -> Service:
     log_path = log_dir / f"{name}.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:  # a restarted service appends to the same log
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", module, *args, cwd=ROOT, env={**os.environ, **env},
             stdout=log, stderr=asyncio.subprocess.STDOUT)

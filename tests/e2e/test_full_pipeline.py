@@ -9,91 +9,29 @@ in polling and in webhook mode.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service_kit.settings import MongoSettings, RabbitSettings
-from tests.e2e.processes import (
-    BOT_TOKEN,
-    Chat,
-    Service,
-    bot_env,
-    forget_keys,
-    rabbit_env,
-    redis_url,
-    start_service,
-    text_of,
-    wait_http_ok,
-)
-from tests.streams import fresh_streams
-from tests.fake_telegram.server import FakeTelegram
-from tests.mongo_cleanup import drop_databases
+from tests.e2e.processes import text_of
+from tests.e2e.system import RunningSystem, running_system
 from tests.infra.infra_files import alert_rules, dashboard_exprs, dashboard_files, load_json, metric_names
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
-API_TOKEN = "e2e-service-token"
 CONTENT = b"%PDF-1.7\n" + os.urandom(300_000)
 
 
-@dataclass
-class System:
-    telegram: FakeTelegram
-    mode: str
-    services: list[Service]
-    metrics_urls: list[str]
-
-    def person(self, number: int) -> Chat:
-        return Chat(self.telegram, number + (10_000 if self.mode == "webhook" else 0))
-
-
-async def _start_backend(
-    rabbit: RabbitSettings, mongo: MongoSettings, log_dir: Path
-) -> tuple[list[Service], str, list[str]]:
-    common = {**rabbit_env(rabbit), "MONGO_DATABASE": mongo.database, "HTTP_HOST": "127.0.0.1"}
-    processor_port, api_port = free_port(), free_port()
-    processor = await start_service("processor", "stream_processors", {**common, "HTTP_PORT": str(processor_port)},
-                                    log_dir, "run")
-    api = await start_service("api", "api", {**common, "HTTP_PORT": str(api_port), "API_SERVICE_TOKEN": API_TOKEN,
-                                             "S3_BUCKET": f"e2e-{uuid.uuid4().hex[:8]}", "READ_MODEL_VERSION": "1"},
-                              log_dir)
-    api_url = f"http://127.0.0.1:{api_port}"
-    await wait_http_ok(f"http://127.0.0.1:{processor_port}/healthz", processor)
-    await wait_http_ok(api_url + "/healthz", api)
-    return [processor, api], api_url, [f"http://127.0.0.1:{processor_port}/metrics", api_url + "/metrics"]
-
-
 @pytest.fixture(scope="module", params=["polling", "webhook"])
-async def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    log_dir = tmp_path_factory.mktemp(f"full-{request.param}")
-    mongo = MongoSettings(database=f"e2e{uuid.uuid4().hex[:10]}")
-    async with fresh_streams(f"e2e-full-{uuid.uuid4().hex[:8]}") as rabbit:
-        services, api_url, metrics_urls = await _start_backend(rabbit, mongo, log_dir)
-        telegram = FakeTelegram(BOT_TOKEN)
-        telegram_runner, telegram_url = await telegram.start()
-        port, prefix = free_port(), f"e2e-full-{uuid.uuid4().hex[:8]}"
-        env = bot_env(request.param, telegram_url, api_url, API_TOKEN, port, prefix, **rabbit_env(rabbit))
-        bot = await start_service("bot", "bot", env, log_dir)
-        services.append(bot)
-        try:
-            await wait_http_ok(f"http://127.0.0.1:{port}/healthz", bot)
-            yield System(telegram, request.param, services, metrics_urls + [f"http://127.0.0.1:{port}/metrics"])
-        finally:
-            codes = {service.name: await service.stop() for service in reversed(services)}
-            await telegram_runner.cleanup()
-            await drop_databases(mongo)
-            await forget_keys(redis_url(database=11), prefix)
-    assert codes["bot"] == 0, bot.output()
+async def system(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningSystem]:
+    async with running_system(request.param, tmp_path_factory.mktemp(f"full-{request.param}")) as running:
+        yield running
 
 
 async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_when_using_the_bot(
-    system: System
+    system: RunningSystem
 ) -> None:
     ann = system.person(801)
     await ann.says("/start")
@@ -144,7 +82,7 @@ def exported_names(exposition: str) -> set[str]:
             for suffix in suffixes.get(family.type, ("",))}
 
 
-async def test_services_export_every_metric_the_dashboards_and_alerts_read_when_running(system: System) -> None:
+async def test_services_export_every_metric_the_dashboards_and_alerts_read_when_running(system: RunningSystem) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
         pages = [(await http.get(url)).text for url in system.metrics_urls]
     exported = set().union(*(exported_names(page) for page in pages))

@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -102,27 +102,50 @@ def start_processor_process(
     return subprocess.Popen([sys.executable, "-m", "stream_processors", "run"], env=env)
 
 
+async def committed_offset(mongo: MongoSettings) -> int:
+    """The offset the processor of version 1 committed last (-1 before its first commit)."""
+    checkpoint = await checkpoint_of(mongo)
+    return -1 if checkpoint is None else int(checkpoint["offset"])
+
+
 async def wait_for_checkpoint(mongo: MongoSettings, at_least: int, timeout: float = 60) -> int:
     offset = -1
     for _ in range(int(timeout / 0.1)):
-        checkpoint = await checkpoint_of(mongo)
-        offset = -1 if checkpoint is None else int(checkpoint["offset"])
+        offset = await committed_offset(mongo)
         if offset >= at_least:
             return offset
         await asyncio.sleep(0.1)
     raise AssertionError(f"checkpoint stuck at {offset}, wanted {at_least}")
 
 
-async def close_stream_connections(name_part: str) -> int:
+async def close_connections(match: Callable[[dict[str, Any]], bool]) -> int:
+    """Close, through the management API, the broker connections ``match`` picks; returns how many.
+
+    The API lists a new connection a moment after it opened, so a fresh one may not be found yet.
+    """
+    connections = await broker_connections()
     async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as http:
-        connections = (await http.get(f"{RABBIT_MANAGEMENT}/connections")).json()
         closed = 0
-        for connection in connections:
-            client_name = (connection.get("client_properties") or {}).get("connection_name", "")
-            if name_part in client_name or name_part in connection.get("name", ""):
-                await http.delete(f"{RABBIT_MANAGEMENT}/connections/{connection['name']}")
-                closed += 1
+        for connection in filter(match, connections):
+            await http.delete(f"{RABBIT_MANAGEMENT}/connections/{connection['name']}")
+            closed += 1
         return closed
+
+
+async def broker_connections(name_part: str = "") -> list[dict[str, Any]]:
+    """The connections the management API lists (those whose name holds ``name_part``)."""
+    async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as http:
+        connections: list[dict[str, Any]] = (await http.get(f"{RABBIT_MANAGEMENT}/connections")).json()
+    return [c for c in connections if _named(c, name_part)]
+
+
+def _named(connection: dict[str, Any], name_part: str) -> bool:
+    client_name = (connection.get("client_properties") or {}).get("connection_name", "")
+    return name_part in client_name or name_part in connection.get("name", "")
+
+
+async def close_stream_connections(name_part: str) -> int:
+    return await close_connections(lambda connection: _named(connection, name_part))
 
 
 async def read_stream(rabbit: RabbitSettings, stream: str, start: StartAt, expected: int) -> list[StreamRecord]:

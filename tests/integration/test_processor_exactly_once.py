@@ -1,17 +1,15 @@
-"""Exactly-once effect: replays, duplicates, poison messages, SIGKILL and dropped connections."""
+"""Exactly-once effect: replays, duplicates, poison messages and dropped connections (SIGKILL: tests/chaos)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import signal
-import uuid
 
 import pytest
 from rstream import amqp_decoder
 
-from contracts.events import EventEnvelope
-from service_kit.eventlog import StartAt, ensure_streams, stream_end_offset
+from service_kit.eventlog import StartAt, ensure_streams
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import (
@@ -30,36 +28,10 @@ from tests.integration.pipeline import (
 pytestmark = pytest.mark.integration
 
 
-def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnvelope]:
-    """A reproducible mix of every event type with name and content conflicts."""
-    rng = random.Random(seed)
-    events: list[EventEnvelope] = []
-    step = 0
-    for owner in range(1, owners + 1):
-        events.append(f.started(owner, rng.choice(["en", "ru"]), step))
-        ids: list[uuid.UUID] = []
-        for i in range(per_owner):
-            step += 1
-            kind = rng.random()
-            if kind < 0.55 or not ids:
-                name = rng.choice(["Passport", "passport", "Lease", "Ёлка", "елка", f"Receipt {i}"])
-                content = rng.choice(["same-bytes", f"unique-{owner}-{i}"])
-                event = f.added(owner, name, rng.choice(["Passport", "Receipts"]), content, step)
-                ids.append(f.document_id_of(event))
-            elif kind < 0.7:
-                event = f.renamed(owner, rng.choice(ids), rng.choice(["Passport", "Lease", f"Doc {i}"]), step)
-            elif kind < 0.85:
-                event = f.deleted(owner, rng.choice(ids), step)
-            else:
-                event = f.restored(owner, rng.choice(ids), step)
-            events.append(event)
-    return events
-
-
 async def test_processor_rebuilds_identical_state_when_the_stream_is_replayed_twice(
     rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
 ) -> None:
-    await publish(rabbit_settings, story())
+    await publish(rabbit_settings, f.story())
     settings = processor_settings(rabbit_settings, mongo_settings, batch_size=37)
 
     await process_all(settings, version=1)
@@ -74,7 +46,7 @@ async def test_processor_rebuilds_identical_state_when_the_stream_is_replayed_tw
 async def test_processor_ignores_duplicates_when_events_are_redelivered_shuffled(
     rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
 ) -> None:
-    events = story()
+    events = f.story()
     half = len(events) // 2
     rng = random.Random(3)
     early_redeliveries = rng.sample(events[:half], half // 2)  # a retried append lands after the original
@@ -111,35 +83,6 @@ async def test_processor_dead_letters_poison_and_goes_on_when_undecodable_messag
     properties = [amqp_decoder(r.data).application_properties for r in letters]
     assert [(p[b"x-source-offset"], p[b"x-reason"]) for p in properties] == [(1, b"malformed"), (2, b"malformed")]
     assert amqp_decoder(letters[0].data).body in (b"\x00not amqp", [b"\x00not amqp"])
-
-
-async def test_processor_ends_with_exact_state_when_killed_with_sigkill_mid_stream_and_restarted(
-    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
-) -> None:
-    events = story(owners=8, per_owner=150, seed=11)
-    await publish(rabbit_settings, events)
-    end = await stream_end_offset(rabbit_settings, rabbit_settings.events_stream)
-    rng = random.Random(5)
-    committed, kills = -1, 0
-    while committed < end:
-        process = start_processor_process(rabbit_settings, mongo_settings, batch_size=40)
-        try:
-            committed = await wait_for_checkpoint(mongo_settings, committed + 1)  # this run made progress
-            await asyncio.sleep(rng.uniform(0.0, 0.3))  # ... and is killed at a random point after it
-        finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
-        checkpoint = await checkpoint_of(mongo_settings)
-        committed = -1 if checkpoint is None else int(checkpoint["offset"])
-        kills += committed < end
-        assert kills < 80, "processor made too little progress between kills"
-    assert kills >= 2, "the test must kill the processor mid-stream at least twice"
-
-    reference = mongo_settings.model_copy(update={"database": mongo_settings.database + "ref"})
-    await process_all(processor_settings(rabbit_settings, reference))
-    assert await snapshot(mongo_settings) == await snapshot(reference)
-    checkpoint = await checkpoint_of(mongo_settings)
-    assert checkpoint is not None and checkpoint["events_applied"] == len(events)
 
 
 async def test_processor_catches_up_when_its_broker_connection_is_dropped(
