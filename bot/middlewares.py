@@ -17,6 +17,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.types import CallbackQuery, TelegramObject, Update, User
+from redis.exceptions import RedisError
 
 from service_kit.correlation import correlation_id_var, new_correlation_id
 from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
@@ -104,7 +105,14 @@ class UserGate(BaseMiddleware):
         try:
             return await self._admit(handler, event, data, user, context)
         finally:
-            await self._store.mark_handled(event.update_id)
+            await self._remember_handled(event.update_id)
+
+    async def _remember_handled(self, update_id: int) -> None:
+        """The update was handled whatever happens here: failing to note it only weakens replay protection."""
+        try:
+            await self._store.mark_handled(update_id)
+        except RedisError as error:
+            log.warning("could not remember a handled update", extra={"update_id": update_id, "error": repr(error)})
 
     async def _admit(self, handler: Handler, event: TelegramObject, data: dict[str, Any], user: User,
                      context: UserContext) -> Any:

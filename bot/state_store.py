@@ -10,6 +10,10 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 NAV_TTL_SECONDS = 24 * 3600
 # How long reads wait for the person's last appended event (read-your-writes); the API waits briefly itself.
@@ -18,6 +22,13 @@ ALBUM_TTL_SECONDS = 120
 # Telegram delivers an update again when it got no answer in time (a slow request, a restart); an update id
 # is remembered this long after it was handled, and a delivery of a remembered id is dropped.
 HANDLED_UPDATE_TTL_SECONDS = 3600
+
+
+def redis_client(url: str) -> Redis:
+    """The bot's Redis client: a command that meets a dropped connection (Redis restarted, a failover) is
+    retried on a new one a few times within about a second, instead of failing the person's update."""
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3)
+    return Redis.from_url(url, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError])
 
 
 class FloodVerdict(str, Enum):

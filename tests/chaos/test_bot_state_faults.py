@@ -1,0 +1,130 @@
+"""The bot's Redis restarted without persistence, and the bot itself restarted, in the middle of a dialog."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts.events import DocumentAdded
+from tests.chaos.flows import send_until_saved, start_adding
+from tests.chaos.observe import applied_event_ids, documents, stream_events, wait_caught_up
+from tests.chaos.report import FaultRow, fault_row
+from tests.e2e.processes import Chat, text_of
+from tests.e2e.system import RunningSystem, running_system
+from tests.ports import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+PDF = b"%PDF-1.7\n" + b"lease " * 500
+
+
+class OwnRedis:
+    """A Redis server of the test's own, without persistence, which the test restarts (losing everything)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self._log = log_dir / "redis.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--logfile", str(self._log)])
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n":
+                return
+            subprocess.run(["sleep", "0.05"])
+        raise AssertionError(f"redis on :{self.port} did not start")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(10)
+            self._process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextlib.contextmanager
+def own_redis(log_dir: Path) -> Iterator[OwnRedis]:
+    redis = OwnRedis(log_dir)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+async def redis_and_system(tmp_path: Path) -> AsyncIterator[tuple[OwnRedis, RunningSystem]]:
+    with own_redis(tmp_path) as redis:
+        async with running_system("webhook", tmp_path, bot_overrides={"REDIS_URL": redis.url}) as system:
+            yield redis, system
+
+
+async def added_rows(system: RunningSystem, chats: list[Chat], checked: str, fault: str) -> FaultRow:
+    """The fault row once the processor caught up: one live document per saved add, nothing else."""
+    await wait_caught_up(system.rabbit, system.mongo)
+    owners = {chat.user_id for chat in chats}
+    events = [e for e in await stream_events(system.rabbit)
+              if isinstance(e.payload, DocumentAdded) and e.owner_id in owners]
+    docs = await documents(system.mongo, owners)
+    confirmed = {str(e.event_id) for e in events}
+    return fault_row(fault, checked, confirmed, await applied_event_ids(system.mongo),
+                     duplicated=len(docs) - len(confirmed))
+
+
+async def test_bot_starts_the_dialog_over_with_a_clear_message_when_its_redis_restarted_empty(
+    redis_and_system: tuple[OwnRedis, RunningSystem], fault_report: list[FaultRow]
+) -> None:
+    redis, system = redis_and_system
+    ann = system.person(1)
+    await ann.says("/add")
+    await ann.says("Leases")
+
+    redis.restart()  # the dialog state is gone
+    interrupted = await ann.says("Flat lease")
+    assert text_of(interrupted).startswith("I didn't get that. If you were in the middle of something")
+    menu = await ann.presses("Add document")  # the menu of that reply works: the bot keeps working
+    assert "What kind of document" in text_of(menu)
+    await ann.says("Leases")
+    await ann.says("Flat lease")
+    assert await send_until_saved(ann, PDF, "lease.pdf") == 0
+
+    row = await added_rows(system, [ann], "dialog restarted with a clear message; the bot kept working",
+                           "bot's Redis restarted without persistence mid-dialog")
+    assert (row.events_in, row.lost, row.duplicated) == (1, 0, 0)
+    fault_report.append(row)
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
+async def test_bot_continues_the_dialog_where_it_was_when_the_bot_restarts_mid_dialog(
+    redis_and_system: tuple[OwnRedis, RunningSystem], fault_report: list[FaultRow], kill: bool
+) -> None:
+    _, system = redis_and_system
+    ann, bob = system.person(1), system.person(2)
+    await start_adding(ann, "Leases", "Flat lease")
+    await bob.says("/add")
+    await bob.says("Receipts")
+
+    await system.restart("bot", kill=kill)
+
+    assert await send_until_saved(ann, PDF, "lease.pdf") == 0  # waiting for the file, as before
+    named = await bob.says("Coffee machine")  # naming the document, as before
+    assert text_of(named) == "Now send the file or photo for “Coffee machine”."
+    assert await send_until_saved(bob, PDF + b"receipt", "receipt.pdf") == 0
+
+    how = "SIGKILL" if kill else "SIGTERM"
+    row = await added_rows(system, [ann, bob], "both people continued where they were",
+                           f"bot restarted ({how}) mid-dialog, Redis up")
+    assert (row.events_in, row.lost, row.duplicated) == (2, 0, 0)
+    fault_report.append(row)
