@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from tqdm import tqdm
 
 from contracts.codec import EventDecodeError, decode_event
@@ -23,6 +25,7 @@ from stream_processors.store import load_checkpoint
 from stream_processors.wiring import open_processor
 
 log = logging.getLogger(__name__)
+MONGO_PROBE_SECONDS = 2.0
 
 
 async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
@@ -32,9 +35,13 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
     and after any failure it starts again from the committed checkpoint.
     """
     ready = {"mongo": False, "stream": False}
+    opened: list[Processor] = []
 
     async def readiness() -> dict[str, bool]:
-        return dict(ready)
+        checks = dict(ready)
+        if checks["mongo"] and opened:  # a batch that cannot commit is retried silently: ask MongoDB itself
+            checks["mongo"] = await mongo_answers(opened[-1].database)
+        return checks
 
     ops = await start_ops_server(settings.http_host, settings.http_port, readiness)
     attempt = 0
@@ -43,6 +50,7 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
             try:
                 async with open_processor(settings) as processor:
                     ready["mongo"] = True
+                    opened[:] = [processor]
                     attempt = 0
                     await _run_until_stopped(processor, settings, stop, ready)
             except Exception as error:
@@ -54,6 +62,15 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
     finally:
         await ops.cleanup()
     return 0
+
+
+async def mongo_answers(database: AsyncDatabase[dict[str, object]]) -> bool:
+    """MongoDB answers a ping within ``MONGO_PROBE_SECONDS``."""
+    try:
+        await asyncio.wait_for(database.command("ping"), MONGO_PROBE_SECONDS)
+    except (PyMongoError, TimeoutError):
+        return False
+    return True
 
 
 async def _run_until_stopped(

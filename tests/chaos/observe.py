@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from contracts.codec import decode_event
-from contracts.events import EventEnvelope
+from contracts.events import DocumentAdded, EventEnvelope
 from contracts.read_models import AppliedEvent, DocumentView, read_model_database
 from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
+from tests.chaos.report import FaultRow, fault_row
+from tests.e2e.processes import Chat
+from tests.e2e.system import RunningSystem
 from tests.integration.pipeline import wait_for_checkpoint
 
 
@@ -65,3 +68,15 @@ async def documents(mongo: MongoSettings, owner_ids: Iterable[int]) -> list[dict
 async def wait_caught_up(rabbit: RabbitSettings, mongo: MongoSettings, timeout: float = 90.0) -> int:
     """Wait until the processor committed the stream's end; returns that offset."""
     return await wait_for_checkpoint(mongo, await stream_end_offset(rabbit, rabbit.events_stream), timeout)
+
+
+async def added_rows(system: RunningSystem, chats: list[Chat], checked: str, fault: str) -> FaultRow:
+    """The fault row once the processor caught up: one live document per saved add, nothing else."""
+    await wait_caught_up(system.rabbit, system.mongo)
+    owners = {chat.user_id for chat in chats}
+    events = [e for e in await stream_events(system.rabbit)
+              if isinstance(e.payload, DocumentAdded) and e.owner_id in owners]
+    docs = await documents(system.mongo, owners)
+    confirmed = {str(e.event_id) for e in events}
+    return fault_row(fault, checked, confirmed, await applied_event_ids(system.mongo),
+                     duplicated=len(docs) - len(confirmed))

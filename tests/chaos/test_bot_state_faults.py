@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from contracts.events import DocumentAdded
 from tests.chaos.flows import send_until_saved, start_adding
-from tests.chaos.observe import applied_event_ids, documents, stream_events, wait_caught_up
-from tests.chaos.report import FaultRow, fault_row
-from tests.e2e.processes import Chat, text_of
+from tests.chaos.observe import added_rows
+from tests.chaos.report import FaultRow
+from tests.e2e.processes import text_of
 from tests.e2e.system import RunningSystem, running_system
 from tests.ports import free_port
 
@@ -69,18 +68,6 @@ async def redis_and_system(tmp_path: Path) -> AsyncIterator[tuple[OwnRedis, Runn
     with own_redis(tmp_path) as redis:
         async with running_system("webhook", tmp_path, bot_overrides={"REDIS_URL": redis.url}) as system:
             yield redis, system
-
-
-async def added_rows(system: RunningSystem, chats: list[Chat], checked: str, fault: str) -> FaultRow:
-    """The fault row once the processor caught up: one live document per saved add, nothing else."""
-    await wait_caught_up(system.rabbit, system.mongo)
-    owners = {chat.user_id for chat in chats}
-    events = [e for e in await stream_events(system.rabbit)
-              if isinstance(e.payload, DocumentAdded) and e.owner_id in owners]
-    docs = await documents(system.mongo, owners)
-    confirmed = {str(e.event_id) for e in events}
-    return fault_row(fault, checked, confirmed, await applied_event_ids(system.mongo),
-                     duplicated=len(docs) - len(confirmed))
 
 
 async def test_bot_starts_the_dialog_over_with_a_clear_message_when_its_redis_restarted_empty(

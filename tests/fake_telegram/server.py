@@ -72,6 +72,7 @@ class FakeTelegram:
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._pending: list[Json] = []
+        self._pushed: dict[int, Json] = {}  # every update ever queued, by update_id
         self._messages: dict[tuple[int, int], Json] = {}
         self._files: dict[str, StoredFile] = {}
         self._paths: dict[str, str] = {}
@@ -106,10 +107,24 @@ class FakeTelegram:
 
     async def push_update(self, kind: str, body: Json) -> int:
         update_id = self._next()
-        async with self._changed:
-            self._pending.append({"update_id": update_id, kind: body})
-            self._changed.notify_all()
+        self._pushed[update_id] = {"update_id": update_id, kind: body}
+        await self._queue(self._pushed[update_id])
         return update_id
+
+    async def redeliver(self, update_id: int) -> None:
+        """Queue an update again, as Telegram does when it saw no answer in time."""
+        await self._queue(self._pushed[update_id])
+
+    def updates_of(self, user_id: int) -> list[int]:
+        """The ids of the updates a person sent, in order."""
+        return [update_id for update_id, update in self._pushed.items()
+                if any(isinstance(body, dict) and body.get("from", {}).get("id") == user_id
+                       for body in update.values())]
+
+    async def _queue(self, update: Json) -> None:
+        async with self._changed:
+            self._pending.append(update)
+            self._changed.notify_all()
 
     def _user_message(self, user_id: int, language: str, **fields: Any) -> Json:
         return {"message_id": self._next(), "date": int(time.time()), "from": self.user(user_id, language),
