@@ -56,7 +56,7 @@ def sign_link(key: bytes, claims: LinkClaims) -> str:
 def verify_link(key: bytes, token: str, now: float) -> LinkClaims:
     """The claims of a genuine, unexpired token. The signature is checked (in constant time) before the
     expiry, so only genuine tokens are ever reported as expired."""
-    match = _TOKEN.match(token) if len(token) <= MAX_TOKEN_LENGTH else None
+    match = _TOKEN.fullmatch(token) if len(token) <= MAX_TOKEN_LENGTH else None
     if match is None:
         raise InvalidLink("not a signed link")
     claims = LinkClaims(uuid.UUID(match["doc"]), int(match["owner"]), int(match["exp"]))

@@ -1,14 +1,25 @@
 """Callback data factories. Telegram allows 64 bytes; every field here has a bounded length (tested).
 
 Values that can be long (type slugs, API cursors) never travel in callback data: they are stored in Redis
-under a short owner-scoped token (see ``bot.nav``).
+under a short owner-scoped token (see ``bot.state_store``).
+
+Fields are validated when a button is unpacked: data that names a factory but not a value it could have
+packed (forged, garbled, from an older bot) matches no handler and gets the "outdated button" answer.
+``unpack`` raises only ``TypeError`` (wrong number of fields) and ``ValueError`` (bad prefix, or pydantic's
+``ValidationError``, a ``ValueError``), the two errors aiogram's callback filter treats as "no match".
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import StringConstraints
+
+from contracts.events import Slug
+
+DocRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]  # bot.presentation.doc_ref
 
 
 class MenuAction(str, Enum):
@@ -48,7 +59,7 @@ def fits(data: CallbackData) -> bool:
 class TypeCb(CallbackData, prefix="y"):
     """The first page of a type, named by its slug (when the slug is short enough, which it nearly always is)."""
 
-    slug: str
+    slug: Slug  # what the API accepts as a type slug; anything else would be refused there
 
 
 class ListCb(CallbackData, prefix="t"):
@@ -69,7 +80,7 @@ class SuggestedNameCb(CallbackData, prefix="n"):
 
 class DocCb(CallbackData, prefix="d"):
     action: DocAction
-    doc: str  # document id as 32 hex digits (a UUID without dashes)
+    doc: DocRef  # document id as 32 hex digits (a UUID without dashes)
 
 
 class LangCb(CallbackData, prefix="l"):

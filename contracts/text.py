@@ -85,7 +85,9 @@ def type_slug(title: str) -> str:
     Only letters and decimal digits survive (the set every regex engine agrees is ``\\w``), and the
     slug is cut to ``MAX_TYPE_TITLE_LENGTH``."""
     words = ("".join(ch for ch in token if _is_slug_char(ch)) for token in search_tokens(name_key(title)))
-    slug = "-".join(word for word in words if word)[:MAX_TYPE_TITLE_LENGTH].strip("-")
+    # Words repeat once the characters between them are gone ("0 _0"): keep each once, as for any title,
+    # so that the slug of a slug is the slug itself.
+    slug = "-".join(dict.fromkeys(word for word in words if word))[:MAX_TYPE_TITLE_LENGTH].strip("-")
     return slug or "untitled"
 
 

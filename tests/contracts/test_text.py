@@ -221,3 +221,39 @@ def test_type_slug_is_valid_slug_when_title_latin_or_cyrillic(title: str) -> Non
 
     assert _SLUG.validate_python(slug) == slug
     assert type_slug(slug.replace("-", " ")) == slug
+
+
+# Hostile input: anything a person can type, not only the scripts the product is made for.
+
+@settings(max_examples=1000, deadline=None)
+@given(raw=st.text(max_size=300))
+def test_clean_display_name_returns_clean_text_or_raises_invalid_name_when_given_any_text(raw: str) -> None:
+    try:
+        cleaned = clean_display_name(raw)
+    except InvalidName as error:
+        assert error.reason in {"empty", "too_long"}
+        return
+    assert cleaned == cleaned.strip() and len(cleaned) <= MAX_NAME_LENGTH and name_key(cleaned)
+    assert not any(unicodedata.category(ch).startswith("C") for ch in cleaned)
+    assert clean_display_name(cleaned) == cleaned
+
+
+@settings(max_examples=1000, deadline=None)
+@given(name=st.text(max_size=100))
+def test_name_key_idempotent_when_given_any_text(name: str) -> None:
+    key = name_key(name)
+
+    assert name_key(key) == key
+
+
+@settings(max_examples=1000, deadline=None)
+@given(title=st.text(max_size=100))
+def test_type_slug_is_a_valid_slug_of_itself_when_given_any_text(title: str) -> None:
+    slug = type_slug(title)
+
+    assert _SLUG.validate_python(slug) == slug
+    assert type_slug(slug) == slug
+
+
+def test_type_slug_keeps_each_word_once_when_a_repeat_appears_only_after_cleaning() -> None:
+    assert type_slug("0:_0") == type_slug("0") == "0"  # "_0" cleans to "0", the word already there
