@@ -11,7 +11,8 @@ from minio import Minio
 from api.settings import ApiSettings
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
-from tests.api.support import AUTH, Projector, api_settings_for, remove_bucket, running_api
+from tests.api.support import AUTH, Projector, api_settings_for, running_api
+from tests.s3_cleanup import remove_bucket
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from contracts.read_models import READ_MODELS, read_model_database
 from contracts.text import type_slug
 from service_kit.eventlog import RawPublisher, StreamRecord
 from service_kit.mongo import init_read_models, mongo_client
-from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
 from stream_processors.processor import Processor, ProcessorIdentity
 from tests.mongo_cleanup import drop_databases
+from tests.s3_cleanup import remove_bucket
 from tests.factories import at
 
 TOKEN = "test-service-token-0123456789"
@@ -46,16 +46,6 @@ def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> 
         "s3_retries": 0,
     }
     return ApiSettings.model_validate(values | overrides)
-
-
-def remove_bucket(settings: S3Settings) -> None:
-    """Empty and remove a bucket (if there is one)."""
-    client = s3_client(settings)
-    if not client.bucket_exists(settings.bucket):
-        return
-    for item in client.list_objects(settings.bucket, recursive=True):
-        client.remove_object(settings.bucket, item.object_name)
-    client.remove_bucket(settings.bucket)
 
 
 async def forget(mongo: MongoSettings, s3: S3Settings) -> None:

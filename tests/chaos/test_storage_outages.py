@@ -60,7 +60,6 @@ async def system_behind_proxy(target: tuple[str, int], overrides_for: Mapping[st
         overrides = {name: value.format(port=proxy.port) for name, value in overrides_for.items()}
         async with running_system("polling", log_dir, overrides=overrides) as system:
             yield Outage(system, proxy)
-            await asyncio.to_thread(forget_bucket, system.envs["api"]["S3_BUCKET"])  # running_system keeps it
 
 
 def mongo_target() -> tuple[str, int]:
@@ -177,14 +176,6 @@ async def settled(outage: Outage, fault: str, checked: str, expected: set[tuple[
     assert applied == confirmed
     assert shown(rows) == expected
     return fault_row(fault, checked, confirmed, applied, duplicated=len(rows) - len(expected))
-
-
-def forget_bucket(bucket: str) -> None:
-    client = s3_client(S3Settings(bucket=bucket))
-    if client.bucket_exists(bucket):
-        for item in client.list_objects(bucket, recursive=True):
-            client.remove_object(bucket, item.object_name)
-        client.remove_bucket(bucket)
 
 
 async def stored_keys(system: RunningSystem, owner_id: int) -> list[str]:

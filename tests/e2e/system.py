@@ -9,6 +9,7 @@ environment, as an operator or a crash would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import uuid
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service_kit.settings import MongoSettings, RabbitSettings
+from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
 from tests.e2e.processes import (
     BOT_TOKEN,
     Chat,
@@ -31,6 +32,7 @@ from tests.e2e.processes import (
 from tests.fake_telegram.server import FakeTelegram
 from tests.mongo_cleanup import drop_databases
 from tests.ports import free_port
+from tests.s3_cleanup import remove_bucket
 from tests.streams import fresh_streams
 
 API_TOKEN = "e2e-service-token"
@@ -117,6 +119,7 @@ async def running_system(mode: str, log_dir: Path, overrides: Mapping[str, str] 
             codes = await system.stop_all()
             await telegram_runner.cleanup()
             await drop_databases(mongo)
+            await asyncio.to_thread(remove_bucket, S3Settings(bucket=system.envs["api"]["S3_BUCKET"]))
             with contextlib.suppress(Exception):  # a test may have stopped the bot's Redis for good
                 await forget_keys(bot_redis, prefix)
     assert codes.get("bot") == 0, system.services["bot"].output()

@@ -4,6 +4,7 @@ of the query API, the real event stream and Redis: the wiring, the entry point a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -117,15 +118,20 @@ async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_docu
 async def test_bot_process_serves_ops_routes_and_checks_the_secret_when_running(running: Running) -> None:
     ann = running.person(503)
     await ann.says("/menu")
+    counted = 'docvault_requests_total{endpoint="message:start.menu",service="bot",status="ok"}'
     async with aiohttp.ClientSession() as http:
-        async with http.get(running.ops_url + "/metrics") as response:
-            metrics = await response.text()
+        for _ in range(50):  # the update is counted once handled, a moment after its reply went out
+            async with http.get(running.ops_url + "/metrics") as response:
+                metrics = await response.text()
+            if counted in metrics:
+                break
+            await asyncio.sleep(0.1)
         async with http.get(running.ops_url + "/readyz") as response:
             assert response.status == 200
         async with http.post(running.ops_url + "/telegram/webhook", json={"update_id": 1},
                              headers={SECRET_HEADER: "forged"}) as response:
             forged_status = response.status
-    assert 'docvault_requests_total{endpoint="message:start.menu",service="bot",status="ok"}' in metrics
+    assert counted in metrics
     assert 'operation="sendMessage"' in metrics
     if running.mode == "webhook":
         assert forged_status == 401 and set(running.telegram.deliveries) == {200}
