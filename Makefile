@@ -1,4 +1,4 @@
-.PHONY: install test lint up down bench
+.PHONY: install test lint up down bench bench-load bench-lag
 
 install:        ## Poetry + the project from poetry.lock
 	scripts/install.sh
@@ -12,6 +12,15 @@ up:             ## run the whole system (needs Docker and BOT_TOKEN in .env)
 down:
 	docker compose down
 
+# Each benchmark: install, start the local test services, run, stop them (docs/reliability.md, README).
+run_bench = scripts/install.sh && . scripts/test-env.sh && scripts/test-services.sh start && \
+	  .venv/bin/python -m $(1); status=$$?; scripts/test-services.sh stop; exit $$status
+
 bench:          ## streaming core benchmark (prints a table)
-	scripts/install.sh && . scripts/test-env.sh && scripts/test-services.sh start && \
-	  .venv/bin/python -m bench.streaming; scripts/test-services.sh stop
+	$(call run_bench,bench.streaming)
+
+bench-load:     ## 200 people add -> list -> get through the whole system in webhook mode for 60 s
+	$(call run_bench,bench.load)
+
+bench-lag:      ## sustained append rates against a processor, with its lag sampled
+	$(call run_bench,bench.lag)

@@ -1,12 +1,20 @@
-"""Small helpers every benchmark uses: percentiles, a printed table, peak RSS sampling."""
+"""Small helpers every benchmark uses: percentiles, a printed table, peak RSS and CPU sampling, services."""
 
 from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Sequence
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
+
+from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
+from tests.e2e.processes import Service, start_service, wait_http_ok
+from tests.ports import free_port
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -64,3 +72,70 @@ class RssSampler:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User plus system CPU time the process has used so far."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+class ProcessWatch:
+    """Peak resident memory and CPU share (of one core) of one process over a phase of a benchmark."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._rss = RssSampler(pid)
+        self._cpu_before = 0.0
+        self._started = 0.0
+        self.cpu_share = 0.0
+
+    @property
+    def peak_mb(self) -> float:
+        return self._rss.peak_mb
+
+    def start(self) -> None:
+        self._rss.start()
+        self._cpu_before = cpu_seconds(self._process)
+        self._started = time.perf_counter()
+
+    async def stop(self) -> None:
+        await self._rss.stop()
+        elapsed = time.perf_counter() - self._started
+        self.cpu_share = (cpu_seconds(self._process) - self._cpu_before) / elapsed if elapsed else 0.0
+
+
+async def start_serving(name: str, module: str, env: Mapping[str, str], log_dir: Path,
+                        *args: str) -> tuple[Service, str]:
+    """``python -m module *args`` on loopback, returned once its /healthz answers, with its base URL.
+
+    It listens on ``env["HTTP_PORT"]`` when given (the bot must know its port for its webhook URL), else on
+    a free port."""
+    port = int(env.get("HTTP_PORT") or free_port())
+    service = await start_service(name, module, {"HTTP_HOST": "127.0.0.1", **env, "HTTP_PORT": str(port)},
+                                  log_dir, *args)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_http_ok(base_url + "/healthz", service)
+    except AssertionError:
+        await service.stop()
+        raise
+    return service, base_url
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` (None when there is none or it is not visible to this user)."""
+    for connection in psutil.net_connections("tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port:
+            return connection.pid
+    return None
+
+
+def shared_server_pids() -> dict[str, int]:
+    """The local servers the services use (their load shows where a bottleneck is), by the test settings."""
+    ports = {"SecantusDB": urlsplit(MongoSettings().url.get_secret_value()).port,
+             "RabbitMQ": RabbitSettings().stream_port,
+             "moto S3": int(S3Settings().endpoint.rsplit(":", 1)[1]),
+             "Redis": urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")).port}
+    pids = {name: listener_pid(port) for name, port in ports.items() if port is not None}
+    return {name: pid for name, pid in pids.items() if pid is not None}

@@ -302,11 +302,14 @@ class StreamSubscriber:
 
 
 @timed("stream", "end_offset")
-async def stream_end_offset(settings: RabbitSettings, stream: str, quiet_seconds: float = 0.3) -> int:
+async def stream_end_offset(settings: RabbitSettings, stream: str, quiet_seconds: float = 0.3,
+                            max_seconds: float = 2.0) -> int:
     """The offset of the newest record in ``stream`` (-1 when empty).
 
     RabbitMQ 3.10 has no stream-stats command, so this subscribes at ``last`` (the newest chunk) and
-    takes the highest offset delivered before the subscription goes quiet.
+    takes the highest offset delivered before the subscription goes quiet, or after ``max_seconds`` of
+    watching: a stream that is appended to all the time never goes quiet, and its end is a moving target
+    anyway (the lag gauge and ``lag`` command must answer under traffic, bench/lag.py found they did not).
     """
     highest = -1
     arrived = asyncio.Event()
@@ -323,8 +326,9 @@ async def stream_end_offset(settings: RabbitSettings, stream: str, quiet_seconds
             await asyncio.wait_for(arrived.wait(), 1.0)
         except TimeoutError:
             return -1
+        deadline = asyncio.get_running_loop().time() + max_seconds
         seen = -2
-        while seen != highest:
+        while seen != highest and asyncio.get_running_loop().time() < deadline:
             seen = highest
             await asyncio.sleep(quiet_seconds)
         return highest

@@ -77,6 +77,29 @@ async def test_stream_end_offset_reports_last_offset_or_minus_one_when_empty(rab
     assert await stream_end_offset(rabbit_settings, rabbit_settings.events_stream) == 6
 
 
+async def test_stream_end_offset_answers_when_events_keep_arriving(rabbit_settings: RabbitSettings) -> None:
+    publisher = EventPublisher(rabbit_settings)
+    appended = 0
+
+    async def keep_appending() -> None:
+        nonlocal appended
+        while True:
+            await publisher.append(*(f.started(appended + i + 1) for i in range(5)))
+            appended += 5
+            await asyncio.sleep(0.05)
+
+    writer = asyncio.create_task(keep_appending())
+    try:
+        await asyncio.sleep(0.5)
+        before = appended
+        end = await asyncio.wait_for(stream_end_offset(rabbit_settings, rabbit_settings.events_stream), 10)
+        assert before - 1 <= end < appended
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        await publisher.close()
+
+
 async def test_event_publisher_raises_event_log_unavailable_when_the_broker_is_unreachable() -> None:
     publisher = EventPublisher(RabbitSettings(stream_port=closed_port(), confirm_timeout_seconds=2))
 
