@@ -22,9 +22,18 @@ from contracts.events import DocumentAdded
 from service_kit.eventlog import EventLogUnavailable, EventPublisher
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
-from tests.chaos.flows import send_until_saved, start_adding
-from tests.chaos.observe import applied_event_ids, documents, repeated_ids, stream_events, wait_caught_up
+from tests.chaos.flows import SAVE_FAILED, SAVED, send_until_saved, start_adding
+from tests.chaos.observe import (
+    added_rows,
+    applied_event_ids,
+    documents,
+    repeated_ids,
+    stream_events,
+    wait_caught_up,
+)
+from tests.chaos.proxy import ChaosProxy, chaos_proxy
 from tests.chaos.report import FaultRow, fault_row
+from tests.e2e.processes import text_of
 from tests.e2e.system import RunningSystem, running_system
 from tests.integration.pipeline import (
     broker_connections,
@@ -167,4 +176,35 @@ async def test_event_publisher_confirms_every_append_when_its_connection_drops_m
                     await applied_event_ids(mongo_settings), duplicated=len(events) - 1 - len(set(confirmed)))
     assert drops == [1] * DROPS_WANTED and failed == 0
     assert row.lost == 0 and {str(e.event_id) for e in events[1:]} == set(confirmed)
+    fault_report.append(row)
+
+
+@pytest.fixture
+async def bot_behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[ChaosProxy, RunningSystem]]:
+    """The running system whose bot reaches the broker's stream port only through a proxy the test cuts."""
+    async with chaos_proxy(RabbitSettings().host, RabbitSettings().stream_port) as proxy:
+        log_dir = tmp_path_factory.mktemp("broker-down")
+        bot_overrides = {"RABBITMQ_STREAM_PORT": str(proxy.port)}
+        async with running_system("webhook", log_dir, bot_overrides=bot_overrides) as system:
+            yield proxy, system
+
+
+async def test_bot_asks_to_retry_and_saves_once_when_the_broker_is_really_unreachable(
+    bot_behind_proxy: tuple[ChaosProxy, RunningSystem], fault_report: list[FaultRow]
+) -> None:
+    proxy, system = bot_behind_proxy
+    ann = system.person(1)
+    await start_adding(ann, "Contracts", "Lease")
+
+    await proxy.cut()
+    failed = await ann.sends_document(b"%PDF-1.7 lease", "lease.pdf")
+    nothing_yet = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAdded)]
+    await proxy.restore()
+    assert SAVE_FAILED in text_of(failed) and nothing_yet == []
+
+    retried = await ann.presses("Try again")
+    assert text_of(retried).startswith(SAVED)
+    row = await added_rows(system, [ann], "retry asked only after the append failed; one document after Try again",
+                           "broker unreachable for the bot during a save")
+    assert (row.events_in, row.lost, row.duplicated) == (1, 0, 0)
     fault_report.append(row)
