@@ -17,7 +17,6 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.types import CallbackQuery, TelegramObject, Update, User
-from redis.exceptions import RedisError
 
 from service_kit.correlation import correlation_id_var, new_correlation_id
 from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
@@ -79,9 +78,10 @@ class UserGate(BaseMiddleware):
     each update handled once.
 
     The first update over the limit gets one warning; later ones are dropped until the window passes.
-    A delivery of an update already handled (Telegram retries when it saw no answer in time) is dropped.
-    The update is remembered after it was handled, inside the per-person lock, so a delivery cut short by
-    a crash is handled again and one that overlaps its first handling waits for it, then is dropped.
+    A delivery of an update that an earlier delivery claimed (Telegram retries when it saw no answer in
+    time) is dropped. The claim is taken when handling starts (in the state read, inside the per-person
+    lock): handling an update twice could apply it to the dialog step it had already moved to (a type
+    taken for the name), while an update cut short by a crash is only lost, and the person sends it again.
     """
 
     def __init__(self, store: UserStore, limit: int) -> None:
@@ -102,17 +102,7 @@ class UserGate(BaseMiddleware):
         if context.already_handled:
             data["handler_label"].status = "replayed"
             return None
-        try:
-            return await self._admit(handler, event, data, user, context)
-        finally:
-            await self._remember_handled(event.update_id)
-
-    async def _remember_handled(self, update_id: int) -> None:
-        """The update was handled whatever happens here: failing to note it only weakens replay protection."""
-        try:
-            await self._store.mark_handled(update_id)
-        except RedisError as error:
-            log.warning("could not remember a handled update", extra={"update_id": update_id, "error": repr(error)})
+        return await self._admit(handler, event, data, user, context)
 
     async def _admit(self, handler: Handler, event: TelegramObject, data: dict[str, Any], user: User,
                      context: UserContext) -> Any:

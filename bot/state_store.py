@@ -20,7 +20,7 @@ NAV_TTL_SECONDS = 24 * 3600
 LAST_WRITE_TTL_SECONDS = 60
 ALBUM_TTL_SECONDS = 120
 # Telegram delivers an update again when it got no answer in time (a slow request, a restart); an update id
-# is remembered this long after it was handled, and a delivery of a remembered id is dropped.
+# is remembered this long from its first delivery, and a later delivery of it is dropped.
 HANDLED_UPDATE_TTL_SECONDS = 3600
 
 
@@ -86,8 +86,8 @@ class UserStore:
 
     async def enter(self, user_id: int, update_id: int,
                     also_get: str | None = None) -> tuple[UserContext, str | None]:
-        """Count this update in the person's flood window, read language and last write and whether
-        ``update_id`` was handled before, in one round trip.
+        """Count this update in the person's flood window, read language and last write, and claim
+        ``update_id`` (telling whether an earlier delivery claimed it), in one round trip.
 
         ``also_get`` names one more key to read in that round trip (the dialog state); its value is returned.
         """
@@ -98,15 +98,12 @@ class UserStore:
             pipe.expire(flood_key, self._window * 2)
             pipe.get(self._key("lang", user_id))
             pipe.get(self._key("last_event", user_id))
-            pipe.exists(self._key("update", update_id))
+            pipe.set(self._key("update", update_id), 1, nx=True, ex=HANDLED_UPDATE_TTL_SECONDS)
             if also_get is not None:
                 pipe.get(also_get)
-            count, _, language, last_event, handled, *extra = await pipe.execute()
-        context = UserContext(int(count), _text(language), _text(last_event), bool(handled))
+            count, _, language, last_event, claimed, *extra = await pipe.execute()
+        context = UserContext(int(count), _text(language), _text(last_event), already_handled=not claimed)
         return context, _text(extra[0]) if extra else None
-
-    async def mark_handled(self, update_id: int) -> None:
-        await self._redis.set(self._key("update", update_id), 1, ex=HANDLED_UPDATE_TTL_SECONDS)
 
     async def language(self, user_id: int) -> str | None:
         return _text(await self._redis.get(self._key("lang", user_id)))

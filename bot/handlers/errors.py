@@ -6,6 +6,7 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
+from redis.exceptions import RedisError
 
 from service_kit.eventlog import EventLogUnavailable
 
@@ -21,6 +22,7 @@ _MESSAGE_KEYS: tuple[tuple[type[Exception], str], ...] = (
     (ApiNotYetApplied, "error.not_applied"),
     (ApiNotFound, "card.gone"),
     (EventLogUnavailable, "error.stream_down"),
+    (RedisError, "error.busy"),  # dialog state and flood control unreachable: nothing was done
 )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from aiogram import Bot
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import Chat, Document, Message, PhotoSize
@@ -158,7 +159,7 @@ def test_document_card_offers_a_link_only_when_links_are_enabled() -> None:
 @pytest.mark.parametrize(("error", "key"), [
     (ApiUnavailable("x"), "error.api_down"), (ApiNotYetApplied(0.1), "error.not_applied"),
     (ApiNotFound("x"), "card.gone"), (EventLogUnavailable("x"), "error.stream_down"),
-    (RuntimeError("boom"), "error.generic"),
+    (RedisConnectionError("x"), "error.busy"), (RuntimeError("boom"), "error.generic"),
 ])
 def test_error_message_key_explains_when_a_failure_reaches_the_error_handler(error: Exception, key: str) -> None:
     assert message_key(error) == key

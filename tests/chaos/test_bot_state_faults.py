@@ -115,3 +115,19 @@ async def test_bot_continues_the_dialog_where_it_was_when_the_bot_restarts_mid_d
                            f"bot restarted ({how}) mid-dialog, Redis up")
     assert (row.events_in, row.lost, row.duplicated) == (2, 0, 0)
     fault_report.append(row)
+
+
+async def test_bot_says_so_and_works_again_when_its_redis_is_down_for_a_while(
+    redis_and_system: tuple[OwnRedis, RunningSystem]
+) -> None:
+    redis, system = redis_and_system
+    ann = system.person(1)
+    await ann.says("/start")
+
+    redis.stop()
+    busy = await ann.says("/documents")
+    redis.start()
+    assert text_of(busy).startswith("Part of me is briefly unavailable, so I couldn't handle that.")
+
+    again = await ann.says("/documents")
+    assert text_of(again).startswith("You have no documents yet.")
