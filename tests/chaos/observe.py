@@ -9,7 +9,7 @@ from typing import Any
 
 from contracts.codec import decode_event
 from contracts.events import DocumentAdded, EventEnvelope
-from contracts.read_models import AppliedEvent, DocumentView, read_model_database
+from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, read_model_database
 from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
@@ -63,6 +63,12 @@ async def applied_event_ids(mongo: MongoSettings) -> set[str]:
 
 async def documents(mongo: MongoSettings, owner_ids: Iterable[int]) -> list[dict[str, Any]]:
     return await _rows(mongo, DocumentView.Settings.name, {"owner_id": {"$in": list(owner_ids)}})
+
+
+async def counted_documents(mongo: MongoSettings, owner_ids: Iterable[int]) -> int:
+    """The live documents the type counts add up to: an event applied twice would count its document twice."""
+    rows = await _rows(mongo, DocumentTypeView.Settings.name, {"owner_id": {"$in": list(owner_ids)}})
+    return sum(int(row["live_count"]) for row in rows)
 
 
 async def wait_caught_up(rabbit: RabbitSettings, mongo: MongoSettings, timeout: float = 90.0) -> int:

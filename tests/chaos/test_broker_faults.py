@@ -26,6 +26,7 @@ from tests.chaos.flows import SAVE_FAILED, SAVED, send_until_saved, start_adding
 from tests.chaos.observe import (
     added_rows,
     applied_event_ids,
+    counted_documents,
     documents,
     repeated_ids,
     stream_events,
@@ -111,7 +112,7 @@ async def test_pipeline_loses_and_doubles_nothing_when_broker_connections_drop_d
     docs = await documents(system.mongo, saved)
     events = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAdded)]
     confirmed = {str(e.event_id) for e in events}
-    checked = f"every saved document listed once; no retry prompt; {repeated_ids(events)} records resent"
+    checked = f"every saved document listed once; no retry prompt; resent records: {repeated_ids(events)}"
     row = fault_row(f"stream connections of bot and processor closed {DROPS_WANTED}+ times each", checked,
                     confirmed, await applied_event_ids(system.mongo), duplicated=len(docs) - len(confirmed))
 
@@ -171,11 +172,15 @@ async def test_event_publisher_confirms_every_append_when_its_connection_drops_m
     events = await stream_events(rabbit_settings)
     confirmed = [event_id for ids, _ in outcomes for event_id in ids]
     failed = sum(count for _, count in outcomes)
-    checked = f"{WRITERS} writers appending, none told to retry; {repeated_ids(events)} records resent"
+    owners = range(1, WRITERS + 1)
+    docs, counted = await documents(mongo_settings, owners), await counted_documents(mongo_settings, owners)
+    checked = (f"{WRITERS} writers appending, none told to retry; resent records: {repeated_ids(events)}, "
+               "each applied once")
     row = fault_row(f"publisher connection closed {sum(drops)} times mid-append", checked, confirmed,
-                    await applied_event_ids(mongo_settings), duplicated=len(events) - 1 - len(set(confirmed)))
+                    await applied_event_ids(mongo_settings), duplicated=counted - len(confirmed))
     assert drops == [1] * DROPS_WANTED and failed == 0
-    assert row.lost == 0 and {str(e.event_id) for e in events[1:]} == set(confirmed)
+    assert row.lost == 0 and row.duplicated == 0 and len(docs) == len(confirmed)
+    assert {str(e.event_id) for e in events[1:]} == set(confirmed)
     fault_report.append(row)
 
 
