@@ -10,8 +10,9 @@ read models, and a slow rate's backlog cannot spill into the next one.
 
 Every 0.5 s: lag = stream end offset - the processor's committed checkpoint. The stream end is the offset of
 the last event the broker confirmed (this benchmark is the stream's only writer, and a fresh stream starts at
-offset 0): ``service_kit.eventlog.stream_end_offset`` waits for the stream to go quiet, so it does not
-return while events keep arriving (see the column "gauge"); it is used once the appends stop, as a check.
+offset 0), exact at every sample; ``service_kit.eventlog.stream_end_offset`` (which the processor's gauge
+uses) watches the stream for up to 2 s, so it is used once the appends stop, as a check. (Before that bound
+existed it never returned under traffic, and this benchmark showed the gauge "never set".)
 
 Per rate: achieved append rate, events the processor committed per second meanwhile, lag at the end of the
 appends, max lag, lag slope (least squares over the second half of the appends), bounded = slope under 5% of
