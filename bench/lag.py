@@ -45,7 +45,7 @@ from service_kit.eventlog import EventPublisher, stream_end_offset
 from service_kit.settings import MongoSettings, RabbitSettings
 from stream_processors.settings import ProcessorSettings
 from tests.e2e.processes import Service, rabbit_env
-from tests.integration.pipeline import checkpoint_of, wait_for_checkpoint
+from tests.integration.pipeline import committed_offset, wait_for_checkpoint
 from tests.mongo_cleanup import drop_databases
 from tests.streams import fresh_streams
 
@@ -129,14 +129,9 @@ async def append_at_rate(rabbit: RabbitSettings, events: Sequence[EventEnvelope]
         await publisher.close()
 
 
-async def committed(mongo: MongoSettings) -> int:
-    checkpoint = await checkpoint_of(mongo)
-    return -1 if checkpoint is None else int(checkpoint["offset"])
-
-
 async def lag_now(mongo: MongoSettings, appends: Appends) -> int:
     end = appends.end_offset  # read before the checkpoint, so a commit in between cannot make the lag negative
-    return max(0, end - await committed(mongo))
+    return max(0, end - await committed_offset(mongo))
 
 
 async def sample_lag(mongo: MongoSettings, appends: Appends, samples: list[tuple[float, int]]) -> None:

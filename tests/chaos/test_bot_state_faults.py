@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -39,7 +40,7 @@ class OwnRedis:
         for _ in range(100):
             if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n":
                 return
-            subprocess.run(["sleep", "0.05"])
+            time.sleep(0.05)
         raise AssertionError(f"redis on :{self.port} did not start")
 
     def stop(self) -> None:

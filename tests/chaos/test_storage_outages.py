@@ -30,7 +30,7 @@ from tests.chaos.proxy import ChaosProxy, chaos_proxy
 from tests.chaos.report import FaultRow, fault_row
 from tests.e2e.processes import Chat, text_of
 from tests.e2e.system import API_TOKEN, RunningSystem, running_system
-from tests.integration.pipeline import checkpoint_of, publish
+from tests.integration.pipeline import committed_offset, publish, wait_for_checkpoint
 
 pytestmark = pytest.mark.integration
 
@@ -206,26 +206,12 @@ async def cut_for(proxy: ChaosProxy, seconds: float, meanwhile: Callable[[], Awa
     return loop.time() - cut_at
 
 
-async def wait_applying(system: RunningSystem, offset: int) -> None:
-    """Until the processor committed ``offset`` (it is working through what follows)."""
-    for _ in range(int(RECOVERY_SECONDS / 0.05)):
-        if await committed(system) >= offset:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the processor never reached offset {offset}")
-
-
 async def start_burst(system: RunningSystem) -> int:
     """Another producer adds ``BURST`` documents; returns once the processor is applying them (their last offset)."""
     first = await stream_end_offset(system.rabbit, system.rabbit.events_stream) + 1
     await publish(system.rabbit, [f.added(CAROL, f"Policy {number}") for number in range(BURST)])
-    await wait_applying(system, first)
+    await wait_for_checkpoint(system.mongo, first, RECOVERY_SECONDS)  # the processor is applying them
     return first + BURST - 1
-
-
-async def committed(system: RunningSystem) -> int:
-    checkpoint = await checkpoint_of(system.mongo)  # read directly, not through the proxy
-    return -1 if checkpoint is None else int(checkpoint["offset"])
 
 
 async def append_while_cut(system: RunningSystem, ann: Chat) -> None:
@@ -243,7 +229,7 @@ async def append_while_cut(system: RunningSystem, ann: Chat) -> None:
 async def mongo_cut_checks(system: RunningSystem, ann: Chat, bob: Chat, burst_end: int) -> None:
     """The cut came while the burst was being applied; (c) first, so the processor fails for longest;
     (a) the API and the processor are not ready; (b) a dialog's name check tells the person to wait."""
-    assert await committed(system) < burst_end
+    assert await committed_offset(system.mongo) < burst_end
     await append_while_cut(system, ann)
     assert_unavailable(await owner_get(system, ann.user_id, "/types"), "mongo_unavailable")
     assert (await readiness(system, "api")).json()["checks"]["mongo"] is False
@@ -251,7 +237,7 @@ async def mongo_cut_checks(system: RunningSystem, ann: Chat, bob: Chat, burst_en
     assert (processor.status_code, processor.json()["checks"]["mongo"]) == (503, False), processor.text
     told = await bob.says("Lease 2026")
     assert text_of(told) == EN("error.api_down")
-    assert await committed(system) < await stream_end_offset(system.rabbit, system.rabbit.events_stream)
+    assert await committed_offset(system.mongo) < await stream_end_offset(system.rabbit, system.rabbit.events_stream)
 
 
 async def test_system_answers_busy_keeps_the_dialog_and_applies_every_event_once_when_mongodb_is_unreachable(
