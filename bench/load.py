@@ -32,7 +32,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,15 +40,11 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.common import ProcessWatch, percentile, shared_server_pids, start_serving, table
+from bench.common import ProcessWatch, percentile, shared_server_pids, table
 from bot.i18n import Texts
-from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
-from tests.api.support import TOKEN as API_TOKEN
-from tests.api.support import forget
-from tests.e2e.processes import BOT_TOKEN, Chat, Service, bot_env, forget_keys, rabbit_env, redis_url, text_of
+from tests.e2e.processes import BOT_TOKEN, Chat, Service, redis_url, text_of
+from tests.e2e.system import RunningSystem, running_system
 from tests.fake_telegram.server import BotCall, FakeTelegram, Webhook
-from tests.ports import free_port
-from tests.streams import fresh_streams
 
 STEP_SECONDS = 60.0  # how long one dialog step may wait for the bot's answer before it counts as a timeout
 RETRY_DELIVERY_SECONDS = 0.2
@@ -298,30 +293,6 @@ async def run_phase(telegram: RoutedTelegram, user_ids: Sequence[int], seconds: 
     return Phase(len(user_ids), elapsed, tally, watches, psutil.cpu_percent())
 
 
-async def start_system(rabbit: RabbitSettings, mongo: MongoSettings, s3: S3Settings, telegram_url: str,
-                       redis_prefix: str, log_dir: Path) -> list[Service]:
-    """Processor, API and bot (webhook mode) as ``python -m`` processes, each once its /healthz answers."""
-    common = {**rabbit_env(rabbit), "MONGO_DATABASE": mongo.database, "LOG_LEVEL": "WARNING"}
-    services: list[Service] = []
-    try:
-        services.append((await start_serving("processor", "stream_processors", common, log_dir, "run"))[0])
-        api, api_url = await start_serving("api", "api", {**common, "API_SERVICE_TOKEN": API_TOKEN,
-                                                          "S3_BUCKET": s3.bucket}, log_dir)
-        services.append(api)
-        env = bot_env("webhook", telegram_url, api_url, API_TOKEN, free_port(), redis_prefix, **common,
-                      REDIS_URL=REDIS_URL, FLOOD_LIMIT="100000")
-        services.append((await start_serving("bot", "bot", env, log_dir))[0])
-    except BaseException:
-        await stop_all(services)
-        raise
-    return services
-
-
-async def stop_all(services: Sequence[Service]) -> dict[str, int]:
-    """SIGTERM, newest first (the bot stops taking updates before what it reads from goes away)."""
-    return {service.name: await service.stop() for service in reversed(services)}
-
-
 async def measure(args: argparse.Namespace, telegram: RoutedTelegram, services: Sequence[Service]) -> list[Phase]:
     warm_up = Tally()  # one flow, not counted: the services' first calls open connections and fill caches
     await person(telegram, WARM_UP_USER, time.perf_counter() + 0.001, warm_up)
@@ -332,34 +303,26 @@ async def measure(args: argparse.Namespace, telegram: RoutedTelegram, services: 
     return [baseline, await run_phase(telegram, load_users, args.seconds, services)]
 
 
-async def run(args: argparse.Namespace, log_dir: Path) -> tuple[list[Phase], RoutedTelegram, dict[str, int]]:
-    tag = uuid.uuid4().hex[:8]
-    mongo, s3 = MongoSettings(database=f"benchload{tag}"), S3Settings(bucket=f"bench-load-{tag}")
-    redis_prefix = f"bench-load-{tag}"
+async def run(args: argparse.Namespace, log_dir: Path) -> tuple[list[Phase], RoutedTelegram, RunningSystem]:
+    """Processor, API and bot (webhook mode) as processes on fresh streams, databases, bucket and Redis keys,
+    all removed afterwards."""
     telegram = RoutedTelegram(BOT_TOKEN)
-    telegram_runner, telegram_url = await telegram.start()
-    try:
-        async with fresh_streams(f"bench-load-{tag}") as rabbit:
-            services = await start_system(rabbit, mongo, s3, telegram_url, redis_prefix, log_dir)
-            try:
-                phases = await measure(args, telegram, services)
-            finally:
-                exits = await stop_all(services)
-                print_failed_services(services, exits)
-    finally:
-        await telegram_runner.cleanup()
-        await forget(mongo, s3)
-        await forget_keys(REDIS_URL, redis_prefix)
-    return phases, telegram, exits
+    quiet = {"LOG_LEVEL": "WARNING"}
+    bot = {**quiet, "REDIS_URL": REDIS_URL, "FLOOD_LIMIT": "100000"}
+    async with running_system("webhook", log_dir, overrides=quiet, bot_overrides=bot, telegram=telegram,
+                              require_clean_exit=False) as system:
+        phases = await measure(args, telegram, list(system.services.values()))
+    print_failed_services(system)
+    return phases, telegram, system
 
 
 # ---------------------------------------------------------------- report
 
 
-def print_failed_services(services: Sequence[Service], exits: dict[str, int]) -> None:
-    for service in services:
-        if exits[service.name] not in GRACEFUL_EXITS:
-            print(f"{service.name} exited with {exits[service.name]}:\n{service.output()}", file=sys.stderr)
+def print_failed_services(system: RunningSystem) -> None:
+    for name, service in system.services.items():
+        if system.exit_codes[name] not in GRACEFUL_EXITS:
+            print(f"{name} exited with {system.exit_codes[name]}:\n{service.output()}", file=sys.stderr)
 
 
 def ms(samples: Sequence[float], q: float) -> str:
@@ -424,8 +387,8 @@ def report(args: argparse.Namespace, phases: list[Phase], telegram: RoutedTelegr
 
 async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
-        phases, telegram, exits = await run(args, Path(folder))
-    return report(args, phases, telegram, exits)
+        phases, telegram, system = await run(args, Path(folder))
+    return report(args, phases, telegram, system.exit_codes)
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
