@@ -49,7 +49,8 @@ def not_found(what: str) -> ApiError:
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(ErrorBody(code=code, message=message).model_dump(), status_code=status, headers=headers)
+    return JSONResponse(ErrorBody(code=code, message=message).model_dump(exclude_none=True), status_code=status,
+                        headers=headers)
 
 
 def describe_problems(errors: Sequence[Any]) -> str:

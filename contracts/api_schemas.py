@@ -12,6 +12,7 @@ another owner is a 404):
 | GET | /owners/{owner_id}/documents/{document_id}/history | ``HistoryList`` |
 | GET | /owners/{owner_id}/name-check?type_slug=&name= | ``NameCheck`` |
 | GET | /owners/{owner_id}/profile | ``UserProfile`` |
+| GET | /owners/{owner_id}/usage | ``StorageUsage`` |
 | GET | /owners/{owner_id}/events/{event_id} | ``EventStatus`` |
 | POST | /owners/{owner_id}/files (raw body; ``Content-Type``, ``X-File-Name``) | ``UploadedFile`` |
 | GET | /owners/{owner_id}/documents/{document_id}/file (``Range``) | the bytes |
@@ -20,6 +21,9 @@ another owner is a 404):
 
 Uploads: the raw body, ``Content-Type`` its media type, ``X-File-Name`` the original name percent-encoded
 as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name cleaned for the event.
+
+An upload that would take a person past their storage limits (live documents, bytes) is refused with
+403 and an ``ErrorBody`` whose ``code`` is ``quota_exceeded`` and whose ``usage`` says where they stand.
 
 Reads accept ``after_event=<event_id>``: the API waits briefly until that event is applied and
 answers 409 with ``Retry-After`` if it is not. Errors are ``ErrorBody``.
@@ -39,11 +43,24 @@ class _Schema(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+QUOTA_EXCEEDED = "quota_exceeded"
+
+
+class StorageUsage(_Schema):
+    """What a person stores (live documents and their bytes) against their limits."""
+
+    documents: int
+    documents_limit: int
+    bytes: int
+    bytes_limit: int
+
+
 class ErrorBody(_Schema):
-    """Every error: a stable machine ``code`` and a human ``message``."""
+    """Every error: a stable machine ``code`` and a human ``message``; ``usage`` with ``quota_exceeded``."""
 
     code: str
     message: str
+    usage: StorageUsage | None = None
 
 
 class TypeSummary(_Schema):
