@@ -14,13 +14,14 @@ from api import queries
 from api.dependencies import OwnedDocument, OwnerId, State, require_fresh
 from api.downloads import serve_file
 from api.errors import ApiError, not_found
-from api.file_headers import InvalidFileName, InvalidMediaType, decode_file_name_header, upload_media_type
+from api.file_headers import InvalidMediaType, decode_file_name_header, upload_media_type
 from api.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
 from api.routers.common import described_error, error_responses
 from api.security import require_service_token
 from api.state import ApiState
 from api.uploads import EmptyUpload, UploadLimits, UploadTooLarge, store_upload
 from contracts.api_schemas import API_PREFIX, OWNER_SCOPE, SignedLink, UploadedFile
+from contracts.text import InvalidFileName
 
 router = APIRouter(prefix=OWNER_SCOPE, tags=["files"], dependencies=[Depends(require_service_token)])
 signed_router = APIRouter(prefix=API_PREFIX, tags=["files"])
