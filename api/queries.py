@@ -154,8 +154,9 @@ class LiveTotals:
 
 def _live_documents_of(owner_id: int) -> dict[str, Any]:
     """The owner's live documents, as ``unique_live_content_per_owner`` (owner, sha256; partial on live
-    documents) serves them: ``owner_id`` is its first key and its partial filter implies ``status``, so
-    mongod and SecantusDB alike walk only the owner's live entries, never the collection."""
+    documents) serves them: ``owner_id`` is its first key and the filter implies the index's partial
+    filter, so SecantusDB walks only the owner's live entries, never the collection (its plan is checked in
+    tests/api/test_quota_api.py); mongod can use the index for the same reason."""
     return {"owner_id": owner_id, "status": LIVE}
 
 

@@ -75,7 +75,7 @@ def _storage_limits(state: ApiState) -> StorageLimits:
     return StorageLimits(state.settings.max_documents_per_person, state.settings.max_bytes_per_person)
 
 
-async def _check_declared_length(state: ApiState, owner_id: int, request: Request) -> None:
+async def _check_declared_length(state: ApiState, owner_id: int, request: Request, limits: StorageLimits) -> None:
     """Refuse before a byte of the body is read what its declared size already rules out. Content-Length is
     the HTTP server's (it checked the syntax); a client that declares more than it sends is held to it."""
     declared = request.headers.get("content-length", "")
@@ -83,7 +83,7 @@ async def _check_declared_length(state: ApiState, owner_id: int, request: Reques
         return  # chunked: checked at the end; empty: refused as such
     if int(declared) > state.settings.max_upload_bytes:
         raise _too_large(state.settings.max_upload_bytes)
-    await check_declared_size(state.database, owner_id, int(declared), _storage_limits(state))
+    await check_declared_size(state.database, owner_id, int(declared), limits)
 
 
 @router.post(
@@ -100,7 +100,7 @@ async def upload_file(
     media_type, file_name = _media_type(content_type), _file_name(x_file_name)
     limits = _storage_limits(state)
     try:
-        await _check_declared_length(state, owner_id, request)
+        await _check_declared_length(state, owner_id, request, limits)
         stored, duplicate = await store_upload(
             state.files, owner_id, request.stream(), media_type, _limits(state),
             lambda sha256, size: admit_content(state.database, owner_id, sha256, size, limits),
