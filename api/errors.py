@@ -13,7 +13,7 @@ from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from contracts.api_schemas import ErrorBody
+from contracts.api_schemas import ErrorBody, StorageUsage
 from service_kit.s3 import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,14 @@ _STATUS_CODES = {
 class ApiError(Exception):
     """An answer other than success, raised anywhere below a route and rendered by ``api_error``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                 usage: StorageUsage | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.usage = usage
 
 
 def not_found(what: str) -> ApiError:
@@ -48,9 +50,10 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, f"{what}_not_found", f"no such {what.replace('_', ' ')}")
 
 
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(ErrorBody(code=code, message=message).model_dump(exclude_none=True), status_code=status,
-                        headers=headers)
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                   usage: StorageUsage | None = None) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, usage=usage)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
 def describe_problems(errors: Sequence[Any]) -> str:
@@ -66,7 +69,7 @@ def describe_problems(errors: Sequence[Any]) -> str:
 
 async def api_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
-    return error_response(error.status, error.code, error.message, error.headers)
+    return error_response(error.status, error.code, error.message, error.headers, error.usage)
 
 
 async def invalid_request(_: Request, error: Exception) -> Response:

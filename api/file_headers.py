@@ -1,7 +1,8 @@
 """Pure rules for the headers of file transfers: names, media types and ``Content-Disposition``.
 
 Everything that ends up in a response header passes through here, so a hostile file name or media
-type (quotes, CR/LF, non-Latin-1 characters) can never split or break a header.
+type (quotes, CR/LF, non-Latin-1 characters) can never split or break a header. The rule for the file
+names themselves is shared with the events: ``contracts.text.clean_file_name``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote
 
-MAX_FILE_NAME_LENGTH = 256  # contracts.events.StoredFile.file_name
+from contracts.text import MAX_FILE_NAME_LENGTH, InvalidFileName, clean_file_name
+
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 # RFC 6838 type/subtype names (lower-cased); parameters such as charset are dropped.
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
@@ -20,11 +22,6 @@ INLINE_MEDIA_TYPES = frozenset(
     {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"}
 )
 _FALLBACK_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\%;]')
-_WHITESPACE = re.compile(r"\s+")
-
-
-class InvalidFileName(ValueError):
-    pass
 
 
 class InvalidMediaType(ValueError):
@@ -32,19 +29,8 @@ class InvalidMediaType(ValueError):
 
 
 def _without_controls(text: str) -> str:
-    """Control and format characters (CR, LF, NUL, bidi overrides...) become spaces."""
+    """Control and format characters (CR, LF, NUL, bidi overrides...) become spaces: a header can hold none."""
     return "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-
-
-def clean_file_name(raw: str) -> str:
-    """A file name safe to store and show: no directories, no control characters, single spaces."""
-    base = re.split(r"[/\\]", raw)[-1]
-    cleaned = _WHITESPACE.sub(" ", _without_controls(base)).strip()
-    if cleaned in ("", ".", ".."):
-        raise InvalidFileName("the file name is empty once directories and control characters are removed")
-    if len(cleaned) > MAX_FILE_NAME_LENGTH:
-        raise InvalidFileName(f"the file name is longer than {MAX_FILE_NAME_LENGTH} characters")
-    return cleaned
 
 
 def decode_file_name_header(value: str) -> str:

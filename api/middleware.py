@@ -41,7 +41,8 @@ def route_template(scope: MutableMapping[str, Any]) -> str:
 
 
 async def _send_server_error(send: Send, correlation_id: str) -> None:
-    body = json.dumps(ErrorBody(code="internal_error", message="unexpected server error").model_dump()).encode()
+    error = ErrorBody(code="internal_error", message="unexpected server error")
+    body = json.dumps(error.model_dump(exclude_none=True)).encode()
     await send({
         "type": "http.response.start",
         "status": 500,

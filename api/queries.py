@@ -146,6 +146,45 @@ async def find_live_by_content(db: Database, owner_id: int, sha256: str) -> Docu
     return None
 
 
+@dataclass(frozen=True)
+class LiveTotals:
+    documents: int
+    bytes: int
+
+
+def _live_documents_of(owner_id: int) -> dict[str, Any]:
+    """The owner's live documents, as ``unique_live_content_per_owner`` (owner, sha256; partial on live
+    documents) serves them: ``owner_id`` is its first key and the filter implies the index's partial
+    filter, so SecantusDB walks only the owner's live entries, never the collection (its plan is checked in
+    tests/api/test_quota_api.py); mongod can use the index for the same reason."""
+    return {"owner_id": owner_id, "status": LIVE}
+
+
+def live_totals_pipeline(owner_id: int) -> list[dict[str, Any]]:
+    return [
+        {"$match": _live_documents_of(owner_id)},
+        {"$group": {"_id": None, "documents": {"$sum": 1}, "bytes": {"$sum": "$file.size"}}},
+    ]
+
+
+@timed("mongo", "live_totals")
+async def live_totals(db: Database, owner_id: int) -> LiveTotals:
+    """How many live documents the owner has, and the sum of their files' sizes (one row back)."""
+    rows = await (await db[DOCUMENTS].aggregate(live_totals_pipeline(owner_id))).to_list(None)
+    return LiveTotals(rows[0]["documents"], rows[0]["bytes"]) if rows else LiveTotals(0, 0)
+
+
+@timed("mongo", "has_live_file_of_size")
+async def has_live_file_of_size(db: Database, owner_id: int, size: int) -> bool:
+    """Does a live document of the owner hold a file of exactly ``size`` bytes?
+
+    Compared here rather than in the filter: a filter on ``file.size`` too would go beyond the index's
+    keys, which SecantusDB answers with a collection scan.
+    """
+    rows = await db[DOCUMENTS].find(_live_documents_of(owner_id), {"_id": 0, "file.size": 1}).to_list(None)
+    return any(row["file"]["size"] == size for row in rows)
+
+
 @timed("mongo", "document_history")
 async def document_history(db: Database, owner_id: int, document_id: str, limit: int) -> list[HistoryEntry]:
     """The newest ``limit`` events applied to the document, oldest first (``document_history`` index)."""

@@ -11,6 +11,10 @@ from service_kit.settings import MongoSettings, S3Settings, ServiceSettings
 MIB = 1024 * 1024
 S3_MIN_PART_BYTES = 5 * MIB  # S3 rejects smaller parts (except the last one)
 MIN_SECRET_LENGTH = 16
+# The storage check reads every live document of the person (about 40 us each on SecantusDB): a larger
+# documents limit would make each upload slow; no person can reach a larger bytes limit.
+MAX_DOCUMENTS_PER_PERSON_LIMIT = 100_000
+MAX_BYTES_PER_PERSON_LIMIT = MAX_DOCUMENTS_PER_PERSON_LIMIT * MAX_FILE_SIZE_BYTES
 
 
 def _strong_enough(value: SecretStr | None, name: str) -> SecretStr | None:
@@ -38,6 +42,9 @@ class ApiSettings(ServiceSettings):
     # Memory per upload is about 8 parts (measured: 40 MB at 5 MiB x 2, 59 MB at 8 MiB x 2), whatever the file size.
     upload_part_bytes: int = Field(default=S3_MIN_PART_BYTES, ge=S3_MIN_PART_BYTES, le=512 * MIB)
     upload_parallel_parts: int = Field(default=2, ge=1, le=8)
+    # What one person may store (live documents and their bytes; see api/quota.py). No "unlimited": 0 is refused.
+    max_documents_per_person: int = Field(default=1000, ge=1, le=MAX_DOCUMENTS_PER_PERSON_LIMIT)
+    max_bytes_per_person: int = Field(default=1024 * MIB, ge=1, le=MAX_BYTES_PER_PERSON_LIMIT)
 
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)

@@ -10,7 +10,9 @@ but the hash is known only at the end. So:
 
 Memory stays bounded by a few parts whatever the file size. If the body is too large, the client
 goes away or S3 fails, the multipart upload is aborted and the staging object removed: nothing is
-left half-written under ``owners/``.
+left half-written under ``owners/``. Once the hash and size are known, and before anything is put
+under ``owners/``, the caller's admission check runs (the storage limits, ``api.quota``): what it
+raises leaves nothing new there either.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import anyio
 import anyio.from_thread
@@ -30,6 +33,7 @@ from service_kit.s3 import ObjectStore, StorageUnavailable
 
 log = logging.getLogger(__name__)
 BATCH_BYTES = 1024 * 1024  # what the event loop hands to the uploading thread at a time
+Admitted = TypeVar("Admitted")
 
 
 class UploadTooLarge(Exception):
@@ -183,22 +187,34 @@ async def _store_small(store: ObjectStore, key: str, data: bytes, media_type: st
         await store.put_bytes(key, data, media_type)
 
 
+async def _store_large(
+    store: ObjectStore, owner_id: int, first: bytes, body: AsyncIterator[bytes], digest: Digest, media_type: str,
+    limits: UploadLimits, admit: Callable[[str, int], Awaitable[Admitted]],
+) -> Admitted:
+    staged = staging_key(owner_id)
+    try:
+        await _stream_to(store, staged, first, body, digest, media_type, limits)
+        admitted = await admit(digest.hexdigest(), digest.size)
+    except BaseException:
+        await _remove_quietly(store, staged)  # a single-part put may have completed before the failure
+        raise
+    await _publish_staged(store, staged, object_key(owner_id, digest.hexdigest()))
+    return admitted
+
+
 async def store_upload(
-    store: ObjectStore, owner_id: int, body: AsyncIterator[bytes], media_type: str, limits: UploadLimits
-) -> StoredObject:
-    """Store the body under its owner and content hash; raises ``UploadTooLarge`` or ``EmptyUpload``."""
+    store: ObjectStore, owner_id: int, body: AsyncIterator[bytes], media_type: str, limits: UploadLimits,
+    admit: Callable[[str, int], Awaitable[Admitted]],
+) -> tuple[StoredObject, Admitted]:
+    """Store the body under its owner and content hash once ``admit(sha256, size)`` returned; raises
+    ``UploadTooLarge``, ``EmptyUpload`` or what ``admit`` raises, with nothing new under ``owners/``."""
     digest = Digest(limits.max_bytes)
     first = await read_batch(body, digest, limits.part_bytes + 1)
     if not first:
         raise EmptyUpload("the file is empty")
     if len(first) <= limits.part_bytes:
+        admitted = await admit(digest.hexdigest(), digest.size)
         await _store_small(store, object_key(owner_id, digest.hexdigest()), first, media_type)
     else:
-        staged = staging_key(owner_id)
-        try:
-            await _stream_to(store, staged, first, body, digest, media_type, limits)
-        except BaseException:
-            await _remove_quietly(store, staged)  # a single-part put may have completed before the failure
-            raise
-        await _publish_staged(store, staged, object_key(owner_id, digest.hexdigest()))
-    return StoredObject(object_key(owner_id, digest.hexdigest()), digest.hexdigest(), digest.size, media_type)
+        admitted = await _store_large(store, owner_id, first, body, digest, media_type, limits, admit)
+    return StoredObject(object_key(owner_id, digest.hexdigest()), digest.hexdigest(), digest.size, media_type), admitted

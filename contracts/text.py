@@ -1,4 +1,4 @@
-"""Pure text rules shared by every service: how names are cleaned, compared and searched."""
+"""Pure text rules shared by every service: how names and file names are cleaned, compared and searched."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import unicodedata
 MAX_NAME_LENGTH = 128
 MAX_TYPE_TITLE_LENGTH = 64
 MAX_PREFIX_LENGTH = 24
+MAX_FILE_NAME_LENGTH = 256  # what contracts.events.StoredFile.file_name holds
 
 _WHITESPACE = re.compile(r"\s+")
 _COPY_SUFFIX = re.compile(r" \((\d+)\)$")
 _WORD = re.compile(r"\w+")
+_PATH_SEPARATOR = re.compile(r"[/\\]")
 
 
 class InvalidName(ValueError):
@@ -33,6 +35,40 @@ def clean_display_name(raw: str, max_length: int = MAX_NAME_LENGTH) -> str:
         raise InvalidName("empty")
     if len(cleaned) > max_length:
         raise InvalidName("too_long")
+    return cleaned
+
+
+class InvalidFileName(ValueError):
+    """Nothing usable is left of a file name once cleaned, or it is too long."""
+
+
+def _visible_file_name_text(raw: str) -> str:
+    """Invisible format characters (bidirectional embeddings, overrides and isolates, zero-width spaces and
+    joiners, the byte order mark, soft hyphens: Unicode category Cf) are removed, so that what is stored is
+    what a person sees; other control characters (CR, LF, TAB, NUL...) become spaces, keeping words apart."""
+    return "".join(_visible_char(ch) for ch in raw)
+
+
+def _visible_char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ""
+    return " " if category.startswith("C") else ch
+
+
+def clean_file_name(raw: str) -> str:
+    """The file name to store in an event and show: the last path part only (``/`` and ``\\`` both
+    separate), no control or invisible format characters, single spaces, at most ``MAX_FILE_NAME_LENGTH``.
+
+    Idempotent: ``clean_file_name(clean_file_name(x)) == clean_file_name(x)``, so a consumer can check that a
+    name was cleaned by cleaning it again. Raises ``InvalidFileName`` when nothing usable is left (empty,
+    ``.`` or ``..``) or the result is too long."""
+    base = _PATH_SEPARATOR.split(raw)[-1]
+    cleaned = _WHITESPACE.sub(" ", _visible_file_name_text(base)).strip()
+    if cleaned in ("", ".", ".."):
+        raise InvalidFileName("the file name is empty once directories and control characters are removed")
+    if len(cleaned) > MAX_FILE_NAME_LENGTH:
+        raise InvalidFileName(f"the file name is longer than {MAX_FILE_NAME_LENGTH} characters")
     return cleaned
 
 

@@ -8,6 +8,7 @@ from contracts.api_schemas import ErrorBody
 
 _ERROR_MEANINGS = {
     401: "Missing or wrong service token.",
+    403: "quota_exceeded: a new document would pass the person's storage limits; usage says where they stand.",
     404: "No such thing for this owner (another owner's is also a 404).",
     409: "after_event is not applied yet: retry after Retry-After seconds.",
     413: "The body is larger than MAX_UPLOAD_BYTES.",

@@ -14,13 +14,15 @@ from api import queries
 from api.dependencies import OwnedDocument, OwnerId, State, require_fresh
 from api.downloads import serve_file
 from api.errors import ApiError, not_found
-from api.file_headers import InvalidFileName, InvalidMediaType, decode_file_name_header, upload_media_type
+from api.file_headers import InvalidMediaType, decode_file_name_header, upload_media_type
 from api.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
-from api.routers.common import described_error, error_responses
+from api.quota import QuotaExceeded, StorageLimits, admit_content, check_declared_size, storage_usage
+from api.routers.common import OWNER_READ_ERRORS, described_error, error_responses
 from api.security import require_service_token
 from api.state import ApiState
 from api.uploads import EmptyUpload, UploadLimits, UploadTooLarge, store_upload
-from contracts.api_schemas import API_PREFIX, OWNER_SCOPE, SignedLink, UploadedFile
+from contracts.api_schemas import API_PREFIX, OWNER_SCOPE, QUOTA_EXCEEDED, SignedLink, StorageUsage, UploadedFile
+from contracts.text import InvalidFileName
 
 router = APIRouter(prefix=OWNER_SCOPE, tags=["files"], dependencies=[Depends(require_service_token)])
 signed_router = APIRouter(prefix=API_PREFIX, tags=["files"])
@@ -69,9 +71,24 @@ def _limits(state: ApiState) -> UploadLimits:
     return UploadLimits(settings.max_upload_bytes, settings.upload_part_bytes, settings.upload_parallel_parts)
 
 
+def _storage_limits(state: ApiState) -> StorageLimits:
+    return StorageLimits(state.settings.max_documents_per_person, state.settings.max_bytes_per_person)
+
+
+async def _check_declared_length(state: ApiState, owner_id: int, request: Request, limits: StorageLimits) -> None:
+    """Refuse before a byte of the body is read what its declared size already rules out. Content-Length is
+    the HTTP server's (it checked the syntax); a client that declares more than it sends is held to it."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) == 0:
+        return  # chunked: checked at the end; empty: refused as such
+    if int(declared) > state.settings.max_upload_bytes:
+        raise _too_large(state.settings.max_upload_bytes)
+    await check_declared_size(state.database, owner_id, int(declared), limits)
+
+
 @router.post(
     "/files", status_code=201, summary="Store a file (streamed to S3); reports a live document with the same bytes",
-    openapi_extra=UPLOAD_BODY, responses=error_responses(401, 413, 422, 503),
+    openapi_extra=UPLOAD_BODY, responses=error_responses(401, 403, 413, 422, 503),
 )
 async def upload_file(
     owner_id: OwnerId, request: Request, state: State,
@@ -81,22 +98,31 @@ async def upload_file(
     ] = None,
 ) -> UploadedFile:
     media_type, file_name = _media_type(content_type), _file_name(x_file_name)
-    # Content-Length is the HTTP server's (it checked the syntax); a declared size over the limit is
-    # refused before a byte of the body is read.
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > state.settings.max_upload_bytes:
-        raise _too_large(state.settings.max_upload_bytes)
+    limits = _storage_limits(state)
     try:
-        stored = await store_upload(state.files, owner_id, request.stream(), media_type, _limits(state))
+        await _check_declared_length(state, owner_id, request, limits)
+        stored, duplicate = await store_upload(
+            state.files, owner_id, request.stream(), media_type, _limits(state),
+            lambda sha256, size: admit_content(state.database, owner_id, sha256, size, limits),
+        )
     except UploadTooLarge as error:
         raise _too_large(error.limit) from None
     except EmptyUpload as error:
         raise ApiError(422, "empty_file", str(error)) from None
-    duplicate = await queries.find_live_by_content(state.database, owner_id, stored.sha256)
+    except QuotaExceeded as error:
+        raise ApiError(403, QUOTA_EXCEEDED, str(error), usage=error.usage) from None
     return UploadedFile(
         object_key=stored.object_key, sha256=stored.sha256, size=stored.size, mime_type=stored.mime_type,
         duplicate_of=duplicate, file_name=file_name,
     )
+
+
+@router.get(
+    "/usage", dependencies=[Depends(require_fresh)], responses=OWNER_READ_ERRORS,
+    summary="What the owner stores (live documents and their bytes) against their storage limits",
+)
+async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
+    return await storage_usage(state.database, owner_id, _storage_limits(state))
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from minio import Minio
 
 from api.app import create_app
 from api.settings import ApiSettings
@@ -117,3 +119,14 @@ def added_from_upload(
         document_id=uuid.uuid4(), type_slug=type_slug(type_title), type_title=type_title, name=name, file=stored
     )
     return new_event(payload, owner_id=owner_id, correlation_id=f"upload-{step}", occurred_at=at(step))
+
+
+def stored_keys(raw_s3: Minio, bucket: str) -> list[str]:
+    """Every object in the bucket (staging included)."""
+    return sorted(str(item.object_name) for item in raw_s3.list_objects(bucket, recursive=True))
+
+
+def open_multipart_uploads(s3: S3Settings) -> list[str]:
+    """Multipart uploads started and neither completed nor aborted (moto checks no signature)."""
+    listing = httpx.get(f"http://{s3.endpoint}/{s3.bucket}?uploads").text
+    return re.findall(r"<UploadId>([^<]+)</UploadId>", listing)

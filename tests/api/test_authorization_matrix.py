@@ -21,6 +21,7 @@ from fastapi.routing import iter_route_contexts
 from api.app import create_app
 from api.links import LinkClaims, sign_link
 from contracts.api_schemas import API_PREFIX, OWNER_SCOPE
+from contracts.events import DocumentAdded, EventEnvelope
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
@@ -95,6 +96,7 @@ OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
         lambda i: _get(i, f"/documents/{i.document_id}/history"),
     ("GET", f"{OWNER_SCOPE}/name-check"): lambda i: _get(i, "/name-check", type_slug=i.slug, name=i.name),
     ("GET", f"{OWNER_SCOPE}/profile"): lambda i: _get(i, "/profile"),
+    ("GET", f"{OWNER_SCOPE}/usage"): lambda i: _get(i, "/usage"),
     ("GET", f"{OWNER_SCOPE}/events/{{event_id}}"): lambda i: _get(i, f"/events/{i.event_id}"),
     ("POST", f"{OWNER_SCOPE}/files"): lambda i: _post(i, "/files", i.content),
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"): lambda i: _get(i, f"/documents/{i.document_id}/file"),
@@ -125,23 +127,30 @@ async def _next_cursor(api: httpx.AsyncClient, owner_id: int, slug: str) -> str:
     return cursor
 
 
+def _file_size(event: EventEnvelope) -> int:
+    assert isinstance(event.payload, DocumentAdded)
+    return event.payload.file.size
+
+
 async def _populate(api: httpx.AsyncClient, mongo: MongoSettings, s3: S3Settings) -> World:
     mine = added_from_upload(OWNER, "Mine passport", await upload(api, OWNER, MINE_BYTES), "Passport", step=1)
     gone = added_from_upload(OWNER, "Gone one", await upload(api, OWNER, GONE_BYTES), "Passport", step=2)
     theirs = added_from_upload(OTHER, "Theirs alpha", await upload(api, OTHER, THEIRS_BYTES), "Visas", step=3)
     # "visas" is a type of both owners; "Theirs stash" only the other owner's.
+    theirs_more = [f.added(OTHER, "Theirs beta", "Visas", step=7),
+                   f.added(OTHER, "Theirs hoard", "Theirs stash", step=8)]
     await Projector(mongo).apply(
         f.started(OWNER, "en"), mine, gone, f.deleted(OWNER, f.document_id_of(gone), 4),
         f.added(OWNER, "Visa mine one", "Visas", step=5), f.added(OWNER, "Visa mine two", "Visas", step=6),
-        f.started(OTHER, "ru"), theirs, f.added(OTHER, "Theirs beta", "Visas", step=7),
-        f.added(OTHER, "Theirs hoard", "Theirs stash", step=8),
+        f.started(OTHER, "ru"), theirs, *theirs_more,
     )
     mine_ids = Ids(OWNER, str(f.document_id_of(mine)), str(mine.event_id), "passport", "", "Mine passport",
                    MINE_BYTES, str(mine.event_id))
     theirs_ids = Ids(OTHER, str(f.document_id_of(theirs)), str(theirs.event_id), "visas",
                      await _next_cursor(api, OTHER, "visas"), "Theirs alpha", THEIRS_BYTES, str(theirs.event_id))
+    their_bytes = sum(_file_size(event) for event in (theirs, *theirs_more))
     secrets = (b"Theirs", str(OTHER).encode(), theirs_ids.document_id.encode(), theirs_ids.event_id.encode(),
-               THEIRS_BYTES, b'"language":"ru"')
+               THEIRS_BYTES, b'"language":"ru"', f'"bytes":{their_bytes},'.encode())
     return World(api, s3, mine_ids, theirs_ids, str(f.document_id_of(gone)), secrets)
 
 
@@ -244,6 +253,7 @@ CROSS_OWNER: list[tuple[Route, str, tuple[str, ...], tuple[int, str | None]]] = 
      NO_DOCUMENT),
     (("GET", f"{OWNER_SCOPE}/name-check"), "their name in a type both have", ("slug", "name"), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/profile"), "own scope only", (), SEES_NOTHING),
+    (("GET", f"{OWNER_SCOPE}/usage"), "own scope only", (), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/events/{{event_id}}"), "their event id", ("event_id",), NO_EVENT),
     (("POST", f"{OWNER_SCOPE}/files"), "their file's bytes", ("content",), (201, None)),
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"), "their document id", ("document_id",), NO_DOCUMENT),

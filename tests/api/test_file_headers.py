@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 
 from api.file_headers import (
     DEFAULT_MEDIA_TYPE,
-    InvalidFileName,
     InvalidMediaType,
-    clean_file_name,
     content_disposition,
     decode_file_name_header,
     download_file_name,
@@ -20,6 +18,7 @@ from api.file_headers import (
     response_media_type,
     upload_media_type,
 )
+from contracts.text import InvalidFileName
 
 
 @pytest.mark.parametrize(
@@ -53,26 +52,6 @@ def test_content_disposition_is_printable_ascii_when_given_any_text(name: str) -
 
     assert all(0x20 <= ord(ch) < 0x7F for ch in header)
     assert header.count('"') == 2
-
-
-@pytest.mark.parametrize(
-    ("raw", "cleaned"),
-    [
-        ("scan.pdf", "scan.pdf"),
-        ("../../etc/passwd", "passwd"),
-        ("C:\\Users\\me\\Паспорт.pdf", "Паспорт.pdf"),
-        ("  two\t\tspaces\n.pdf ", "two spaces .pdf"),
-        ("nul\x00byte\u202e.pdf", "nul byte .pdf"),
-    ],
-)
-def test_clean_file_name_keeps_only_the_base_name_when_given_paths_or_controls(raw: str, cleaned: str) -> None:
-    assert clean_file_name(raw) == cleaned
-
-
-@pytest.mark.parametrize("raw", ["", "   ", "../", "..", "dir/.", "\r\n", "x" * 257])
-def test_clean_file_name_raises_when_nothing_usable_is_left_or_it_is_too_long(raw: str) -> None:
-    with pytest.raises(InvalidFileName):
-        clean_file_name(raw)
 
 
 def test_decode_file_name_header_returns_unicode_when_percent_encoded_utf8() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 import uuid
 from datetime import datetime
@@ -28,7 +27,9 @@ from tests.api.support import (
     Projector,
     added_from_upload,
     api_settings_for,
+    open_multipart_uploads,
     running_api,
+    stored_keys,
     upload,
 )
 
@@ -42,16 +43,6 @@ async def chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     """The body as a client streams it: many small chunks, no Content-Length."""
     for start in range(0, len(data), size):
         yield data[start:start + size]
-
-
-def stored_keys(raw_s3: Minio, bucket: str) -> list[str]:
-    return sorted(str(item.object_name) for item in raw_s3.list_objects(bucket, recursive=True))
-
-
-def open_multipart_uploads(s3: S3Settings) -> list[str]:
-    """Multipart uploads started and neither completed nor aborted (moto checks no signature)."""
-    listing = httpx.get(f"http://{s3.endpoint}/{s3.bucket}?uploads").text
-    return re.findall(r"<UploadId>([^<]+)</UploadId>", listing)
 
 
 def s3_calls(operation: str, outcome: str) -> float:

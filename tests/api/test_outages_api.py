@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from minio import Minio
@@ -79,13 +81,17 @@ async def test_download_answers_503_when_s3_goes_down_after_the_upload(
     assert (response.status_code, response.json()["code"]) == (503, "s3_unavailable")
 
 
-async def test_upload_answers_503_when_mongodb_is_down_after_the_bytes_are_stored(
+async def test_upload_answers_503_and_stores_nothing_when_mongodb_is_down(
     mongo_settings: MongoSettings, s3_settings: S3Settings, raw_s3: Minio
 ) -> None:
-    async with running_api(api_settings_for(mongo_down(mongo_settings), s3_settings), AUTH) as api:
-        response = await api.post(f"{BASE}/files", content=b"kept, whole, under its content key")
+    async def chunked(data: bytes) -> AsyncIterator[bytes]:
+        yield data
 
-    assert (response.status_code, response.json()["code"]) == (503, "mongo_unavailable")
-    # the object is complete (content-addressed): a retry finds it and stores nothing new
-    assert [o.object_name for o in raw_s3.list_objects(s3_settings.bucket, recursive=True)][0].startswith(
-        f"owners/{OWNER}/")
+    async with running_api(api_settings_for(mongo_down(mongo_settings), s3_settings), AUTH) as api:
+        declared = await api.post(f"{BASE}/files", content=b"refused before the body is read")
+        staged = await api.post(f"{BASE}/files", content=chunked(b"x" * (6 * 1024 * 1024)))
+
+    assert (declared.status_code, declared.json()["code"]) == (503, "mongo_unavailable")
+    assert (staged.status_code, staged.json()["code"]) == (503, "mongo_unavailable")
+    # the storage limits are checked before an object is put under owners/: nothing is left, staging included
+    assert list(raw_s3.list_objects(s3_settings.bucket, recursive=True)) == []

@@ -11,7 +11,7 @@ from api.errors import describe_problems
 from api.freshness import MAX_PAUSE_SECONDS, Freshness, classify, next_pause
 from api.queries import AppliedRecord
 from api.search import MAX_SEARCH_TERMS, EmptySearch, search_terms
-from api.settings import ApiSettings
+from api.settings import MAX_BYTES_PER_PERSON_LIMIT, MAX_DOCUMENTS_PER_PERSON_LIMIT, ApiSettings
 from service_kit.settings import MongoSettings, S3Settings
 
 
@@ -94,3 +94,35 @@ def test_api_settings_require_the_service_token_when_read_from_the_environment(m
     monkeypatch.setenv("MAX_UPLOAD_BYTES", "1048576")
     loaded = ApiSettings()
     assert (loaded.api_service_token.get_secret_value(), loaded.max_upload_bytes) == ("from-the-environment-123", 2**20)
+
+
+def test_api_settings_default_to_1000_documents_and_1_gib_per_person_when_not_set() -> None:
+    settings = _settings()
+
+    assert (settings.max_documents_per_person, settings.max_bytes_per_person) == (1000, 2**30)
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("MAX_DOCUMENTS_PER_PERSON", "-5"), ("MAX_DOCUMENTS_PER_PERSON", "0"), ("MAX_DOCUMENTS_PER_PERSON", "100001"),
+    ("MAX_DOCUMENTS_PER_PERSON", "1e3"), ("MAX_DOCUMENTS_PER_PERSON", "unlimited"),
+    ("MAX_BYTES_PER_PERSON", "-1"), ("MAX_BYTES_PER_PERSON", "0"), ("MAX_BYTES_PER_PERSON", str(10**30)),
+    ("MAX_BYTES_PER_PERSON", "1GiB"),
+])
+def test_api_settings_refuse_a_storage_limit_and_name_it_when_out_of_range_or_not_a_number(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("API_SERVICE_TOKEN", "from-the-environment-123")
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ValidationError, match=variable.lower()):
+        ApiSettings()
+
+
+def test_api_settings_read_the_storage_limits_when_set_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_SERVICE_TOKEN", "from-the-environment-123")
+    monkeypatch.setenv("MAX_DOCUMENTS_PER_PERSON", str(MAX_DOCUMENTS_PER_PERSON_LIMIT))
+    monkeypatch.setenv("MAX_BYTES_PER_PERSON", str(MAX_BYTES_PER_PERSON_LIMIT))
+
+    loaded = ApiSettings()
+
+    assert (loaded.max_documents_per_person, loaded.max_bytes_per_person) == (100_000, 100_000 * 4 * 2**30)

@@ -1,4 +1,5 @@
-"""Text rules shared by every service: cleaning, comparison keys, copy suffixes, search tokens, type slugs."""
+"""Text rules shared by every service: cleaning, comparison keys, copy suffixes, search tokens, type slugs, file
+names."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from pydantic import TypeAdapter
 
 from contracts.events import Slug
 from contracts.text import (
+    MAX_FILE_NAME_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PREFIX_LENGTH,
     MAX_TYPE_TITLE_LENGTH,
+    InvalidFileName,
     InvalidName,
     base_name_key,
     clean_display_name,
+    clean_file_name,
     name_key,
     search_prefixes,
     search_tokens,
@@ -257,3 +261,80 @@ def test_type_slug_is_a_valid_slug_of_itself_when_given_any_text(title: str) -> 
 
 def test_type_slug_keeps_each_word_once_when_a_repeat_appears_only_after_cleaning() -> None:
     assert type_slug("0:_0") == type_slug("0") == "0"  # "_0" cleans to "0", the word already there
+
+
+# File names: the rule for names entering events (the API cleans X-File-Name with it).
+
+BIDI_CONTROLS = [chr(cp) for cp in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
+ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\ufeff"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("scan.pdf", "scan.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\me\\Паспорт.pdf", "Паспорт.pdf"),
+        ("a/b\\c/d.pdf", "d.pdf"),
+        ("  two\t\tspaces\n.pdf ", "two spaces .pdf"),
+        ("nul\x00byte\u202e.pdf", "nul byte.pdf"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),  # shown as "invoiceexe.pdf" with the override kept
+        ("\ufeffДоговор\u200b №5.pdf", "Договор №5.pdf"),
+        ("x" * MAX_FILE_NAME_LENGTH, "x" * MAX_FILE_NAME_LENGTH),
+    ],
+)
+def test_clean_file_name_keeps_only_the_visible_base_name_when_given_paths_or_controls(raw: str, cleaned: str) -> None:
+    assert clean_file_name(raw) == cleaned
+
+
+@pytest.mark.parametrize("invisible", BIDI_CONTROLS + ZERO_WIDTH, ids=lambda ch: f"U+{ord(ch):04X}")
+def test_clean_file_name_removes_the_character_when_it_is_a_bidi_control_or_zero_width(invisible: str) -> None:
+    assert clean_file_name(f"{invisible}in{invisible}voice.pdf{invisible}") == "invoice.pdf"
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "../", "..", "dir/.", "\r\n", "\u200b\u202e\ufeff", "..\u200b", "a/.\u2066", "x" * 257,
+            " " + "x" * 256 + "\u200b/" + "y" * 257],
+)
+def test_clean_file_name_raises_when_nothing_usable_is_left_or_it_is_too_long(raw: str) -> None:
+    with pytest.raises(InvalidFileName):
+        clean_file_name(raw)
+
+
+HOSTILE_FILE_NAME_TEXT = st.text(
+    alphabet=st.one_of(st.characters(), st.sampled_from([*BIDI_CONTROLS, *ZERO_WIDTH, "/", "\\", ".", " ", "\t",
+                                                         "\r", "\n", "\x00", "\u2028", "\u00a0"])),
+    max_size=300,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(raw=HOSTILE_FILE_NAME_TEXT)
+def test_clean_file_name_returns_a_clean_idempotent_name_or_raises_when_given_any_text(raw: str) -> None:
+    try:
+        cleaned = clean_file_name(raw)
+    except InvalidFileName:
+        return
+    assert 1 <= len(cleaned) <= MAX_FILE_NAME_LENGTH and cleaned not in (".", "..")
+    assert "/" not in cleaned and "\\" not in cleaned
+    assert not any(unicodedata.category(ch).startswith("C") for ch in cleaned)  # controls, bidi, zero-width
+    assert cleaned == cleaned.strip() and "  " not in cleaned
+    assert all(ch == " " or not ch.isspace() for ch in cleaned)
+    assert clean_file_name(cleaned) == cleaned
+
+
+@settings(max_examples=500, deadline=None)
+@given(directories=st.lists(HOSTILE_FILE_NAME_TEXT, max_size=4), separator=st.sampled_from(["/", "\\"]),
+       name=HOSTILE_FILE_NAME_TEXT)
+def test_clean_file_name_ignores_every_directory_when_the_name_has_path_parts(
+    directories: list[str], separator: str, name: str
+) -> None:
+    base = re.split(r"[/\\]", name)[-1]
+
+    def outcome(raw: str) -> str | None:
+        try:
+            return clean_file_name(raw)
+        except InvalidFileName:
+            return None
+
+    assert outcome(separator.join([*directories, name])) == outcome(base)
