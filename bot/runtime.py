@@ -49,7 +49,7 @@ class Runtime:
 
     def __init__(self, settings: BotSettings) -> None:
         self.settings = settings
-        self.redis = redis_client(settings.redis_url)
+        self.redis = redis_client(settings.redis_connection_url)
         self.api = ApiClient(settings.api_base_url, settings.api_service_token.get_secret_value(),
                              settings.api_timeout_seconds)
         self.publisher = EventPublisher(settings.rabbitmq, name="docvault-bot")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from aiogram.utils.token import TokenValidationError, validate_token
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -104,6 +104,9 @@ class BotSettings(ServiceSettings):
     api_service_token: SecretStr = SecretStr("")
     api_timeout_seconds: float = Field(default=10.0, gt=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # An ACL user of its own (docker-compose.yml); the password from REDIS_PASSWORD_FILE, never in the URL.
+    redis_username: str | None = None
+    redis_password: SecretStr | None = None
     redis_prefix: str = "docvault"
     max_download_bytes: int = Field(default=CLOUD_DOWNLOAD_LIMIT, gt=0)
     flood_limit: int = Field(default=30, ge=1)
@@ -153,6 +156,17 @@ class BotSettings(ServiceSettings):
     @property
     def webhook(self) -> WebhookTarget:
         return webhook_target(self.webhook_base_url or "", self.telegram_cloud)
+
+    @property
+    def redis_connection_url(self) -> str:
+        """``REDIS_URL`` with ``REDIS_USERNAME`` and ``REDIS_PASSWORD`` in it (credentials in the URL win)."""
+        parts = urlsplit(self.redis_url)
+        if parts.username or parts.password or not (self.redis_username or self.redis_password):
+            return self.redis_url
+        user = quote(self.redis_username or "", safe="")
+        password = quote(self.redis_password.get_secret_value(), safe="") if self.redis_password else ""
+        credentials = f"{user}:{password}" if password else user
+        return urlunsplit(parts._replace(netloc=f"{credentials}@{parts.netloc}"))
 
     @property
     def webhook_url(self) -> str:

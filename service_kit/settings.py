@@ -71,7 +71,7 @@ class FileVariablesSource(EnvSettingsSource):
                 yield env_name.lower()
 
 
-class _EnvSettings(BaseSettings):
+class EnvSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", env_file=None)
 
     @classmethod
@@ -86,7 +86,7 @@ class _EnvSettings(BaseSettings):
         return init_settings, env_settings, FileVariablesSource(settings_cls), dotenv_settings, file_secret_settings
 
 
-class RabbitSettings(_EnvSettings):
+class RabbitSettings(EnvSettings):
     """RabbitMQ's stream protocol endpoint."""
 
     model_config = SettingsConfigDict(env_prefix="RABBITMQ_")
@@ -101,7 +101,7 @@ class RabbitSettings(_EnvSettings):
     dead_letter_stream: str = DEAD_LETTER_STREAM
 
 
-class MongoSettings(_EnvSettings):
+class MongoSettings(EnvSettings):
     model_config = SettingsConfigDict(env_prefix="MONGO_")
     url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/?retryWrites=false")
     # Credentials apart from the URL, so that the URL stays configuration and the password a secret file.
@@ -111,7 +111,7 @@ class MongoSettings(_EnvSettings):
     timeout_ms: int = Field(default=5000, gt=0)
 
 
-class S3Settings(_EnvSettings):
+class S3Settings(EnvSettings):
     model_config = SettingsConfigDict(env_prefix="S3_")
     endpoint: str = "127.0.0.1:9000"
     access_key: SecretStr = SecretStr("docvault")
@@ -121,7 +121,7 @@ class S3Settings(_EnvSettings):
     region: str = "us-east-1"
 
 
-class ServiceSettings(_EnvSettings):
+class ServiceSettings(EnvSettings):
     """What every service has: logging and its own HTTP port for health and metrics."""
 
     log_level: LogLevel = "INFO"
