@@ -49,8 +49,11 @@ class EdgePorts:
     upstreams: Mapping[str, int]
 
 
-def render(prefix: Path, ports: EdgePorts, resolver_valid: str = "1s") -> Path:
-    """A copy of the config that runs here: paths under ``prefix``, ports on loopback, the test's resolver."""
+def render(prefix: Path, ports: EdgePorts, resolver_valid: str = "1s", tls_dir: Path | None = None,
+           acme_dir: Path | None = None) -> Path:
+    """A copy of the config that runs here: paths under ``prefix`` (the certificate in ``tls_dir`` and the ACME
+    webroot in ``acme_dir`` when given: the volumes compose would mount), ports on loopback, the test's resolver."""
+    tls_dir, acme_dir = tls_dir or prefix / "tls", acme_dir or prefix / "acme"
     conf = NGINX_CONF.read_text(encoding="utf-8")
     conf = replace_once(conf, "user nginx;", f"user {getpass.getuser()};" if os.geteuid() == 0 else "")
     conf = replace_once(conf, "pid /tmp/nginx.pid;", f"pid {prefix}/nginx.pid;")
@@ -64,18 +67,18 @@ def render(prefix: Path, ports: EdgePorts, resolver_valid: str = "1s") -> Path:
     conf = replace_once(conf, "include /etc/nginx/conf.d/docvault-trusted-proxies*.conf;",
                         f"include {prefix}/conf.d/docvault-trusted-proxies*.conf;")
     conf = replace_once(conf, "ssl_certificate /etc/nginx/tls/fullchain.pem;",
-                        f"ssl_certificate {prefix}/tls/fullchain.pem;")
+                        f"ssl_certificate {tls_dir}/fullchain.pem;")
     conf = replace_once(conf, "ssl_certificate_key /etc/nginx/tls/privkey.pem;",
-                        f"ssl_certificate_key {prefix}/tls/privkey.pem;")
-    conf = replace_once(conf, "root /var/www/acme;", f"root {prefix}/acme;")
+                        f"ssl_certificate_key {tls_dir}/privkey.pem;")
+    conf = replace_once(conf, "root /var/www/acme;", f"root {acme_dir};")
     conf = replace_once(conf, "listen 80 default_server;", f"listen 127.0.0.1:{ports.http} default_server;")
     conf = replace_once(conf, "listen 443 ssl default_server;", f"listen 127.0.0.1:{ports.https} ssl default_server;")
     conf = replace_once(conf, "listen 8000;", f"listen 127.0.0.1:{ports.internal};")
     temp_paths = "".join(f"    {kind}_temp_path {prefix}/{kind};\n"
                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf = replace_once(conf, "http {\n", "http {\n" + temp_paths)
-    for directory in ("conf.d", "tls", "acme"):
-        (prefix / directory).mkdir(exist_ok=True)
+    for directory in (prefix / "conf.d", tls_dir, acme_dir):
+        directory.mkdir(exist_ok=True)
     path = prefix / "nginx.conf"
     path.write_text(conf, encoding="utf-8")
     return path
@@ -219,18 +222,25 @@ def edge_ports(upstreams: Mapping[str, int], dns_port: int) -> EdgePorts:
 
 
 @contextmanager
-def running_nginx(prefix: Path, ports: EdgePorts) -> Iterator[subprocess.Popen[bytes]]:
+def running_nginx(prefix: Path, ports: EdgePorts, tls_dir: Path | None = None,
+                  acme_dir: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """nginx with the rendered config in the foreground until the block ends (certificate already in place)."""
-    conf = render(prefix, ports)
+    conf = render(prefix, ports, tls_dir=tls_dir, acme_dir=acme_dir)
     process = subprocess.Popen([require_binary("nginx"), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(ports.https, process, prefix / "error.log")
         yield process
     finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``."""
+    if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
