@@ -164,7 +164,9 @@ def describe_error(error: ValidationError | SettingsFileError, cls: type[BaseSet
             clauses.append(message)
             continue
         variable, secret = variable_of(owner, location[0])
-        if problem["type"] == "missing":
+        if message.startswith(variable):  # the validator named it already
+            clauses.append(message)
+        elif problem["type"] == "missing":
             clauses.append(f"{variable} is required")
         elif secret:
             clauses.append(f"{variable}: {message}")

@@ -44,7 +44,7 @@ from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 PDF = b"%PDF-1.7\n" + os.urandom(50_000)
-TAKEOVER_REPORT = Path(os.environ.get("TAKEOVER_REPORT", "/tmp/docvault-takeover-seconds.txt"))
+TAKEOVER_REPORT = os.environ.get("TAKEOVER_REPORT")  # a file to write the measured takeover seconds into
 
 
 @pytest.fixture(scope="module")
@@ -369,7 +369,8 @@ async def test_standby_processor_takes_over_when_the_active_one_is_killed(deploy
         assert time.monotonic() - killed_at < 60, standby.output()
         await asyncio.sleep(0.1)
     seconds = time.monotonic() - killed_at
-    TAKEOVER_REPORT.write_text(f"{seconds:.1f}\n")
+    if TAKEOVER_REPORT:
+        Path(TAKEOVER_REPORT).write_text(f"{seconds:.1f}\n")
     print(f"standby took over and committed {seconds:.1f} s after the SIGKILL")
     assert "lease taken" in standby.output()
     deployment.processes["processors"] = standby

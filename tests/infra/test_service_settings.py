@@ -12,21 +12,15 @@ import pytest
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 
 from bot.runtime import event_isolation
 from bot.settings import BotSettings, webhook_target
-from service_kit.settings import RabbitSettings, SettingsFileError
+from api.settings import ApiSettings
+from service_kit.settings import EXIT_CONFIG, RabbitSettings, SettingsFileError, load_settings
 from stream_processors.settings import ProcessorSettings
 from tests.infra.infra_files import ROOT
-
-
-def settings_line(module: str, **env: str) -> tuple[int, str]:
-    """Exit code and stderr of ``python -m <module>`` started with only ``env``."""
-    result = subprocess.run([sys.executable, "-m", module, *(["run"] if module == "stream_processors" else [])],
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    return result.returncode, result.stderr
 
 
 def test_settings_read_a_secret_from_its_file_without_the_final_line_break_when_name_file_is_set(
@@ -70,28 +64,48 @@ def test_settings_refuse_a_renewal_as_long_as_the_lease_when_configured(monkeypa
         ProcessorSettings()
 
 
-@pytest.mark.parametrize(("module", "env", "line"), [
-    ("api", {"API_SERVICE_TOKEN": "t" * 16, "LOG_LEVEL": "loud"},
+@pytest.mark.parametrize(("settings", "service", "env", "line"), [
+    (ApiSettings, "api", {"API_SERVICE_TOKEN": "t" * 16, "LOG_LEVEL": "loud"},
      "api: settings error: LOG_LEVEL='LOUD': Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
-    ("api", {}, "api: settings error: API_SERVICE_TOKEN is required"),
-    ("stream_processors", {"RABBITMQ_STREAM_PORT": "five"},
+    (ApiSettings, "api", {}, "api: settings error: API_SERVICE_TOKEN is required"),
+    (ProcessorSettings, "processor", {"RABBITMQ_STREAM_PORT": "five"},
      "processor: settings error: RABBITMQ_STREAM_PORT='five': Input should be a valid integer, unable to parse "
      "string as an integer"),
-    ("bot", {"BOT_TOKEN": "not-a-token"},
+    (BotSettings, "bot", {"BOT_TOKEN": "not-a-token"},
      "bot: settings error: BOT_TOKEN: not a bot token: expected <digits>:<text> as @BotFather gives it"),
-    ("bot", {"BOT_TOKEN": "1:a", "BOT_MODE": "webhook", "WEBHOOK_SECRET": "s", "WEBHOOK_BASE_URL": "http://x.org"},
+    (BotSettings, "bot", {"BOT_TOKEN": "1:a", "BOT_MODE": "webhook", "WEBHOOK_SECRET": "s",
+                          "WEBHOOK_BASE_URL": "http://x.org"},
      "bot: settings error: WEBHOOK_BASE_URL='http://x.org': Telegram delivers webhooks over https only"),
 ])
-def test_service_stops_with_one_line_naming_the_variable_and_exit_78_when_a_setting_is_wrong(
-    module: str, env: dict[str, str], line: str
+def test_load_settings_stops_with_one_line_naming_the_variable_and_exit_78_when_a_setting_is_wrong(
+    settings: type[BaseSettings], service: str, env: dict[str, str], line: str,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, stderr = settings_line(module, **env)
-    assert (code, stderr.strip().splitlines()) == (78, [line])
+    for name in ("API_SERVICE_TOKEN", "LOG_LEVEL", "BOT_TOKEN", "BOT_MODE", "WEBHOOK_SECRET", "WEBHOOK_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(settings, service)
+    assert (stopped.value.code, capsys.readouterr().err.splitlines()) == (EXIT_CONFIG, [line])
 
 
-def test_settings_error_never_shows_a_secret_value_when_it_is_wrong() -> None:
-    code, stderr = settings_line("bot", BOT_TOKEN="wrong token with spaces")
-    assert code == 78 and "wrong token" not in stderr and "BOT_TOKEN" in stderr
+def test_api_stops_with_one_line_and_exit_78_when_started_with_a_bad_setting() -> None:
+    result = subprocess.run([sys.executable, "-m", "api"], capture_output=True, text=True, timeout=60, check=False,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "API_SERVICE_TOKEN": "short"},
+                            cwd=ROOT)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (78, [
+        "api: settings error: API_SERVICE_TOKEN must be at least 16 characters"])
+
+
+def test_settings_error_never_shows_a_secret_value_when_it_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "wrong token with spaces")
+    with pytest.raises(SystemExit):
+        load_settings(BotSettings, "bot")
+    error = capsys.readouterr().err
+    assert "wrong token" not in error and "BOT_TOKEN" in error
 
 
 @pytest.mark.parametrize(("url", "problem"), [
