@@ -30,13 +30,12 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     PATH=/app/.venv/bin:$PATH
-# The secrets directory exists (owned by the service user) so that a new named volume mounted there
-# takes that ownership and the one-shot `secrets` step can write into it as non-root.
+# The TLS directories exist owned by nginx's uid (101), so that new named volumes mounted there take that
+# ownership and the one-shot tls-init can write into them as that user (docker-compose.yml).
 RUN groupadd --system --gid 10001 docvault \
     && useradd --system --uid 10001 --gid docvault --home-dir /app --no-create-home --shell /usr/sbin/nologin docvault \
-    && install -d -o docvault -g docvault -m 0755 /var/lib/docvault/secrets \
-    && echo "Filled by the compose service secrets-init (docs/operations.md)." >/var/lib/docvault/secrets/README \
-    && chown docvault:docvault /var/lib/docvault/secrets/README
+    && install -d -o root -g root -m 0700 /var/lib/docvault/secrets \
+    && install -d -o 101 -g 101 -m 0755 /var/lib/docvault/tls /var/lib/docvault/tls-public
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 COPY contracts ./contracts
@@ -44,12 +43,11 @@ COPY service_kit ./service_kit
 COPY stream_processors ./stream_processors
 COPY api ./api
 COPY bot ./bot
-COPY infra/docker/generate_secrets.py infra/docker/healthcheck.py infra/s3/create_bucket.py ./ops/
-COPY --chmod=0755 infra/docker/entrypoint.sh /usr/local/bin/docvault-entrypoint
+COPY infra/docker/generate_secrets.py infra/docker/healthcheck.py infra/docker/tls_init.py infra/docker/mongo_users.py \
+     infra/s3/create_bucket.py ./ops/
 RUN python -m compileall -q contracts service_kit stream_processors api bot ops \
     && python -c "import contracts, service_kit, stream_processors, api, bot"
 USER 10001:10001
 EXPOSE 8000 8080 8081
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["python", "/app/ops/healthcheck.py"]
-ENTRYPOINT ["docvault-entrypoint"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["python", "/app/ops/healthcheck.py", "/readyz"]
 CMD ["python", "-m", "api"]

@@ -6,8 +6,8 @@ install:        ## Poetry + the project from poetry.lock
 test:           ## the whole check: flake8, mypy --strict, import rules, pytest against real services
 	scripts/test-all.sh
 
-up:             ## run the whole system (needs Docker and BOT_TOKEN in .env)
-	docker compose up -d
+up:             ## run the whole system (needs Docker and BOT_TOKEN in .env); rebuilds the image after a git pull
+	docker compose up -d --build
 
 down:
 	docker compose down

@@ -7,10 +7,11 @@ import uvicorn
 from api.app import create_app
 from api.settings import ApiSettings
 from service_kit.logging import configure_logging
+from service_kit.settings import load_settings
 
 
 def main() -> None:
-    settings = ApiSettings()
+    settings = load_settings(ApiSettings, "api")  # a bad setting: one line and exit 78
     configure_logging("api", settings.log_level)
     uvicorn.run(
         create_app(settings),

@@ -68,6 +68,11 @@ class ApiSettings(ServiceSettings):
     def _key_strength(cls, value: SecretStr | None) -> SecretStr | None:
         return _strong_enough(value, "LINK_SIGNING_KEY")
 
+    @field_validator("public_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # compose passes PUBLIC_BASE_URL= when .env leaves it empty
+
     @field_validator("public_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:

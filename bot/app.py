@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
@@ -39,11 +39,14 @@ def fsm_storage(redis: Redis, users: UserStore, prefix: str, ttl_seconds: int) -
                              state_ttl=ttl_seconds, data_ttl=ttl_seconds)
 
 
-def build_dispatcher(storage: BaseStorage, deps: Dependencies) -> Dispatcher:
+def build_dispatcher(storage: BaseStorage, deps: Dependencies,
+                     events_isolation: BaseEventIsolation | None = None) -> Dispatcher:
     # Updates of one person are handled one at a time inside this process, so dialog steps cannot interleave.
     # disable_fsm only keeps aiogram from registering its FSM middleware first: it is registered below, after
     # UpdateContext, which opens the cell the first state read fills (bot.fsm).
-    dispatcher = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), disable_fsm=True,
+    # Several replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
+    dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or SimpleEventIsolation(),
+                            disable_fsm=True,
                             name="docvault", api=deps.api, events=deps.events, store=deps.store, config=deps.config)
     dispatcher.update.outer_middleware(UpdateContext())
     dispatcher.update.outer_middleware(dispatcher.fsm)

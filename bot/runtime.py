@@ -1,4 +1,10 @@
-"""Running the bot: polling or webhook (aiohttp, secret token checked), ops routes, graceful shutdown."""
+"""Running the bot: polling or webhook (aiohttp, secret token checked), ops routes, graceful shutdown.
+
+Start-up asks Telegram who the bot is (``getMe``) and, in webhook mode, registers the webhook (uploading the
+self-signed certificate when the address is a bare IP). The bot is *ready* (``/readyz``, the compose
+healthcheck) only once both succeeded; a token Telegram refuses or a webhook it rejects stops the process
+with one line (``StartupRefused``), anything else is retried with backoff.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,19 @@ import contextlib
 import hmac
 import logging
 import signal
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramBadRequest, TelegramNotFound, TelegramUnauthorizedError
+from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation
 from aiogram.methods import TelegramMethod
-from aiogram.types import Update
+from aiogram.types import BufferedInputFile, InputFile, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from redis.asyncio import Redis
 
 from service_kit.eventlog import EventPublisher
 from service_kit.http import ReadinessCheck, add_ops_routes, start_ops_server
@@ -25,7 +36,10 @@ from bot.settings import WEBHOOK_PATH, BotConfig, BotSettings
 from bot.state_store import UserStore, redis_client
 
 log = logging.getLogger(__name__)
+# docker-compose.yml gives the bot a longer stop_grace_period than this (tests/infra checks it).
 SHUTDOWN_GRACE_SECONDS = 20.0
+STARTUP_RETRY_MAX_SECONDS = 30.0
+T = TypeVar("T")
 # An update is a few KB; a body past this is refused with 413 before it is parsed (aiohttp's default, made explicit).
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 
@@ -35,22 +49,24 @@ class Runtime:
 
     def __init__(self, settings: BotSettings) -> None:
         self.settings = settings
-        self.redis = redis_client(settings.redis_url)
+        self.redis = redis_client(settings.redis_connection_url)
         self.api = ApiClient(settings.api_base_url, settings.api_service_token.get_secret_value(),
                              settings.api_timeout_seconds)
         self.publisher = EventPublisher(settings.rabbitmq, name="docvault-bot")
         store = UserStore(self.redis, settings.redis_prefix, settings.flood_window_seconds)
         deps = Dependencies(self.api, self.publisher, store, BotConfig.from_settings(settings), settings.flood_limit)
         storage = fsm_storage(self.redis, store, settings.redis_prefix, settings.fsm_ttl_seconds)
-        self.dispatcher = build_dispatcher(storage, deps)
+        self.dispatcher = build_dispatcher(storage, deps, events_isolation=event_isolation(settings, self.redis))
         self.bot = build_bot(settings)
+        # Set once Telegram accepted the token (getMe) and, in webhook mode, the webhook.
+        self.telegram_ready = False
 
     async def readiness(self) -> dict[str, bool]:
         try:
             redis_ok = bool(await self.redis.ping())
         except Exception:
             redis_ok = False
-        return {"redis": redis_ok, "api": await self.api.healthy()}
+        return {"telegram": self.telegram_ready, "redis": redis_ok, "api": await self.api.healthy()}
 
     async def close(self) -> None:
         for close in (self.bot.session.close, self.publisher.close, self.api.close, self.redis.aclose):
@@ -58,6 +74,49 @@ class Runtime:
                 await close()
             except Exception:  # keep closing the rest; the process is ending anyway
                 log.warning("closing %s failed", close, exc_info=True)
+
+
+def event_isolation(settings: BotSettings, redis: Redis) -> BaseEventIsolation:
+    """How updates of one person are kept from running at once: in this process, or across replicas."""
+    if settings.event_isolation == "redis":
+        return RedisEventIsolation(redis, key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm"))
+    return SimpleEventIsolation()
+
+
+class StartupRefused(Exception):
+    """Telegram refused what the settings say (the token, the webhook): retrying cannot help."""
+
+
+async def until_telegram_answers(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """``call()`` retried with backoff while Telegram is unreachable; ``StartupRefused`` when it says no."""
+    delay = 0.5
+    while True:
+        try:
+            return await call()
+        except (TelegramUnauthorizedError, TelegramNotFound) as error:
+            raise StartupRefused(f"BOT_TOKEN: Telegram answered {error.message!r}: the token is wrong or was "
+                                 "revoked in @BotFather") from None
+        except TelegramBadRequest as error:
+            raise StartupRefused(f"{what}: Telegram refused it: {error.message}") from None
+        except Exception as error:  # unreachable, 5xx, flood wait: it may answer later
+            details = {"call": what, "error": repr(error)[:200], "retry_in": delay}
+            log.warning("Telegram did not answer, retrying", extra=details)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, STARTUP_RETRY_MAX_SECONDS)
+
+
+async def introduce(rt: Runtime) -> None:
+    """getMe: the token works; logs who the bot is (its id and username are not personal data)."""
+    me = await until_telegram_answers(rt.bot.get_me, "getMe")
+    log.info("telegram accepted the token", extra={"bot_id": me.id, "username": me.username})
+
+
+def webhook_certificate(settings: BotSettings) -> InputFile | None:
+    """The self-signed certificate Telegram must trust, uploaded only for a bare-IP webhook."""
+    path = settings.webhook_certificate_path
+    if settings.webhook.certificate != "upload-self-signed" or path is None or not path.is_file():
+        return None
+    return BufferedInputFile(path.read_bytes(), filename="docvault-webhook.pem")
 
 
 @contextlib.asynccontextmanager
@@ -72,7 +131,9 @@ async def runtime(settings: BotSettings) -> AsyncIterator[Runtime]:
 async def run_polling(rt: Runtime) -> None:
     ops = await start_ops_server(rt.settings.http_host, rt.settings.http_port, rt.readiness)
     try:
-        await rt.bot.delete_webhook(drop_pending_updates=False)
+        await introduce(rt)
+        await until_telegram_answers(lambda: rt.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
+        rt.telegram_ready = True
         # start_polling stops on SIGINT/SIGTERM after the updates in hand are handled.
         await rt.dispatcher.start_polling(rt.bot, allowed_updates=rt.dispatcher.resolve_used_update_types(),
                                           close_bot_session=False)
@@ -134,18 +195,28 @@ async def run_webhook(rt: Runtime) -> None:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-    await rt.bot.set_webhook(
-        settings.webhook_url,
-        secret_token=webhook_secret(settings),
-        max_connections=settings.webhook_max_connections,
-        allowed_updates=rt.dispatcher.resolve_used_update_types(),
-    )
-    log.info("webhook set", extra={"url": settings.webhook_url})
     try:
+        await register_webhook(rt)
         await _until_signal()
     finally:
         # Stops accepting requests and lets the ones in flight finish (up to the grace period).
         await runner.cleanup()
+
+
+async def register_webhook(rt: Runtime) -> None:
+    """getMe, then setWebhook (with the certificate for a bare IP); the bot is ready afterwards."""
+    settings = rt.settings
+    await introduce(rt)
+    target = settings.webhook
+    await until_telegram_answers(lambda: rt.bot.set_webhook(
+        target.url,
+        certificate=webhook_certificate(settings),
+        secret_token=webhook_secret(settings),
+        max_connections=settings.webhook_max_connections,
+        allowed_updates=rt.dispatcher.resolve_used_update_types(),
+    ), "WEBHOOK_BASE_URL")
+    rt.telegram_ready = True
+    log.info("webhook set", extra={"url": target.url, "mode": target.describe()})
 
 
 async def _until_signal() -> None:

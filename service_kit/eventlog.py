@@ -9,6 +9,7 @@ its chunk; ``Producer.send`` waits on a 0.5 s timer, so appends use confirmed ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,21 @@ async def ensure_streams(settings: RabbitSettings) -> None:
         )
     finally:
         await producer.close()
+
+
+async def streams_exist(settings: RabbitSettings, timeout_seconds: float = 2.0) -> bool:
+    """Readiness: the broker answers and both streams exist (False on any failure, never raises)."""
+    consumer = _consumer(settings, "docvault-readiness", None)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await consumer.start()
+            return all([await consumer.stream_exists(settings.events_stream),
+                        await consumer.stream_exists(settings.dead_letter_stream)])
+    except Exception:  # refused, unreachable, timed out, not allowed: not ready
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(consumer.close(), 2)
 
 
 APPEND_ATTEMPTS = 2

@@ -18,6 +18,8 @@ def mongo_client(settings: MongoSettings) -> MongoClient:
     """A client that connects lazily; ``retryWrites`` is off because transactions carry the retries."""
     return AsyncMongoClient(
         settings.url.get_secret_value(),
+        username=settings.username,
+        password=settings.password.get_secret_value() if settings.password else None,
         serverSelectionTimeoutMS=settings.timeout_ms,
         connectTimeoutMS=settings.timeout_ms,
         retryWrites=False,

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from service_kit.eventlog import StartAt
 from service_kit.logging import configure_logging
+from service_kit.settings import load_settings
 from stream_processors import commands
 from stream_processors.export import ExportFilter
 from stream_processors.settings import ProcessorSettings
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = ProcessorSettings()
+    settings = load_settings(ProcessorSettings, "processor")  # a bad setting: one line and exit 78
     configure_logging(f"processor-{args.command}", settings.log_level)
     return asyncio.run(_dispatch(args, settings))
 

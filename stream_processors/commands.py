@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from contracts.codec import EventDecodeError, decode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_model_database
-from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
+from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset, streams_exist
 from service_kit.http import start_ops_server
 from service_kit.mongo import mongo_client
 from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
@@ -32,36 +33,53 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
     """The long-running processor with its health and metrics server; stops cleanly on ``stop``.
 
     Services start in any order: while RabbitMQ or MongoDB is not reachable it retries with backoff,
-    and after any failure it starts again from the committed checkpoint.
+    and after any failure it starts again from the committed checkpoint. While another instance holds the
+    lease this one is a standby (``stream_processors.lease``): ready, waiting to take over.
     """
-    ready = {"mongo": False, "stream": False}
-    opened: list[Processor] = []
+    probe = mongo_client(settings.mongo)
 
     async def readiness() -> dict[str, bool]:
-        checks = dict(ready)
-        if checks["mongo"] and opened:  # a batch that cannot commit is retried silently: ask MongoDB itself
-            checks["mongo"] = await mongo_answers(opened[-1].database)
-        return checks
+        mongo, stream = await asyncio.gather(mongo_answers(probe[settings.mongo.database]),
+                                             streams_exist(settings.rabbitmq))
+        return {"mongo": mongo, "stream": stream}
 
     ops = await start_ops_server(settings.http_host, settings.http_port, readiness)
     attempt = 0
     try:
         while not stop.is_set():
             try:
-                async with open_processor(settings) as processor:
-                    ready["mongo"] = True
-                    opened[:] = [processor]
-                    attempt = 0
-                    await _run_until_stopped(processor, settings, stop, ready)
+                await _serve_once(settings, stop)
+                attempt = 0
             except Exception as error:
-                ready.update(mongo=False, stream=False)
                 delay = backoff_delay(attempt)
                 log.warning("processor not running, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
                 attempt += 1
                 await stopped_within(stop, delay)
     finally:
         await ops.cleanup()
+        await probe.close()
     return 0
+
+
+async def _serve_once(settings: ProcessorSettings, stop: asyncio.Event) -> None:
+    """Wait for the lease (a standby can be stopped while waiting), then run until ``stop`` or a failure."""
+    active = asyncio.Event()
+
+    async def serve() -> None:
+        async with open_processor(settings) as processor:
+            active.set()
+            await _run_until_stopped(processor, settings, stop)
+
+    task = asyncio.create_task(serve())
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if not task.done() and not active.is_set():
+        task.cancel()  # a standby holds nothing yet
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return
+    await task
 
 
 async def mongo_answers(database: AsyncDatabase[dict[str, object]]) -> bool:
@@ -73,15 +91,12 @@ async def mongo_answers(database: AsyncDatabase[dict[str, object]]) -> bool:
     return True
 
 
-async def _run_until_stopped(
-    processor: Processor, settings: ProcessorSettings, stop: asyncio.Event, ready: dict[str, bool]
-) -> None:
+async def _run_until_stopped(processor: Processor, settings: ProcessorSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` (returns) or until the loop fails (raises, so the caller restarts it)."""
     runner = ProcessorRunner(
         processor, settings.rabbitmq, batch_size=settings.batch_size, lag_probe_seconds=settings.lag_probe_seconds
     )
     task = asyncio.create_task(runner.run())
-    ready["stream"] = True
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()

@@ -15,7 +15,7 @@ from service_kit.correlation import correlation_id_var
 from service_kit.eventlog import RawPublisher, StreamRecord
 from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS
 from service_kit.mongo import MongoClient
-from stream_processors.lease import check_lease, take_lease
+from stream_processors.lease import Lease, LeaseTiming, check_lease, take_lease
 from stream_processors.projections import apply_event
 from stream_processors.projections.state import BatchState
 from stream_processors.store import Positioned, already_applied, applied_record, load_state, write_batch
@@ -105,16 +105,20 @@ class Processor:
         self._client = client
         self._db = database
         self._dead_letters = dead_letters
-        self._session: AsyncClientSession | None = None
+        self._lease: Lease | None = None
 
-    async def start(self) -> None:
-        """Take this version's lease (aborting a killed predecessor's open transaction)."""
-        self._session = await take_lease(self._client, self._db, self.identity.checkpoint_id)
+    async def start(self, timing: LeaseTiming = LeaseTiming()) -> None:
+        """Take this version's lease: a standby waits while the active instance renews it (stream_processors.lease)."""
+        self._lease = await take_lease(self._client, self._db, self.identity.checkpoint_id, timing)
+
+    @property
+    def _session(self) -> AsyncClientSession | None:
+        return self._lease.session if self._lease is not None else None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.end_session()
-            self._session = None
+        if self._lease is not None:
+            await self._lease.release()
+            self._lease = None
 
     @property
     def database(self) -> AsyncDatabase[dict[str, object]]:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from contracts.read_models import READ_MODELS, read_model_database
 from service_kit.eventlog import RawPublisher, ensure_streams
 from service_kit.mongo import mongo_client, init_read_models
+from stream_processors.lease import LeaseTiming
 from stream_processors.processor import Processor, ProcessorIdentity
 from stream_processors.settings import ProcessorSettings
 
@@ -23,7 +24,7 @@ async def open_processor(settings: ProcessorSettings, version: int | None = None
         database = client[read_model_database(settings.mongo.database, identity.version)]
         await init_read_models(database, READ_MODELS)
         processor = Processor(identity, client, database, dead_letters, settings.rabbitmq.events_stream)
-        await processor.start()
+        await processor.start(LeaseTiming(settings.lease_ttl_seconds, settings.lease_renew_seconds))
         try:
             yield processor
         finally:

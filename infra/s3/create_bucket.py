@@ -14,9 +14,10 @@ import time
 from minio import Minio
 
 from service_kit.s3 import ClientTuning, s3_client
-from service_kit.settings import S3Settings
+from service_kit.settings import S3Settings, load_settings
 
 MAX_DELAY_SECONDS = 5.0
+ENVIRONMENT = ("S3_INIT_ATTEMPTS",)  # read here besides S3Settings
 
 
 def bucket_client(settings: S3Settings) -> Minio:
@@ -45,7 +46,7 @@ def ensure_bucket(settings: S3Settings, attempts: int, first_delay: float = 0.5)
 
 
 def main() -> int:
-    settings = S3Settings()
+    settings = load_settings(S3Settings, "s3-init")
     attempts = max(1, int(os.environ.get("S3_INIT_ATTEMPTS", "20")))
     try:
         created = ensure_bucket(settings, attempts)

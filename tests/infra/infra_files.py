@@ -154,6 +154,21 @@ def service_env(service: Json) -> dict[str, str]:
     return {str(key): "" if value is None else str(value) for key, value in environment.items()}
 
 
+def mounts(service: Json) -> list[tuple[str, str, bool]]:
+    """(source, target, read-only) of every short-syntax volume of a service."""
+    found = []
+    for volume in service.get("volumes", []):
+        source, target, *options = str(volume).split(":")
+        found.append((source, target, "ro" in options))
+    return found
+
+
+def mounted_in(volume: str) -> dict[str, tuple[str, bool]]:
+    """Which services mount the named ``volume``, where and whether read-only."""
+    return {name: (target, read_only) for name, service in services().items()
+            for source, target, read_only in mounts(service) if source == volume}
+
+
 # --- Dockerfile -----------------------------------------------------------------------------------------------
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

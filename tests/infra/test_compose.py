@@ -28,10 +28,14 @@ from tests.infra.infra_files import (
 SCHEMA = Path(__file__).parent / "compose_spec" / "compose-spec.json"
 APP_SERVICES = {"api": "api", "processors": "stream_processors", "bot": "bot"}
 ISSUE_SERVICES = {"rabbitmq", "mongo", "redis", "s3", "s3-init", "api", "processors", "bot", "nginx", "prometheus",
-                  "grafana"}
+                  "grafana", "secrets-init", "tls-init", "mongo-init", "certbot"}
 STATEFUL = {"rabbitmq": "/var/lib/rabbitmq", "mongo": "/data/db", "redis": "/data", "s3": "/data",
-            "prometheus": "/prometheus", "grafana": "/var/lib/grafana"}
+            "prometheus": "/prometheus", "grafana": "/var/lib/grafana", "secrets-init": "/var/lib/docvault/secrets",
+            "certbot": "/etc/letsencrypt"}
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|_KEY$|PRIVATE", re.IGNORECASE)
+SECRET_FILES = "/run/docvault/secrets/"
+# An access key id names an S3 identity (like a user name); its secret is S3_SECRET_KEY_FILE.
+NOT_SECRET = {"S3_ACCESS_KEY"}
 PINNED_TAG = re.compile(r"^[\w./-]+:(?!latest$)v?\d+\.\d+(\.\d+)?[\w.-]*(@sha256:[0-9a-f]{64})?$")
 
 
@@ -129,12 +133,15 @@ def test_compose_holds_no_secret_literal_when_read() -> None:
     leaks = []
     for name, service in raw_compose()["services"].items():
         for key, value in service_env(service).items():
-            if SECRET_NAME.search(key) and not key.startswith("DOCVAULT_"):
+            if key.endswith("_FILE"):
+                if not value.startswith(SECRET_FILES):
+                    leaks.append(f"{name}.{key}")
+            elif SECRET_NAME.search(key) and key not in NOT_SECRET:
                 refs = interpolations(value)
                 whole = len(refs) == 1 and refs[0].text == value
                 if not (whole and (refs[0].required or refs[0].has_default and not refs[0].arg)):
                     leaks.append(f"{name}.{key}")
-    assert leaks == [], "secrets come from .env or the generated secrets file, never from the compose file"
+    assert leaks == [], "secrets come from .env (to secrets-init only) or from the files secrets-init writes"
 
 
 def test_env_example_lists_every_compose_variable_with_secrets_left_empty_when_copied() -> None:
@@ -155,7 +162,7 @@ def test_compose_publishes_only_nginx_beyond_loopback_when_ports_are_mapped() ->
         for port in service.get("ports", []):
             if name != "nginx":
                 assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
-    assert [str(port).split(":")[-1] for port in services()["nginx"]["ports"]] == ["80"]
+    assert sorted(str(port).split(":")[-1] for port in services()["nginx"]["ports"]) == ["443", "80"]
 
 
 def test_compose_bind_mounts_point_at_files_in_the_repository_when_started() -> None:
@@ -173,16 +180,76 @@ def test_compose_app_services_point_at_the_compose_services_when_configured() ->
     for name in ("processors", "bot"):
         env = service_env(all_services[name])
         assert env["RABBITMQ_HOST"] == rabbit_hostname and env["RABBITMQ_STREAM_PORT"] == "5552"
-    for name in ("processors", "api"):
-        assert "replicaSet=rs0" in service_env(all_services[name])["MONGO_URL"]
-    assert service_env(all_services["api"])["S3_ENDPOINT"] == "s3:8333"
-    assert service_env(all_services["bot"])["API_BASE_URL"] == "http://api:8000"
+    for name in ("processors", "api", "mongo-init"):
+        url = service_env(all_services[name])["MONGO_URL"]
+        assert "replicaSet=rs0" in url and "authSource=admin" in url and "@" not in url
+    assert {service_env(all_services[name])["S3_ENDPOINT"] for name in ("api", "s3-init")} == {"s3:8333"}
+    assert service_env(all_services["bot"])["API_BASE_URL"] == "http://nginx:8000"
     assert {service_env(all_services[name])["HTTP_PORT"] for name in APP_SERVICES} == {"8000", "8080", "8081"}
+
+
+def test_compose_gives_the_webhook_and_the_links_one_public_address_when_configured() -> None:
+    raw = raw_compose()["services"]
+    for name, variable in (("bot", "WEBHOOK_BASE_URL"), ("api", "PUBLIC_BASE_URL"), ("tls-init", "PUBLIC_BASE_URL")):
+        assert service_env(raw[name])[variable] == "${PUBLIC_BASE_URL:-}", name
+    assert service_env(raw["tls-init"])["PUBLIC_HTTPS_PORT"] == "${PUBLIC_HTTPS_PORT:-443}"
+    assert "${PUBLIC_HTTPS_PORT:-443}:443" in raw["nginx"]["ports"]
+
+
+def test_compose_health_means_ready_when_our_services_are_probed() -> None:
+    for name in APP_SERVICES:
+        assert services()[name]["healthcheck"]["test"] == ["CMD", "python", "/app/ops/healthcheck.py", "/readyz"]
+
+
+def test_compose_nginx_waits_for_its_certificate_only_when_started() -> None:
+    assert set(services()["nginx"]["depends_on"]) == {"tls-init"}
+
+
+def test_compose_stop_grace_outlasts_each_services_own_drain_when_stopped() -> None:
+    from bot.runtime import SHUTDOWN_GRACE_SECONDS
+
+    def seconds(text: str) -> float:
+        return float(text.removesuffix("s"))
+
+    grace = {name: seconds(services()[name]["stop_grace_period"]) for name in APP_SERVICES}
+    assert grace["bot"] > SHUTDOWN_GRACE_SECONDS
+    assert grace["processors"] > 30  # stream_processors.commands waits 30 s for the runner
+    assert grace["api"] > 10  # api.__main__: timeout_graceful_shutdown
+
+
+def test_compose_limits_the_memory_of_every_service_when_run() -> None:
+    for name, service in services().items():
+        limit = (((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory")
+        assert limit and re.fullmatch(r"\d+[MG]", str(limit)), f"{name} has no memory limit"
+
+
+def test_compose_volumes_have_fixed_names_when_the_project_is_renamed() -> None:
+    document = compose({"COMPOSE_PROJECT_NAME": "something-else"})
+    for key, volume in document["volumes"].items():
+        assert volume["name"] == f"docvault_{key}", key
+
+
+def test_compose_keeps_the_stores_on_an_internal_network_when_wired() -> None:
+    document = compose()
+    assert document["networks"]["data"].get("internal") is True
+    for name in ("mongo", "redis", "s3"):
+        assert services()[name]["networks"] == ["data"], name
+    assert services()["nginx"]["networks"] == ["edge"]
+    assert "data" not in services()["prometheus"]["networks"] and "data" not in services()["grafana"]["networks"]
+    for name in ("secrets-init", "tls-init"):
+        assert services()[name]["network_mode"] == "none"
+
+
+def test_makefile_up_rebuilds_the_image_when_run_after_a_pull() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^up:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe and "docker compose up -d --build" in recipe[1]
 
 
 def test_compose_mongo_runs_a_replica_set_it_initiates_itself_when_first_checked() -> None:
     mongo = services()["mongo"]
     assert mongo["command"][:3] == ["mongod", "--replSet", "rs0"]
+    assert "--keyFile" in mongo["command"]
     probe = " ".join(mongo["healthcheck"]["test"])
     assert "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'mongo:27017'}]})" in probe
     assert "isWritablePrimary" in probe

@@ -67,7 +67,7 @@ def test_dockerfile_ships_the_ops_scripts_compose_runs_when_built() -> None:
             referenced.update(re.findall(r"/app/ops/(\w+\.py)", part))
         probe = " ".join((service.get("healthcheck") or {}).get("test", []))
         referenced.update(re.findall(r"/app/ops/(\w+\.py)", probe))
-    assert referenced == {"generate_secrets.py", "create_bucket.py", "healthcheck.py"}
+    assert referenced == {"generate_secrets.py", "create_bucket.py", "healthcheck.py", "tls_init.py", "mongo_users.py"}
     for script in referenced:
         assert re.search(rf"infra/\w+/{script}\b[^\n]*\./ops/", copied), script
 

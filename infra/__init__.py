@@ -1,0 +1,1 @@
+"""Deployment files; the Python ones are also imported by tests/infra."""
