@@ -255,4 +255,4 @@ def test_python_m_api_refuses_to_start_and_names_the_setting_when_a_storage_limi
                              timeout=60, check=False)
 
     assert started.returncode != 0
-    assert variable.lower() in started.stderr.decode() and problem in started.stderr.decode()
+    assert variable in started.stderr.decode() and problem in started.stderr.decode()
