@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -29,3 +31,8 @@ def display_names(
     except InvalidName:
         assume(False)
         raise
+
+
+def occurred_instants(timezones: st.SearchStrategy[tzinfo] = st.just(UTC)) -> st.SearchStrategy[datetime]:
+    """Instants an envelope accepts as ``occurred_at`` (a day's margin for the zones' offsets)."""
+    return st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 30), timezones=timezones)
