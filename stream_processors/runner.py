@@ -7,11 +7,10 @@ import logging
 import random
 from collections.abc import Callable
 
-from pymongo.errors import PyMongoError
-
-from service_kit.eventlog import EventLogUnavailable, StartAt, StreamRecord, StreamSubscriber, stream_end_offset
+from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.metrics import PROCESSOR_CHECKPOINT, PROCESSOR_LAG
 from service_kit.settings import RabbitSettings
+from stream_processors.failures import Failure, classify, describe_failure
 from stream_processors.processor import Processor
 from stream_processors.store import load_checkpoint
 
@@ -123,15 +122,21 @@ class ProcessorRunner:
 
     async def _commit_until_done(self, batch: list[StreamRecord]) -> bool:
         """Retry the same batch until it commits (True) or the runner is stopped (False); an
-        uncommitted batch is simply read again from the checkpoint on the next start."""
+        uncommitted batch is simply read again from the checkpoint on the next start.
+
+        Only infrastructure failures reach here to be retried (the processor dead-letters events it cannot
+        apply); anything else, such as a lost lease, ends the run."""
         attempt = 0
         while True:
             try:
                 await self._processor.process(batch)
                 break
-            except (PyMongoError, EventLogUnavailable) as error:  # LeaseLost is not retried: it ends the run
+            except Exception as error:
+                if classify(error) is not Failure.retry:
+                    raise
                 delay = backoff_delay(attempt)
-                log.warning("batch not committed, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
+                log.warning("batch not committed, retrying",
+                            extra={"error": describe_failure(error), "retry_in": delay})
                 attempt += 1
                 if await stopped_within(self._stopping, delay):
                     return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import typing
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,55 +14,25 @@ from pydantic import BaseModel, ValidationError
 from contracts.codec import decode_event, encode_event
 from contracts.events import (
     CURRENT_VERSIONS,
-    MAX_FILE_SIZE_BYTES,
     MAX_OCCURRED_AT,
     MAX_OWNER_ID,
     MIN_OCCURRED_AT,
     PAYLOAD_TYPES,
-    DocumentAdded,
     DocumentDeleted,
     DocumentRenamed,
     DocumentRestored,
     EventEnvelope,
     EventPayload,
-    StoredFile,
     UserLanguageChanged,
     UserStarted,
     new_event,
 )
-from contracts.text import MAX_TYPE_TITLE_LENGTH, type_slug
-from tests.contracts.strategies import LATIN_CYRILLIC, display_names, occurred_instants
+from tests.contracts.strategies import event_payloads, occurred_instants
 
 DOCUMENT_ID = uuid.UUID("c0a8012e-5b3f-4d7a-8e21-6f4b9d2a7c15")
 
 
-_short_texts = st.none() | st.text(max_size=256)
-_stored_files = st.builds(
-    lambda content, size, mime, file_name, file_id, unique_id: StoredFile(
-        object_key=f"owners/1/{hashlib.sha256(content).hexdigest()}",
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=size,
-        mime_type=mime,
-        file_name=file_name,
-        telegram_file_id=file_id,
-        telegram_file_unique_id=unique_id,
-    ),
-    st.binary(max_size=32), st.integers(0, MAX_FILE_SIZE_BYTES), st.text(min_size=1, max_size=128),
-    _short_texts, _short_texts, _short_texts,
-)
-_payloads: st.SearchStrategy[EventPayload] = st.one_of(
-    st.builds(UserStarted, language=st.sampled_from(["en", "ru"])),
-    st.builds(UserLanguageChanged, language=st.sampled_from(["en", "ru"])),
-    st.builds(
-        lambda document_id, title, name, stored: DocumentAdded(
-            document_id=document_id, type_slug=type_slug(title), type_title=title, name=name, file=stored
-        ),
-        st.uuids(), display_names(MAX_TYPE_TITLE_LENGTH, LATIN_CYRILLIC), display_names(), _stored_files,
-    ),
-    st.builds(DocumentRenamed, document_id=st.uuids(), name=display_names()),
-    st.builds(DocumentDeleted, document_id=st.uuids()),
-    st.builds(DocumentRestored, document_id=st.uuids()),
-)
+_payloads = event_payloads()
 _zones = st.sampled_from([UTC, timezone(timedelta(hours=3)), timezone(-timedelta(hours=9, minutes=30))])
 
 
