@@ -18,16 +18,7 @@ from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_mo
 from service_kit.eventlog import RawPublisher, StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.http import start_ops_server
 from service_kit.mongo import mongo_client
-from stream_processors.dead_letters import (
-    LIST_HEADER,
-    DeadLetterEntry,
-    NotADeadLetter,
-    for_redrive,
-    format_table,
-    list_row,
-    read_entry,
-    shown,
-)
+from stream_processors.dead_letters import DeadLetterEntry, NotADeadLetter, for_redrive, listing, read_entry, shown
 from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
 from stream_processors.failures import describe_failure
 from stream_processors.processor import Processor, ProcessorIdentity
@@ -222,14 +213,13 @@ async def dead_letter_entries(settings: ProcessorSettings, start: StartAt = Star
         except NotADeadLetter as error:
             log.warning("not a dead letter", extra={"error": str(error)})
 
-    if end >= 0:
+    if end >= 0 and (start.kind != "offset" or (start.value or 0) <= end):  # past the end nothing arrives
         await _read_until(settings, stream_name, start, end, keep)
     return entries
 
 
 async def dlq_list(settings: ProcessorSettings, reasons: Sequence[str], out: TextIO) -> int:
-    entries = [e for e in await dead_letter_entries(settings) if not reasons or e.reason in reasons]
-    out.write(format_table([LIST_HEADER, *(list_row(entry) for entry in entries)]))
+    out.write(listing(await dead_letter_entries(settings), reasons))
     return 0
 
 

@@ -71,6 +71,11 @@ def _text(value: Any) -> str:
 LIST_HEADER = ("offset", "source_offset", "reason", "event_type", "event_id", "processor", "detail")
 
 
+def listing(entries: Iterable[DeadLetterEntry], reasons: Sequence[str] = ()) -> str:
+    """The table ``dlq list`` prints: a header, then one row per entry (with one of ``reasons``, if given)."""
+    return format_table([LIST_HEADER, *(list_row(e) for e in entries if not reasons or e.reason in reasons)])
+
+
 def list_row(entry: DeadLetterEntry) -> tuple[str, ...]:
     event = entry.event()
     return (str(entry.offset), str(entry.source_offset), entry.reason,

@@ -26,6 +26,11 @@ def resume_position(checkpoint: int | None, requested: StartAt | None) -> StartA
     return StartAt.first() if checkpoint is None else StartAt.offset(checkpoint + 1)
 
 
+def caught_up(committed: int | None, stop_after: int | None) -> bool:
+    """Whether a bounded run is done: it committed ``stop_after`` (offset 0 counts: it is falsy, not absent)."""
+    return stop_after is not None and committed is not None and committed >= stop_after
+
+
 def backoff_delay(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
     """Exponential backoff with jitter: 0.1 s, 0.2 s, 0.4 s ... up to ``cap``."""
     base: float = min(cap, 0.1 * 2 ** min(attempt, 16))
@@ -86,7 +91,7 @@ class ProcessorRunner:
             await subscriber.close()
 
     def _caught_up(self) -> bool:
-        return self._stop_after is not None and (self.committed_offset or -1) >= self._stop_after
+        return caught_up(self.committed_offset, self._stop_after)
 
     async def _consume(self) -> None:
         while not self._stopping.is_set() and not self._caught_up():

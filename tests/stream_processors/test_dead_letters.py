@@ -17,6 +17,7 @@ from stream_processors.dead_letters import (
     for_redrive,
     format_table,
     list_row,
+    listing,
     read_entry,
     shown,
 )
@@ -61,6 +62,16 @@ def test_list_row_names_event_when_original_decodes_and_dashes_when_it_does_not(
     assert rows == [("0", "40", "unapplicable", "document.added", str(EVENT.event_id), "read-models@v1",
                      "OverflowError: date value out of range"),
                     ("1", "40", "malformed", "-", "-", "read-models@v1", "OverflowError: date value out of range")]
+
+
+def test_listing_shows_header_and_only_entries_of_the_reasons_when_reasons_given() -> None:
+    entries = [_entry(0, b"a", "malformed"), _entry(1, encode_event(EVENT)), _entry(2, b"c", "invalid")]
+
+    every, some = listing(entries), listing(entries, ["unapplicable", "invalid"])
+
+    assert [line.split()[:3] for line in some.splitlines()] == [
+        ["offset", "source_offset", "reason"], ["1", "40", "unapplicable"], ["2", "40", "invalid"]]
+    assert len(every.splitlines()) == 4
 
 
 def test_format_table_aligns_columns_when_cells_differ_in_width() -> None:
