@@ -69,7 +69,8 @@ def test_pipeline_dashboard_panels_do_not_overlap_when_laid_out() -> None:
     cells: set[tuple[int, int]] = set()
     for panel in dashboard_panels(pipeline()):
         grid = panel["gridPos"]
-        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+        xs, ys = range(grid["x"], grid["x"] + grid["w"]), range(grid["y"], grid["y"] + grid["h"])
+        area = {(x, y) for x in xs for y in ys}
         assert not cells & area, panel["title"]
         cells |= area
 
