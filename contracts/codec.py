@@ -101,13 +101,34 @@ def _amqp_body(data: bytes) -> bytes:
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
+    """The body as one JSON object: strict UTF-8 (``json.loads`` of bytes would also take UTF-16, UTF-32 and
+    encoded surrogates) and no key twice (``json.loads`` keeps the last one, another reader the first)."""
     try:
-        raw = json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedEvent("body is not UTF-8") from None
+    try:
+        raw = json.loads(text, object_pairs_hook=_object_without_repeated_keys)
+    except _RepeatedKey as error:
+        raise MalformedEvent(str(error)) from None
     except (ValueError, RecursionError) as error:  # also integers past Python's 4300-digit limit
         raise MalformedEvent(f"body is not JSON ({type(error).__name__})") from None
     if not isinstance(raw, dict):
         raise MalformedEvent("body is not a JSON object")
     return raw
+
+
+class _RepeatedKey(Exception):
+    """Not a ValueError, so that it passes ``json.loads`` unchanged."""
+
+
+def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _RepeatedKey(f"a key appears twice in one object ({key[:40]!r})")
+        result[key] = value
+    return result
 
 
 def _upcast_in_place(raw: dict[str, Any], event_type: str, upcasters: dict[tuple[str, int], Upcaster]) -> int:

@@ -35,6 +35,13 @@ EventType = Literal[
 
 MAX_CORRELATION_ID_LENGTH = 64
 MAX_FILE_SIZE_BYTES = 4 * 1024**3
+# What a store can hold bounds what an event may say (a record that decodes must be storable, or one event
+# stops the processor for everyone). Owner ids are BSON int64; Telegram's ids fit in 52 bits, far below it.
+MAX_OWNER_ID = 2**63 - 1
+# Instants are kept in UTC. From the Unix epoch (a device whose clock was never set says 1970, and its person's
+# action is still real) to the end of 2099: a converter to any zone (+-24 h) stays inside every datetime type.
+MIN_OCCURRED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_OCCURRED_AT = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
 
 
 def _iso_text_or_datetime(value: Any) -> Any:
@@ -42,6 +49,13 @@ def _iso_text_or_datetime(value: Any) -> Any:
     if isinstance(value, (str, datetime)):
         return value
     raise ValueError("occurred_at must be an ISO 8601 date-time with a time zone")
+
+
+def _utc_within_storable_years(value: datetime) -> datetime:
+    """Compared before converting: converting 9999-12-31T23:59:59-23:59 to UTC overflows the year."""
+    if not MIN_OCCURRED_AT <= value < MAX_OCCURRED_AT:
+        raise ValueError(f"occurred_at must be from {MIN_OCCURRED_AT:%Y} to {MAX_OCCURRED_AT:%Y} (exclusive)")
+    return value.astimezone(UTC)
 
 
 def _is_clean_name(value: str) -> str:
@@ -54,7 +68,7 @@ DisplayName = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH), Afte
 TypeTitle = Annotated[str, StringConstraints(max_length=MAX_TYPE_TITLE_LENGTH), AfterValidator(_is_clean_name)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_TITLE_LENGTH, pattern=r"^[\w-]+$")]
 Language = Literal["en", "ru"]
-Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Sha256Hex = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
 ShortText = Annotated[str, StringConstraints(max_length=256)]
 
 
@@ -132,8 +146,10 @@ class EventEnvelope(BaseModel):
     event_id: uuid.UUID
     event_type: EventType
     schema_version: Annotated[StrictInt, Field(gt=0)]
-    occurred_at: Annotated[AwareDatetime, BeforeValidator(_iso_text_or_datetime)]
-    owner_id: Annotated[StrictInt, Field(gt=0)]  # a Telegram user id; true or "123" are refused
+    occurred_at: Annotated[
+        AwareDatetime, BeforeValidator(_iso_text_or_datetime), AfterValidator(_utc_within_storable_years)
+    ]
+    owner_id: Annotated[StrictInt, Field(gt=0, le=MAX_OWNER_ID)]  # a Telegram user id; true or "123" are refused
     correlation_id: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CORRELATION_ID_LENGTH)]
     causation_id: Annotated[str, StringConstraints(max_length=MAX_CORRELATION_ID_LENGTH)] | None = None
     payload: EventPayload

@@ -1,4 +1,4 @@
-"""``python -m stream_processors <command>``: run, replay, rebuild, export, lag.
+"""``python -m stream_processors <command>``: run, replay, rebuild, export, lag, dlq.
 
 Examples::
 
@@ -8,6 +8,9 @@ Examples::
     python -m stream_processors export --from timestamp:2026-11-01T00:00:00Z --type document.added \\
         --format csv --output added.csv
     python -m stream_processors lag
+    python -m stream_processors dlq list --reason unapplicable
+    python -m stream_processors dlq show 12
+    python -m stream_processors dlq redrive --reason unapplicable   # after deploying a fix
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def parse_start(text: str) -> StartAt:
     if text in ("first", "next"):
         return StartAt(text)
     kind, _, value = text.partition(":")
-    if kind == "offset" and re.fullmatch(r"[0-9]{1,20}", value) and int(value) < 2**64:  # offsets are u64
+    if kind == "offset" and _is_offset(value):
         return StartAt.offset(int(value))
     if kind == "timestamp" and value:
         moment = _aware(value)
@@ -73,11 +76,45 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default="-", help="file path, or - for standard output")
     lag = sub.add_parser("lag", help="print stream end, checkpoint and lag of a processor version")
     lag.add_argument("--version", type=int, default=None)
+    _add_dlq_commands(sub.add_parser("dlq", help="list, show or redrive the dead-letter stream's entries"))
     return parser
 
 
+def _add_dlq_commands(dlq: argparse.ArgumentParser) -> None:
+    sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    listing = sub.add_parser("list", help="one line per dead letter: offsets, reason, event, detail")
+    listing.add_argument("--reason", dest="reasons", action="append", default=[], help="only this reason (repeatable)")
+    show = sub.add_parser("show", help="one dead letter in full, as JSON")
+    show.add_argument("offset", type=_offset, help="its offset in the dead-letter stream")
+    redrive = sub.add_parser("redrive", help="append the original records again to the events stream")
+    chosen = redrive.add_argument_group("which (at least one)")
+    chosen.add_argument("--offset", dest="offsets", type=_offset, action="append", default=[],
+                        help="a dead letter's offset (repeatable)")
+    chosen.add_argument("--reason", dest="reasons", action="append", default=[],
+                        help="every dead letter with this reason (repeatable)")
+
+
+def _is_offset(text: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,20}", text) is not None and int(text) < 2**64  # offsets are u64
+
+
+def _offset(text: str) -> int:
+    if _is_offset(text):
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected a stream offset, got {text!r}")
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; exits with a usage error (2) like argparse for what it cannot express."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "dlq" and args.dlq_command == "redrive" and not (args.offsets or args.reasons):
+        parser.error("dlq redrive: give --offset or --reason (redriving everything is never a default)")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     settings = load_settings(ProcessorSettings, "processor")  # a bad setting: one line and exit 78
     configure_logging(f"processor-{args.command}", settings.log_level)
     return asyncio.run(_dispatch(args, settings))
@@ -92,7 +129,17 @@ async def _dispatch(args: argparse.Namespace, settings: ProcessorSettings) -> in
     if args.command == "export":
         selection = ExportFilter(tuple(args.event_types), tuple(args.owners), args.since, args.until)
         return await commands.export(settings, args.start, selection, args.format, args.output)
+    if args.command == "dlq":
+        return await _dispatch_dlq(args, settings)
     return await commands.lag(settings, args.version, sys.stdout)
+
+
+async def _dispatch_dlq(args: argparse.Namespace, settings: ProcessorSettings) -> int:
+    if args.dlq_command == "list":
+        return await commands.dlq_list(settings, args.reasons, sys.stdout)
+    if args.dlq_command == "show":
+        return await commands.dlq_show(settings, args.offset, sys.stdout)
+    return await commands.dlq_redrive(settings, args.offsets, args.reasons, sys.stdout)
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,10 +16,14 @@ from tqdm import tqdm
 
 from contracts.codec import EventDecodeError, decode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_model_database
-from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset, streams_exist
+from service_kit.eventlog import (
+    RawPublisher, StartAt, StreamRecord, StreamSubscriber, stream_end_offset, streams_exist,
+)
 from service_kit.http import start_ops_server
 from service_kit.mongo import mongo_client
+from stream_processors.dead_letters import DeadLetterEntry, NotADeadLetter, for_redrive, listing, read_entry, shown
 from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
+from stream_processors.failures import describe_failure
 from stream_processors.processor import Processor, ProcessorIdentity
 from stream_processors.runner import ProcessorRunner, backoff_delay, stopped_within
 from stream_processors.settings import ProcessorSettings
@@ -27,6 +32,7 @@ from stream_processors.wiring import open_processor
 
 log = logging.getLogger(__name__)
 MONGO_PROBE_SECONDS = 2.0
+REDRIVE_BATCH = 500
 
 
 async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
@@ -52,7 +58,8 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
                 attempt = 0
             except Exception as error:
                 delay = backoff_delay(attempt)
-                log.warning("processor not running, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
+                log.warning("processor not running, retrying",
+                            extra={"error": describe_failure(error), "retry_in": delay})
                 attempt += 1
                 await stopped_within(stop, delay)
     finally:
@@ -141,7 +148,8 @@ async def export(settings: ProcessorSettings, start: StartAt, selection: ExportF
         if fmt == "csv":
             stream.write(csv_header())
         if end >= 0:
-            await _read_until(settings, start, end, lambda record: _export_one(record, selection, fmt, stream, counts))
+            await _read_until(settings, settings.rabbitmq.events_stream, start, end,
+                              lambda record: _export_one(record, selection, fmt, stream, counts))
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -164,13 +172,14 @@ def _export_one(record: StreamRecord, selection: ExportFilter, fmt: str, out: Te
 
 async def _read_until(
     settings: ProcessorSettings,
+    stream_name: str,
     start: StartAt,
     end: int,
     consume: Callable[[StreamRecord], None],
     idle_seconds: float = 3.0,
 ) -> None:
-    """Feed records to ``consume`` up to offset ``end``; also ends when nothing arrives for
-    ``idle_seconds`` (a start position past the end delivers nothing at all)."""
+    """Feed records of ``stream_name`` to ``consume`` up to offset ``end``; also ends when nothing arrives
+    for ``idle_seconds`` (a start position past the end delivers nothing at all)."""
     done = asyncio.Event()
     delivered = 0
 
@@ -182,7 +191,7 @@ async def _read_until(
         if record.offset >= end:
             done.set()
 
-    reader = StreamSubscriber(settings.rabbitmq, settings.rabbitmq.events_stream, handle, "docvault-export")
+    reader = StreamSubscriber(settings.rabbitmq, stream_name, handle, "docvault-export")
     await reader.start(start)
     try:
         seen = -1
@@ -206,4 +215,50 @@ async def lag(settings: ProcessorSettings, version: int | None, out: TextIO) -> 
     committed = -1 if checkpoint is None else checkpoint
     out.write(f"processor {identity.checkpoint_id}\nstream end offset {end}\n"
               f"checkpoint offset {committed}\nlag {max(0, end - committed)} events\n")
+    return 0
+
+
+async def dead_letter_entries(settings: ProcessorSettings, start: StartAt = StartAt.first()) -> list[DeadLetterEntry]:
+    """The dead-letter stream up to its end seen now; records that are not dead letters are skipped (and logged)."""
+    stream_name = settings.rabbitmq.dead_letter_stream
+    end = await stream_end_offset(settings.rabbitmq, stream_name)
+    entries: list[DeadLetterEntry] = []
+
+    def keep(record: StreamRecord) -> None:
+        try:
+            entries.append(read_entry(record))
+        except NotADeadLetter as error:
+            log.warning("not a dead letter", extra={"error": str(error)})
+
+    if end >= 0 and (start.kind != "offset" or (start.value or 0) <= end):  # past the end nothing arrives
+        await _read_until(settings, stream_name, start, end, keep)
+    return entries
+
+
+async def dlq_list(settings: ProcessorSettings, reasons: Sequence[str], out: TextIO) -> int:
+    out.write(listing(await dead_letter_entries(settings), reasons))
+    return 0
+
+
+async def dlq_show(settings: ProcessorSettings, offset: int, out: TextIO) -> int:
+    found = [e for e in await dead_letter_entries(settings, StartAt.offset(offset)) if e.offset == offset]
+    if not found:
+        print(f"no dead letter at offset {offset} of {settings.rabbitmq.dead_letter_stream}", file=sys.stderr)
+        return 1
+    out.write(json.dumps(shown(found[0]), ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+async def dlq_redrive(settings: ProcessorSettings, offsets: Sequence[int], reasons: Sequence[str], out: TextIO) -> int:
+    """Append the original bytes of the chosen dead letters to the events stream again. Safe: an event id
+    is applied once, so an entry whose event was applied meanwhile changes nothing."""
+    chosen = for_redrive(await dead_letter_entries(settings), set(offsets), set(reasons))
+    target = settings.rabbitmq.events_stream
+    publisher = RawPublisher(settings.rabbitmq, target, "docvault-dlq-redrive")
+    try:
+        for start in range(0, len(chosen), REDRIVE_BATCH):
+            await publisher.append([entry.original for entry in chosen[start:start + REDRIVE_BATCH]])
+    finally:
+        await publisher.close()
+    out.write(f"redriven {len(chosen)} dead letter(s) to {target}\n")
     return 0

@@ -1,9 +1,13 @@
-"""One batch of stream records -> read-model writes and the checkpoint, committed together."""
+"""One batch of stream records -> read-model writes and the checkpoint, committed together.
+
+What cannot be decoded, and events that cannot be applied (see ``isolation``), go to the dead-letter
+stream, each before the checkpoint moves past it; everything else is applied exactly once.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -11,16 +15,30 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rstream import AMQPMessage
 
 from contracts.codec import EventDecodeError, decode_event
+from contracts.events import EventEnvelope
 from service_kit.correlation import correlation_id_var
 from service_kit.eventlog import RawPublisher, StreamRecord
 from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS
 from service_kit.mongo import MongoClient
+from stream_processors.failures import UNAPPLICABLE, describe_failure
+from stream_processors.isolation import Isolated, commit_isolating
 from stream_processors.lease import Lease, LeaseTiming, check_lease, take_lease
 from stream_processors.projections import apply_event
+from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
 from stream_processors.store import Positioned, already_applied, applied_record, load_state, write_batch
 
 log = logging.getLogger(__name__)
+
+# (state, event, offset) -> effect: ``apply_event``, or in tests one that fails for chosen events.
+Projection = Callable[[BatchState, EventEnvelope, int], str]
+# Loading a batch's state again with the copies keys naming probed beyond it: one more round is needed only
+# for a name cut to fit or an id name; the cap only turns a loop that a bug could make endless into an error.
+MAX_LOAD_ROUNDS = 8
+
+
+class StateNotLoadable(RuntimeError):
+    """Applying a batch kept probing names whose holders were not loaded (a bug): the batch is unapplicable."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +53,19 @@ class ProcessorIdentity:
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """A record for the dead-letter stream, with a stable reason and a detail that names no personal data."""
+
     record: StreamRecord
-    error: EventDecodeError
+    reason: str
+    detail: str
+
+    @classmethod
+    def undecodable(cls, record: StreamRecord, error: EventDecodeError) -> DeadLetter:
+        return cls(record, error.reason, error.detail)
+
+    @classmethod
+    def unapplicable(cls, record: StreamRecord, error: BaseException) -> DeadLetter:
+        return cls(record, UNAPPLICABLE, describe_failure(error))
 
 
 def split_records(records: Sequence[StreamRecord]) -> tuple[list[Positioned], list[DeadLetter]]:
@@ -47,7 +76,7 @@ def split_records(records: Sequence[StreamRecord]) -> tuple[list[Positioned], li
         try:
             events.append(Positioned(record.offset, decode_event(record.data)))
         except EventDecodeError as error:
-            dead.append(DeadLetter(record, error))
+            dead.append(DeadLetter.undecodable(record, error))
     return events, dead
 
 
@@ -63,28 +92,29 @@ def first_occurrences(events: Sequence[Positioned], applied: set[str]) -> list[P
     return fresh
 
 
-def apply_all(state: BatchState, events: Sequence[Positioned]) -> dict[int, str]:
+def apply_all(state: BatchState, events: Sequence[Positioned], projection: Projection = apply_event) -> dict[int, str]:
     """Apply events in order; each is applied (and logged) under its own correlation id."""
     effects: dict[int, str] = {}
     for positioned in events:
         token = correlation_id_var.set(positioned.event.correlation_id)
         try:
-            effects[positioned.offset] = apply_event(state, positioned.event, positioned.offset)
+            effects[positioned.offset] = str(projection(state, positioned.event, positioned.offset))
             log.debug("applied", extra={"offset": positioned.offset, "effect": effects[positioned.offset]})
         finally:
             correlation_id_var.reset(token)
     return effects
 
 
-def dead_letter_message(dead: DeadLetter, source_stream: str) -> AMQPMessage:
-    """The original bytes, with where they came from and why they could not be processed."""
+def dead_letter_message(dead: DeadLetter, source_stream: str, processor: str) -> AMQPMessage:
+    """The original bytes, with where they came from, which processor version gave up and why."""
     return AMQPMessage(
         body=dead.record.data,
         application_properties={
             "x-source-stream": source_stream,
             "x-source-offset": dead.record.offset,
-            "x-reason": dead.error.reason,
-            "x-detail": dead.error.detail[:500],
+            "x-reason": dead.reason,
+            "x-detail": dead.detail[:500],
+            "x-processor": processor,
         },
     )
 
@@ -99,6 +129,8 @@ class Processor:
         database: AsyncDatabase[dict[str, object]],
         dead_letters: RawPublisher,
         source_stream: str,
+        projection: Projection = apply_event,
+        rules: NameRules | None = None,
     ) -> None:
         self.source_stream = source_stream
         self.identity = identity
@@ -106,6 +138,11 @@ class Processor:
         self._db = database
         self._dead_letters = dead_letters
         self._lease: Lease | None = None
+        self._projection = projection
+        self._rules = rules or NameRules()
+        # Offsets of the batch in hand already confirmed by the dead-letter stream: a retried batch does not
+        # append them again (after a crash it does: a dead letter may be there twice, never zero times).
+        self._dead_lettered: set[int] = set()
 
     async def start(self, timing: LeaseTiming = LeaseTiming()) -> None:
         """Take this version's lease: a standby waits while the active instance renews it (stream_processors.lease)."""
@@ -128,14 +165,25 @@ class Processor:
         """Apply ``records`` (consecutive offsets) exactly once. Raises if nothing could be committed;
         calling again with the same records is then safe."""
         events, dead = split_records(records)
-        if dead:
-            # Appended before the checkpoint moves past them: a crash in between dead-letters them twice
-            # (recognisable by x-source-offset), never zero times.
-            await self._dead_letters.append([dead_letter_message(d, self.source_stream) for d in dead])
-        effects = await self._commit(events, records[-1].offset)
-        self._count(events, effects, dead)
+        await self._dead_letter(dead)
+        by_offset = {record.offset: record for record in records}
 
-    async def _commit(self, events: list[Positioned], last_offset: int) -> dict[int, str]:
+        async def dead_letter_unapplicable(culprit: Positioned, error: Exception) -> None:
+            await self._dead_letter([DeadLetter.unapplicable(by_offset[culprit.offset], error)])
+
+        isolated = await commit_isolating(events, records[-1].offset, self._commit, dead_letter_unapplicable)
+        self._dead_lettered.clear()
+        self._count(events, isolated, dead)
+
+    async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        """Append to the dead-letter stream and wait for its confirm (raises ``EventLogUnavailable``)."""
+        new = [letter for letter in letters if letter.record.offset not in self._dead_lettered]
+        if new:
+            await self._dead_letters.append(
+                [dead_letter_message(letter, self.source_stream, self.identity.checkpoint_id) for letter in new])
+            self._dead_lettered.update(letter.record.offset for letter in new)
+
+    async def _commit(self, events: Sequence[Positioned], last_offset: int) -> dict[int, str]:
         """Effects by offset of the events applied now (duplicates are absent)."""
         session = self._session
         if session is None:
@@ -144,19 +192,41 @@ class Processor:
             await check_lease(self._db, self.identity.checkpoint_id, session)
             applied = await already_applied(self._db, [str(p.event.event_id) for p in events], session)
             fresh = first_occurrences(events, applied)
-            state = await load_state(self._db, fresh, session) if fresh else BatchState()
-            effects = apply_all(state, fresh)
+            state, effects = await self._apply_loaded(fresh, session) if fresh else (BatchState(), {})
             records = [applied_record(p, effects[p.offset]) for p in fresh]
             await write_batch(self._db, state, records, self.identity.checkpoint_id, last_offset, session)
         return effects
 
-    def _count(self, events: list[Positioned], effects: dict[int, str], dead: list[DeadLetter]) -> None:
+    async def _apply_loaded(
+        self, events: list[Positioned], session: AsyncClientSession
+    ) -> tuple[BatchState, dict[int, str]]:
+        """Load the state the events need and apply them; again with more documents while naming probed
+        names whose possible holders were not loaded (so the unique indexes never refuse the writes)."""
+        more: frozenset[str] = frozenset()
+        for _ in range(MAX_LOAD_ROUNDS):
+            state = await load_state(self._db, events, session, self._rules, more)
+            effects = apply_all(state, events, self._projection)
+            missing = state.unloaded_copies_keys()
+            if not missing:
+                return state, effects
+            more |= missing
+        raise StateNotLoadable(f"names still unloaded after {MAX_LOAD_ROUNDS} rounds")
+
+    def _count(self, events: list[Positioned], isolated: Isolated, dead: list[DeadLetter]) -> None:
         name = self.identity.name
+        unapplicable = {culprit.offset: error for culprit, error in isolated.unapplicable}
         for positioned in events:
-            outcome = "applied" if positioned.offset in effects else "duplicate"
+            outcome = "applied" if positioned.offset in isolated.effects else "duplicate"
+            if positioned.offset in unapplicable:
+                outcome = "dead_lettered"
+                self._count_dead_letter(positioned.offset, UNAPPLICABLE, type(unapplicable[positioned.offset]))
             EVENTS_CONSUMED_TOTAL.labels(name, positioned.event.event_type, outcome).inc()
         for letter in dead:
             EVENTS_CONSUMED_TOTAL.labels(name, "undecodable", "dead_lettered").inc()
-            DEAD_LETTERED_TOTAL.labels(self.source_stream, letter.error.reason).inc()
-            log.warning("dead-lettered", extra={"offset": letter.record.offset, "reason": letter.error.reason})
+            self._count_dead_letter(letter.record.offset, letter.reason)
         PROCESSOR_BATCH_EVENTS.labels(name).observe(len(events) + len(dead))
+
+    def _count_dead_letter(self, offset: int, reason: str, error: type[BaseException] | None = None) -> None:
+        DEAD_LETTERED_TOTAL.labels(self.source_stream, reason).inc()
+        extra = {"offset": offset, "reason": reason} | ({"error": error.__name__} if error else {})
+        log.warning("dead-lettered", extra=extra)

@@ -7,11 +7,10 @@ import logging
 import random
 from collections.abc import Callable
 
-from pymongo.errors import PyMongoError
-
-from service_kit.eventlog import EventLogUnavailable, StartAt, StreamRecord, StreamSubscriber, stream_end_offset
+from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.metrics import PROCESSOR_CHECKPOINT, PROCESSOR_LAG
 from service_kit.settings import RabbitSettings
+from stream_processors.failures import Failure, classify, describe_failure
 from stream_processors.processor import Processor
 from stream_processors.store import load_checkpoint
 
@@ -25,6 +24,11 @@ def resume_position(checkpoint: int | None, requested: StartAt | None) -> StartA
     if requested is not None:
         return requested
     return StartAt.first() if checkpoint is None else StartAt.offset(checkpoint + 1)
+
+
+def caught_up(committed: int | None, stop_after: int | None) -> bool:
+    """Whether a bounded run is done: it committed ``stop_after`` (offset 0 counts: it is falsy, not absent)."""
+    return stop_after is not None and committed is not None and committed >= stop_after
 
 
 def backoff_delay(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
@@ -87,7 +91,7 @@ class ProcessorRunner:
             await subscriber.close()
 
     def _caught_up(self) -> bool:
-        return self._stop_after is not None and (self.committed_offset or -1) >= self._stop_after
+        return caught_up(self.committed_offset, self._stop_after)
 
     async def _consume(self) -> None:
         while not self._stopping.is_set() and not self._caught_up():
@@ -123,15 +127,21 @@ class ProcessorRunner:
 
     async def _commit_until_done(self, batch: list[StreamRecord]) -> bool:
         """Retry the same batch until it commits (True) or the runner is stopped (False); an
-        uncommitted batch is simply read again from the checkpoint on the next start."""
+        uncommitted batch is simply read again from the checkpoint on the next start.
+
+        Only infrastructure failures reach here to be retried (the processor dead-letters events it cannot
+        apply); anything else, such as a lost lease, ends the run."""
         attempt = 0
         while True:
             try:
                 await self._processor.process(batch)
                 break
-            except (PyMongoError, EventLogUnavailable) as error:  # LeaseLost is not retried: it ends the run
+            except Exception as error:
+                if classify(error) is not Failure.retry:
+                    raise
                 delay = backoff_delay(attempt)
-                log.warning("batch not committed, retrying", extra={"error": repr(error)[:300], "retry_in": delay})
+                log.warning("batch not committed, retrying",
+                            extra={"error": describe_failure(error), "retry_in": delay})
                 attempt += 1
                 if await stopped_within(self._stopping, delay):
                     return False

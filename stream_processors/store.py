@@ -24,6 +24,7 @@ from contracts.read_models import (
 )
 from contracts.text import base_name_key, name_key
 from service_kit.metrics import timed
+from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState, type_id
 
 Database = AsyncDatabase[dict[str, Any]]
@@ -88,14 +89,25 @@ def _wanted_types(events: Sequence[Positioned], documents: list[DocumentView]) -
 
 
 @timed("mongo", "load_state")
-async def load_state(db: Database, events: Sequence[Positioned], session: AsyncClientSession) -> BatchState:
+async def load_state(
+    db: Database,
+    events: Sequence[Positioned],
+    session: AsyncClientSession,
+    rules: NameRules | None = None,
+    more_copies_keys: frozenset[str] = frozenset(),
+) -> BatchState:
     """Everything the batch's events can read: their documents, the live documents whose name or
-    content they could collide with, the types whose counts they change and their users."""
+    content they could collide with, the types whose counts they change and their users.
+
+    Names are looked up by copies key: those of the names the events ask for and of their documents, and
+    ``more_copies_keys``, which the caller passes when applying showed that naming probed others (a name
+    cut to fit a suffix, an id name): see ``BatchState.unloaded_copies_keys``.
+    """
     documents = await _find(db, DocumentView, {"_id": {"$in": _document_ids(events)}}, session)
+    copies = sorted(set(_wanted_copies(events, documents)) | more_copies_keys)
     neighbours = [
         document
-        for field, keys in (("copies_key", _wanted_copies(events, documents)),
-                            ("content_key", _wanted_contents(events, documents)))
+        for field, keys in (("copies_key", copies), ("content_key", _wanted_contents(events, documents)))
         if keys
         for document in await _find(db, DocumentView, {field: {"$in": keys}}, session)
         if document.status == LIVE
@@ -104,7 +116,7 @@ async def load_state(db: Database, events: Sequence[Positioned], session: AsyncC
     types = await _find(db, DocumentTypeView, {"_id": {"$in": _wanted_types(events, list(by_id.values()))}}, session)
     owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})
     users = await _find(db, UserView, {"_id": {"$in": owners}}, session) if owners else []
-    return BatchState.of(list(by_id.values()), types, users)
+    return BatchState.of(list(by_id.values()), types, users, rules, frozenset(copies))
 
 
 def applied_record(positioned: Positioned, effect: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contracts.effects import Effect
 from contracts.events import EventEnvelope
 from stream_processors.projections.documents import (
     apply_document_added,
@@ -18,7 +19,7 @@ from stream_processors.projections.documents import (
 from stream_processors.projections.state import BatchState
 from stream_processors.projections.users import apply_user_language_changed, apply_user_started
 
-Handler = Callable[[BatchState, EventEnvelope, int], str]
+Handler = Callable[[BatchState, EventEnvelope, int], Effect]
 
 HANDLERS: dict[str, Handler] = {
     "user.started": apply_user_started,
@@ -30,6 +31,6 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> str:
-    """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_foreign``)."""
+def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
+    """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_unknown``)."""
     return HANDLERS[event.event_type](state, event, offset)

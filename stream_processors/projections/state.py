@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.read_models import LIVE, DocumentTypeView, DocumentView, UserView
+from contracts.read_models import LIVE, DocumentTypeView, DocumentView, UserView, copies_key
+from contracts.text import base_name_key
+from stream_processors.projections.naming import NameRules
 
 NameSlot = tuple[int, str, str]  # owner, type slug, name key
 ContentSlot = tuple[int, str]  # owner, sha256
@@ -18,6 +20,11 @@ class BatchState:
     ``document_writes`` keeps one snapshot per change, in event order (an insert for a new document,
     a replace after that: inserts are about twice as cheap as upserts on the test server), so that writing them in order
     never passes through a state that violates a unique index; types and users keep only their last state.
+
+    A state loaded from the store holds only the live documents of the copies keys it loaded
+    (``loaded_copies_keys``; ``None``: it holds every document, as in unit tests). Naming notes the copies key
+    of every name it probes, so the caller can see when a name was judged free without its possible holders
+    loaded (``unloaded_copies_keys``), load them and apply the batch again.
     """
 
     documents: dict[str, DocumentView] = field(default_factory=dict)
@@ -29,6 +36,9 @@ class BatchState:
     stored_document_ids: set[str] = field(default_factory=set)
     dirty_types: set[str] = field(default_factory=set)
     dirty_users: set[int] = field(default_factory=set)
+    rules: NameRules = field(default_factory=NameRules)
+    loaded_copies_keys: frozenset[str] | None = None
+    probed_copies_keys: set[str] = field(default_factory=set)
 
     @classmethod
     def of(
@@ -36,17 +46,31 @@ class BatchState:
         documents: list[DocumentView],
         types: list[DocumentTypeView],
         users: list[UserView],
+        rules: NameRules | None = None,
+        loaded_copies_keys: frozenset[str] | None = None,
     ) -> BatchState:
         state = cls(
             stored_document_ids={d.id for d in documents},
             documents={d.id: d for d in documents},
             types={t.id: t for t in types},
             users={u.id: u for u in users},
+            rules=rules or NameRules(),
+            loaded_copies_keys=loaded_copies_keys,
         )
         for document in documents:
             if document.status == LIVE:
                 state.take_slots(document)
         return state
+
+    def name_holder(self, owner_id: int, slug: str, key: str) -> str | None:
+        """The live document holding a name key in a type, noting the probe (see ``unloaded_copies_keys``)."""
+        self.probed_copies_keys.add(copies_key(owner_id, base_name_key(key)))
+        return self.name_slots.get((owner_id, slug, key))
+
+    def unloaded_copies_keys(self) -> set[str]:
+        if self.loaded_copies_keys is None:
+            return set()
+        return self.probed_copies_keys - self.loaded_copies_keys
 
     def take_slots(self, document: DocumentView) -> None:
         self.name_slots[name_slot(document)] = document.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, UserStarted
 from contracts.read_models import UserView
 from stream_processors.projections.state import BatchState
@@ -23,20 +24,20 @@ def _known_or_created(state: BatchState, event: EventEnvelope, language: str) ->
     return known
 
 
-def apply_user_started(state: BatchState, event: EventEnvelope, offset: int) -> str:
+def apply_user_started(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     assert isinstance(event.payload, UserStarted)
     known = _known_or_created(state, event, event.payload.language)
     if known is None:
-        return "created"
+        return Effect.user_created
     if event.occurred_at > known.last_seen_at:
         state.put_user(known.model_copy(update={"last_seen_at": event.occurred_at}))
-    return "seen"
+    return Effect.user_seen
 
 
-def apply_user_language_changed(state: BatchState, event: EventEnvelope, offset: int) -> str:
+def apply_user_language_changed(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     assert isinstance(event.payload, UserLanguageChanged)
     known = _known_or_created(state, event, event.payload.language)
     if known is None:
-        return "created"
+        return Effect.user_created
     state.put_user(known.model_copy(update={"language": event.payload.language}))
-    return "updated"
+    return Effect.user_updated

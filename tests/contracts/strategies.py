@@ -1,11 +1,29 @@
-"""Hypothesis strategies for names as the bot puts them in events."""
+"""Hypothesis strategies for names as the bot puts them in events, and for whole events of every type."""
 
 from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
+from contracts.events import (
+    MAX_FILE_SIZE_BYTES,
+    MAX_OWNER_ID,
+    DocumentAdded,
+    DocumentDeleted,
+    DocumentRenamed,
+    DocumentRestored,
+    EventEnvelope,
+    EventPayload,
+    StoredFile,
+    UserLanguageChanged,
+    UserStarted,
+    new_event,
+)
+from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, InvalidName, clean_display_name, type_slug
 
 
 def _letters(first: int, last: int) -> st.SearchStrategy[str]:
@@ -29,3 +47,62 @@ def display_names(
     except InvalidName:
         assume(False)
         raise
+
+
+def occurred_instants(timezones: st.SearchStrategy[tzinfo] = st.just(UTC)) -> st.SearchStrategy[datetime]:
+    """Instants an envelope accepts as ``occurred_at`` (a day's margin for the zones' offsets)."""
+    return st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 30), timezones=timezones)
+
+
+_short_texts = st.none() | st.text(max_size=256)
+
+
+def stored_files(contents: st.SearchStrategy[bytes] = st.binary(max_size=32)) -> st.SearchStrategy[StoredFile]:
+    return st.builds(
+        lambda content, size, mime, file_name, file_id, unique_id: StoredFile(
+            object_key=f"owners/1/{hashlib.sha256(content).hexdigest()}",
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=size,
+            mime_type=mime,
+            file_name=file_name,
+            telegram_file_id=file_id,
+            telegram_file_unique_id=unique_id,
+        ),
+        contents, st.integers(0, MAX_FILE_SIZE_BYTES), st.text(min_size=1, max_size=128),
+        _short_texts, _short_texts, _short_texts,
+    )
+
+
+def event_payloads(
+    document_ids: st.SearchStrategy[uuid.UUID] = st.uuids(),
+    names: st.SearchStrategy[str] = display_names(),
+    contents: st.SearchStrategy[bytes] = st.binary(max_size=32),
+) -> st.SearchStrategy[EventPayload]:
+    """Every payload type, each field over what its model accepts (narrowed by the arguments)."""
+    return st.one_of(
+        st.builds(UserStarted, language=st.sampled_from(["en", "ru"])),
+        st.builds(UserLanguageChanged, language=st.sampled_from(["en", "ru"])),
+        st.builds(
+            lambda document_id, title, name, stored: DocumentAdded(
+                document_id=document_id, type_slug=type_slug(title), type_title=title, name=name, file=stored
+            ),
+            document_ids, display_names(MAX_TYPE_TITLE_LENGTH, LATIN_CYRILLIC), names, stored_files(contents),
+        ),
+        st.builds(DocumentRenamed, document_id=document_ids, name=names),
+        st.builds(DocumentDeleted, document_id=document_ids),
+        st.builds(DocumentRestored, document_id=document_ids),
+    )
+
+
+def envelopes(
+    payloads: st.SearchStrategy[EventPayload] = event_payloads(),
+    owners: st.SearchStrategy[int] = st.integers(1, MAX_OWNER_ID),
+) -> st.SearchStrategy[EventEnvelope]:
+    """Whole events as ``new_event`` builds them, at any instant and with any ids the envelope accepts."""
+    return st.builds(
+        lambda payload, owner_id, correlation_id, causation_id, occurred_at: new_event(
+            payload, owner_id=owner_id, correlation_id=correlation_id, causation_id=causation_id,
+            occurred_at=occurred_at),
+        payloads, owners, st.text(min_size=1, max_size=64), st.none() | st.text(max_size=64),
+        occurred_instants(st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12))])),
+    )

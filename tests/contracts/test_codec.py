@@ -280,3 +280,80 @@ def test_decode_envelope_json_raises_only_decode_errors_when_one_golden_field_ar
 ) -> None:
     event_type, path = field
     assert_only_typed_errors(decode_envelope_json, mutated(event_type, path, value))
+
+
+def _golden_text(event_type: str = "document.added") -> str:
+    return json.dumps(golden_dict(event_type), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(_golden_text().replace('"owner_id": 412845671', '"owner_id": 412845671, "owner_id": 1'),
+                     id="owner_id-twice"),
+        pytest.param(_golden_text().replace('"name": ', '"name": "Первое имя", "name": '), id="payload-name-twice"),
+        pytest.param(_golden_text().replace('"sha256": ', '"sha256": "' + "0" * 64 + '", "sha256": '),
+                     id="file-sha256-twice"),
+        pytest.param(_golden_text().replace('"event_type": "document.added"',
+                                            '"event_type": "document.added", "event_type": "document.added"'),
+                     id="same-value-twice"),
+    ],
+)
+def test_decode_envelope_json_raises_malformed_when_a_key_appears_twice(body: str) -> None:
+    with pytest.raises(MalformedEvent, match="twice"):
+        decode_envelope_json(body.encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(_golden_text().encode("utf-16-le"), id="utf-16-le"),
+        pytest.param(_golden_text().encode("utf-16"), id="utf-16-with-bom"),
+        pytest.param(_golden_text().encode("utf-32"), id="utf-32"),
+        pytest.param(b"\xef\xbb\xbf" + _golden_text().encode(), id="utf-8-bom"),
+        pytest.param(_golden_text().encode().replace("Паспорт".encode(), b"\xd0\x9f\xd0"), id="cut-multibyte"),
+        pytest.param(_golden_text().encode().replace(b"image/jpeg", b"image/\xed\xa0\x80"), id="encoded-surrogate"),
+        pytest.param(json.dumps({**golden_dict("user.started"), "correlation_id": "café"},
+                                ensure_ascii=False).encode("latin-1"), id="latin-1"),
+    ],
+)
+def test_decode_envelope_json_raises_malformed_when_body_not_strict_utf8(body: bytes) -> None:
+    with pytest.raises(MalformedEvent):
+        decode_envelope_json(body)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        pytest.param('"image/jpeg"', r'"image/\ud800"', id="lone-high-surrogate-in-mime-type"),
+        pytest.param('"IMG_20260314_092611.jpg"', r'"IMG\udfff.jpg"', id="lone-low-surrogate-in-file-name"),
+        pytest.param('"9b1d5c0e4f2a4e6b8c7d3a1f0e9b2c4d"', r'"\udc00"', id="lone-surrogate-in-correlation-id"),
+        pytest.param('"size"', r'"siz\ud800"', id="lone-surrogate-in-key"),
+    ],
+)
+def test_decode_envelope_json_raises_decode_error_when_an_escape_names_a_lone_surrogate(old: str, new: str) -> None:
+    # BSON cannot encode such a string (UnicodeEncodeError at the processor's write); pydantic refuses it.
+    body = _golden_text().replace(old, new, 1)
+    assert body != _golden_text()
+
+    with pytest.raises(EventDecodeError):
+        decode_envelope_json(body.encode())
+
+
+def test_decode_envelope_json_reads_escaped_surrogate_pair_when_it_makes_one_character() -> None:
+    body = _golden_text().replace('"image/jpeg"', r'"image/\ud83d\ude00"')
+
+    assert decode_envelope_json(body.encode()).payload.file.mime_type == "image/\U0001F600"  # type: ignore[union-attr]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.characters() | st.characters(categories=["Cs"]), max_size=60))
+def test_decode_envelope_json_stores_only_utf8_encodable_text_when_any_mime_type_escaped(text: str) -> None:
+    """Whatever a JSON escape can say, a decoded event holds only text that BSON (UTF-8) can store."""
+    raw = golden_dict("document.added")
+    raw["payload"]["file"]["mime_type"] = text
+    try:
+        event = decode_envelope_json(json.dumps(raw, ensure_ascii=True).encode())
+    except EventDecodeError:
+        return
+    event.model_dump_json().encode("utf-8", errors="strict")

@@ -2,73 +2,47 @@
 
 from __future__ import annotations
 
-import hashlib
+import typing
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contracts.codec import decode_event, encode_event
 from contracts.events import (
     CURRENT_VERSIONS,
-    MAX_FILE_SIZE_BYTES,
-    DocumentAdded,
+    MAX_OCCURRED_AT,
+    MAX_OWNER_ID,
+    MIN_OCCURRED_AT,
+    PAYLOAD_TYPES,
     DocumentDeleted,
     DocumentRenamed,
     DocumentRestored,
     EventEnvelope,
     EventPayload,
-    StoredFile,
     UserLanguageChanged,
     UserStarted,
     new_event,
 )
-from contracts.text import MAX_TYPE_TITLE_LENGTH, type_slug
-from tests.contracts.strategies import LATIN_CYRILLIC, display_names
+from tests.contracts.strategies import event_payloads, occurred_instants
 
 DOCUMENT_ID = uuid.UUID("c0a8012e-5b3f-4d7a-8e21-6f4b9d2a7c15")
 
 
-_short_texts = st.none() | st.text(max_size=256)
-_stored_files = st.builds(
-    lambda content, size, mime, file_name, file_id, unique_id: StoredFile(
-        object_key=f"owners/1/{hashlib.sha256(content).hexdigest()}",
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=size,
-        mime_type=mime,
-        file_name=file_name,
-        telegram_file_id=file_id,
-        telegram_file_unique_id=unique_id,
-    ),
-    st.binary(max_size=32), st.integers(0, MAX_FILE_SIZE_BYTES), st.text(min_size=1, max_size=128),
-    _short_texts, _short_texts, _short_texts,
-)
-_payloads: st.SearchStrategy[EventPayload] = st.one_of(
-    st.builds(UserStarted, language=st.sampled_from(["en", "ru"])),
-    st.builds(UserLanguageChanged, language=st.sampled_from(["en", "ru"])),
-    st.builds(
-        lambda document_id, title, name, stored: DocumentAdded(
-            document_id=document_id, type_slug=type_slug(title), type_title=title, name=name, file=stored
-        ),
-        st.uuids(), display_names(MAX_TYPE_TITLE_LENGTH, LATIN_CYRILLIC), display_names(), _stored_files,
-    ),
-    st.builds(DocumentRenamed, document_id=st.uuids(), name=display_names()),
-    st.builds(DocumentDeleted, document_id=st.uuids()),
-    st.builds(DocumentRestored, document_id=st.uuids()),
-)
+_payloads = event_payloads()
 _zones = st.sampled_from([UTC, timezone(timedelta(hours=3)), timezone(-timedelta(hours=9, minutes=30))])
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     payload=_payloads,
-    owner_id=st.integers(1, 2**53),
+    owner_id=st.integers(1, MAX_OWNER_ID),
     correlation_id=st.text(min_size=1, max_size=64),
     causation_id=st.none() | st.text(max_size=64),
-    occurred_at=st.datetimes(timezones=_zones),
+    occurred_at=occurred_instants(_zones),
 )
 def test_decode_event_returns_equal_event_when_any_valid_event_encoded(
     payload: EventPayload, owner_id: int, correlation_id: str, causation_id: str | None, occurred_at: datetime
@@ -114,3 +88,85 @@ def test_event_envelope_refuses_assignment_when_frozen() -> None:
 def test_document_renamed_rejects_name_when_not_cleaned(name: str) -> None:
     with pytest.raises(ValidationError):
         DocumentRenamed(document_id=DOCUMENT_ID, name=name)
+
+
+# What no store can hold is refused by the envelope itself (issue 10): such an event decodes to an
+# ``InvalidEvent`` and goes to the dead-letter stream instead of failing the processor's commit for ever.
+
+def _envelope(**changes: object) -> dict[str, object]:
+    raw = new_event(UserStarted(language="en"), owner_id=7, correlation_id="corr").model_dump()
+    return {**raw, **changes}
+
+
+@pytest.mark.parametrize("owner_id", [1, 412845671, 2**52, 2**53 + 1, MAX_OWNER_ID],
+                         ids=["one", "telegram", "2^52", "past-double-precision", "int64-max"])
+def test_event_envelope_accepts_owner_id_when_within_int64(owner_id: int) -> None:
+    assert EventEnvelope.model_validate(_envelope(owner_id=owner_id)).owner_id == owner_id
+
+
+@pytest.mark.parametrize("owner_id", [MAX_OWNER_ID + 1, 2**64, 10**30], ids=["int64-max+1", "2^64", "10^30"])
+def test_event_envelope_rejects_owner_id_when_beyond_int64(owner_id: int) -> None:
+    with pytest.raises(ValidationError):
+        EventEnvelope.model_validate(_envelope(owner_id=owner_id))
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-03-14T12:26:53+03:00", datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)),
+        ("2026-03-13T23:27:53-09:59", datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)),
+        ("1970-01-01T00:00:00Z", MIN_OCCURRED_AT),
+        ("1970-01-01T23:59:00+23:59", MIN_OCCURRED_AT),
+        ("2099-12-31T23:59:59.999999Z", MAX_OCCURRED_AT - timedelta(microseconds=1)),
+    ],
+    ids=["plus-3", "minus-9:59", "epoch", "epoch-at-plus-23:59", "last-instant"],
+)
+def test_event_envelope_normalizes_occurred_at_to_utc_when_given_any_offset(text: str, utc: datetime) -> None:
+    occurred_at = EventEnvelope.model_validate(_envelope(occurred_at=text)).occurred_at
+
+    assert (occurred_at, occurred_at.utcoffset()) == (utc, timedelta(0))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9999-12-31T23:59:59-23:59", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00Z",
+     "1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00+00:01", "2100-01-01T00:00:00Z",
+     "2099-12-31T23:59:59-00:01"],
+    ids=["year-9999-minus-23:59", "year-9999", "year-1-plus-23:59", "year-1", "before-epoch",
+         "epoch-at-plus-0:01", "year-2100", "2100-in-utc"],
+)
+def test_event_envelope_rejects_occurred_at_when_outside_the_storable_years(text: str) -> None:
+    with pytest.raises(ValidationError):
+        EventEnvelope.model_validate(_envelope(occurred_at=text))
+
+
+def _string_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, list[object]]]:
+    """(dotted name, constraints) of every field of ``model`` and its nested models that can hold a str."""
+    found: list[tuple[str, list[object]]] = []
+    for name, field in model.model_fields.items():
+        for member in typing.get_args(field.annotation) or (field.annotation,):
+            rules = list(field.metadata)
+            if typing.get_origin(member) is typing.Annotated:
+                member, *inner = typing.get_args(member)
+                rules += inner
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                found += _string_fields(member, f"{prefix}{name}.")
+            elif member is str:
+                found.append((f"{prefix}{name}", rules))
+    return found
+
+
+_ENVELOPE_AND_PAYLOADS: list[type[BaseModel]] = [EventEnvelope, *PAYLOAD_TYPES.values()]
+
+
+def test_string_field_discovery_finds_names_and_file_fields_when_models_walked() -> None:
+    names = {name for model in _ENVELOPE_AND_PAYLOADS for name, _ in _string_fields(model)}
+    assert {"correlation_id", "causation_id", "name", "type_title", "file.mime_type", "file.sha256",
+            "file.file_name"} <= names
+
+
+@pytest.mark.parametrize("model", _ENVELOPE_AND_PAYLOADS, ids=lambda model: model.__name__)
+def test_event_models_bound_every_string_field_when_declared(model: type[BaseModel]) -> None:
+    unbounded = [name for name, rules in _string_fields(model)
+                 if not any(getattr(rule, "max_length", None) for rule in rules)]
+    assert unbounded == []

@@ -22,6 +22,7 @@ from service_kit.eventlog import StreamRecord
 from stream_processors.cli import parse_start
 from stream_processors.export import csv_header, csv_line
 from stream_processors.processor import split_records
+from tests.contracts.golden_files import golden_bytes
 from tests.factories import started
 
 HUGE_INT_BODY = b'{"event_type": "user.started", "schema_version": 1, "owner_id": 1' + b"0" * 4300 + b"}"
@@ -34,7 +35,7 @@ def test_decode_envelope_json_raises_decode_error_when_integer_has_more_than_430
 
 def test_split_records_dead_letters_record_when_integer_has_more_than_4300_digits() -> None:
     events, dead = split_records([StreamRecord(5, 0, bytes(AMQPMessage(body=HUGE_INT_BODY)))])
-    assert (events, [d.error.reason for d in dead]) == ([], ["malformed"])
+    assert (events, [d.reason for d in dead]) == ([], ["malformed"])
 
 
 @pytest.mark.parametrize("count", [1 << 22, (1 << 32) - 1])
@@ -96,3 +97,19 @@ def test_decode_envelope_json_rejects_value_when_json_type_wrong(field: str, val
     raw = json.loads(started(1).model_dump_json())
     with pytest.raises(EventDecodeError):
         decode_envelope_json(json.dumps({**raw, field: value}).encode())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("owner_id", 2**64), ("occurred_at", "9999-12-31T23:59:59-23:59")],
+    ids=["owner-2^64", "year-9999-at-minus-23:59"],
+)
+def test_split_records_dead_letters_added_event_when_no_store_can_hold_it(field: str, value: object) -> None:
+    # Issue 10: these decoded, then every commit of their batch raised OverflowError in the BSON encoder, and the
+    # processor retried that batch for ever: no later event of anyone was applied.
+    raw = json.loads(golden_bytes("document.added"))
+    record = StreamRecord(3, 0, bytes(AMQPMessage(body=json.dumps({**raw, field: value}).encode())))
+
+    events, dead = split_records([record])
+
+    assert (events, [d.reason for d in dead]) == ([], ["invalid"])

@@ -37,6 +37,7 @@ REQUIRED_PANELS = [
     ("events consumed/s", "type"),
     ("processor lag",),
     ("dlq",),
+    ("unapplicable",),
     ("stream messages/s",),
 ]
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
@@ -56,6 +57,22 @@ def test_grafana_datasource_points_at_the_prometheus_service_when_provisioned() 
     source = datasource()
     assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
     assert "prometheus" in services()
+
+
+def test_pipeline_dashboard_shows_unapplicable_events_by_stream_when_opened() -> None:
+    [panel] = [p for p in dashboard_panels(pipeline()) if "unapplicable" in p["title"].lower()]
+    [expr] = [target["expr"] for target in panel["targets"]]
+    assert 'docvault_dead_lettered_total{reason="unapplicable"}' in expr and "by (stream)" in expr
+
+
+def test_pipeline_dashboard_panels_do_not_overlap_when_laid_out() -> None:
+    cells: set[tuple[int, int]] = set()
+    for panel in dashboard_panels(pipeline()):
+        grid = panel["gridPos"]
+        xs, ys = range(grid["x"], grid["x"] + grid["w"]), range(grid["y"], grid["y"] + grid["h"])
+        area = {(x, y) for x in xs for y in ys}
+        assert not cells & area, panel["title"]
+        cells |= area
 
 
 def test_dashboard_provider_reads_the_directory_compose_mounts_when_grafana_starts() -> None:

@@ -3,11 +3,13 @@ every scrape job reaches a compose service on the port it serves, and every metr
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import cast
 
 from tests.infra.infra_files import (
     ALERT_RULES,
+    OPERATIONS_DOC,
     PROMETHEUS_CONFIG,
     Json,
     alert_rules,
@@ -56,11 +58,20 @@ def test_alert_rules_cover_lag_dead_letters_errors_and_targets_when_loaded() -> 
     metrics_by_alert = {rule["alert"]: metric_names(rule["expr"]) for rule in alert_rules()}
     assert "docvault_processor_lag_events" in metrics_by_alert["DocVaultProcessorLagGrowing"]
     assert "docvault_dead_lettered_total" in metrics_by_alert["DocVaultDeadLetters"]
+    assert "docvault_dead_lettered_total" in metrics_by_alert["DocVaultUnapplicableEvents"]
     assert "docvault_requests_total" in metrics_by_alert["DocVaultHighErrorRate"]
     assert metrics_by_alert["DocVaultTargetDown"] == {"up"}
     for rule in alert_rules():
         assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
         assert {"summary", "description", "runbook"} <= set(rule["annotations"]), rule["alert"]
+
+
+def test_alert_runbooks_point_at_sections_of_the_operations_doc_when_followed() -> None:
+    headings = {re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+                for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines() if line.startswith("#")}
+    runbooks = {rule["alert"]: rule["annotations"]["runbook"] for rule in alert_rules()}
+    assert {alert: link for alert, link in runbooks.items()
+            if not link.startswith("docs/operations.md#") or link.split("#", 1)[1] not in headings} == {}
 
 
 def test_alert_rules_use_only_exported_metric_names_when_evaluated() -> None:

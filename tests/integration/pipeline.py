@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 
 from contracts.events import EventEnvelope
-from contracts.read_models import DocumentTypeView, DocumentView, ProcessorCheckpoint, UserView, read_model_database
+from contracts.read_models import (
+    AppliedEvent,
+    DocumentTypeView,
+    DocumentView,
+    ProcessorCheckpoint,
+    UserView,
+    read_model_database,
+)
 from service_kit.eventlog import (
     EventPublisher,
     RawPublisher,
@@ -23,6 +30,9 @@ from service_kit.eventlog import (
 )
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
+from stream_processors.processor import Projection
+from stream_processors.projections import apply_event
+from stream_processors.projections.naming import NameRules
 from stream_processors.runner import ProcessorRunner
 from stream_processors.settings import ProcessorSettings
 from stream_processors.wiring import open_processor
@@ -39,10 +49,12 @@ async def publish(rabbit: RabbitSettings, events: Sequence[EventEnvelope], batch
         await publisher.close()
 
 
-async def publish_raw(rabbit: RabbitSettings, messages: Sequence[bytes]) -> None:
-    raw = RawPublisher(rabbit, rabbit.events_stream, "test-raw")
+async def publish_raw(rabbit: RabbitSettings, messages: Sequence[bytes], stream: str | None = None,
+                      batch: int = 500) -> None:
+    raw = RawPublisher(rabbit, stream or rabbit.events_stream, "test-raw")
     try:
-        await raw.append(list(messages))
+        for start in range(0, len(messages), batch):
+            await raw.append(list(messages[start:start + batch]))
     finally:
         await raw.close()
 
@@ -51,10 +63,11 @@ def processor_settings(rabbit: RabbitSettings, mongo: MongoSettings, **overrides
     return ProcessorSettings(rabbitmq=rabbit, mongo=mongo, lag_probe_seconds=60, **overrides)
 
 
-async def process_all(settings: ProcessorSettings, version: int | None = None) -> int:
+async def process_all(settings: ProcessorSettings, version: int | None = None, projection: Projection = apply_event,
+                      rules: NameRules | None = None) -> int:
     """Run the processor until it committed the stream's current end; returns that offset."""
     end = await stream_end_offset(settings.rabbitmq, settings.rabbitmq.events_stream)
-    async with open_processor(settings, version) as processor:
+    async with open_processor(settings, version, projection, rules) as processor:
         runner = ProcessorRunner(processor, settings.rabbitmq, batch_size=settings.batch_size, stop_after=end)
         await runner.run()
     return end
@@ -73,6 +86,17 @@ async def snapshot(
             rows = await db[name].find({}).sort("_id", 1).to_list(None)
             result[name] = [{k: v for k, v in row.items() if k not in without} for row in rows]
         return result
+    finally:
+        await client.close()
+
+
+async def ledger(mongo: MongoSettings, version: int = 1) -> dict[str, dict[str, Any]]:
+    """The ``applied_events`` ledger of a version by event id."""
+    client = mongo_client(mongo)
+    try:
+        rows = await client[read_model_database(mongo.database, version)][AppliedEvent.Settings.name].find(
+            {}).to_list(None)
+        return {str(row["_id"]): row for row in rows}
     finally:
         await client.close()
 

@@ -13,11 +13,22 @@ import sys
 import httpx
 import pytest
 
+from contracts.codec import encode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION
+from service_kit.eventlog import StreamRecord
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
+from stream_processors.processor import DeadLetter, dead_letter_message
 from tests import factories as f
-from tests.integration.pipeline import publish, publish_raw, snapshot, start_processor_process, wait_for_checkpoint
+from tests.integration.pipeline import (
+    process_all,
+    processor_settings,
+    publish,
+    publish_raw,
+    snapshot,
+    start_processor_process,
+    wait_for_checkpoint,
+)
 from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -113,3 +124,30 @@ async def test_run_serves_health_readiness_and_consumed_counters_when_running(
     assert 'docvault_events_consumed_total{event_type="document.added",outcome="applied",processor="read-models"} 3.0' \
         in metrics.text
     assert 'docvault_dead_lettered_total{reason="malformed",stream="' + rabbit_settings.events_stream in metrics.text
+
+
+async def test_dlq_lists_shows_and_redrives_dead_letters_when_asked(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
+) -> None:
+    unapplied = f.added(7, "Вернётся", step=1)
+    letters = [DeadLetter(StreamRecord(3, 0, b"\x00garbage"), "malformed", "expected a described section at byte 0"),
+               DeadLetter(StreamRecord(4, 0, encode_event(unapplied)), "unapplicable", "ValueError: a bug, now fixed")]
+    await publish_raw(rabbit_settings, [bytes(dead_letter_message(letter, rabbit_settings.events_stream,
+                                                                  "read-models@v1")) for letter in letters],
+                      stream=rabbit_settings.dead_letter_stream)
+
+    listed = cli(rabbit_settings, mongo_settings, "dlq", "list")
+    shown = cli(rabbit_settings, mongo_settings, "dlq", "show", "1")
+    missing = cli(rabbit_settings, mongo_settings, "dlq", "show", "9")
+    redriven = cli(rabbit_settings, mongo_settings, "dlq", "redrive", "--reason", "unapplicable")
+
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert [row[:5] for row in rows] == [
+        ["offset", "source_offset", "reason", "event_type", "event_id"],
+        ["0", "3", "malformed", "-", "-"],
+        ["1", "4", "unapplicable", "document.added", str(unapplied.event_id)]]
+    assert json.loads(shown.stdout)["event"]["payload"]["name"] == "Вернётся"
+    assert (missing.returncode, "no dead letter at offset 9" in missing.stderr) == (1, True)
+    assert redriven.stdout == f"redriven 1 dead letter(s) to {rabbit_settings.events_stream}\n"
+    await process_all(processor_settings(rabbit_settings, mongo_settings))
+    assert [d["name"] for d in (await snapshot(mongo_settings))["documents"]] == ["Вернётся"]

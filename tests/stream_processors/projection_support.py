@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contracts.effects import Effect
 from contracts.events import EventEnvelope
 from contracts.read_models import DocumentView
 from contracts.text import type_slug
@@ -14,7 +15,7 @@ from tests.factories import document_id_of
 
 
 def apply_all(events: Sequence[EventEnvelope], state: BatchState | None = None, first_offset: int = 0
-              ) -> tuple[BatchState, list[str]]:
+              ) -> tuple[BatchState, list[Effect]]:
     """Apply ``events`` at consecutive offsets; returns the state and the effect of each event."""
     state = BatchState() if state is None else state
     effects = [apply_event(state, event, first_offset + index) for index, event in enumerate(events)]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service_kit.eventlog import StartAt
-from stream_processors.cli import build_parser, parse_start
+from stream_processors.cli import parse_arguments, parse_start
 
 NOV_1_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp()) * 1000
 
@@ -65,11 +65,20 @@ def test_parse_start_raises_argument_type_error_when_text_invalid(text: str) -> 
           "event_types": ["document.added", "document.renamed"], "owners": [7, 412845671], "format": "csv",
           "output": "added.csv", "since": datetime(2026, 11, 1, tzinfo=UTC),
           "until": datetime(2026, 11, 2, tzinfo=UTC)}),
+        (["dlq", "list"], {"command": "dlq", "dlq_command": "list", "reasons": []}),
+        (["dlq", "list", "--reason", "unapplicable", "--reason", "invalid"],
+         {"dlq_command": "list", "reasons": ["unapplicable", "invalid"]}),
+        (["dlq", "show", "12"], {"dlq_command": "show", "offset": 12}),
+        (["dlq", "redrive", "--offset", "3", "--offset", "18446744073709551615"],
+         {"dlq_command": "redrive", "offsets": [3, 2**64 - 1], "reasons": []}),
+        (["dlq", "redrive", "--reason", "unapplicable"],
+         {"dlq_command": "redrive", "offsets": [], "reasons": ["unapplicable"]}),
     ],
-    ids=["run", "replay-default", "replay-from-offset", "rebuild", "lag", "export-defaults", "export-filters"],
+    ids=["run", "replay-default", "replay-from-offset", "rebuild", "lag", "export-defaults", "export-filters",
+         "dlq-list", "dlq-list-reasons", "dlq-show", "dlq-redrive-offsets", "dlq-redrive-reason"],
 )
-def test_build_parser_reads_arguments_when_command_valid(argv: list[str], expected: dict[str, object]) -> None:
-    args = vars(build_parser().parse_args(argv))
+def test_parse_arguments_reads_arguments_when_command_valid(argv: list[str], expected: dict[str, object]) -> None:
+    args = vars(parse_arguments(argv))
 
     assert {key: args[key] for key in expected} == expected
 
@@ -81,16 +90,19 @@ def test_build_parser_reads_arguments_when_command_valid(argv: list[str], expect
         ["replay", "--version", "2", "--from", "offset:-3"], ["rebuild", "--version", "2", "--from", "first"],
         ["export", "--from", "timestamp:2026-11-01T00:00:00"], ["export", "--since", "2026-11-01T00:00:00"],
         ["export", "--until", "tomorrow"], ["export", "--format", "xml"], ["export", "--owner", "me"],
+        ["dlq"], ["dlq", "drop"], ["dlq", "show"], ["dlq", "show", "-1"], ["dlq", "show", "²"],
+        ["dlq", "redrive"], ["dlq", "redrive", "--offset", "x"], ["dlq", "list", "--offset", "3"],
     ],
     ids=["no-command", "unknown-command", "replay-no-version", "rebuild-no-version", "version-not-int",
          "negative-offset", "rebuild-with-from", "naive-from", "naive-since", "bad-until", "bad-format",
-         "owner-not-int"],
+         "owner-not-int", "dlq-no-command", "dlq-unknown-command", "dlq-show-no-offset", "dlq-show-negative",
+         "dlq-show-superscript", "dlq-redrive-everything", "dlq-redrive-bad-offset", "dlq-list-by-offset"],
 )
-def test_build_parser_exits_with_usage_error_when_arguments_invalid(
+def test_parse_arguments_exits_with_usage_error_when_arguments_invalid(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as caught:
-        build_parser().parse_args(argv)
+        parse_arguments(argv)
 
     assert caught.value.code == 2
     assert "usage: python -m stream_processors" in capsys.readouterr().err

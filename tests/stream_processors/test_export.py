@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope, new_event
 from stream_processors.export import CSV_COLUMNS, ExportFilter, csv_header, csv_line, jsonl_line
+from tests.contracts.strategies import occurred_instants
 from tests.factories import added, at, renamed, started
 
 OWNER = 412845671
@@ -117,7 +118,7 @@ _NO_LONE_CR = st.characters(codec="utf-8", exclude_characters="\r")
 
 @settings(max_examples=100, deadline=None)
 @given(correlation_id=st.text(_NO_LONE_CR, min_size=1, max_size=64),
-       offset=st.integers(0, 2**62), occurred_at=st.datetimes(timezones=st.just(UTC)))
+       offset=st.integers(0, 2**62), occurred_at=occurred_instants())
 def test_csv_line_round_trips_any_text_when_read_by_csv_reader(
     correlation_id: str, offset: int, occurred_at: datetime
 ) -> None:

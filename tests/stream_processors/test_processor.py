@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pymongo.errors import DuplicateKeyError
 from rstream import AMQPMessage, amqp_decoder
 
 from contracts.codec import MAX_ENCODED_EVENT_BYTES, EventDecodeError, InvalidEvent, encode_event
@@ -42,7 +43,7 @@ def test_split_records_dead_letters_poison_and_keeps_the_rest_when_batch_mixed(r
     events, dead = split_records(records)
 
     assert events == [Positioned(10, good[0]), Positioned(12, good[1])]
-    assert [(letter.record, letter.error.reason) for letter in dead] == [(records[1], reason)]
+    assert [(letter.record, letter.reason) for letter in dead] == [(records[1], reason)]
 
 
 def test_split_records_returns_only_dead_letters_when_every_record_poison() -> None:
@@ -52,7 +53,7 @@ def test_split_records_returns_only_dead_letters_when_every_record_poison() -> N
 
     assert events == []
     assert [letter.record.offset for letter in dead] == list(range(len(POISON)))
-    assert [letter.error.reason for letter in dead] == list(POISON)
+    assert [letter.reason for letter in dead] == list(POISON)
 
 
 def _positioned(*offsets_and_events: tuple[int, int]) -> tuple[list[Positioned], list[str]]:
@@ -100,14 +101,31 @@ def _properties(message: AMQPMessage) -> dict[str, Any]:
 def test_dead_letter_message_carries_bytes_origin_and_reason_when_record_poison(
     data: bytes, offset: int, detail: str, stream: str, error_type: type[EventDecodeError]
 ) -> None:
-    message = dead_letter_message(DeadLetter(StreamRecord(offset, 0, data), error_type(detail)), stream)
+    letter = DeadLetter.undecodable(StreamRecord(offset, 0, data), error_type(detail))
+
+    message = dead_letter_message(letter, stream, "read-models@v2")
 
     assert amqp_decoder(bytes(message)).body == data
     assert _properties(message) == {"x-source-stream": stream, "x-source-offset": offset,
-                                    "x-reason": error_type.reason, "x-detail": detail[:500]}
+                                    "x-reason": error_type.reason, "x-detail": detail[:500],
+                                    "x-processor": "read-models@v2"}
 
 
 def test_dead_letter_message_caps_detail_when_detail_long() -> None:
-    message = dead_letter_message(DeadLetter(StreamRecord(3, 0, b"x"), InvalidEvent("ы" * 900)), "docvault.events")
+    letter = DeadLetter.undecodable(StreamRecord(3, 0, b"x"), InvalidEvent("ы" * 900))
+
+    message = dead_letter_message(letter, "docvault.events", "read-models@v1")
 
     assert _properties(message)["x-detail"] == "ы" * 500
+
+
+def test_dead_letter_unapplicable_names_error_type_and_no_values_when_a_duplicate_key_was_refused() -> None:
+    error = DuplicateKeyError('E11000 duplicate key error collection: docvault_v1.documents index: '
+                              'unique_live_name_per_type dup key: { owner_id: 412845671, type_slug: "passport", '
+                              'name_key: "паспорт рф" }', code=11000)
+
+    letter = DeadLetter.unapplicable(StreamRecord(9, 0, b"bytes"), error)
+
+    assert (letter.reason, letter.record.offset) == ("unapplicable", 9)
+    assert letter.detail.startswith("DuplicateKeyError (code 11000): E11000 duplicate key error")
+    assert "паспорт" not in letter.detail and "412845671" not in letter.detail

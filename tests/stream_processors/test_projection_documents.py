@@ -9,9 +9,10 @@ from datetime import datetime
 import pytest
 
 from contracts.events import EventEnvelope
-from contracts.read_models import DocumentTypeView, DocumentView
-from contracts.text import search_prefixes
+from contracts.read_models import DocumentTypeView, DocumentView, copies_key
+from contracts.text import MAX_NAME_LENGTH, clean_display_name, name_key, search_prefixes
 from stream_processors.projections import apply_event
+from stream_processors.projections.naming import MAX_COPY_NUMBER, NameRules
 from stream_processors.projections.state import BatchState, type_id
 from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
 from tests.stream_processors.projection_support import apply_all, document, live_count, snapshot
@@ -68,7 +69,7 @@ def test_apply_event_gives_first_free_copy_suffix_when_name_live_under_type(
 
     assert [document(state, event).name for event in events] == expected
     assert len(state.name_slots) == len(names)
-    assert effects == ["created"] * len(names)
+    assert effects == ["created" if name == got else "created_renamed" for name, got in zip(names, expected)]
     assert live_count(state, OWNER) == len(names)
 
 
@@ -229,7 +230,7 @@ def test_apply_event_restores_with_copy_suffix_when_name_now_taken() -> None:
     state, effects = apply_all(
         [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)])
 
-    assert effects[-1] == "restored"
+    assert effects[-1] == "restored_renamed"
     assert (document(state, old).name, document(state, new).name) == ("Паспорт (2)", "паспорт")
     assert live_count(state, OWNER) == 2
 
@@ -459,3 +460,157 @@ def test_apply_event_gives_equal_writes_when_same_events_applied_to_fresh_states
     assert snapshot(first) == snapshot(second)
     assert isinstance(first.document_writes[0][1]["created_at"], datetime)
     assert uuid.UUID(first.document_writes[0][1]["_id"]) == document_id_of(a)
+
+
+# Names beyond every copy suffix (issue 10): each event still has one deterministic outcome.
+
+FEW_COPIES = NameRules(max_copy_number=3)
+
+
+def _few_copies() -> BatchState:
+    return BatchState(rules=FEW_COPIES)
+
+
+def _id_name(name: str, add: EventEnvelope) -> str:
+    return f"{name} ({document_id_of(add).hex})"
+
+
+def test_apply_event_names_added_document_by_its_id_when_copy_suffixes_exhausted() -> None:
+    adds = [added(OWNER, "Паспорт", step=step) for step in range(4)]
+
+    state, effects = apply_all(adds, _few_copies())
+
+    assert [document(state, add).name for add in adds] == [
+        "Паспорт", "Паспорт (2)", "Паспорт (3)", _id_name("Паспорт", adds[3])]
+    assert effects == ["created", "created_renamed", "created_renamed", "created_renamed"]
+    assert live_count(state, OWNER) == 4
+
+
+def test_apply_event_numbers_the_id_name_when_even_the_id_name_of_an_added_document_is_taken() -> None:
+    later_id = uuid.uuid4()
+    squatter = added(OWNER, "Скан", step=0)
+    history = [squatter, renamed(OWNER, document_id_of(squatter), f"Паспорт ({later_id.hex})", step=1),
+               *[added(OWNER, "Паспорт", step=step) for step in range(2, 5)]]
+    late = added(OWNER, "Паспорт", step=9, document_id=later_id)
+
+    state, effects = apply_all([*history, late], _few_copies())
+
+    assert (document(state, late).name, document(state, late).status) == (f"Паспорт ({later_id.hex}) (2)", "live")
+    assert effects[-1] == "created_renamed"
+
+
+def test_apply_event_renames_to_id_name_when_copy_suffixes_of_new_name_exhausted() -> None:
+    adds = [added(OWNER, name, step=step) for step, name in enumerate(["Виза", "Виза", "Виза", "Полис"])]
+
+    state, effects = apply_all([*adds, renamed(OWNER, document_id_of(adds[3]), "виза", step=9)], _few_copies())
+
+    assert effects[-1] == "renamed"
+    assert document(state, adds[3]).name == _id_name("виза", adds[3])
+    assert (OWNER, "passport", "полис") not in state.name_slots
+
+
+def test_apply_event_keeps_old_name_when_no_name_is_free_for_a_rename() -> None:
+    target = added(OWNER, "Полис", step=0)
+    squatter = added(OWNER, "Скан", step=1)
+    history = [target, squatter, renamed(OWNER, document_id_of(squatter), _id_name("Виза", target), step=2),
+               *[added(OWNER, "Виза", step=step) for step in range(3, 6)]]
+    state, _ = apply_all(history, _few_copies())
+    before, writes = snapshot(state), len(state.document_writes)
+
+    effect = apply_event(state, renamed(OWNER, document_id_of(target), "Виза", step=9), 99)
+
+    assert effect == "rename_conflict"
+    assert (snapshot(state), len(state.document_writes)) == (before, writes)
+    assert document(state, target).name == "Полис"
+
+
+def test_apply_event_restores_under_id_name_when_copy_suffixes_exhausted_meanwhile() -> None:
+    first = added(OWNER, "Паспорт", step=0)
+    history = [first, deleted(OWNER, document_id_of(first), step=1),
+               *[added(OWNER, "Паспорт", step=step) for step in range(2, 5)]]
+
+    state, effects = apply_all([*history, restored(OWNER, document_id_of(first), step=9)], _few_copies())
+
+    assert effects[-1] == "restored_renamed"
+    assert (document(state, first).name, document(state, first).status) == (_id_name("Паспорт", first), "live")
+    assert live_count(state, OWNER) == 4
+
+
+def test_apply_event_leaves_document_deleted_when_no_name_is_free_for_a_restore() -> None:
+    first = added(OWNER, "Паспорт", step=0)
+    squatter = added(OWNER, "Скан", step=1)
+    history = [first, squatter, deleted(OWNER, document_id_of(first), step=2),
+               renamed(OWNER, document_id_of(squatter), _id_name("Паспорт", first), step=3),
+               *[added(OWNER, "Паспорт", step=step) for step in range(4, 7)]]
+    state, _ = apply_all(history, _few_copies())
+    before, writes = snapshot(state), len(state.document_writes)
+
+    effect = apply_event(state, restored(OWNER, document_id_of(first), step=9), 99)
+
+    assert effect == "restore_conflict"
+    assert (snapshot(state), len(state.document_writes)) == (before, writes)
+    assert document(state, first).status == "deleted"
+
+
+def test_apply_event_restores_under_id_name_when_a_person_used_every_copy_suffix_through_the_bot() -> None:
+    # The stall of issue 10, step by step as the bot allows it, with the real limit of 1000 copies.
+    first = added(OWNER, "x", step=0)
+    copies = [added(OWNER, f"x ({number})", step=number) for number in range(2, MAX_COPY_NUMBER + 1)]
+    history = [first, *copies, deleted(OWNER, document_id_of(first), step=2000), added(OWNER, "x", step=2001)]
+
+    state, effects = apply_all([*history, restored(OWNER, document_id_of(first), step=2002)])
+
+    assert effects[-1] == "restored_renamed"
+    assert document(state, first).name == _id_name("x", first)
+    assert live_count(state, OWNER) == MAX_COPY_NUMBER + 1
+
+
+LONG = "Договор аренды " + "д" * (MAX_NAME_LENGTH - 15)
+
+
+@pytest.mark.parametrize(
+    ("count", "expected_suffix"),
+    [(2, " (2)"), (3, " (3)")],
+)
+def test_apply_event_cuts_the_asked_name_when_its_copy_suffix_would_pass_the_name_limit(
+    count: int, expected_suffix: str
+) -> None:
+    adds = [added(OWNER, LONG, step=step) for step in range(count)]
+
+    state, effects = apply_all(adds)
+
+    name = document(state, adds[-1]).name
+    assert len(LONG) == MAX_NAME_LENGTH
+    assert (len(name), name) == (MAX_NAME_LENGTH, LONG[:MAX_NAME_LENGTH - len(expected_suffix)] + expected_suffix)
+    assert effects[-1] == "created_renamed"
+
+
+def test_apply_event_keeps_names_within_limit_and_clean_when_a_long_name_ends_on_a_space_at_the_cut() -> None:
+    spaced = "a" * (MAX_NAME_LENGTH - 5) + " bcd"  # cutting 4 characters for " (2)" would leave "a… "
+    adds = [added(OWNER, spaced, step=step) for step in range(5)]
+
+    state, _ = apply_all(adds, _few_copies())
+
+    names = [document(state, add).name for add in adds]
+    assert names[1] == "a" * (MAX_NAME_LENGTH - 5) + " (2)"
+    assert all(len(name) <= MAX_NAME_LENGTH and clean_display_name(name) == name for name in names)
+    assert len({name_key(name) for name in names}) == len(names)
+
+
+def test_batch_state_names_copies_keys_probed_beyond_what_was_loaded_when_names_ran_out() -> None:
+    adds = [added(OWNER, "Паспорт", step=step) for step in range(4)]
+    loaded = frozenset({copies_key(OWNER, "паспорт")})
+    state = BatchState.of([], [], [], rules=FEW_COPIES, loaded_copies_keys=loaded)
+
+    apply_all(adds[:3], state)
+    before_fallback = state.unloaded_copies_keys()
+    apply_all(adds[3:], state, first_offset=3)
+
+    assert before_fallback == set()
+    assert state.unloaded_copies_keys() == {copies_key(OWNER, name_key(_id_name("Паспорт", adds[3])))}
+
+
+def test_batch_state_names_no_unloaded_keys_when_it_holds_every_document() -> None:
+    state, _ = apply_all([added(OWNER, "Паспорт", step=step) for step in range(4)], _few_copies())
+
+    assert state.unloaded_copies_keys() == set()

@@ -8,9 +8,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, new_event
-from contracts.text import base_name_key, name_key
+from contracts.text import MAX_NAME_LENGTH, base_name_key, clean_display_name, name_key
 from stream_processors.projections import apply_event
+from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
 from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
 from tests.stream_processors.projection_support import apply_all, snapshot
@@ -129,5 +131,76 @@ def test_apply_event_gives_equal_writes_when_history_applied_to_fresh_states(ops
 
     first, first_effects = apply_all(events)
     second, second_effects = apply_all(events)
+
+    assert (first.document_writes, first_effects) == (second.document_writes, second_effects)
+
+
+# The same invariants when names run out (issue 10): two copy suffixes only, names at the length limit, and renames
+# onto another document's id name, so that every fallback and both conflicts occur.
+FEW_COPIES = NameRules(max_copy_number=2)
+LONG_NAME = "Договор " + "д" * (MAX_NAME_LENGTH - 8)
+CROWDED_NAMES = ("Паспорт", "паспорт", "Паспорт (2)", LONG_NAME, LONG_NAME[:-1])
+
+_crowded_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), _index, _index, _index, _index),
+        st.tuples(st.just("rename"), _index, _index, st.booleans()),
+        st.tuples(st.just("rename_to_id_name"), _index, _index, _index),
+        st.tuples(st.sampled_from(["delete", "restore"]), _index, st.booleans()),
+    ),
+    max_size=40,
+)
+
+
+def build_crowded_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
+    """One owner, one type, few names: adds, renames (also to the id name of another document), deletes, restores."""
+    events: list[EventEnvelope] = []
+    adds: list[EventEnvelope] = []
+    for step, op in enumerate(ops):
+        if op[0] == "add":
+            event = added(OWNERS[0], CROWDED_NAMES[op[3] % len(CROWDED_NAMES)], TYPES[0], CONTENTS[op[4] % 3], step)
+            adds.append(event)
+            events.append(event)
+        elif adds and op[0] == "rename":
+            target = adds[op[1] % len(adds)]
+            events.append(renamed(OWNERS[0], document_id_of(target), CROWDED_NAMES[op[2] % len(CROWDED_NAMES)], step))
+        elif adds and op[0] == "rename_to_id_name":
+            target, other = adds[op[1] % len(adds)], adds[op[2] % len(adds)]
+            wanted = CROWDED_NAMES[op[3] % len(CROWDED_NAMES)]
+            events.append(renamed(OWNERS[0], document_id_of(target), _fitted_id_name(wanted, other), step))
+        elif adds:
+            maker = deleted if op[0] == "delete" else restored
+            events.append(maker(OWNERS[0], document_id_of(adds[op[1] % len(adds)]), step=step))
+    return events
+
+
+def _fitted_id_name(wanted: str, add: EventEnvelope) -> str:
+    suffix = f" ({document_id_of(add).hex})"
+    return wanted[:MAX_NAME_LENGTH - len(suffix)].rstrip() + suffix
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=_crowded_ops)
+def test_apply_event_keeps_unique_slots_and_defined_effects_when_names_run_out(ops: list[tuple[Any, ...]]) -> None:
+    state = BatchState(rules=FEW_COPIES)
+    for offset, event in enumerate(build_crowded_events(ops)):
+        effect = apply_event(state, event, offset)
+        assert isinstance(effect, Effect)
+        assert_consistent(state)
+
+    assert_writes_replay_cleanly(state)
+    live = [doc for doc in state.documents.values() if doc.status == "live"]
+    assert all(len(doc.name) <= MAX_NAME_LENGTH and clean_display_name(doc.name) == doc.name for doc in live)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=_crowded_ops)
+def test_apply_event_gives_equal_writes_and_effects_when_crowded_history_applied_twice(
+    ops: list[tuple[Any, ...]]
+) -> None:
+    events = build_crowded_events(ops)
+
+    first, first_effects = apply_all(events, BatchState(rules=FEW_COPIES))
+    second, second_effects = apply_all(events, BatchState(rules=FEW_COPIES))
 
     assert (first.document_writes, first_effects) == (second.document_writes, second_effects)

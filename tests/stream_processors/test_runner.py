@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service_kit.eventlog import StartAt
-from stream_processors.runner import backoff_delay, resume_position
+from stream_processors.runner import backoff_delay, caught_up, resume_position
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,17 @@ def test_backoff_delay_stays_positive_and_under_cap_when_any_attempt(attempt: in
 
     assert min(cap, 0.1) / 2 <= delay <= cap
     assert delay <= 0.1 * 2 ** min(attempt, 100)
+
+
+@pytest.mark.parametrize(
+    ("committed", "stop_after", "expected"),
+    [(None, None, False), (5, None, False), (None, 0, False), (0, 0, True), (0, 1, False), (7, 7, True),
+     (8, 7, True)],
+    ids=["unbounded-fresh", "unbounded", "nothing-committed", "one-event-stream", "behind", "at-end", "past-end"],
+)
+def test_caught_up_stops_a_bounded_run_when_it_committed_the_end(
+    committed: int | None, stop_after: int | None, expected: bool
+) -> None:
+    # A stream of one event ends at offset 0: the run that committed it used to wait for ever (found by
+    # tests/integration/test_processor_fuzz.py).
+    assert caught_up(committed, stop_after) is expected
