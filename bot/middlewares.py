@@ -1,6 +1,7 @@
 """Update middlewares: correlation id and RPS metrics, flood control and language, handler names.
 
-Order on ``dispatcher.update`` (outer): ``UpdateContext`` -> aiogram's FSM middleware -> ``UserGate``;
+Order on ``dispatcher.update`` (outer): ``UpdateContext`` -> ``bot.private_chats.PrivateChatsOnly`` -> aiogram's
+FSM middleware -> ``UserGate``; then ``bot.dialogs.DialogScope`` outside the message and button observers;
 ``HandlerName`` runs inside each event observer, where aiogram knows which handler matched.
 """
 
