@@ -17,12 +17,15 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.api_schemas import (
     OWNER_SCOPE,
+    QUOTA_EXCEEDED,
     DocumentDetail,
     DocumentList,
     DocumentPage,
     ErrorBody,
+    EventStatus,
     NameCheck,
     SignedLink,
+    StorageUsage,
     TypeList,
     UploadedFile,
     UserProfile,
@@ -65,6 +68,15 @@ class ApiRejected(ApiError):
         self.code = code
 
 
+class QuotaExceeded(ApiRejected):
+    """An upload would take the person past their storage limits (HTTP 403 ``quota_exceeded``); ``usage`` says
+    where they stand (None if the API did not say)."""
+
+    def __init__(self, message: str, usage: StorageUsage | None) -> None:
+        super().__init__(403, QUOTA_EXCEEDED, message)
+        self.usage = usage
+
+
 class DocumentsApi(Protocol):
     """What the handlers need from the query API (the HTTP client here, a fake in unit tests)."""
 
@@ -88,6 +100,8 @@ class DocumentsApi(Protocol):
 
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink: ...
 
+    async def event_status(self, owner_id: int, event_id: str) -> EventStatus: ...
+
 
 def _owner_path(owner_id: int, tail: str = "") -> str:
     return OWNER_SCOPE.format(owner_id=owner_id) + tail
@@ -103,9 +117,11 @@ def _error_for(response: httpx.Response) -> ApiError:
         return ApiUnavailable(f"{status} from the API")
     try:
         body = ErrorBody.model_validate_json(response.content)
-        return ApiRejected(status, body.code, body.message)
     except ValidationError:
         return ApiRejected(status, "unknown", response.text[:200])
+    if status == 403 and body.code == QUOTA_EXCEEDED:
+        return QuotaExceeded(body.message, body.usage)
+    return ApiRejected(status, body.code, body.message)
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -203,6 +219,12 @@ class ApiClient:
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink:
         path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}/link")
         return _parse(SignedLink, await self._send("POST", path))
+
+    @timed("api", "event_status")
+    async def event_status(self, owner_id: int, event_id: str) -> EventStatus:
+        """Whether an event of the owner was applied, and what it did (``contracts.effects.Effect``)."""
+        path = _owner_path(owner_id, f"/events/{quote(event_id, safe='')}")
+        return _parse(EventStatus, await self._send("GET", path))
 
     async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
         """The document's bytes as they arrive (timed by hand: a decorator cannot see a generator's end)."""

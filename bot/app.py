@@ -8,18 +8,20 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.api_client import DocumentsApi
+from bot.dialogs import DialogScope
 from bot.fsm import GatedRedisStorage
 from bot.handlers import all_routers
+from bot.isolation import PersonLocks
 from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGate
+from bot.private_chats import PrivateChatsOnly
 from bot.settings import BotConfig, BotSettings
 from bot.state_store import UserStore
 from bot.telegram_session import telegram_session
-from bot.writes import EventAppender
+from bot.writes import EventAppender, EventLog
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,21 @@ def fsm_storage(redis: Redis, users: UserStore, prefix: str, ttl_seconds: int) -
 
 def build_dispatcher(storage: BaseStorage, deps: Dependencies,
                      events_isolation: BaseEventIsolation | None = None) -> Dispatcher:
-    # Updates of one person are handled one at a time inside this process, so dialog steps cannot interleave.
+    # Updates of one person are handled one at a time inside this process, so dialog steps cannot interleave
+    # (PersonLocks: a lock per person while they have an update in hand, not for everyone ever seen); several
+    # replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
     # disable_fsm only keeps aiogram from registering its FSM middleware first: it is registered below, after
-    # UpdateContext, which opens the cell the first state read fills (bot.fsm).
-    # Several replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
-    dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or SimpleEventIsolation(),
-                            disable_fsm=True,
-                            name="docvault", api=deps.api, events=deps.events, store=deps.store, config=deps.config)
+    # UpdateContext, which opens the cell the first state read fills (bot.fsm), and after PrivateChatsOnly, so
+    # nothing of a group or a foreign button reaches the dialog state.
+    events = EventLog(deps.events, deps.config.event_budget_per_hour)
+    dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or PersonLocks(), disable_fsm=True,
+                            name="docvault", api=deps.api, events=events, store=deps.store, config=deps.config)
     dispatcher.update.outer_middleware(UpdateContext())
+    dispatcher.update.outer_middleware(PrivateChatsOnly(deps.store))
     dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(UserGate(deps.store, deps.flood_limit))
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(DialogScope())
     for observer in (dispatcher.message, dispatcher.edited_message, dispatcher.callback_query):
         observer.middleware(HandlerName())
     dispatcher.callback_query.middleware(AnswerCallbacks())

@@ -3,7 +3,8 @@
 Every update starts with aiogram's FSM middleware reading the dialog state (under the per-person lock) and
 then ``UserGate`` needing the flood counter and language: two Redis round trips, a sixth of the bot's work
 in bench/bot.py. ``UpdateContext`` opens a ``GateCell`` for the update; the first state read of that update
-fetches everything in one pipeline and leaves the rest in the cell for ``UserGate``.
+fetches everything in one pipeline and leaves the rest in the cell for ``UserGate``. The cell also notes the
+state the update leaves behind, so ``bot.dialogs`` knows whether a dialog is still open without reading it back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import StateType, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
@@ -26,6 +28,8 @@ class GateCell:
     user_id: int
     update_id: int
     context: UserContext | None = None
+    state_written: bool = False
+    state_now: str | None = None  # the last state this update wrote (when ``state_written``)
 
 
 current_gate: ContextVar[GateCell | None] = ContextVar("current_gate", default=None)
@@ -43,3 +47,10 @@ class GatedRedisStorage(RedisStorage):
         cell.context, state = await self._users.enter(key.user_id, cell.update_id,
                                                       also_get=self.key_builder.build(key, "state"))
         return state
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await super().set_state(key, state)
+        cell = current_gate.get()
+        if cell is not None and cell.user_id == key.user_id:
+            cell.state_written = True
+            cell.state_now = state.state if isinstance(state, State) else state

@@ -129,6 +129,11 @@ def language_choice() -> InlineKeyboardMarkup:
     return _markup([[_button(LANGUAGE_NAMES[code], LangCb(code=code)) for code in LANGUAGES]])
 
 
+def quota_reached(tr: Texts) -> InlineKeyboardMarkup:
+    return _markup([[_menu_button(tr, MenuAction.browse, "menu.browse"),
+                     _menu_button(tr, MenuAction.menu, "common.menu")]])
+
+
 def retry_save(tr: Texts) -> InlineKeyboardMarkup:
     return _markup([[_button(tr.plain("common.retry"), RetrySaveCb()),
                      _menu_button(tr, MenuAction.cancel, "common.cancel")]])

@@ -1,6 +1,7 @@
 """Update middlewares: correlation id and RPS metrics, flood control and language, handler names.
 
-Order on ``dispatcher.update`` (outer): ``UpdateContext`` -> aiogram's FSM middleware -> ``UserGate``;
+Order on ``dispatcher.update`` (outer): ``UpdateContext`` -> ``bot.private_chats.PrivateChatsOnly`` -> aiogram's
+FSM middleware -> ``UserGate``; then ``bot.dialogs.DialogScope`` outside the message and button observers;
 ``HandlerName`` runs inside each event observer, where aiogram knows which handler matched.
 """
 
@@ -29,12 +30,20 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 # Callback queries answered while handling the current update (filled by the Telegram session middleware).
 answered_callbacks: ContextVar[set[str] | None] = ContextVar("answered_callbacks", default=None)
+# Ids of the messages the bot sent or edited while handling the current update (the same middleware).
+shown_messages: ContextVar[list[int] | None] = ContextVar("shown_messages", default=None)
 
 
 def note_answered(callback_query_id: str) -> None:
     answered = answered_callbacks.get()
     if answered is not None:
         answered.add(callback_query_id)
+
+
+def note_shown(message_id: int) -> None:
+    shown = shown_messages.get()
+    if shown is not None and message_id not in shown:
+        shown.append(message_id)
 
 
 @dataclass
@@ -52,6 +61,7 @@ class UpdateContext(BaseMiddleware):
         assert isinstance(event, Update)
         correlation_id_var.set(new_correlation_id())
         answered_callbacks.set(set())
+        shown_messages.set([])
         user: User | None = data.get("event_from_user")
         current_gate.set(GateCell(user.id, event.update_id) if user is not None else None)
         label = HandlerLabel()

@@ -9,7 +9,10 @@ from typing import Any
 
 from aiogram.types import Message
 
+from contracts.api_schemas import StorageUsage
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
+
+from bot.i18n import Texts
 
 DEFAULT_MIME = "application/octet-stream"
 PHOTO_MIME = "image/jpeg"
@@ -89,6 +92,21 @@ def human_size(size: int) -> tuple[str, str]:
         if size >= unit:
             return key, f"{size / unit:.1f}".removesuffix(".0")
     return "size.b", str(size)
+
+
+def size_text(tr: Texts, size: int) -> str:
+    """A byte count as the person reads it: "1.5 MB"."""
+    key, number = human_size(size)
+    return tr.plain(key, n=number)
+
+
+def quota_text(tr: Texts, usage: StorageUsage | None, name: str) -> str:
+    """Why ``name`` was not saved: which limit is reached, how much of it is used, what to do."""
+    if usage is None:
+        return tr("quota.reached", name=name)
+    key = "quota.documents" if usage.documents >= usage.documents_limit else "quota.bytes"
+    return tr(key, name=name, documents=usage.documents, documents_limit=usage.documents_limit,
+              used=size_text(tr, usage.bytes), limit=size_text(tr, usage.bytes_limit))
 
 
 def doc_ref(document_id: str) -> str:

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramBadRequest, TelegramNotFound, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation
 from aiogram.methods import TelegramMethod
 from aiogram.types import BufferedInputFile, InputFile, Update
@@ -31,6 +30,7 @@ from service_kit.eventlog import EventPublisher
 from service_kit.http import ReadinessCheck, add_ops_routes, start_ops_server
 
 from bot.api_client import ApiClient
+from bot.isolation import PersonLocks
 from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
 from bot.settings import WEBHOOK_PATH, BotConfig, BotSettings
 from bot.state_store import UserStore, redis_client
@@ -80,7 +80,7 @@ def event_isolation(settings: BotSettings, redis: Redis) -> BaseEventIsolation:
     """How updates of one person are kept from running at once: in this process, or across replicas."""
     if settings.event_isolation == "redis":
         return RedisEventIsolation(redis, key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm"))
-    return SimpleEventIsolation()
+    return PersonLocks()
 
 
 class StartupRefused(Exception):

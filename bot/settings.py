@@ -19,6 +19,8 @@ TELEGRAM_CLOUD_URL = "https://api.telegram.org"
 # getFile on Telegram's cloud Bot API serves files up to 20 MB; a local Bot API server allows more.
 CLOUD_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 WEBHOOK_PATH = "/telegram/webhook"
+DEFAULT_EVENT_BUDGET = 200
+
 # The only ports Telegram's cloud delivers webhooks to (https://core.telegram.org/bots/api#setwebhook).
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 # setWebhook's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
@@ -115,6 +117,8 @@ class BotSettings(ServiceSettings):
     page_size: int = Field(default=8, ge=1, le=20)
     links_enabled: bool = False
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
+    # Events one person may append per hour (a fixed window, beside the flood limit on updates).
+    event_budget_per_hour: int = Field(default=DEFAULT_EVENT_BUDGET, ge=1)
 
     @field_validator("bot_token")
     @classmethod
@@ -182,8 +186,9 @@ class BotConfig:
     links_enabled: bool = False
     telegram_local: bool = False
     search_limit: int = 10
+    event_budget_per_hour: int = DEFAULT_EVENT_BUDGET
 
     @classmethod
     def from_settings(cls, settings: BotSettings) -> BotConfig:
         return cls(settings.page_size, settings.max_download_bytes, settings.links_enabled,
-                   settings.telegram_api_local)
+                   settings.telegram_api_local, event_budget_per_hour=settings.event_budget_per_hour)

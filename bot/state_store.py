@@ -22,6 +22,12 @@ ALBUM_TTL_SECONDS = 120
 # Telegram delivers an update again when it got no answer in time (a slow request, a restart); an update id
 # is remembered this long from its first delivery, and a later delivery of it is dropped.
 HANDLED_UPDATE_TTL_SECONDS = 3600
+# A group, supergroup or channel is told once in this long that the bot works in private chats only.
+GROUP_NOTICE_TTL_SECONDS = 7 * 24 * 3600
+# A person whose user.started the broker confirmed is not recorded again for this long: /start changes nothing
+# then (the users projection keeps the first time it saw them; "last seen" moves at most once in this period).
+KNOWN_TTL_SECONDS = 30 * 24 * 3600
+EVENT_BUDGET_WINDOW_SECONDS = 3600
 
 
 def redis_client(url: str) -> Redis:
@@ -41,6 +47,21 @@ def flood_verdict(count: int, limit: int) -> FloodVerdict:
     if count <= limit:
         return FloodVerdict.allow
     return FloodVerdict.warn if count == limit + 1 else FloodVerdict.drop
+
+
+@dataclass(frozen=True)
+class BudgetSpent:
+    """The person used their hourly event budget; the window ends in ``minutes_left`` (at least 1)."""
+
+    minutes_left: int
+
+
+def budget_verdict(count: int, limit: int, now: float, window_seconds: int) -> BudgetSpent | None:
+    """None while ``count`` (this event included) is within ``limit`` for the fixed window holding ``now``."""
+    if count <= limit:
+        return None
+    seconds_left = window_seconds - int(now) % window_seconds
+    return BudgetSpent(minutes_left=max(1, -(-seconds_left // 60)))
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,25 @@ class UserStore:
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self._redis.set(self._key("lang", user_id), language)
+
+    async def count_event(self, user_id: int, now: float) -> int:
+        """Count one more event of the person in the fixed hourly window holding ``now``; returns the count."""
+        key = self._key("events", user_id, int(now) // EVENT_BUDGET_WINDOW_SECONDS)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, EVENT_BUDGET_WINDOW_SECONDS * 2)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def is_known(self, user_id: int) -> bool:
+        return bool(await self._redis.exists(self._key("known", user_id)))
+
+    async def remember_known(self, user_id: int) -> None:
+        await self._redis.set(self._key("known", user_id), 1, ex=KNOWN_TTL_SECONDS)
+
+    async def first_notice(self, chat_id: int) -> bool:
+        """True the first time in ``GROUP_NOTICE_TTL_SECONDS`` that a shared chat is told the bot is private."""
+        return bool(await self._redis.set(self._key("notice", chat_id), 1, nx=True, ex=GROUP_NOTICE_TTL_SECONDS))
 
     async def remember_write(self, user_id: int, event_id: str) -> None:
         await self._redis.set(self._key("last_event", user_id), event_id, ex=LAST_WRITE_TTL_SECONDS)

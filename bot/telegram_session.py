@@ -28,10 +28,11 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
+from aiogram.types import Message
 
 from service_kit.metrics import observe_call
 
-from bot.middlewares import note_answered
+from bot.middlewares import note_answered, note_shown
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -75,6 +76,8 @@ class TelegramCalls(BaseRequestMiddleware):
             except TelegramBadRequest as error:
                 if isinstance(method, _EDITS) and is_not_modified(error):
                     # The screen already shows this: a double tap, nothing to do. Edits answer True then.
+                    if method.message_id is not None:
+                        note_shown(method.message_id)
                     return cast(Response[TelegramType], True)
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -89,6 +92,8 @@ class TelegramCalls(BaseRequestMiddleware):
             outcome = "ok"
             if isinstance(method, AnswerCallbackQuery):
                 note_answered(method.callback_query_id)
+            elif isinstance(result, Message):  # what the person now sees (bot.dialogs ties it to an open dialog)
+                note_shown(result.message_id)
             return result
         finally:
             observe_call("telegram", method.__api_method__, outcome, started)

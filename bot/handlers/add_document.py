@@ -22,25 +22,29 @@ from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, type_slug
 from service_kit.eventlog import EventLogUnavailable
 
 from bot import keyboards
-from bot.api_client import ApiUnavailable, DocumentsApi
+from bot.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
 from bot.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.filters import HasFile, HasText
 from bot.i18n import Texts
-from bot.presentation import IncomingFile, check_name, human_size, incoming_file, suggest_name, too_big
+from bot.presentation import (
+    IncomingFile,
+    check_name,
+    incoming_file,
+    quota_text,
+    size_text,
+    suggest_name,
+    too_big,
+)
 from bot.replies import say, show
 from bot.settings import BotConfig
 from bot.state_store import ListRef, UserStore
 from bot.states import AddDocument
 from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks, resolve_file_path
-from bot.writes import EventAppender, record
+from bot.writes import EventBudgetSpent, EventLog, record
 
 log = logging.getLogger(__name__)
 Target = Message | CallbackQuery
-
-
-def _limit_text(tr: Texts, limit: int) -> str:
-    key, number = human_size(limit)
-    return tr.plain(key, n=number)
+INVALID_FILE_NAME = "invalid_file_name"  # the API's code for a name that is empty once cleaned
 
 
 async def begin(target: Target, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
@@ -66,7 +70,7 @@ async def accepted_file(message: Message, tr: Texts, config: BotConfig, store: U
         return None
     file = incoming_file(message)
     if file is not None and too_big(file.size, config.max_download_bytes):
-        await message.answer(tr("add.too_big", limit=_limit_text(tr, config.max_download_bytes)))
+        await message.answer(tr("add.too_big", limit=size_text(tr, config.max_download_bytes)))
         return None
     return file
 
@@ -111,13 +115,13 @@ async def _ask_name(target: Target, state: FSMContext, tr: Texts, intro: str = "
 
 
 async def name_typed(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                     events: EventAppender, store: UserStore, bot: Bot, config: BotConfig,
+                     events: EventLog, store: UserStore, bot: Bot, config: BotConfig,
                      after_event: str | None) -> None:
     await _accept_name(message, message.text or "", state, tr, owner_id, api, events, store, bot, config, after_event)
 
 
 async def name_suggested(query: CallbackQuery, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                         events: EventAppender, store: UserStore, bot: Bot, config: BotConfig,
+                         events: EventLog, store: UserStore, bot: Bot, config: BotConfig,
                          after_event: str | None) -> None:
     suggestion = (await state.get_data()).get("suggested")
     if not suggestion:
@@ -127,7 +131,7 @@ async def name_suggested(query: CallbackQuery, state: FSMContext, tr: Texts, own
 
 
 async def _accept_name(target: Target, raw: str, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                       events: EventAppender, store: UserStore, bot: Bot, config: BotConfig,
+                       events: EventLog, store: UserStore, bot: Bot, config: BotConfig,
                        after_event: str | None) -> None:
     checked = check_name(raw, MAX_NAME_LENGTH, "name")
     if checked.name is None:
@@ -161,7 +165,7 @@ async def file_during_questions(message: Message, state: FSMContext, tr: Texts, 
 
 
 async def file_sent(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                    events: EventAppender, store: UserStore, bot: Bot, config: BotConfig) -> None:
+                    events: EventLog, store: UserStore, bot: Bot, config: BotConfig) -> None:
     file = await accepted_file(message, tr, config, store)
     if file is None:
         return
@@ -170,7 +174,7 @@ async def file_sent(message: Message, state: FSMContext, tr: Texts, owner_id: in
 
 
 async def retry_save(query: CallbackQuery, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                     events: EventAppender, store: UserStore, bot: Bot, config: BotConfig) -> None:
+                     events: EventLog, store: UserStore, bot: Bot, config: BotConfig) -> None:
     if not (await state.get_data()).get("file"):
         await query.answer(tr.plain("stale.button"), show_alert=True)
         return
@@ -178,7 +182,7 @@ async def retry_save(query: CallbackQuery, state: FSMContext, tr: Texts, owner_i
 
 
 async def _save(target: Target, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                events: EventAppender, store: UserStore, bot: Bot, config: BotConfig) -> None:
+                events: EventLog, store: UserStore, bot: Bot, config: BotConfig) -> None:
     """Upload the file, then append ``document.added``; "saved" only once the broker confirmed it."""
     data = await state.get_data()
     file = IncomingFile.from_state(data["file"])
@@ -190,14 +194,18 @@ async def _save(target: Target, state: FSMContext, tr: Texts, owner_id: int, api
         if is_other_document(uploaded, attempt):
             await _report_duplicate(target, state, tr, uploaded)
             return
-        stored = StoredFile(object_key=uploaded.object_key, sha256=uploaded.sha256, size=uploaded.size,
-                            mime_type=uploaded.mime_type, file_name=file.file_name,
-                            telegram_file_id=file.file_id, telegram_file_unique_id=file.file_unique_id)
         payload = DocumentAdded(document_id=attempt.document_id, type_slug=data["type_slug"],
-                                type_title=data["type_title"], name=data["name"], file=stored)
+                                type_title=data["type_title"], name=data["name"], file=stored_file(uploaded, file))
         await record(events, store, owner_id, payload, event_id=attempt.event_id)
     except (FileTooBig, TelegramDownloadFailed) as error:
         await _ask_file_again(target, state, tr, config, error)
+        return
+    except QuotaExceeded as error:
+        await state.clear()  # nothing fits until the person deletes something: the way on is My documents
+        await say(target, quota_text(tr, error.usage, data["name"]), keyboards.quota_reached(tr))
+        return
+    except EventBudgetSpent as error:
+        await say(target, tr("budget.spent", minutes=error.minutes_left), keyboards.retry_save(tr))
         return
     except (ApiUnavailable, EventLogUnavailable) as error:
         log.warning("saving a document failed", extra={"error": repr(error)})
@@ -236,10 +244,30 @@ def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
     return existing is not None and existing.document_id != str(attempt.document_id)
 
 
+def stored_file(uploaded: UploadedFile, file: IncomingFile) -> StoredFile:
+    """The event's file: its name is the one the API cleaned (no directories, control, bidi or zero-width
+    characters), never Telegram's raw name, so nothing enters the log that the download header would refuse."""
+    return StoredFile(object_key=uploaded.object_key, sha256=uploaded.sha256, size=uploaded.size,
+                      mime_type=uploaded.mime_type, file_name=uploaded.file_name,
+                      telegram_file_id=file.file_id, telegram_file_unique_id=file.file_unique_id)
+
+
 async def _upload(bot: Bot, api: DocumentsApi, owner_id: int, file: IncomingFile, config: BotConfig) -> UploadedFile:
+    try:
+        return await _upload_named(bot, api, owner_id, file, config, file.file_name)
+    except ApiRejected as error:
+        if error.code != INVALID_FILE_NAME or file.file_name is None:
+            raise
+    # Nothing is left of the name once cleaned (only control characters, say): the file is kept without one.
+    log.info("file name refused by the API, uploading without it")
+    return await _upload_named(bot, api, owner_id, file, config, None)
+
+
+async def _upload_named(bot: Bot, api: DocumentsApi, owner_id: int, file: IncomingFile, config: BotConfig,
+                        file_name: str | None) -> UploadedFile:
     path = await resolve_file_path(bot, file.file_id)
     chunks = file_chunks(bot, path, config.max_download_bytes, config.telegram_local)
-    return await api.upload_file(owner_id, chunks, file.mime_type, file.file_name)
+    return await api.upload_file(owner_id, chunks, file.mime_type, file_name)
 
 
 async def _report_duplicate(target: Target, state: FSMContext, tr: Texts, uploaded: UploadedFile) -> None:
@@ -256,7 +284,7 @@ async def _ask_file_again(target: Target, state: FSMContext, tr: Texts, config: 
     await state.set_data(data)
     await state.set_state(AddDocument.waiting_file)
     if isinstance(error, FileTooBig):
-        text = tr("add.too_big", limit=_limit_text(tr, config.max_download_bytes))
+        text = tr("add.too_big", limit=size_text(tr, config.max_download_bytes))
     else:
         text = tr("add.download_failed")
     await say(target, text, keyboards.cancel_only(tr))

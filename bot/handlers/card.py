@@ -24,13 +24,14 @@ from bot.api_client import ApiNotFound, DocumentsApi
 from bot.callbacks import DocAction, DocCb
 from bot.filters import HasText
 from bot.i18n import Texts
-from bot.presentation import PHOTO_MIME, check_name, human_size, parse_doc_ref
+from bot.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
 from bot.replies import say, show
+from bot.restores import restore_outcome, restore_reply
 from bot.settings import BotConfig
 from bot.handlers.browse import first_pages
 from bot.state_store import UserStore
 from bot.states import RenameDocument
-from bot.writes import EventAppender, record
+from bot.writes import EventLog, record
 
 log = logging.getLogger(__name__)
 LIVE = "live"
@@ -69,8 +70,7 @@ async def _load(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id:
 
 
 def card_text(tr: Texts, document: DocumentDetail) -> str:
-    size_key, size = human_size(document.size)
-    return tr("card.text", name=document.name, type=document.type_title, size=tr.plain(size_key, n=size),
+    return tr("card.text", name=document.name, type=document.type_title, size=size_text(tr, document.size),
               date=document.created_at.date().isoformat())
 
 
@@ -89,7 +89,7 @@ async def get_file(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_
     document = await _load(query, callback_data, tr, owner_id, api, after_event)
     if document is None:
         return
-    chat_id = query.message.chat.id if query.message else query.from_user.id
+    chat_id = query.from_user.id  # bot.private_chats: a button is served only in the person's private chat
     caption = tr("file.caption", name=document.name)
     if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption):
         return
@@ -127,7 +127,7 @@ async def ask_rename(query: CallbackQuery, callback_data: DocCb, state: FSMConte
 
 
 async def rename_typed(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                       events: EventAppender, store: UserStore, after_event: str | None) -> None:
+                       events: EventLog, store: UserStore, after_event: str | None) -> None:
     checked = check_name(message.text or "", MAX_NAME_LENGTH, "name")
     if checked.name is None:
         await message.answer(tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH),
@@ -156,7 +156,7 @@ async def ask_delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owne
 
 
 async def delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-                 events: EventAppender, store: UserStore, after_event: str | None) -> None:
+                 events: EventLog, store: UserStore, after_event: str | None) -> None:
     document = await _load(query, callback_data, tr, owner_id, api, after_event)
     if document is None:
         return
@@ -165,13 +165,16 @@ async def delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id
 
 
 async def undo(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-               events: EventAppender, store: UserStore, after_event: str | None) -> None:
+               events: EventLog, store: UserStore, after_event: str | None) -> None:
     document = await _load(query, callback_data, tr, owner_id, api, after_event, allow_deleted=True)
     if document is None:
         return
-    if document.status == DELETED:
-        await record(events, store, owner_id, DocumentRestored(document_id=document.document_id))
-    await show(query, tr("undo.done", name=document.name), keyboards.open_document(tr, document.document_id))
+    if document.status != DELETED:  # a second tap, or restored meanwhile: nothing to append
+        await show(query, tr("undo.done", name=document.name), keyboards.open_document(tr, document.document_id))
+        return
+    event = await record(events, store, owner_id, DocumentRestored(document_id=document.document_id))
+    outcome = await restore_outcome(api, owner_id, document, str(event.event_id))
+    await show(query, *restore_reply(tr, outcome, document.name))
 
 
 async def link(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,

@@ -13,7 +13,9 @@ from service_kit.eventlog import EventLogUnavailable
 from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.i18n import Texts, pick_language
 from bot.middlewares import answered_callbacks
+from bot.private_chats import Verdict, chat_verdict
 from bot.state_store import UserStore
+from bot.writes import EventBudgetSpent
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,7 @@ _MESSAGE_KEYS: tuple[tuple[type[Exception], str], ...] = (
     (ApiNotYetApplied, "error.not_applied"),
     (ApiNotFound, "card.gone"),
     (EventLogUnavailable, "error.stream_down"),
+    (EventBudgetSpent, "budget.spent"),
     (RedisError, "error.busy"),  # dialog state and flood control unreachable: nothing was done
 )
 
@@ -34,23 +37,30 @@ def message_key(error: Exception) -> str:
     return "error.generic"
 
 
+def error_values(error: Exception) -> dict[str, object]:
+    """What the message of ``error`` interpolates."""
+    if isinstance(error, EventBudgetSpent):
+        return {"minutes": error.minutes_left}
+    return {}
+
+
 async def on_error(event: ErrorEvent, bot: Bot, store: UserStore) -> None:
-    key = message_key(event.exception)
+    key, values = message_key(event.exception), error_values(event.exception)
     if key == "error.generic":
         log.error("handler failed", exc_info=event.exception)
     else:
         log.warning("handler failed: %s", key, extra={"error": repr(event.exception)})
     update = event.update
     source = update.message or update.callback_query or update.edited_message
-    if source is None or source.from_user is None:
-        return
+    if source is None or source.from_user is None or chat_verdict(update) is not Verdict.serve:
+        return  # nobody to tell, or not in the person's private chat (nothing is said in groups)
     person = source.from_user
     tr = Texts(pick_language(await _stored_language(store, person.id), person.language_code))
     query = update.callback_query
     if query is not None and query.id not in (answered_callbacks.get() or set()):
-        await query.answer(tr.plain(key), show_alert=True)
+        await query.answer(tr.plain(key, **values), show_alert=True)
     else:
-        await bot.send_message(person.id, tr(key))
+        await bot.send_message(person.id, tr(key, **values))
 
 
 async def _stored_language(store: UserStore, user_id: int) -> str | None:

@@ -20,9 +20,10 @@ async def not_a_file(message: Message, tr: Texts) -> None:
     await message.answer(tr("add.not_a_file"), reply_markup=keyboards.cancel_only(tr))
 
 
-async def unsupported(message: Message, tr: Texts) -> None:
-    """Stickers, voice, locations, contacts...: say what the bot can keep; any dialog goes on."""
-    await message.answer(tr("input.unsupported"), reply_markup=keyboards.cancel_only(tr))
+async def unsupported(message: Message, tr: Texts, raw_state: str | None) -> None:
+    """Stickers, voice, locations, contacts...: say what the bot can keep; any dialog goes on (Cancel leaves it)."""
+    markup = keyboards.main_menu(tr) if raw_state is None else keyboards.cancel_only(tr)
+    await message.answer(tr("input.unsupported"), reply_markup=markup)
 
 
 async def unknown_text(message: Message, tr: Texts) -> None:

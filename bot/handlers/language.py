@@ -13,7 +13,7 @@ from bot.callbacks import LangCb, MenuAction, MenuCb
 from bot.i18n import LANGUAGES, Language, Texts
 from bot.replies import show
 from bot.state_store import UserStore
-from bot.writes import EventAppender, record
+from bot.writes import EventLog, record
 
 
 async def choose(target: Message | CallbackQuery, tr: Texts) -> None:
@@ -21,10 +21,11 @@ async def choose(target: Message | CallbackQuery, tr: Texts) -> None:
 
 
 async def chosen(query: CallbackQuery, callback_data: LangCb, owner_id: int,
-                 events: EventAppender, store: UserStore) -> None:
+                 events: EventLog, store: UserStore) -> None:
     language: Language = "ru" if callback_data.code == "ru" else "en"
-    await record(events, store, owner_id, UserLanguageChanged(language=language))
-    await store.set_language(owner_id, language)
+    if await store.language(owner_id) != language:  # the language already chosen changes nothing: no event
+        await record(events, store, owner_id, UserLanguageChanged(language=language))
+        await store.set_language(owner_id, language)
     tr = Texts(language)
     await show(query, tr("lang.set"), keyboards.main_menu(tr))
 

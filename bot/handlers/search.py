@@ -26,10 +26,11 @@ async def ask(target: Message | CallbackQuery, state: FSMContext, tr: Texts) -> 
 
 async def command(message: Message, command: CommandObject, state: FSMContext, tr: Texts, owner_id: int,
                   api: DocumentsApi, config: BotConfig, after_event: str | None) -> None:
-    if not command.args:
+    words = (command.args or "").strip()
+    if not words:
         await ask(message, state, tr)
         return
-    await _run(message, command.args, state, tr, owner_id, api, config, after_event)
+    await _run(message, words, state, tr, owner_id, api, config, after_event)
 
 
 async def typed(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,

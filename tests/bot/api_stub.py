@@ -10,12 +10,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from api.file_headers import decode_file_name_header
+from contracts.text import InvalidFileName
 from contracts.api_schemas import (
+    QUOTA_EXCEEDED,
     DocumentDetail,
     DocumentPage,
     DocumentSummary,
     ErrorBody,
+    EventStatus,
     NameCheck,
+    StorageUsage,
     TypeList,
     TypeSummary,
     UploadedFile,
@@ -35,6 +40,13 @@ class StubState:
     types: int = 3
     documents_per_type: int = 20
     file_bytes: bytes = b"stub file bytes" * 10
+    quota: StorageUsage | None = None  # uploads are refused with 403 quota_exceeded and this usage when set
+    document_status: str = "live"  # what a document read answers
+    # What a read that waits for an event (after_event) answers: the document as the event left it.
+    status_after_event: str = "live"
+    name_after_event: str | None = None
+    duplicate_of: str | None = None
+    event_effect: str | None = None  # GET .../events/{id}: applied with this effect, or not applied (None)
 
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -86,11 +98,22 @@ async def _documents(request: web.Request) -> web.Response:
 
 
 async def _document(request: web.Request) -> web.Response:
+    state = _state(request)
     if request.match_info["document_id"] == MISSING_DOCUMENT:
         return _json(ErrorBody(code="not_found", message="no such document"), 404)
     summary = _summary("type0", 1).model_dump()
     summary["document_id"] = request.match_info["document_id"]
-    return _json(DocumentDetail(**summary, status="live", sha256="0" * 64, updated_at=CREATED))
+    status, duplicate_of = state.document_status, None
+    if request.query.get("after_event"):
+        status, duplicate_of = state.status_after_event, state.duplicate_of
+        summary["name"] = state.name_after_event or summary["name"]
+    return _json(DocumentDetail(**summary, status=status, duplicate_of=duplicate_of, sha256="0" * 64,
+                                updated_at=CREATED))
+
+
+async def _event(request: web.Request) -> web.Response:
+    effect = _state(request).event_effect
+    return _json(EventStatus(event_id=request.match_info["event_id"], applied=effect is not None, effect=effect))
 
 
 async def _name_check(request: web.Request) -> web.Response:
@@ -98,11 +121,21 @@ async def _name_check(request: web.Request) -> web.Response:
 
 
 async def _upload(request: web.Request) -> web.Response:
+    """Like the API: the name of ``X-File-Name`` cleaned, and 403 ``quota_exceeded`` past the person's limits."""
+    state = _state(request)
     body = await request.read()
-    _state(request).bodies.append(body)
+    state.bodies.append(body)
+    if state.quota is not None:
+        refusal = ErrorBody(code=QUOTA_EXCEEDED, message="storage limit reached", usage=state.quota)
+        return _json(refusal, 403)
+    try:
+        header = request.headers.get("X-File-Name")
+        file_name = decode_file_name_header(header) if header is not None else None
+    except InvalidFileName as error:
+        return _json(ErrorBody(code="invalid_file_name", message=str(error)), 422)
     digest = hashlib.sha256(body).hexdigest()
     return _json(UploadedFile(object_key=f"owners/{request.match_info['owner_id']}/{digest}", sha256=digest,
-                              size=len(body), mime_type=request.content_type))
+                              size=len(body), mime_type=request.content_type, file_name=file_name))
 
 
 async def _download(request: web.Request) -> web.Response:
@@ -122,6 +155,7 @@ def stub_app(state: StubState) -> web.Application:
     app.router.add_get(owner + "/documents/{document_id}", _document)
     app.router.add_get(owner + "/documents/{document_id}/file", _download)
     app.router.add_get(owner + "/name-check", _name_check)
+    app.router.add_get(owner + "/events/{event_id}", _event)
     app.router.add_post(owner + "/files", _upload)
     app.router.add_get("/healthz", _health)
     return app

@@ -10,9 +10,11 @@ import pytest
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
 
+from bot.api_client import ApiClient
 from bot.app import Dependencies, build_dispatcher, fsm_storage
 from bot.settings import BotConfig
 from bot.state_store import UserStore
+from tests.bot.api_stub import TOKEN, StubState, start_stub
 from tests.bot.fakes import FakeApi, FakePublisher
 from tests.bot.harness import Person, RecordingSession, make_bot
 from tests.e2e.processes import forget_keys, redis_url
@@ -70,3 +72,31 @@ async def app(redis: Redis, config: BotConfig, flood_limit: int) -> AsyncIterato
 @pytest.fixture
 def ann(app: BotUnderTest) -> Iterator[Person]:
     yield app.person()
+
+
+@dataclass
+class StubbedBot:
+    """The dispatcher reading through the real HTTP client from ``tests/bot/api_stub.py``."""
+
+    stub: StubState
+    session: RecordingSession
+    publisher: FakePublisher
+    person: Person
+
+
+@pytest.fixture
+async def stubbed(redis: Redis, config: BotConfig) -> AsyncIterator[StubbedBot]:
+    stub = StubState()
+    runner, url = await start_stub(stub)
+    api = ApiClient(url, TOKEN, timeout_seconds=5)
+    prefix = f"test-bot-{uuid.uuid4().hex[:10]}"
+    publisher = FakePublisher(FakeApi())
+    store = UserStore(redis, prefix, flood_window_seconds=60)
+    dispatcher = build_dispatcher(fsm_storage(redis, store, prefix, 600), Dependencies(api, publisher, store, config,
+                                                                                       1000))
+    session = RecordingSession()
+    bot = make_bot(session)
+    yield StubbedBot(stub, session, publisher, Person(dispatcher, bot, session, OWNER))
+    await api.close()
+    await runner.cleanup()
+    await forget_keys(REDIS_URL, prefix)

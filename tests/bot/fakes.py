@@ -12,12 +12,15 @@ from contracts.api_schemas import (
     DocumentList,
     DocumentPage,
     DocumentSummary,
+    EventStatus,
     NameCheck,
     SignedLink,
+    StorageUsage,
     TypeList,
     TypeSummary,
     UploadedFile,
 )
+from contracts.effects import Effect
 from contracts.events import (
     DocumentAdded,
     DocumentDeleted,
@@ -25,10 +28,10 @@ from contracts.events import (
     DocumentRestored,
     EventEnvelope,
 )
-from contracts.text import name_key
+from contracts.text import InvalidFileName, clean_file_name, name_key
 from service_kit.eventlog import EventLogUnavailable
 
-from bot.api_client import ApiNotFound, ApiUnavailable
+from bot.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
 
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -65,6 +68,8 @@ class FakeApi:
     down: bool = False
     after_events: list[str | None] = field(default_factory=list)
     uploads: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
+    effects: dict[str, str] = field(default_factory=dict)  # event id -> what applying it did
+    quota: StorageUsage | None = None  # uploads are refused as over this quota when set
 
     def _check(self, after_event: str | None = None) -> None:
         if self.down:
@@ -123,10 +128,13 @@ class FakeApi:
         data = b"".join([chunk async for chunk in content])
         digest = hashlib.sha256(data).hexdigest()
         self.uploads.append((owner_id, data, mime_type, file_name))
+        if self.quota is not None:
+            raise QuotaExceeded("over the quota", self.quota)
         self.blobs[digest] = data
         duplicate = next((d for d in self._live(owner_id) if d.sha256 == digest), None)
         return UploadedFile(object_key=f"owners/{owner_id}/{digest}", sha256=digest, size=len(data),
-                            mime_type=mime_type, duplicate_of=duplicate.summary() if duplicate else None)
+                            mime_type=mime_type, duplicate_of=duplicate.summary() if duplicate else None,
+                            file_name=_cleaned(file_name))
 
     async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
         detail = await self.get_document(owner_id, document_id)
@@ -138,20 +146,41 @@ class FakeApi:
         await self.get_document(owner_id, document_id)
         return SignedLink(url=f"https://files.example/{document_id}?sig=x", expires_at=CREATED + timedelta(minutes=15))
 
+    async def event_status(self, owner_id: int, event_id: str) -> EventStatus:
+        self._check()
+        effect = self.effects.get(event_id)
+        return EventStatus(event_id=event_id, applied=effect is not None, effect=effect)
+
     def apply(self, event: EventEnvelope) -> None:
         """What the processors would make of an event (enough for the bot's flows)."""
         payload = event.payload
+        self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
         if isinstance(payload, DocumentAdded):
             file = payload.file
             self.docs[str(payload.document_id)] = StoredDoc(
                 event.owner_id, str(payload.document_id), payload.type_slug, payload.type_title, payload.name,
                 file.sha256, file.size, file.mime_type, file.file_name, file.telegram_file_id)
+            return
+        if not isinstance(payload, (DocumentRenamed, DocumentDeleted, DocumentRestored)):
+            return
+        doc = self.docs.get(str(payload.document_id))
+        if doc is None:  # a document this fake never saw (another API served it): ignored, as the processor does
+            self.effects[str(event.event_id)] = Effect.ignored_unknown
         elif isinstance(payload, DocumentRenamed):
-            self.docs[str(payload.document_id)].name = payload.name
-        elif isinstance(payload, (DocumentDeleted, DocumentRestored)):
-            doc = self.docs[str(payload.document_id)]
+            doc.name = payload.name
+        else:
             self.docs[doc.document_id] = replace(doc, status="deleted" if isinstance(payload, DocumentDeleted)
                                                  else "live")
+
+
+def _cleaned(file_name: str | None) -> str | None:
+    """The name as the API answers it (``api.file_headers``: no directories, no control characters)."""
+    if file_name is None:
+        return None
+    try:
+        return clean_file_name(file_name)
+    except InvalidFileName as error:
+        raise ApiRejected(422, "invalid_file_name", str(error)) from None
 
 
 @dataclass

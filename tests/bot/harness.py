@@ -1,7 +1,9 @@
 """Drive the real dispatcher with updates through ``Dispatcher.feed_update``; record every Bot API call.
 
 ``RecordingSession`` answers Bot API methods the way Telegram would (enough for the bot) and can be told to
-fail a method once (429, "message is not modified", "wrong file identifier").
+fail a method once (429, "message is not modified", "wrong file identifier"). It keeps every message the bot
+sent with its current content (an edit keeps the message id, as in Telegram), so a person presses a button on
+the message that shows it: the last keyboard by default, or any message still on screen above.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class RecordingSession(BaseSession):
         self.uploaded: list[tuple[str, bytes]] = []  # (file name, bytes) the bot uploaded
         self.failures: dict[type[TelegramMethod[Any]], list[Any]] = defaultdict(list)
         self.waits: list[float] = []
+        self.messages: dict[tuple[int, int], Message] = {}  # (chat id, message id) -> what it shows now
+        self.last_keyboard: Message | None = None
+        self.last_keyboards: dict[int, Message] = {}  # chat id -> the latest message there with buttons
         self.middleware(TelegramCalls(max_wait_seconds=5, sleep=self._no_sleep))
 
     async def _no_sleep(self, seconds: float) -> None:
@@ -83,9 +88,14 @@ class RecordingSession(BaseSession):
         return cast(TelegramType, await self._result(bot, method))
 
     async def _result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
-        if isinstance(method, (SendMessage, EditMessageText)):
-            chat_id = getattr(method, "chat_id", None) or 1
-            return _message(int(chat_id), text=method.text, reply_markup=method.reply_markup).as_(bot)
+        if isinstance(method, SendMessage):
+            return self._keep(_message(int(method.chat_id), text=method.text, reply_markup=method.reply_markup), bot)
+        if isinstance(method, EditMessageText):
+            if method.message_id is None or method.chat_id is None:
+                return True  # an inline message: Telegram answers True
+            edited = _message(int(method.chat_id), text=method.text, reply_markup=method.reply_markup,
+                              message_id=method.message_id)
+            return self._keep(edited, bot)
         if isinstance(method, (SendDocument, SendPhoto)):
             return await self._sent_file(bot, method)
         if isinstance(method, GetFile):
@@ -108,6 +118,19 @@ class RecordingSession(BaseSession):
         for start in range(0, len(data), chunk_size):
             yield data[start:start + chunk_size]
 
+    def _keep(self, message: Message, bot: Bot) -> Message:
+        self.messages[(message.chat.id, message.message_id)] = message
+        if isinstance(message.reply_markup, InlineKeyboardMarkup):
+            self.last_keyboard = self.last_keyboards[message.chat.id] = message
+        return message.as_(bot)
+
+    def message_showing(self, text_part: str) -> Message:
+        """The latest message still showing a button whose text contains ``text_part`` (one further up)."""
+        for message in reversed(self.messages.values()):
+            if _button_data(message, text_part) is not None:
+                return message
+        raise AssertionError(f"no message shows a button with {text_part!r}")
+
     def calls(self, method: type[TelegramMethod[Any]]) -> list[Any]:
         return [request for request in self.requests if isinstance(request, method)]
 
@@ -129,9 +152,19 @@ class RecordingSession(BaseSession):
         raise AssertionError("no keyboard was sent")
 
 
-def _message(chat_id: int, text: str | None, reply_markup: Any = None, **fields: Any) -> Message:
-    return Message(message_id=_next_id(), date=datetime.now(UTC), chat=Chat(id=chat_id, type="private"),
-                   from_user=BOT_USER, text=text, reply_markup=reply_markup, **fields)
+def _message(chat_id: int, text: str | None, reply_markup: Any = None, message_id: int | None = None,
+             **fields: Any) -> Message:
+    chat = Chat(id=chat_id, type="private" if chat_id > 0 else "group")  # group ids are negative in Telegram
+    return Message(message_id=message_id or _next_id(), date=datetime.now(UTC), chat=chat, from_user=BOT_USER,
+                   text=text, reply_markup=reply_markup, **fields)
+
+
+def _button_data(message: Message, text_part: str) -> str | None:
+    markup = message.reply_markup
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    return next((button.callback_data for row in markup.inline_keyboard for button in row
+                 if text_part in button.text and button.callback_data), None)
 
 
 def make_bot(session: RecordingSession) -> Bot:
@@ -150,8 +183,9 @@ class Person:
         self.chat = Chat(id=user_id, type="private")
         self.last_update: Update | None = None
 
-    def _message(self, **fields: Any) -> Message:
-        return Message(message_id=_next_id(), date=datetime.now(UTC), chat=self.chat, from_user=self.user, **fields)
+    def _message(self, chat: Chat | None = None, **fields: Any) -> Message:
+        return Message(message_id=_next_id(), date=datetime.now(UTC), chat=chat or self.chat, from_user=self.user,
+                       **fields)
 
     async def feed(self, **update_fields: Any) -> Any:
         """Handle one update; a Bot API call the handlers return is made, as polling and webhooks do."""
@@ -171,6 +205,10 @@ class Person:
     async def says(self, text: str) -> Any:
         return await self.send(text=text)
 
+    async def says_in(self, chat: Chat, text: str) -> Any:
+        """A message in another chat (a group the bot is a member of)."""
+        return await self.feed(message=self._message(chat=chat, text=text))
+
     async def sends_file(self, data: bytes, file_name: str | None = "scan.pdf", mime: str | None = "application/pdf",
                          size: int | None = None, **extra: Any) -> str:
         file_id = f"doc{_next_id()}"
@@ -188,21 +226,22 @@ class Person:
         await self.send(photo=sizes)
         return file_id
 
-    async def presses(self, data: CallbackData | str) -> Any:
+    async def presses(self, data: CallbackData | str, on: Message | None = None) -> Any:
+        """Press a button with ``data`` on ``on`` (default: the message showing the last keyboard in this person's
+        chat; a fresh message of the bot when none was shown there yet)."""
         packed = data if isinstance(data, str) else data.pack()
-        shown_on = _message(self.chat.id, text="…")
+        shown_on = on or self.session.last_keyboards.get(self.chat.id) or _message(self.chat.id, text="…")
         query = CallbackQuery(id=str(_next_id()), from_user=self.user, chat_instance="ci", data=packed,
                               message=shown_on)
         return await self.feed(callback_query=query)
 
-    async def presses_button(self, text_part: str) -> Any:
-        """Press the button (on the last keyboard the bot showed) whose text contains ``text_part``."""
-        markup = self.session.last_markup()
-        for row in markup.inline_keyboard:
-            for button in row:
-                if text_part in button.text and button.callback_data:
-                    return await self.presses(button.callback_data)
-        raise AssertionError(f"no button with {text_part!r} in {markup}")
+    async def presses_button(self, text_part: str, on: Message | None = None) -> Any:
+        """Press the button whose text contains ``text_part`` on ``on`` (default: the last keyboard shown)."""
+        message = on or self.session.last_keyboards.get(self.chat.id)
+        assert message is not None, "the bot has shown this person no keyboard yet"
+        data = _button_data(message, text_part)
+        assert data is not None, f"no button with {text_part!r} in {message.reply_markup}"
+        return await self.presses(data, on=message)
 
     async def state(self) -> str | None:
         context = self.dispatcher.fsm.resolve_context(self.bot, self.chat.id, self.user.id)

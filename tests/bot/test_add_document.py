@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from urllib.parse import quote
+
+import pytest
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import GetFile
 from aiogram.types import Location, Sticker, Voice
 
+from contracts.text import clean_file_name
+from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded
 
 from bot.app import Dependencies, build_dispatcher, fsm_storage
+from bot.callbacks import DocAction, DocCb
 from bot.settings import BotConfig
 from bot.states import AddDocument
-from tests.bot.conftest import OWNER, BotUnderTest
+from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
 
@@ -262,3 +269,73 @@ async def test_dialog_survives_a_restart_when_the_state_lives_in_redis(app: BotU
     same_person = Person(restarted, app.bot, app.session, ann.user.id)
     await same_person.sends_file(PDF)
     assert [a.name for a in _added(app)] == ["Main passport"]
+
+
+async def _add_through_the_stub(stubbed: StubbedBot, file_name: str | None = "scan.pdf") -> None:
+    ann = stubbed.person
+    await ann.says("/add")
+    await ann.presses_button("Type 0")
+    await ann.says("Lease")
+    await ann.sends_file(PDF, file_name=file_name)
+
+
+@pytest.mark.parametrize(("usage", "expected"), [
+    (StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3),
+     "“Lease” was not saved: you keep 100 of 100 documents, the most I can store for you (storage used: 5 MB of "
+     "1 GB). Delete documents you no longer need in My documents, then add it again."),
+    (StorageUsage(documents=12, documents_limit=100, bytes=1023 * 1024**2, bytes_limit=1024**3),
+     "“Lease” was not saved: it does not fit in your storage (1023 MB of 1 GB used, 12 of 100 documents). Delete "
+     "documents you no longer need in My documents, then add it again."),
+], ids=["documents", "bytes"])
+async def test_add_tells_the_usage_and_a_way_on_when_the_api_refuses_past_the_quota(
+    stubbed: StubbedBot, usage: StorageUsage, expected: str
+) -> None:
+    stubbed.stub.quota = usage
+    await _add_through_the_stub(stubbed)
+
+    assert stubbed.person.last_text() == expected
+    buttons = [b.text for row in stubbed.session.last_markup().inline_keyboard for b in row]
+    assert buttons == ["📂 My documents", "🏠 Menu"]
+    assert not stubbed.publisher.events and await stubbed.person.state() is None
+
+
+HOSTILE_NAME = "..\\..\\secrets/\u202eexe.pdf\u200b\r\nBcc: x"
+
+
+async def test_add_records_the_name_the_api_cleaned_when_telegram_gives_a_hostile_file_name(
+    stubbed: StubbedBot
+) -> None:
+    await _add_through_the_stub(stubbed, file_name=HOSTILE_NAME)
+
+    [event] = stubbed.publisher.events
+    assert isinstance(event.payload, DocumentAdded)
+    assert event.payload.file.file_name == clean_file_name(HOSTILE_NAME) == "exe.pdf Bcc: x"
+    upload = [r for r in stubbed.stub.requests if r.method == "POST"][-1]
+    assert upload.headers["X-File-Name"] == quote(HOSTILE_NAME, safe="")  # the raw name goes to the API only
+
+
+async def test_add_saves_without_a_file_name_when_nothing_is_left_of_it_once_cleaned(stubbed: StubbedBot) -> None:
+    await _add_through_the_stub(stubbed, file_name="\u202e\u200b\r\n")
+
+    [event] = stubbed.publisher.events
+    assert isinstance(event.payload, DocumentAdded) and event.payload.file.file_name is None
+    assert stubbed.person.last_text() == "✅ Saved “Lease” under Type 0."
+    assert len(stubbed.stub.bodies) == 2 and stubbed.stub.bodies[1] == PDF
+
+
+@pytest.mark.parametrize("config", [BotConfig(max_download_bytes=1000, event_budget_per_hour=1)])
+async def test_add_keeps_the_dialog_and_says_when_to_retry_when_the_hourly_budget_is_spent(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await ann.presses(DocCb(action=DocAction.confirm_delete, doc=uuid.UUID(_stored(app).document_id).hex))
+    await _start_adding(ann)
+    await ann.sends_file(PDF)
+
+    assert ann.last_text().startswith("You have made more changes in the last hour than I can record for one person.")
+    assert "Try again" in str(app.session.last_markup())
+    assert not _added(app) and await ann.state() == AddDocument.waiting_file.state
+
+
+def _stored(app: BotUnderTest) -> StoredDoc:
+    return app.api.add(StoredDoc(OWNER, str(uuid.uuid4()), "receipts", "Receipts", "Old", "b" * 64, 1,
+                                 "application/pdf", None, None))

@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable
+from contracts.api_schemas import StorageUsage
+from contracts.effects import Effect
+
+from bot.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
 from tests.bot.api_stub import TOKEN, StubState, start_stub
@@ -98,6 +101,25 @@ async def test_client_streams_an_upload_with_name_and_type_when_uploading(stub: 
     assert stub[0].bodies == [b"first second third"] and uploaded.size == 18
     assert request.headers["X-File-Name"] == "%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%20%E2%84%961.pdf"
     assert request.content_type == "application/pdf"
+
+
+async def test_client_raises_quota_exceeded_with_the_usage_when_an_upload_is_past_the_limits(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
+    usage = StorageUsage(documents=3, documents_limit=100, bytes=990, bytes_limit=1000)
+    stub[0].quota = usage
+    with pytest.raises(QuotaExceeded) as raised:
+        await client.upload_file(5, _chunks(), "application/pdf", "a.pdf")
+    assert raised.value.usage == usage and (raised.value.status, raised.value.code) == (403, "quota_exceeded")
+
+
+async def test_client_reads_what_an_event_did_when_asked_for_its_status(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
+    stub[0].event_effect = Effect.restored_renamed
+    status = await client.event_status(5, "00000000-0000-4000-8000-00000000000e")
+    assert stub[0].requests[-1].path == "/v1/owners/5/events/00000000-0000-4000-8000-00000000000e"
+    assert status.applied and status.effect == "restored_renamed"
 
 
 async def test_client_yields_file_bytes_and_times_the_download_when_streaming(stub: tuple[StubState, str],

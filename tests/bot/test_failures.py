@@ -69,7 +69,8 @@ async def test_metrics_count_updates_by_type_and_handler_when_handled(app: BotUn
 
 async def test_events_carry_the_update_correlation_id_when_appended(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/start")
-    await ann.says("/start")
+    await ann.says("/language")
+    await ann.presses_button("Русский")
     first, second = app.publisher.events
     assert first.correlation_id != second.correlation_id and len(first.correlation_id) == 32
 

@@ -16,6 +16,16 @@ def test_settings_default_to_polling_and_the_cloud_limit_when_only_the_token_is_
     assert settings.bot_mode == "polling" and settings.max_download_bytes == CLOUD_DOWNLOAD_LIMIT
     assert settings.telegram_api_url == "https://api.telegram.org"
     assert BotConfig.from_settings(settings).max_download_bytes == CLOUD_DOWNLOAD_LIMIT
+    assert BotConfig.from_settings(settings).event_budget_per_hour == 200
+
+
+def test_settings_take_the_event_budget_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("EVENT_BUDGET_PER_HOUR", "50")
+    assert BotConfig.from_settings(BotSettings()).event_budget_per_hour == 50
+    monkeypatch.setenv("EVENT_BUDGET_PER_HOUR", "0")
+    with pytest.raises(ValidationError):
+        BotSettings()
 
 
 def test_settings_refuse_when_the_token_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

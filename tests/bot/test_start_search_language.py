@@ -19,10 +19,20 @@ async def test_start_greets_and_records_the_user_when_sent(app: BotUnderTest, an
     assert "Add document" in str(app.session.last_markup())
 
 
+async def test_start_appends_nothing_when_the_person_is_already_known(app: BotUnderTest, ann: Person) -> None:
+    for _ in range(3):
+        await ann.says("/start")
+    assert app.publisher.payloads() == [UserStarted(language="en")]
+    assert ann.saw() == [ann.saw()[0]] * 3  # greeted each time
+
+
 async def test_start_still_greets_when_the_stream_is_down(app: BotUnderTest, ann: Person) -> None:
     app.publisher.down = True
     await ann.says("/start")
     assert ann.last_text().startswith("Hi, Ann!")
+    app.publisher.down = False
+    await ann.says("/start")  # not known yet: nothing was confirmed the first time
+    assert app.publisher.payloads() == [UserStarted(language="en")]
 
 
 async def test_start_speaks_russian_when_telegram_is_in_russian(app: BotUnderTest) -> None:
@@ -48,6 +58,15 @@ async def test_language_switch_changes_texts_and_appends_when_chosen(app: BotUnd
     assert app.publisher.payloads() == [UserLanguageChanged(language="ru")]
     await ann.says("/menu")
     assert ann.last_text() == "Что сделать?"
+
+
+async def test_language_appends_nothing_when_the_chosen_language_is_chosen_again(
+    app: BotUnderTest, ann: Person
+) -> None:
+    for code in ("ru", "ru", "en", "en"):
+        await ann.presses(LangCb(code=code))
+    assert app.publisher.payloads() == [UserLanguageChanged(language="ru"), UserLanguageChanged(language="en")]
+    assert ann.last_text() == "The language is now English. What would you like to do?"
 
 
 async def test_language_answers_outdated_when_the_code_is_unknown(app: BotUnderTest, ann: Person) -> None:

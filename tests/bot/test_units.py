@@ -30,12 +30,13 @@ from bot.callbacks import (
     TypeCb,
     fits,
 )
-from bot.handlers.errors import message_key
+from bot.handlers.errors import error_values, message_key
 from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.i18n import Texts
 from bot.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
 from bot.state_store import FloodVerdict, flood_verdict, list_token
 from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
+from bot.writes import EventBudgetSpent
 from service_kit.eventlog import EventLogUnavailable
 
 LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
@@ -160,9 +161,15 @@ def test_document_card_offers_a_link_only_when_links_are_enabled() -> None:
     (ApiUnavailable("x"), "error.api_down"), (ApiNotYetApplied(0.1), "error.not_applied"),
     (ApiNotFound("x"), "card.gone"), (EventLogUnavailable("x"), "error.stream_down"),
     (RedisConnectionError("x"), "error.busy"), (RuntimeError("boom"), "error.generic"),
+    (EventBudgetSpent(7), "budget.spent"),
 ])
 def test_error_message_key_explains_when_a_failure_reaches_the_error_handler(error: Exception, key: str) -> None:
     assert message_key(error) == key
+
+
+def test_error_message_says_when_to_retry_when_the_event_budget_is_spent() -> None:
+    error = EventBudgetSpent(7)
+    assert Texts("en")(message_key(error), **error_values(error)).endswith("please try again in 7 min.")
 
 
 async def test_file_chunks_read_the_disk_when_a_local_bot_api_server_is_used(tmp_path: Path) -> None:

@@ -172,12 +172,16 @@ class Chat:
         rows = self.keyboard_message["reply_markup"]["inline_keyboard"]
         return [(button["text"], button.get("callback_data", "")) for row in rows for button in row]
 
-    async def presses(self, text_part: str, timeout: float = 20.0) -> BotCall:
-        data = next((d for text, d in self.buttons() if text_part in text), None)
-        assert data is not None, f"no button with {text_part!r}: {self.buttons()}"
+    async def presses(self, text_part: str, timeout: float = 20.0, on: dict[str, Any] | None = None) -> BotCall:
+        """Press a button of the last keyboard shown, or of ``on`` (a message further up, a group's, someone
+        else's forwarded one)."""
+        message = on or self.keyboard_message
+        assert message is not None, "the bot has shown no keyboard yet"
+        rows = message["reply_markup"]["inline_keyboard"]
+        data = next((b.get("callback_data") for row in rows for b in row if text_part in b["text"]), None)
+        assert data is not None, f"no button with {text_part!r}: {rows}"
         mark = len(self.telegram.calls)
-        assert self.keyboard_message is not None
-        await self.telegram.user_presses(self.user_id, self.keyboard_message, data)
+        await self.telegram.user_presses(self.user_id, message, data)
         return await self._reply(mark, timeout)
 
 

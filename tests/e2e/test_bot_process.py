@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded, UserStarted
 from service_kit.correlation import CORRELATION_HEADER
 from service_kit.settings import RabbitSettings
@@ -31,6 +32,7 @@ from tests.e2e.processes import (
     text_of,
     wait_http_ok,
 )
+from tests.chaos.observe import stream_events
 from tests.streams import fresh_streams
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
 from tests.ports import free_port
@@ -97,14 +99,19 @@ async def test_bot_process_greets_browses_and_pages_when_driven_through_telegram
     assert sent.method == "sendDocument" and sent.uploaded == running.stub.file_bytes
 
 
+async def _names_a_new_document(ann: Chat, name: str) -> None:
+    """Start, Add document, the stub's first type, the name: the file is what comes next."""
+    await ann.says("/start")
+    await ann.presses("Add document")
+    await ann.presses("Type 0")
+    await ann.says(name)
+
+
 async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_document_is_added(
     running: Running, rabbit: RabbitSettings
 ) -> None:
     ann = running.person(502)
-    await ann.says("/start")
-    await ann.presses("Add document")
-    await ann.presses("Type 0")
-    await ann.says("Lease 2026")
+    await _names_a_new_document(ann, "Lease 2026")
     saved = await ann.sends_document(PDF, "lease.pdf")
     assert text_of(saved) == "✅ Saved “Lease 2026” under Type 0."
     started, added = await read_events(rabbit, 2, owner_id=ann.user_id)
@@ -113,6 +120,27 @@ async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_docu
     assert running.stub.bodies[-1] == PDF
     upload = [r for r in running.stub.requests if r.method == "POST"][-1]
     assert upload.headers[CORRELATION_HEADER] == added.correlation_id
+
+
+async def test_bot_process_tells_the_usage_and_appends_nothing_when_the_api_refuses_past_the_quota(
+    running: Running, rabbit: RabbitSettings
+) -> None:
+    ann = running.person(504)
+    await _names_a_new_document(ann, "Lease 2027")
+    running.stub.quota = StorageUsage(documents=50, documents_limit=50, bytes=3 * 1024**2, bytes_limit=1024**3)
+    try:
+        refused = await ann.sends_document(PDF, "lease.pdf")
+    finally:
+        running.stub.quota = None
+    [started] = await read_events(rabbit, 1, owner_id=ann.user_id)
+
+    assert text_of(refused).startswith("“Lease 2027” was not saved: you keep 50 of 50 documents")
+    assert "(storage used: 3 MB of 1 GB)" in text_of(refused)
+    assert [text for text, _ in ann.buttons()] == ["📂 My documents", "🏠 Menu"]
+    mine = [event for event in await stream_events(rabbit) if event.owner_id == ann.user_id]
+    assert [event.event_id for event in mine] == [started.event_id]  # user.started only: no document.added
+    await ann.presses("My documents")  # the way on works
+    assert ann.buttons()[0][0] == "Type 0 (20)"
 
 
 async def test_bot_process_serves_ops_routes_and_checks_the_secret_when_running(running: Running) -> None:

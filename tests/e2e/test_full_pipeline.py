@@ -3,11 +3,13 @@
 
 A person adds a document, lists it, fetches it back byte-identical (by Telegram file_id, and uploaded from
 the API's file endpoint when Telegram refuses the id), renames it, searches it, deletes it and undoes that,
-in polling and in webhook mode.
+in polling and in webhook mode. A group the bot is a member of sees one explanation and nothing of anybody's
+documents; a rename left open while the person goes to another document never applies to the first one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 
@@ -15,8 +17,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.processes import text_of
+from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
+from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
+from tests.chaos.report import FaultRow, fault_row
+from tests.e2e.processes import Chat, text_of
 from tests.e2e.system import RunningSystem, running_system
+from tests.fake_telegram.server import FakeTelegram
 from tests.infra.infra_files import alert_rules, dashboard_exprs, dashboard_files, load_json, metric_names
 
 pytestmark = pytest.mark.integration
@@ -72,6 +78,97 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     assert text_of(restored) == "✅ Restored “Old passport”."
     back = await ann.says("/search old pass")
     assert text_of(back) == "Found for “old pass”:"
+
+
+async def _adds(ann: Chat, type_title: str, name: str, content: bytes, type_exists: bool = False) -> None:
+    await ann.says("/menu")
+    await ann.presses("Add document")
+    if type_exists:
+        await ann.presses(type_title)
+    else:
+        await ann.says(type_title)
+    await ann.says(name)
+    saved = await ann.sends_document(content, f"{name}.pdf")
+    assert text_of(saved) == f"✅ Saved “{name}” under {type_title}."
+
+
+async def _handled(system: RunningSystem, endpoint: str, status: str, count: int) -> None:
+    """Wait until the bot counted ``count`` updates handled by ``endpoint`` (each is counted once handled)."""
+    sample = f'docvault_requests_total{{endpoint="{endpoint}",service="bot",status="{status}"}} {float(count)}'
+    async with httpx.AsyncClient(timeout=10) as http:
+        for _ in range(200):
+            if sample in (await http.get(system.url("bot", "/metrics"))).text:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not count {count} updates of {endpoint}")
+
+
+async def _person_row(system: RunningSystem, ann: Chat, fault: str, checked: str) -> tuple[FaultRow,
+                                                                                           list[EventEnvelope]]:
+    """The person's events in the stream (all confirmed to the bot) against the processor's ledger."""
+    await wait_caught_up(system.rabbit, system.mongo)
+    events = [event for event in await stream_events(system.rabbit) if event.owner_id == ann.user_id]
+    row = fault_row(fault, checked, {str(e.event_id) for e in events}, await applied_event_ids(system.mongo))
+    return row, events
+
+
+async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_there(
+    system: RunningSystem
+) -> None:
+    telegram, ann, bob = system.telegram, system.person(811), system.person(812)
+    await _adds(ann, "Receipts", "Lunch", b"%PDF lunch " + os.urandom(64))
+    await ann.says("/documents")
+    ann_types = ann.keyboard_message
+    assert ann_types is not None and ann.buttons()[0][0] == "Receipts (1)"
+    group = FakeTelegram.group(-1_000_000 - ann.user_id)
+    mark = len(telegram.calls)
+
+    for person, text in ((ann, "/documents"), (bob, "/documents"), (ann, "/start")):
+        await telegram.user_says_in(group, person.user_id, text)
+    in_group = telegram.message_in(group, "Your documents by type:", ann_types["reply_markup"])
+    refused = [await bob.presses("Receipts", on=in_group), await ann.presses("Receipts", on=in_group),
+               await bob.presses("Receipts", on=ann_types)]  # Ann's list forwarded to Bob
+    await _handled(system, "message:private_chats.explain", "refused", 3)
+
+    to_group = [c for c in telegram.calls[mark:] if c.params.get("chat_id") == str(group["id"])]
+    assert [(c.method, text_of(c)) for c in to_group] == [("sendMessage", "I keep personal documents, so I work "
+                                                           "only in a private chat: I show and send nothing here. "
+                                                           "Write to me directly to use me.")]
+    alert = ("answerCallbackQuery", "This button works only in your own private chat with me.", "true")
+    assert [(c.method, c.params.get("text"), c.params.get("show_alert")) for c in refused] == [alert] * 3
+    assert not [c for c in telegram.calls[mark:] if c.method in ("editMessageText", "sendDocument")]
+    row, events = await _person_row(system, ann, "group chat: a member asks for documents, buttons pressed there "
+                                    "and forwarded", "one explanation per group; alerts; no list, file or event")
+    assert [type(e.payload) for e in events] == [DocumentAdded]  # nothing from the group
+    assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (1, 1, 0, 0)
+
+
+async def test_rename_is_abandoned_when_the_person_opens_another_document_before_typing(
+    system: RunningSystem
+) -> None:
+    ann = system.person(821)
+    await _adds(ann, "Receipts", "Alpha", b"%PDF alpha " + os.urandom(64))
+    await _adds(ann, "Receipts", "Bravo", b"%PDF bravo " + os.urandom(64), type_exists=True)
+    await ann.says("/documents")
+    await ann.presses("Receipts")
+    page = ann.keyboard_message
+    await ann.says("/search alpha")
+    await ann.presses("Alpha")
+    await ann.presses("Rename")
+
+    await ann.presses("Bravo", on=page)  # the page of Receipts, still on screen further up
+    sent = await ann.presses("Get file")
+    typed = await ann.says("hello")
+
+    assert sent.method == "sendDocument" and sent.params["caption"] == "Bravo"
+    assert text_of(typed).startswith("I didn't get that. If you were in the middle of something, it was interrupted")
+    found = await ann.says("/search alpha")
+    assert text_of(found) == "Found for “alpha”:" and ann.buttons()[0][0] == "Alpha · Receipts"
+    row, events = await _person_row(system, ann, "abandoned dialog: rename of A left open, B opened and fetched, "
+                                    "then text typed", "A keeps its name; the text answered as at the menu")
+    assert not [e for e in events if isinstance(e.payload, DocumentRenamed)]
+    assert [type(e.payload) for e in events] == [DocumentAdded, DocumentAdded]
+    assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (2, 2, 0, 0)
 
 
 def exported_names(exposition: str) -> set[str]:

@@ -5,7 +5,9 @@ deleteWebhook / getWebhookInfo (updates then go to the webhook with the secret h
 editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendDocument / sendPhoto (uploads are kept
 so tests can compare bytes), getFile and ``/file/bot<token>/<path>`` downloads.
 
-Tests play the people: ``user_says``, ``user_sends_document``, ``user_presses``; and read what the bot did
+Tests play the people: ``user_says``, ``user_sends_document``, ``user_presses`` (on any message: one of their
+own chat, one of a group, one forwarded from someone else), ``user_says_in`` a group and ``channel_posts``;
+messages the bot sends to a group or channel carry that chat. Tests read what the bot did
 from ``calls`` (every Bot API call, in order) or wait for it with ``wait_for_call``. ``fail_next`` makes the
 next call of a method fail (429 with ``retry_after``, "message is not modified", "wrong file identifier").
 """
@@ -74,6 +76,7 @@ class FakeTelegram:
         self._pending: list[Json] = []
         self._pushed: dict[int, Json] = {}  # every update ever queued, by update_id
         self._messages: dict[tuple[int, int], Json] = {}
+        self._chats: dict[int, Json] = {}  # groups and channels people wrote in, by id (others are private)
         self._files: dict[str, StoredFile] = {}
         self._paths: dict[str, str] = {}
         self._failures: dict[str, list[Failure]] = {}
@@ -132,6 +135,28 @@ class FakeTelegram:
 
     async def user_says(self, user_id: int, text: str, language: str = "en") -> int:
         return await self.push_update("message", self._user_message(user_id, language, text=text))
+
+    @staticmethod
+    def group(chat_id: int, title: str = "Family", kind: str = "supergroup") -> Json:
+        """A shared chat (Telegram gives groups and channels negative ids)."""
+        return {"id": chat_id, "type": kind, "title": title}
+
+    async def user_says_in(self, chat: Json, user_id: int, text: str, language: str = "en") -> int:
+        """A person's message in a group the bot is a member of."""
+        self._chats[chat["id"]] = chat
+        message = {**self._user_message(user_id, language, text=text), "chat": chat}
+        return await self.push_update("message", message)
+
+    async def channel_posts(self, chat: Json, text: str) -> int:
+        """A post in a channel: no person sends it (no ``from``)."""
+        self._chats[chat["id"]] = chat
+        return await self.push_update("channel_post", {"message_id": self._next(), "date": int(time.time()),
+                                                       "chat": chat, "text": text})
+
+    def message_in(self, chat: Json, text: str, reply_markup: Json | None = None) -> Json:
+        """A message of the bot shown in ``chat`` (a group) with buttons, for a member to press."""
+        self._chats[chat["id"]] = chat
+        return self._bot_message(chat["id"], text=text, reply_markup=reply_markup)
 
     def register_file(self, data: bytes, kind: str = "documents") -> tuple[str, str]:
         """Keep bytes as if a person had uploaded them; returns (file_id, file_unique_id)."""
@@ -241,7 +266,7 @@ class FakeTelegram:
         message_id = self._next()
         message = {"message_id": message_id, "date": int(time.time()),
                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "DocVault"},
-                   "chat": {"id": chat_id, "type": "private"}}
+                   "chat": self._chats.get(chat_id, {"id": chat_id, "type": "private"})}
         message.update({k: v for k, v in fields.items() if v is not None})
         self._messages[(chat_id, message_id)] = message
         return message

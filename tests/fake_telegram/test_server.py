@@ -119,3 +119,20 @@ async def test_fake_delivers_updates_with_the_secret_when_a_webhook_is_set(fake:
         await client.delete_webhook()
     finally:
         await runner.cleanup()
+
+
+async def test_fake_carries_the_group_when_people_and_the_bot_write_in_one(fake: tuple[FakeTelegram, str],
+                                                                           client: Bot) -> None:
+    group = FakeTelegram.group(-1001, "Family")
+    await fake[0].user_says_in(group, 7, "/documents")
+    await fake[0].channel_posts(FakeTelegram.group(-1002, "News", kind="channel"), "news")
+    shown = fake[0].message_in(group, "with a button", {"inline_keyboard": [[{"text": "T", "callback_data": "y:t"}]]})
+    await fake[0].user_presses(8, shown, "y:t")
+
+    said, posted, pressed = await client.get_updates(timeout=0)
+    assert said.message is not None and said.message.chat.type == "supergroup" and said.message.from_user
+    assert posted.channel_post is not None and posted.channel_post.from_user is None
+    assert pressed.callback_query is not None and pressed.callback_query.message is not None
+    assert pressed.callback_query.message.chat.id == -1001
+    reply = await client.send_message(-1001, "hello group")
+    assert reply.chat.type == "supergroup" and reply.chat.title == "Family"
