@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 
+from bot.isolation import PersonLocks
 from bot.runtime import event_isolation
 from bot.settings import BotSettings, webhook_target
 from api.settings import ApiSettings
@@ -152,6 +152,6 @@ async def test_bot_isolates_a_persons_updates_in_redis_when_event_isolation_is_r
     try:
         chosen = event_isolation(BotSettings(bot_token=SecretStr("1:a"), event_isolation="redis"), redis)
         assert isinstance(chosen, RedisEventIsolation) and chosen.redis is redis
-        assert isinstance(event_isolation(BotSettings(bot_token=SecretStr("1:a")), redis), SimpleEventIsolation)
+        assert isinstance(event_isolation(BotSettings(bot_token=SecretStr("1:a")), redis), PersonLocks)
     finally:
         await redis.aclose()
