@@ -1,10 +1,24 @@
-.PHONY: install test lint up down bench bench-load bench-lag
+.PHONY: install test test-fast lint typecheck up down bench bench-load bench-lag
 
 install:        ## Poetry + the project from poetry.lock
 	scripts/install.sh
 
 test:           ## the whole check: flake8, mypy --strict, import rules, pytest against real services
 	scripts/test-all.sh
+
+# The pure tests: no server needed (contracts, projections, service_kit helpers, pure API and bot rules).
+FAST_TESTS = tests/contracts tests/stream_processors tests/service_kit tests/api/test_rules.py \
+	tests/api/test_cursors.py tests/api/test_ranges.py tests/api/test_file_headers.py tests/api/test_links.py \
+	tests/api/test_quota.py tests/bot/test_i18n.py tests/bot/test_units.py tests/bot/test_settings.py
+
+test-fast:      ## the pure tests only, no services, under a minute
+	scripts/install.sh && .venv/bin/pytest $(FAST_TESTS) -m "not integration" -q
+
+lint:           ## flake8 and the import rules
+	scripts/install.sh && .venv/bin/flake8 && .venv/bin/lint-imports
+
+typecheck:      ## mypy --strict over every package, the tests and the benchmarks
+	scripts/install.sh && .venv/bin/mypy
 
 up:             ## run the whole system (needs Docker and BOT_TOKEN in .env); rebuilds the image after a git pull
 	docker compose up -d --build

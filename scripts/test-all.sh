@@ -11,7 +11,7 @@ else
   scripts/test-services.sh start
   trap 'scripts/test-services.sh stop' EXIT
 fi
-echo "== flake8";       .venv/bin/flake8 contracts service_kit stream_processors api bot tests bench tools infra
-echo "== mypy --strict"; .venv/bin/mypy contracts service_kit stream_processors api bot tests bench infra
+echo "== flake8";       .venv/bin/flake8
+echo "== mypy --strict"; .venv/bin/mypy
 echo "== import rules"; .venv/bin/lint-imports
 echo "== pytest";       .venv/bin/pytest "$@"
