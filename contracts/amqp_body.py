@@ -86,3 +86,35 @@ def _byte(view: memoryview, position: int) -> int:
 def _need(view: memoryview, position: int, size: int) -> None:
     if position + size > len(view):
         raise AmqpFormatError("truncated message")
+
+
+_PROPERTIES_SECTION = 0x73
+_NULL = b"\x40"
+_STR8, _STR32, _SYM8, _SYM32, _VBIN8, _VBIN32 = 0xA1, 0xB1, 0xA3, 0xB3, 0xA0, 0xB0
+_LIST8, _LIST32 = 0xC0, 0xD0
+_PROPERTY_FIELDS = 13  # message-id ... reply-to-group-id
+
+
+def _sized(short_code: int, long_code: int, payload: bytes) -> bytes:
+    if len(payload) < 256:
+        return bytes((short_code, len(payload))) + payload
+    return bytes((long_code,)) + struct.pack(">I", len(payload)) + payload
+
+
+def encode_message(body: bytes, *, message_id: str, correlation_id: str, content_type: str, subject: str) -> bytes:
+    """An AMQP 1.0 message with a properties section and one data section: the same bytes rstream's
+    ``bytes(AMQPMessage(body=..., properties=Properties(...)))`` writes (tested), at a fraction of its cost
+    (rstream builds a generic value tree per message; this is the one shape events use)."""
+    fields = (
+        _sized(_STR8, _STR32, message_id.encode()) + _NULL + _NULL  # message-id, user-id, to
+        + _sized(_STR8, _STR32, subject.encode()) + _NULL  # subject, reply-to
+        + _sized(_STR8, _STR32, correlation_id.encode())
+        + _sized(_SYM8, _SYM32, content_type.encode("ascii"))
+        + _NULL * 6  # content-encoding ... reply-to-group-id
+    )
+    if len(fields) + 1 < 256:
+        properties = bytes((_LIST8, len(fields) + 1, _PROPERTY_FIELDS)) + fields
+    else:
+        properties = bytes((_LIST32,)) + struct.pack(">II", len(fields) + 4, _PROPERTY_FIELDS) + fields
+    return (bytes((_DESCRIBED, _SMALL_ULONG, _PROPERTIES_SECTION)) + properties
+            + bytes((_DESCRIBED, _SMALL_ULONG, _DATA_SECTION)) + _sized(_VBIN8, _VBIN32, body))

@@ -10,9 +10,8 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
-from rstream import AMQPMessage, Properties
 
-from contracts.amqp_body import AmqpFormatError, data_body
+from contracts.amqp_body import AmqpFormatError, data_body, encode_message
 from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, EventEnvelope
 from contracts.upcasting import MissingUpcaster, Upcaster, upcast, UPCASTERS
 
@@ -59,16 +58,8 @@ def encode_event(event: EventEnvelope) -> bytes:
     body = envelope_to_json(event)
     if len(body) > MAX_ENCODED_EVENT_BYTES:
         raise OversizedEvent(f"{len(body)} bytes > {MAX_ENCODED_EVENT_BYTES}")
-    message = AMQPMessage(
-        body=body,
-        properties=Properties(
-            message_id=str(event.event_id),
-            correlation_id=event.correlation_id,
-            content_type=CONTENT_TYPE,
-            subject=event.event_type,
-        ),
-    )
-    return bytes(message)
+    return encode_message(body, message_id=str(event.event_id), correlation_id=event.correlation_id,
+                          content_type=CONTENT_TYPE, subject=event.event_type)
 
 
 def decode_event(data: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS) -> EventEnvelope:

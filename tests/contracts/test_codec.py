@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rstream import AMQPMessage, amqp_decoder
+from rstream import AMQPMessage, Properties, amqp_decoder
 
+from contracts.amqp_body import data_body, encode_message
 from contracts.codec import (
     CONTENT_TYPE,
     MAX_ENCODED_EVENT_BYTES,
@@ -357,3 +359,23 @@ def test_decode_envelope_json_stores_only_utf8_encodable_text_when_any_mime_type
     except EventDecodeError:
         return
     event.model_dump_json().encode("utf-8", errors="strict")
+
+
+_short_text = st.text(max_size=300)
+
+
+@settings(max_examples=300)
+@given(body=st.binary(min_size=1, max_size=70_000), message_id=_short_text, correlation_id=_short_text,
+       subject=_short_text, content_type=st.text(alphabet=string.ascii_letters + "/.-+", max_size=300))
+def test_encode_message_writes_the_bytes_rstream_writes_when_given_the_same_properties(
+    body: bytes, message_id: str, correlation_id: str, subject: str, content_type: str
+) -> None:
+    expected = bytes(AMQPMessage(body=body, properties=Properties(
+        message_id=message_id, correlation_id=correlation_id, content_type=content_type, subject=subject)))
+
+    assert encode_message(body, message_id=message_id, correlation_id=correlation_id, content_type=content_type,
+                          subject=subject) == expected
+
+
+def test_encode_message_keeps_a_data_section_when_the_body_is_empty() -> None:
+    assert data_body(encode_message(b"", message_id="m", correlation_id="c", content_type="t", subject="s")) == b""
