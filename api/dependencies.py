@@ -11,6 +11,8 @@ from api.errors import ApiError, not_found
 from api.freshness import Freshness, wait_until_applied
 from api.queries import StoredDocument, find_document
 from api.state import ApiState, api_state
+from contracts.text import MAX_TYPE_TITLE_LENGTH
+from contracts.vocabulary import SLUG_PATTERN
 
 MAX_OWNER_ID = 2**63 - 1  # BSON int64: a larger id could not even be looked up
 RETRY_AFTER_PENDING_SECONDS = 1
@@ -18,8 +20,7 @@ RETRY_AFTER_PENDING_SECONDS = 1
 State = Annotated[ApiState, Depends(api_state)]
 OwnerId = Annotated[int, Path(ge=1, le=MAX_OWNER_ID, description="Telegram user id of the owner.")]
 DocumentId = Annotated[uuid.UUID, Path(description="The document id (a UUID).")]
-SLUG_PATTERN = r"^[\w-]+$"  # contracts.events.Slug
-MAX_SLUG_LENGTH = 64
+MAX_SLUG_LENGTH = MAX_TYPE_TITLE_LENGTH  # contracts.events.Slug
 TypeSlug = Annotated[
     str, Path(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN, description="Type slug.")
 ]

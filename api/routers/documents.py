@@ -11,7 +11,6 @@ from api import queries
 from api.cursors import MAX_CURSOR_LENGTH, InvalidCursor, PagePosition, decode_cursor, encode_cursor
 from api.dependencies import (
     MAX_SLUG_LENGTH,
-    SLUG_PATTERN,
     OwnedDocument,
     OwnerId,
     State,
@@ -35,6 +34,7 @@ from contracts.api_schemas import (
     UserProfile,
 )
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name, name_key
+from contracts.vocabulary import SLUG_PATTERN
 
 router = APIRouter(
     prefix=OWNER_SCOPE,
