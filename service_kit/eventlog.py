@@ -31,7 +31,7 @@ from rstream.recovery import BackOffRecoveryStrategy
 from contracts.codec import encode_event
 from contracts.events import EventEnvelope
 from contracts.streams import DEAD_LETTER_STREAM_ARGUMENTS, EVENTS_STREAM_ARGUMENTS
-from service_kit.metrics import EVENTS_PUBLISHED_TOTAL, timed
+from service_kit.metrics import EVENTS_PUBLISHED_TOTAL, PublishOutcome, timed
 from service_kit.settings import RabbitSettings
 
 log = logging.getLogger(__name__)
@@ -199,10 +199,10 @@ class EventPublisher:
             await self._raw.append(encoded)
         except EventLogUnavailable:
             for event in events:
-                EVENTS_PUBLISHED_TOTAL.labels(event.event_type, "failed").inc()
+                EVENTS_PUBLISHED_TOTAL.labels(event.event_type, PublishOutcome.failed).inc()
             raise
         for event in events:
-            EVENTS_PUBLISHED_TOTAL.labels(event.event_type, "confirmed").inc()
+            EVENTS_PUBLISHED_TOTAL.labels(event.event_type, PublishOutcome.confirmed).inc()
 
     async def close(self) -> None:
         await self._raw.close()
