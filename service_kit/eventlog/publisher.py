@@ -1,36 +1,20 @@
-"""The event log on RabbitMQ Streams: stream creation, confirmed appends, subscriptions.
+"""Confirmed appends: ``append`` returns only once the broker confirmed every message.
 
-Facts this module is built around (measured on RabbitMQ 3.10): clients must use
-``load_balancer_mode`` because the broker advertises a host name clients may not resolve; consumer
-recovery is off unless asked for; an exception in a consumer callback silently drops the rest of
-its chunk; ``Producer.send`` waits on a 0.5 s timer, so appends use confirmed batches.
+``Producer.send`` waits on a 0.5 s flush timer (measured on RabbitMQ 3.10), so appends go out as confirmed
+batches (``send_batch``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
-from rstream import (
-    AMQPMessage,
-    ConfirmationStatus,
-    Consumer,
-    ConsumerOffsetSpecification,
-    MessageContext,
-    OffsetType,
-    OnClosedErrorInfo,
-    Producer,
-    RawMessage,
-)
-from rstream.recovery import BackOffRecoveryStrategy
+from rstream import AMQPMessage, ConfirmationStatus, Producer, RawMessage
 
 from contracts.codec import encode_event
 from contracts.events import EventEnvelope
-from contracts.streams import DEAD_LETTER_STREAM_ARGUMENTS, EVENTS_STREAM_ARGUMENTS
+from service_kit.eventlog.connections import new_producer
 from service_kit.metrics import EVENTS_PUBLISHED_TOTAL, PublishOutcome, timed
 from service_kit.settings import RabbitSettings
 
@@ -43,64 +27,6 @@ class EventLogUnavailable(Exception):
     The events may or may not be stored; the caller tells the user to try again and sends the same events
     (same event ids) again, which makes the retry safe either way.
     """
-
-
-def _connection_options(settings: RabbitSettings, name: str) -> dict[str, Any]:
-    return {
-        "host": settings.host,
-        "port": settings.stream_port,
-        "vhost": settings.vhost,
-        "username": settings.username,
-        "password": settings.password.get_secret_value(),
-        "load_balancer_mode": True,
-        "connection_name": name,
-    }
-
-
-def _producer(settings: RabbitSettings, name: str) -> Producer:
-    # A failed append resets the whole producer (see RawPublisher), so no background recovery races it.
-    return Producer(**_connection_options(settings, name), recovery_strategy=BackOffRecoveryStrategy(False))
-
-
-def _consumer(
-    settings: RabbitSettings, name: str, on_close: Callable[[OnClosedErrorInfo], Awaitable[None]] | None
-) -> Consumer:
-    return Consumer(
-        **_connection_options(settings, name),
-        on_close_handler=on_close,
-        recovery_strategy=BackOffRecoveryStrategy(True),
-    )
-
-
-@timed("stream", "create_streams")
-async def ensure_streams(settings: RabbitSettings) -> None:
-    """Create the event and dead-letter streams with their one argument set (idempotent)."""
-    producer = _producer(settings, "docvault-stream-admin")
-    try:
-        await producer.start()
-        await producer.create_stream(
-            settings.events_stream, arguments=dict(EVENTS_STREAM_ARGUMENTS), exists_ok=True
-        )
-        await producer.create_stream(
-            settings.dead_letter_stream, arguments=dict(DEAD_LETTER_STREAM_ARGUMENTS), exists_ok=True
-        )
-    finally:
-        await producer.close()
-
-
-async def streams_exist(settings: RabbitSettings, timeout_seconds: float = 2.0) -> bool:
-    """Readiness: the broker answers and both streams exist (False on any failure, never raises)."""
-    consumer = _consumer(settings, "docvault-readiness", None)
-    try:
-        async with asyncio.timeout(timeout_seconds):
-            await consumer.start()
-            return all([await consumer.stream_exists(settings.events_stream),
-                        await consumer.stream_exists(settings.dead_letter_stream)])
-    except Exception:  # refused, unreachable, timed out, not allowed: not ready
-        return False
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.close(), 2)
 
 
 APPEND_ATTEMPTS = 2
@@ -125,7 +51,7 @@ class RawPublisher:
     async def _ready_producer(self) -> Producer:
         async with self._lock:
             if self._producer is None:
-                producer = _producer(self._settings, self._name)
+                producer = new_producer(self._settings, self._name)
                 await producer.start()
                 self._producer = producer
             return self._producer
@@ -206,147 +132,3 @@ class EventPublisher:
 
     async def close(self) -> None:
         await self._raw.close()
-
-
-@dataclass(frozen=True)
-class StartAt:
-    """Where a subscription starts: ``first``, ``next``, ``last``, an ``offset`` or a ``timestamp`` (ms)."""
-
-    kind: str
-    value: int | None = None
-
-    @classmethod
-    def first(cls) -> StartAt:
-        return cls("first")
-
-    @classmethod
-    def next(cls) -> StartAt:
-        return cls("next")
-
-    @classmethod
-    def last(cls) -> StartAt:
-        return cls("last")
-
-    @classmethod
-    def offset(cls, offset: int) -> StartAt:
-        return cls("offset", offset)
-
-    @classmethod
-    def timestamp_ms(cls, timestamp_ms: int) -> StartAt:
-        return cls("timestamp", timestamp_ms)
-
-    def to_rstream(self) -> ConsumerOffsetSpecification:
-        kinds = {
-            "first": OffsetType.FIRST,
-            "next": OffsetType.NEXT,
-            "last": OffsetType.LAST,
-            "offset": OffsetType.OFFSET,
-            "timestamp": OffsetType.TIMESTAMP,
-        }
-        return ConsumerOffsetSpecification(kinds[self.kind], self.value)
-
-
-@dataclass(frozen=True)
-class StreamRecord:
-    """One message as stored: its offset, the chunk's timestamp (ms) and the raw bytes."""
-
-    offset: int
-    timestamp_ms: int
-    data: bytes
-
-
-RecordHandler = Callable[[StreamRecord], Awaitable[None]]
-
-
-def _raw_bytes(data: bytes) -> bytes:
-    return data
-
-
-class StreamSubscriber:
-    """Delivers every record of a stream once, in offset order, to ``handler``; survives connection drops.
-
-    Records are handed over undecoded: decoding (and dead-lettering what does not decode) is the
-    caller's, so nothing can raise inside rstream's callback. The handler may block to apply
-    backpressure. After a reconnect rstream may deliver a chunk again; records at or below the last
-    delivered offset are dropped here.
-    """
-
-    def __init__(self, settings: RabbitSettings, stream: str, handler: RecordHandler, name: str) -> None:
-        self._settings = settings
-        self._stream = stream
-        self._handler = handler
-        self._name = name
-        self._consumer: Consumer | None = None
-        self._last_delivered = -1
-
-    async def start(self, start_at: StartAt) -> None:
-        if start_at.kind == "offset" and start_at.value is not None:
-            self._last_delivered = start_at.value - 1
-        consumer = _consumer(self._settings, self._name, self._on_close)
-        await consumer.start()
-        self._consumer = consumer
-        await consumer.subscribe(
-            self._stream,
-            self._on_message,
-            decoder=_raw_bytes,
-            offset_specification=start_at.to_rstream(),
-            initial_credit=20,
-        )
-
-    async def _on_message(self, data: Any, context: MessageContext) -> None:
-        if context.offset <= self._last_delivered:
-            return
-        try:
-            await self._handler(StreamRecord(context.offset, context.timestamp, bytes(data)))
-            self._last_delivered = context.offset
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Raising here would silently drop the rest of the chunk; the handler owns its errors.
-            log.exception("stream record handler failed", extra={"offset": context.offset})
-
-    async def _on_close(self, info: OnClosedErrorInfo) -> None:
-        log.warning("stream connection closed, recovering", extra={"reason": str(info.reason)})
-
-    async def close(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            try:
-                await asyncio.wait_for(consumer.close(), 5)
-            except Exception:
-                log.debug("closing the consumer raised", exc_info=True)
-
-
-@timed("stream", "end_offset")
-async def stream_end_offset(settings: RabbitSettings, stream: str, quiet_seconds: float = 0.3,
-                            max_seconds: float = 2.0) -> int:
-    """The offset of the newest record in ``stream`` (-1 when empty).
-
-    RabbitMQ 3.10 has no stream-stats command, so this subscribes at ``last`` (the newest chunk) and
-    takes the highest offset delivered before the subscription goes quiet, or after ``max_seconds`` of
-    watching: a stream that is appended to all the time never goes quiet, and its end is a moving target
-    anyway (the lag gauge and ``lag`` command must answer under traffic, bench/lag.py found they did not).
-    """
-    highest = -1
-    arrived = asyncio.Event()
-
-    async def note(record: StreamRecord) -> None:
-        nonlocal highest
-        highest = max(highest, record.offset)
-        arrived.set()
-
-    probe = StreamSubscriber(settings, stream, note, "docvault-end-probe")
-    try:
-        await probe.start(StartAt.last())
-        try:
-            await asyncio.wait_for(arrived.wait(), 1.0)
-        except TimeoutError:
-            return -1
-        deadline = asyncio.get_running_loop().time() + max_seconds
-        seen = -2
-        while seen != highest and asyncio.get_running_loop().time() < deadline:
-            seen = highest
-            await asyncio.sleep(quiet_seconds)
-        return highest
-    finally:
-        await probe.close()
