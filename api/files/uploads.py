@@ -11,7 +11,7 @@ but the hash is known only at the end. So:
 Memory stays bounded by a few parts whatever the file size. If the body is too large, the client
 goes away or S3 fails, the multipart upload is aborted and the staging object removed: nothing is
 left half-written under ``owners/``. Once the hash and size are known, and before anything is put
-under ``owners/``, the caller's admission check runs (the storage limits, ``api.quota``): what it
+under ``owners/``, the caller's admission check runs (the storage limits, ``api.files.quota``): what it
 raises leaves nothing new there either.
 """
 

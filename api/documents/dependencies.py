@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
-from api.errors import ApiError, not_found
-from api.freshness import Freshness, wait_until_applied
-from api.queries import StoredDocument, find_document
-from api.state import ApiState, api_state
+from api.core.clients import ApiState, api_state
+from api.core.errors import ApiError, not_found
+from api.documents.freshness import Freshness, wait_until_applied
+from api.documents.queries import StoredDocument, find_document
 from contracts.text import MAX_TYPE_TITLE_LENGTH
 from contracts.vocabulary import SLUG_PATTERN
 
@@ -31,7 +31,7 @@ AfterEvent = Annotated[
 
 
 async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent = None) -> None:
-    """Read-your-writes gate for every owner read (see ``api.freshness``)."""
+    """Read-your-writes gate for every owner read (see ``api.documents.freshness``)."""
     if after_event is None:
         return
     outcome = await wait_until_applied(

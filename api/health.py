@@ -12,8 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 from starlette.responses import Response
 
-from api import queries
-from api.dependencies import State
+from api.documents import queries
+from api.documents.dependencies import State
 from contracts.api_schemas import Health, Readiness
 from service_kit.s3 import StorageUnavailable
 

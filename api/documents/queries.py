@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from api.projection import Database
+from api.core.served_projection import Database
 from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, TypeSummary
 from contracts.events import StoredFile
 from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key
