@@ -71,11 +71,6 @@ def stored_document_of(raw: Raw) -> StoredDocument:
     return StoredDocument(detail=detail, owner_id=raw["owner_id"], file=file)
 
 
-@timed("mongo", "ping")
-async def ping(db: Database) -> None:
-    await db.command("ping")
-
-
 @timed("mongo", "list_types")
 async def list_types(db: Database, owner_id: int, limit: int) -> list[TypeSummary]:
     cursor = db[TYPES].find({"owner_id": owner_id}, {"slug": 1, "title": 1, "live_count": 1}, limit=limit)

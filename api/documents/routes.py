@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query
 
 from api.core.errors import ApiError, not_found
 from api.core.openapi_errors import OWNER_READ_ERRORS
+from api.core.parameters import OwnerId, State
 from api.core.security import require_service_token
 from api.documents import queries
 from api.documents.cursors import MAX_CURSOR_LENGTH, InvalidCursor, PagePosition, decode_cursor, encode_cursor
 from api.documents.dependencies import (
     MAX_SLUG_LENGTH,
     OwnedDocument,
-    OwnerId,
-    State,
     TypeSlug,
     page_limit,
     require_fresh,

@@ -13,9 +13,10 @@ from starlette.responses import Response
 from api.core.clients import ApiState
 from api.core.errors import ApiError, not_found
 from api.core.openapi_errors import OWNER_READ_ERRORS, described_error, error_responses
+from api.core.parameters import OwnerId, State
 from api.core.security import require_service_token
 from api.documents import queries
-from api.documents.dependencies import OwnedDocument, OwnerId, State, require_fresh
+from api.documents.dependencies import OwnedDocument, require_fresh
 from api.files.downloads import serve_file
 from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
 from api.files.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
