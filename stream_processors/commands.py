@@ -26,9 +26,9 @@ from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_l
 from stream_processors.failures import describe_failure
 from stream_processors.processor import Processor, ProcessorIdentity
 from stream_processors.runner import ProcessorRunner, backoff_delay, stopped_within
+from stream_processors.service import open_processor
 from stream_processors.settings import ProcessorSettings
 from stream_processors.store import load_checkpoint
-from stream_processors.wiring import open_processor
 
 log = logging.getLogger(__name__)
 MONGO_PROBE_SECONDS = 2.0
