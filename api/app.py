@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
-from api.middleware import CorrelationMiddleware, RequestMetricsMiddleware
-from api.routers import documents, files, health
+from api import health
+from api.core.clients import api_lifespan
+from api.core.errors import install_error_handlers
+from api.core.middleware import CorrelationMiddleware, RequestMetricsMiddleware
+from api.documents import routes as document_routes
+from api.files import routes as file_routes
 from api.settings import ApiSettings
-from api.state import api_lifespan
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -19,7 +21,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=api_lifespan,
     )
     app.state.settings = settings
-    for router in (documents.router, files.router, files.signed_router, health.router):
+    for router in (document_routes.router, file_routes.router, file_routes.signed_router, health.router):
         app.include_router(router)
     install_error_handlers(app)
     # Added last = outermost: the correlation id is bound before metrics and logs are written.

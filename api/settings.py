@@ -42,7 +42,7 @@ class ApiSettings(ServiceSettings):
     # Memory per upload is about 8 parts (measured: 40 MB at 5 MiB x 2, 59 MB at 8 MiB x 2), whatever the file size.
     upload_part_bytes: int = Field(default=S3_MIN_PART_BYTES, ge=S3_MIN_PART_BYTES, le=512 * MIB)
     upload_parallel_parts: int = Field(default=2, ge=1, le=8)
-    # What one person may store (live documents and their bytes; see api/quota.py). No "unlimited": 0 is refused.
+    # What one person may store (live documents and their bytes; see api/files/quota.py). No "unlimited": 0 is refused.
     max_documents_per_person: int = Field(default=1000, ge=1, le=MAX_DOCUMENTS_PER_PERSON_LIMIT)
     max_bytes_per_person: int = Field(default=1024 * MIB, ge=1, le=MAX_BYTES_PER_PERSON_LIMIT)
 

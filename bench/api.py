@@ -42,7 +42,6 @@ from api.settings import ApiSettings
 from bench.common import RssSampler, percentile, table
 from contracts.events import StoredFile
 from contracts.read_models import (
-    LIVE,
     READ_MODELS,
     DocumentTypeView,
     DocumentView,
@@ -51,6 +50,7 @@ from contracts.read_models import (
     read_model_database,
 )
 from contracts.text import base_name_key, name_key, search_prefixes, type_slug
+from contracts.vocabulary import DocumentStatus
 from service_kit.mongo import MongoClient, init_read_models, mongo_client
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
@@ -88,7 +88,7 @@ def document_row(owner_id: int, title: str, number: int, at: datetime, file: Sto
         _id=str(uuid.uuid4()), owner_id=owner_id, type_slug=type_slug(title), type_title=title, name=name,
         name_key=key, name_base_key=base_name_key(key), copies_key=copies_key(owner_id, base_name_key(key)),
         content_key=content_key(owner_id, file.sha256), search_prefixes=search_prefixes(key), file=file,
-        status=LIVE, created_at=at, updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number,
+        status=DocumentStatus.live, created_at=at, updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number,
     )
     row: dict[str, Any] = document.model_dump(by_alias=True)
     return row
@@ -279,7 +279,8 @@ def read_scenarios(page: int, owner_documents: int) -> list[ReadScenario]:
         return ReadScenario(
             f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{type_slug(title)}/documents"
             f"?limit={page}", DocumentView.Settings.name,
-            {"owner_id": owner, "type_slug": type_slug(title), "status": LIVE}, summary, by_name, page + 1)
+            {"owner_id": owner, "type_slug": type_slug(title), "status": DocumentStatus.live}, summary, by_name,
+            page + 1)
 
     return [
         ReadScenario("type list", f"/v1/owners/{BENCH_OWNER}/types", DocumentTypeView.Settings.name,

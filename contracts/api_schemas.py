@@ -35,6 +35,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.vocabulary import DocumentStatus
+
 API_PREFIX = "/v1"
 OWNER_SCOPE = API_PREFIX + "/owners/{owner_id}"
 
@@ -93,7 +95,7 @@ class DocumentList(_Schema):
 
 
 class DocumentDetail(DocumentSummary):
-    status: str
+    status: DocumentStatus
     duplicate_of: str | None = None
     sha256: str
     file_name: str | None = None

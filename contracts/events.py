@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, clean_display_name
+from contracts.vocabulary import SLUG_PATTERN
 
 EventType = Literal[
     "user.started",
@@ -66,7 +67,7 @@ def _is_clean_name(value: str) -> str:
 
 DisplayName = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_is_clean_name)]
 TypeTitle = Annotated[str, StringConstraints(max_length=MAX_TYPE_TITLE_LENGTH), AfterValidator(_is_clean_name)]
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_TITLE_LENGTH, pattern=r"^[\w-]+$")]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_TITLE_LENGTH, pattern=SLUG_PATTERN)]
 Language = Literal["en", "ru"]
 Sha256Hex = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
 ShortText = Annotated[str, StringConstraints(max_length=256)]

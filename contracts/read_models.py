@@ -7,16 +7,13 @@ Every partial index filter here uses plain equality, which both mongod and the t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from beanie import Document
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, IndexModel
 
 from contracts.events import StoredFile
-
-DocumentStatus = Literal["live", "deleted", "duplicate"]
-LIVE: DocumentStatus = "live"
+from contracts.vocabulary import DocumentStatus
 
 
 class DocumentView(Document):
@@ -37,7 +34,7 @@ class DocumentView(Document):
     content_key: str  # "<owner_id>|<sha256>"
     search_prefixes: list[str]
     file: StoredFile
-    status: DocumentStatus = LIVE
+    status: DocumentStatus = DocumentStatus.live
     duplicate_of: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -54,13 +51,13 @@ class DocumentView(Document):
                 [("owner_id", ASCENDING), ("type_slug", ASCENDING), ("name_key", ASCENDING)],
                 name="unique_live_name_per_type",
                 unique=True,
-                partialFilterExpression={"status": LIVE},
+                partialFilterExpression={"status": DocumentStatus.live},
             ),
             IndexModel(
                 [("owner_id", ASCENDING), ("file.sha256", ASCENDING)],
                 name="unique_live_content_per_owner",
                 unique=True,
-                partialFilterExpression={"status": LIVE},
+                partialFilterExpression={"status": DocumentStatus.live},
             ),
             IndexModel(
                 [("owner_id", ASCENDING), ("type_slug", ASCENDING), ("status", ASCENDING),

@@ -1,4 +1,9 @@
-"""Every Prometheus metric of DocVault, defined once, and the timing decorator for integration calls."""
+"""Every Prometheus metric of DocVault, defined once, the values of its outcome labels, and the timing decorator
+for integration calls.
+
+The outcome values are what the dashboards and alert rules query (infra/grafana, infra/prometheus): a
+``StrEnum`` member is exported as its plain value.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,36 @@ import functools
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import ParamSpec, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class CallOutcome(StrEnum):
+    """``outcome`` of ``INTEGRATION_CALL_SECONDS``."""
+
+    ok = "ok"
+    error = "error"
+
+
+class PublishOutcome(StrEnum):
+    """``outcome`` of ``EVENTS_PUBLISHED_TOTAL``."""
+
+    confirmed = "confirmed"
+    failed = "failed"
+
+
+class ConsumedOutcome(StrEnum):
+    """``outcome`` of ``EVENTS_CONSUMED_TOTAL``."""
+
+    applied = "applied"
+    duplicate = "duplicate"  # its event id was applied before
+    dead_lettered = "dead_lettered"
+
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -75,10 +104,10 @@ def timed(target: str, operation: str) -> Callable[[Callable[P, R]], Callable[P,
             @functools.wraps(func)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> object:
                 started = time.perf_counter()
-                outcome = "error"
+                outcome = CallOutcome.error
                 try:
                     result = await async_func(*args, **kwargs)
-                    outcome = "ok"
+                    outcome = CallOutcome.ok
                     return result
                 finally:
                     observe_call(target, operation, outcome, started)
@@ -88,10 +117,10 @@ def timed(target: str, operation: str) -> Callable[[Callable[P, R]], Callable[P,
         @functools.wraps(func)
         def sync_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             started = time.perf_counter()
-            outcome = "error"
+            outcome = CallOutcome.error
             try:
                 result = func(*args, **kwargs)
-                outcome = "ok"
+                outcome = CallOutcome.ok
                 return result
             finally:
                 observe_call(target, operation, outcome, started)

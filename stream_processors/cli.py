@@ -26,7 +26,7 @@ from datetime import datetime
 from service_kit.eventlog import StartAt
 from service_kit.logging import configure_logging
 from service_kit.settings import load_settings
-from stream_processors import commands
+from stream_processors import commands, service
 from stream_processors.export import ExportFilter
 from stream_processors.settings import ProcessorSettings
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: ProcessorSettings) -> int:
     if args.command == "run":
-        return await commands.run_service(settings, _stop_on_signals())
+        return await service.run_service(settings, _stop_on_signals())
     if args.command in ("replay", "rebuild"):
         start = getattr(args, "start", StartAt.first())
         return await commands.replay(settings, args.version, start, activate=args.command == "rebuild")

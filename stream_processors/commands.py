@@ -1,114 +1,31 @@
-"""The CLI commands: each wires clients from settings and runs one job."""
+"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq; each wires clients from
+settings and runs one job (the long-running ``run`` is ``stream_processors.service``)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
 from tqdm import tqdm
 
 from contracts.codec import EventDecodeError, decode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_model_database
-from service_kit.eventlog import (
-    RawPublisher, StartAt, StreamRecord, StreamSubscriber, stream_end_offset, streams_exist,
-)
-from service_kit.http import start_ops_server
+from service_kit.eventlog import RawPublisher, StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.mongo import mongo_client
 from stream_processors.dead_letters import DeadLetterEntry, NotADeadLetter, for_redrive, listing, read_entry, shown
 from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
-from stream_processors.failures import describe_failure
-from stream_processors.processor import Processor, ProcessorIdentity
-from stream_processors.runner import ProcessorRunner, backoff_delay, stopped_within
+from stream_processors.processor import ProcessorIdentity
+from stream_processors.runner import ProcessorRunner, stopped_within
+from stream_processors.service import open_processor
 from stream_processors.settings import ProcessorSettings
 from stream_processors.store import load_checkpoint
-from stream_processors.wiring import open_processor
 
 log = logging.getLogger(__name__)
-MONGO_PROBE_SECONDS = 2.0
 REDRIVE_BATCH = 500
-
-
-async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
-    """The long-running processor with its health and metrics server; stops cleanly on ``stop``.
-
-    Services start in any order: while RabbitMQ or MongoDB is not reachable it retries with backoff,
-    and after any failure it starts again from the committed checkpoint. While another instance holds the
-    lease this one is a standby (``stream_processors.lease``): ready, waiting to take over.
-    """
-    probe = mongo_client(settings.mongo)
-
-    async def readiness() -> dict[str, bool]:
-        mongo, stream = await asyncio.gather(mongo_answers(probe[settings.mongo.database]),
-                                             streams_exist(settings.rabbitmq))
-        return {"mongo": mongo, "stream": stream}
-
-    ops = await start_ops_server(settings.http_host, settings.http_port, readiness)
-    attempt = 0
-    try:
-        while not stop.is_set():
-            try:
-                await _serve_once(settings, stop)
-                attempt = 0
-            except Exception as error:
-                delay = backoff_delay(attempt)
-                log.warning("processor not running, retrying",
-                            extra={"error": describe_failure(error), "retry_in": delay})
-                attempt += 1
-                await stopped_within(stop, delay)
-    finally:
-        await ops.cleanup()
-        await probe.close()
-    return 0
-
-
-async def _serve_once(settings: ProcessorSettings, stop: asyncio.Event) -> None:
-    """Wait for the lease (a standby can be stopped while waiting), then run until ``stop`` or a failure."""
-    active = asyncio.Event()
-
-    async def serve() -> None:
-        async with open_processor(settings) as processor:
-            active.set()
-            await _run_until_stopped(processor, settings, stop)
-
-    task = asyncio.create_task(serve())
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
-    if not task.done() and not active.is_set():
-        task.cancel()  # a standby holds nothing yet
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return
-    await task
-
-
-async def mongo_answers(database: AsyncDatabase[dict[str, object]]) -> bool:
-    """MongoDB answers a ping within ``MONGO_PROBE_SECONDS``."""
-    try:
-        await asyncio.wait_for(database.command("ping"), MONGO_PROBE_SECONDS)
-    except (PyMongoError, TimeoutError):
-        return False
-    return True
-
-
-async def _run_until_stopped(processor: Processor, settings: ProcessorSettings, stop: asyncio.Event) -> None:
-    """Run until ``stop`` (returns) or until the loop fails (raises, so the caller restarts it)."""
-    runner = ProcessorRunner(
-        processor, settings.rabbitmq, batch_size=settings.batch_size, lag_probe_seconds=settings.lag_probe_seconds
-    )
-    task = asyncio.create_task(runner.run())
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
-    runner.stop()
-    await asyncio.wait_for(task, 30)
 
 
 async def replay(settings: ProcessorSettings, version: int, start: StartAt, activate: bool) -> int:

@@ -18,7 +18,7 @@ from contracts.codec import EventDecodeError, decode_event
 from contracts.events import EventEnvelope
 from service_kit.correlation import correlation_id_var
 from service_kit.eventlog import RawPublisher, StreamRecord
-from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS
+from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS, ConsumedOutcome
 from service_kit.mongo import MongoClient
 from stream_processors.failures import UNAPPLICABLE, describe_failure
 from stream_processors.isolation import Isolated, commit_isolating
@@ -216,13 +216,13 @@ class Processor:
         name = self.identity.name
         unapplicable = {culprit.offset: error for culprit, error in isolated.unapplicable}
         for positioned in events:
-            outcome = "applied" if positioned.offset in isolated.effects else "duplicate"
+            outcome = ConsumedOutcome.applied if positioned.offset in isolated.effects else ConsumedOutcome.duplicate
             if positioned.offset in unapplicable:
-                outcome = "dead_lettered"
+                outcome = ConsumedOutcome.dead_lettered
                 self._count_dead_letter(positioned.offset, UNAPPLICABLE, type(unapplicable[positioned.offset]))
             EVENTS_CONSUMED_TOTAL.labels(name, positioned.event.event_type, outcome).inc()
         for letter in dead:
-            EVENTS_CONSUMED_TOTAL.labels(name, "undecodable", "dead_lettered").inc()
+            EVENTS_CONSUMED_TOTAL.labels(name, "undecodable", ConsumedOutcome.dead_lettered).inc()
             self._count_dead_letter(letter.record.offset, letter.reason)
         PROCESSOR_BATCH_EVENTS.labels(name).observe(len(events) + len(dead))
 

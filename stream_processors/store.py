@@ -13,7 +13,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.events import DocumentAdded, EventEnvelope
 from contracts.read_models import (
-    LIVE,
     content_key,
     copies_key,
     AppliedEvent,
@@ -23,6 +22,7 @@ from contracts.read_models import (
     UserView,
 )
 from contracts.text import base_name_key, name_key
+from contracts.vocabulary import DocumentStatus
 from service_kit.metrics import timed
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState, type_id
@@ -110,7 +110,7 @@ async def load_state(
         for field, keys in (("copies_key", copies), ("content_key", _wanted_contents(events, documents)))
         if keys
         for document in await _find(db, DocumentView, {field: {"$in": keys}}, session)
-        if document.status == LIVE
+        if document.status == DocumentStatus.live
     ]
     by_id = {d.id: d for d in neighbours} | {d.id: d for d in documents}
     types = await _find(db, DocumentTypeView, {"_id": {"$in": _wanted_types(events, list(by_id.values()))}}, session)

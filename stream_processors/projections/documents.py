@@ -20,8 +20,9 @@ from datetime import datetime
 
 from contracts.effects import Effect
 from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
-from contracts.read_models import LIVE, DocumentView, content_key, copies_key
+from contracts.read_models import DocumentView, content_key, copies_key
 from contracts.text import base_name_key, name_key, search_prefixes
+from contracts.vocabulary import DocumentStatus
 from stream_processors.projections.document_types import adjust_live_count, ensure_type
 from stream_processors.projections.naming import id_family_names, name_candidates
 from stream_processors.projections.state import BatchState, content_slot
@@ -81,7 +82,7 @@ def _live_original(state: BatchState, document: DocumentView) -> str | None:
 
 
 def _made_live(state: BatchState, document: DocumentView, name: str, at: datetime) -> DocumentView:
-    live = _with(_named(document, name), status=LIVE, duplicate_of=None, deleted_at=None)
+    live = _with(_named(document, name), status=DocumentStatus.live, duplicate_of=None, deleted_at=None)
     state.take_slots(live)
     adjust_live_count(state, live.owner_id, live.type_slug, +1, at)
     return live
@@ -116,7 +117,7 @@ def apply_document_added(state: BatchState, event: EventEnvelope, offset: int) -
     )
     original = _live_original(state, draft)
     if original is not None:
-        state.put_document(_with(draft, status="duplicate", duplicate_of=original))
+        state.put_document(_with(draft, status=DocumentStatus.duplicate, duplicate_of=original))
         return Effect.created_duplicate
     name = _name_for_new_document(state, draft, payload.name)
     state.put_document(_made_live(state, draft, name, event.occurred_at))
@@ -129,7 +130,7 @@ def apply_document_renamed(state: BatchState, event: EventEnvelope, offset: int)
     document = _owned_document(state, event, str(payload.document_id))
     if document is None:
         return Effect.ignored_unknown
-    if document.status != LIVE:
+    if document.status != DocumentStatus.live:
         return Effect.ignored_not_live
     name = free_name(state, document, name_candidates(payload.name, document.id, state.rules))
     if name is None:
@@ -145,12 +146,12 @@ def apply_document_deleted(state: BatchState, event: EventEnvelope, offset: int)
     document = _owned_document(state, event, str(getattr(event.payload, "document_id")))
     if document is None:
         return Effect.ignored_unknown
-    if document.status == "deleted":
+    if document.status == DocumentStatus.deleted:
         return Effect.ignored_already_deleted
-    if document.status == LIVE:
+    if document.status == DocumentStatus.live:
         state.free_slots(document)
         adjust_live_count(state, document.owner_id, document.type_slug, -1, event.occurred_at)
-    state.put_document(_touched(document, event, offset, status="deleted", deleted_at=event.occurred_at))
+    state.put_document(_touched(document, event, offset, status=DocumentStatus.deleted, deleted_at=event.occurred_at))
     return Effect.deleted
 
 
@@ -158,11 +159,13 @@ def apply_document_restored(state: BatchState, event: EventEnvelope, offset: int
     document = _owned_document(state, event, str(getattr(event.payload, "document_id")))
     if document is None:
         return Effect.ignored_unknown
-    if document.status != "deleted":
+    if document.status != DocumentStatus.deleted:
         return Effect.ignored_not_deleted
     original = _live_original(state, document)
     if original is not None:
-        duplicate = _touched(document, event, offset, status="duplicate", duplicate_of=original, deleted_at=None)
+        duplicate = _touched(
+            document, event, offset, status=DocumentStatus.duplicate, duplicate_of=original, deleted_at=None
+        )
         state.put_document(duplicate)
         return Effect.restored_duplicate
     name = free_name(state, document, name_candidates(document.name, document.id, state.rules))

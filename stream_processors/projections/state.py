@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.read_models import LIVE, DocumentTypeView, DocumentView, UserView, copies_key
+from contracts.read_models import DocumentTypeView, DocumentView, UserView, copies_key
 from contracts.text import base_name_key
+from contracts.vocabulary import DocumentStatus
 from stream_processors.projections.naming import NameRules
 
 NameSlot = tuple[int, str, str]  # owner, type slug, name key
@@ -58,7 +59,7 @@ class BatchState:
             loaded_copies_keys=loaded_copies_keys,
         )
         for document in documents:
-            if document.status == LIVE:
+            if document.status == DocumentStatus.live:
                 state.take_slots(document)
         return state
 

@@ -19,7 +19,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from api.app import create_app
-from api.links import LinkClaims, sign_link
+from api.files.links import LinkClaims, sign_link
 from contracts.api_schemas import API_PREFIX, OWNER_SCOPE
 from contracts.events import DocumentAdded, EventEnvelope
 from service_kit.s3 import s3_client

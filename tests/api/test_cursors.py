@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.cursors import InvalidCursor, PagePosition, decode_cursor, encode_cursor
+from api.documents.cursors import InvalidCursor, PagePosition, decode_cursor, encode_cursor
 
 
 def _b64(raw: bytes) -> str:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.file_headers import (
+from api.files.headers import (
     DEFAULT_MEDIA_TYPE,
     InvalidMediaType,
     content_disposition,

@@ -15,7 +15,7 @@ import pytest
 from minio import Minio
 from prometheus_client import REGISTRY
 
-from api.links import LinkClaims, sign_link
+from api.files.links import LinkClaims, sign_link
 from api.settings import ApiSettings
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.links import ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
+from api.files.links import ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
 
 KEY = b"k" * 32
 NOW = 1_800_000_000

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
-from api.middleware import UNMATCHED_ROUTE, CorrelationMiddleware, RequestMetricsMiddleware, route_template
+from api.core.middleware import UNMATCHED_ROUTE, CorrelationMiddleware, RequestMetricsMiddleware, route_template
 from service_kit.correlation import correlation_id_var
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.queries import LiveTotals
-from api.quota import QuotaExceeded, StorageLimits, admits_new_document, usage_of
+from api.documents.queries import LiveTotals
+from api.files.quota import QuotaExceeded, StorageLimits, admits_new_document, usage_of
 from contracts.api_schemas import StorageUsage
 
 LIMITS = StorageLimits(documents=3, bytes=100)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from minio import Minio
 
-from api.queries import live_totals_pipeline
+from api.documents.queries import live_totals_pipeline
 from api.settings import MAX_BYTES_PER_PERSON_LIMIT
 from contracts.read_models import read_model_database
 from service_kit.mongo import mongo_client

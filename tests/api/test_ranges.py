@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.ranges import ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_range
+from api.files.ranges import ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_range
 
 SIZE = 1000
 

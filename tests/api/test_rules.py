@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api.errors import describe_problems
-from api.freshness import MAX_PAUSE_SECONDS, Freshness, classify, next_pause
-from api.queries import AppliedRecord
-from api.search import MAX_SEARCH_TERMS, EmptySearch, search_terms
+from api.core.errors import describe_problems
+from api.documents.freshness import MAX_PAUSE_SECONDS, Freshness, classify, next_pause
+from api.documents.queries import AppliedRecord
+from api.documents.search import MAX_SEARCH_TERMS, EmptySearch, search_terms
 from api.settings import MAX_BYTES_PER_PERSON_LIMIT, MAX_DOCUMENTS_PER_PERSON_LIMIT, ApiSettings
 from service_kit.settings import MongoSettings, S3Settings
 

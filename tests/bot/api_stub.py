@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from api.file_headers import decode_file_name_header
+from api.files.headers import decode_file_name_header
 from contracts.text import InvalidFileName
 from contracts.api_schemas import (
     QUOTA_EXCEEDED,

@@ -34,8 +34,8 @@ from stream_processors.processor import Projection
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import NameRules
 from stream_processors.runner import ProcessorRunner
+from stream_processors.service import open_processor
 from stream_processors.settings import ProcessorSettings
-from stream_processors.wiring import open_processor
 
 RABBIT_MANAGEMENT = "http://127.0.0.1:15672/api"
 

@@ -17,8 +17,8 @@ from contracts.text import MAX_NAME_LENGTH
 from service_kit.settings import MongoSettings
 from stream_processors.projections.naming import NameRules
 from stream_processors.runner import ProcessorRunner
+from stream_processors.service import open_processor
 from stream_processors.settings import ProcessorSettings
-from stream_processors.wiring import open_processor
 from tests.contracts.strategies import display_names, envelopes, event_payloads
 from tests.integration.pipeline import ledger, processor_settings, publish, wait_for_checkpoint
 from tests.mongo_cleanup import drop_databases

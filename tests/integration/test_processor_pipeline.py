@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.read_models import LIVE
+from contracts.vocabulary import DocumentStatus
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import processor_settings, process_all, publish, snapshot
@@ -29,7 +29,7 @@ async def test_processor_materializes_exact_read_models_when_events_are_appended
     documents = {d["_id"]: d for d in state["documents"]}
     assert documents[str(f.document_id_of(contract))]["name"] == "Lease 2026"
     assert documents[str(f.document_id_of(passport))]["status"] == "deleted"
-    assert documents[str(f.document_id_of(other))]["status"] == LIVE
+    assert documents[str(f.document_id_of(other))]["status"] == DocumentStatus.live
     counts = {t["_id"]: t["live_count"] for t in state["document_types"]}
     assert counts == {"1:passport": 0, "1:contracts": 1, "2:passport": 1}
     assert [(u["_id"], u["language"]) for u in state["users"]] == [(1, "ru")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service_kit.eventlog import APPEND_ATTEMPTS, MIN_RESEND_SECONDS, should_resend
+from service_kit.eventlog.publisher import APPEND_ATTEMPTS, MIN_RESEND_SECONDS, should_resend
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
-from service_kit.metrics import timed
+from service_kit.metrics import EVENTS_CONSUMED_TOTAL, CallOutcome, ConsumedOutcome, PublishOutcome, timed
 
 TARGET = "unit-test"
 PAUSE_SECONDS = 0.005
@@ -90,3 +90,18 @@ def test_timed_keeps_name_doc_and_coroutine_nature_when_decorating() -> None:
     assert (wrapped_async.__name__, wrapped_async.__doc__) == ("fetch_file", "Fetch a file.")
     assert (wrapped_sync.__name__, wrapped_sync.__doc__) == ("upload_file", "Upload a file.")
     assert inspect.iscoroutinefunction(wrapped_async) and not inspect.iscoroutinefunction(wrapped_sync)
+
+
+def test_outcome_labels_are_the_values_dashboards_and_alerts_query_when_listed() -> None:
+    assert [outcome.value for outcome in CallOutcome] == ["ok", "error"]
+    assert [outcome.value for outcome in PublishOutcome] == ["confirmed", "failed"]
+    assert [outcome.value for outcome in ConsumedOutcome] == ["applied", "duplicate", "dead_lettered"]
+
+
+def test_consumed_outcome_is_exported_as_its_plain_value_when_used_as_a_label() -> None:
+    processor = f"unit-{uuid.uuid4().hex}"
+
+    EVENTS_CONSUMED_TOTAL.labels(processor, "document.added", ConsumedOutcome.dead_lettered).inc()
+
+    labels = {"processor": processor, "event_type": "document.added", "outcome": "dead_lettered"}
+    assert REGISTRY.get_sample_value("docvault_events_consumed_total", labels) == 1.0

@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+import bson
 import pytest
 
 from contracts.events import EventEnvelope
 from contracts.read_models import DocumentTypeView, DocumentView, copies_key
 from contracts.text import MAX_NAME_LENGTH, clean_display_name, name_key, search_prefixes
+from contracts.vocabulary import DocumentStatus
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import MAX_COPY_NUMBER, NameRules
 from stream_processors.projections.state import BatchState, type_id
@@ -36,6 +38,18 @@ def test_apply_event_creates_live_document_when_added() -> None:
     assert (doc.last_event_id, doc.last_offset) == (str(event.event_id), 40)
     assert state.document_writes == [(True, doc.model_dump(by_alias=True))]
     assert live_count(state, OWNER, "Паспорта") == 1
+
+
+def test_apply_event_writes_each_status_as_a_plain_string_when_the_writes_are_encoded_to_bson() -> None:
+    original = added(OWNER, "Паспорт", content="same")
+    copy = added(OWNER, "Паспорт копия", content="same", step=1)
+    state, _ = apply_all([original, copy, deleted(OWNER, document_id_of(original), step=2)])
+
+    stored = [bson.decode(bson.encode(snapshot)) for _, snapshot in state.document_writes]
+
+    assert {(type(raw["status"]), raw["status"]) for raw in stored} == {
+        (str, "live"), (str, "duplicate"), (str, "deleted")}
+    assert {DocumentView.model_validate(raw).status for raw in stored} == set(DocumentStatus)
 
 
 def test_apply_event_ignores_add_when_document_id_exists() -> None:
@@ -368,7 +382,7 @@ def test_apply_event_counts_live_documents_per_type_when_history_applied(
     assert live_count(state, OWNER) == sum(doc.status == "live" for doc in state.documents.values())
 
 
-def _loaded_state(document_status: str, live_count_stored: int) -> tuple[BatchState, EventEnvelope]:
+def _loaded_state(document_status: DocumentStatus, live_count_stored: int) -> tuple[BatchState, EventEnvelope]:
     """A state as the store would load it: one stored document and its type."""
     add = added(OWNER, "Паспорт")
     built, _ = apply_all([add])
@@ -379,8 +393,8 @@ def _loaded_state(document_status: str, live_count_stored: int) -> tuple[BatchSt
 
 
 def test_batch_state_of_takes_slots_of_live_documents_only_when_loaded() -> None:
-    live_state, live_add = _loaded_state("live", 1)
-    deleted_state, _ = _loaded_state("deleted", 0)
+    live_state, live_add = _loaded_state(DocumentStatus.live, 1)
+    deleted_state, _ = _loaded_state(DocumentStatus.deleted, 0)
 
     assert live_state.name_slots == {(OWNER, "passport", "паспорт"): str(document_id_of(live_add))}
     assert len(live_state.content_slots) == 1
@@ -388,7 +402,7 @@ def test_batch_state_of_takes_slots_of_live_documents_only_when_loaded() -> None
 
 
 def test_apply_event_writes_replacement_when_document_loaded_from_store() -> None:
-    state, add = _loaded_state("live", 1)
+    state, add = _loaded_state(DocumentStatus.live, 1)
 
     apply_event(state, renamed(OWNER, document_id_of(add), "Новое имя", step=1), 7)
 
@@ -396,7 +410,7 @@ def test_apply_event_writes_replacement_when_document_loaded_from_store() -> Non
 
 
 def test_apply_event_keeps_live_count_at_zero_when_stored_count_already_zero() -> None:
-    state, add = _loaded_state("live", 0)
+    state, add = _loaded_state(DocumentStatus.live, 0)
 
     apply_event(state, deleted(OWNER, document_id_of(add), step=1), 7)
 

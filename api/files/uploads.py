@@ -11,7 +11,7 @@ but the hash is known only at the end. So:
 Memory stays bounded by a few parts whatever the file size. If the body is too large, the client
 goes away or S3 fails, the multipart upload is aborted and the staging object removed: nothing is
 left half-written under ``owners/``. Once the hash and size are known, and before anything is put
-under ``owners/``, the caller's admission check runs (the storage limits, ``api.quota``): what it
+under ``owners/``, the caller's admission check runs (the storage limits, ``api.files.quota``): what it
 raises leaves nothing new there either.
 """
 
@@ -133,27 +133,39 @@ class ChannelReader:
         return b"".join(pieces)
 
 
-async def _feed(send: MemoryObjectSendStream[bytes], first: bytes, body: AsyncIterator[bytes], digest: Digest) -> None:
+@dataclass(frozen=True)
+class Incoming:
+    """One upload on its way: where it goes, the rest of its body, its running digest, how to store it."""
+
+    store: ObjectStore
+    owner_id: int
+    body: AsyncIterator[bytes]
+    digest: Digest
+    media_type: str
+    limits: UploadLimits
+
+
+async def _feed(send: MemoryObjectSendStream[bytes], first: bytes, upload: Incoming) -> None:
     await send.send(first)
-    while batch := await read_batch(body, digest, BATCH_BYTES):
+    while batch := await read_batch(upload.body, upload.digest, BATCH_BYTES):
         await send.send(batch)
 
 
-async def _stream_to(store: ObjectStore, key: str, first: bytes, body: AsyncIterator[bytes], digest: Digest,
-                     media_type: str, limits: UploadLimits) -> None:
-    """Multipart-upload ``first`` and the rest of ``body`` to ``key``; aborted on any failure."""
+async def _stream_to(key: str, first: bytes, upload: Incoming) -> None:
+    """Multipart-upload ``first`` and the rest of the body to ``key``; aborted on any failure."""
     send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=1)
     reader = ChannelReader(receive)
+    limits = upload.limits
 
-    async def upload() -> None:
+    async def put() -> None:
         try:
-            await store.put_stream(key, reader, media_type, limits.part_bytes, limits.parallel_parts)
+            await upload.store.put_stream(key, reader, upload.media_type, limits.part_bytes, limits.parallel_parts)
         finally:
             receive.close()  # wakes a feeder blocked on a full channel once the uploader has stopped
 
-    uploading = asyncio.create_task(upload())
+    uploading = asyncio.create_task(put())
     try:
-        await _feed(send, first, body, digest)
+        await _feed(send, first, upload)
         reader.complete = True
     except anyio.BrokenResourceError:
         pass  # the uploader stopped reading: awaiting it below raises its own error
@@ -187,18 +199,15 @@ async def _store_small(store: ObjectStore, key: str, data: bytes, media_type: st
         await store.put_bytes(key, data, media_type)
 
 
-async def _store_large(
-    store: ObjectStore, owner_id: int, first: bytes, body: AsyncIterator[bytes], digest: Digest, media_type: str,
-    limits: UploadLimits, admit: Callable[[str, int], Awaitable[Admitted]],
-) -> Admitted:
-    staged = staging_key(owner_id)
+async def _store_large(upload: Incoming, first: bytes, admit: Callable[[str, int], Awaitable[Admitted]]) -> Admitted:
+    staged, digest = staging_key(upload.owner_id), upload.digest
     try:
-        await _stream_to(store, staged, first, body, digest, media_type, limits)
+        await _stream_to(staged, first, upload)
         admitted = await admit(digest.hexdigest(), digest.size)
     except BaseException:
-        await _remove_quietly(store, staged)  # a single-part put may have completed before the failure
+        await _remove_quietly(upload.store, staged)  # a single-part put may have completed before the failure
         raise
-    await _publish_staged(store, staged, object_key(owner_id, digest.hexdigest()))
+    await _publish_staged(upload.store, staged, object_key(upload.owner_id, digest.hexdigest()))
     return admitted
 
 
@@ -216,5 +225,5 @@ async def store_upload(
         admitted = await admit(digest.hexdigest(), digest.size)
         await _store_small(store, object_key(owner_id, digest.hexdigest()), first, media_type)
     else:
-        admitted = await _store_large(store, owner_id, first, body, digest, media_type, limits, admit)
+        admitted = await _store_large(Incoming(store, owner_id, body, digest, media_type, limits), first, admit)
     return StoredObject(object_key(owner_id, digest.hexdigest()), digest.hexdigest(), digest.size, media_type), admitted

@@ -7,22 +7,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api import queries
-from api.cursors import MAX_CURSOR_LENGTH, InvalidCursor, PagePosition, decode_cursor, encode_cursor
-from api.dependencies import (
+from api.core.errors import ApiError, not_found
+from api.core.openapi_errors import OWNER_READ_ERRORS
+from api.core.parameters import OwnerId, State
+from api.core.security import require_service_token
+from api.documents import queries
+from api.documents.cursors import MAX_CURSOR_LENGTH, InvalidCursor, PagePosition, decode_cursor, encode_cursor
+from api.documents.dependencies import (
     MAX_SLUG_LENGTH,
-    SLUG_PATTERN,
     OwnedDocument,
-    OwnerId,
-    State,
     TypeSlug,
     page_limit,
     require_fresh,
 )
-from api.errors import ApiError, not_found
-from api.routers.common import OWNER_READ_ERRORS
-from api.search import EmptySearch, search_terms
-from api.security import require_service_token
+from api.documents.search import EmptySearch, search_terms
 from contracts.api_schemas import (
     OWNER_SCOPE,
     DocumentDetail,
@@ -35,6 +33,7 @@ from contracts.api_schemas import (
     UserProfile,
 )
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name, name_key
+from contracts.vocabulary import SLUG_PATTERN
 
 router = APIRouter(
     prefix=OWNER_SCOPE,

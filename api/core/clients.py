@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from pymongo.errors import PyMongoError
 
-from api.projection import Database, ServedProjection
+from api.core.served_projection import Database, ServedProjection
 from api.settings import ApiSettings
 from service_kit.mongo import MongoClient, mongo_client
 from service_kit.s3 import ObjectStore, StorageUnavailable, s3_client

@@ -1,4 +1,5 @@
-"""Request parameters shared by the routers, and the checks that run before a route's own code."""
+"""Parameters of the owner reads, and the checks that run before a route's own code: read-your-writes, page
+size, the owned document."""
 
 from __future__ import annotations
 
@@ -7,19 +8,15 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
-from api.errors import ApiError, not_found
-from api.freshness import Freshness, wait_until_applied
-from api.queries import StoredDocument, find_document
-from api.state import ApiState, api_state
+from api.core.errors import ApiError, not_found
+from api.core.parameters import DocumentId, OwnerId, State
+from api.documents.freshness import Freshness, wait_until_applied
+from api.documents.queries import StoredDocument, find_document
+from contracts.text import MAX_TYPE_TITLE_LENGTH
+from contracts.vocabulary import SLUG_PATTERN
 
-MAX_OWNER_ID = 2**63 - 1  # BSON int64: a larger id could not even be looked up
 RETRY_AFTER_PENDING_SECONDS = 1
-
-State = Annotated[ApiState, Depends(api_state)]
-OwnerId = Annotated[int, Path(ge=1, le=MAX_OWNER_ID, description="Telegram user id of the owner.")]
-DocumentId = Annotated[uuid.UUID, Path(description="The document id (a UUID).")]
-SLUG_PATTERN = r"^[\w-]+$"  # contracts.events.Slug
-MAX_SLUG_LENGTH = 64
+MAX_SLUG_LENGTH = MAX_TYPE_TITLE_LENGTH  # contracts.events.Slug
 TypeSlug = Annotated[
     str, Path(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN, description="Type slug.")
 ]
@@ -30,7 +27,7 @@ AfterEvent = Annotated[
 
 
 async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent = None) -> None:
-    """Read-your-writes gate for every owner read (see ``api.freshness``)."""
+    """Read-your-writes gate for every owner read (see ``api.documents.freshness``)."""
     if after_event is None:
         return
     outcome = await wait_until_applied(

@@ -14,10 +14,11 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from api.projection import Database
+from api.core.served_projection import Database
 from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, TypeSummary
 from contracts.events import StoredFile
-from contracts.read_models import LIVE, AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key
+from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key
+from contracts.vocabulary import DocumentStatus
 from service_kit.metrics import timed
 
 Raw = Mapping[str, Any]
@@ -40,7 +41,7 @@ class StoredDocument:
 
     @property
     def downloadable(self) -> bool:
-        return self.detail.status != "deleted"
+        return self.detail.status != DocumentStatus.deleted
 
 
 def summary_of(raw: Raw) -> DocumentSummary:
@@ -70,11 +71,6 @@ def stored_document_of(raw: Raw) -> StoredDocument:
     return StoredDocument(detail=detail, owner_id=raw["owner_id"], file=file)
 
 
-@timed("mongo", "ping")
-async def ping(db: Database) -> None:
-    await db.command("ping")
-
-
 @timed("mongo", "list_types")
 async def list_types(db: Database, owner_id: int, limit: int) -> list[TypeSummary]:
     cursor = db[TYPES].find({"owner_id": owner_id}, {"slug": 1, "title": 1, "live_count": 1}, limit=limit)
@@ -91,7 +87,7 @@ async def documents_page(
     Served by ``documents_of_type_page`` (owner, type, status, name_key, _id): three equalities, then a
     range and the sort on the next key field, so mongod walks exactly ``limit`` index entries.
     """
-    query: dict[str, Any] = {"owner_id": owner_id, "type_slug": type_slug, "status": LIVE}
+    query: dict[str, Any] = {"owner_id": owner_id, "type_slug": type_slug, "status": DocumentStatus.live}
     if after_key is not None:
         query["name_key"] = {"$gt": after_key}
     cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
@@ -106,7 +102,7 @@ async def search_documents(db: Database, owner_id: int, prefixes: list[str], lim
     ``search_prefixes`` holds every prefix of every word of the name key, indexed with the owner
     (``search_prefix``), so this is an index lookup on the first prefix plus a filter on the others.
     """
-    query = {"owner_id": owner_id, "search_prefixes": {"$all": prefixes}, "status": LIVE}
+    query = {"owner_id": owner_id, "search_prefixes": {"$all": prefixes}, "status": DocumentStatus.live}
     cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
     rows = await cursor.sort("name_key", ASCENDING).to_list(None)
     return [summary_of(r) for r in rows]
@@ -125,7 +121,7 @@ async def find_document(db: Database, owner_id: int, document_id: str) -> Stored
 async def find_live_by_name(db: Database, owner_id: int, type_slug: str, key: str) -> str | None:
     """The live document of the type holding this name key (``unique_live_name_per_type``)."""
     raw = await db[DOCUMENTS].find_one(
-        {"owner_id": owner_id, "type_slug": type_slug, "name_key": key, "status": LIVE}, {"_id": 1}
+        {"owner_id": owner_id, "type_slug": type_slug, "name_key": key, "status": DocumentStatus.live}, {"_id": 1}
     )
     return None if raw is None else str(raw["_id"])
 
@@ -141,7 +137,7 @@ async def find_live_by_content(db: Database, owner_id: int, sha256: str) -> Docu
     fields = SUMMARY_FIELDS | {"status": 1, "owner_id": 1}
     cursor = db[DOCUMENTS].find({"content_key": content_key(owner_id, sha256)}, fields)
     for raw in await cursor.to_list(None):
-        if raw["status"] == LIVE and raw["owner_id"] == owner_id:
+        if raw["status"] == DocumentStatus.live and raw["owner_id"] == owner_id:
             return summary_of(raw)
     return None
 
@@ -157,7 +153,7 @@ def _live_documents_of(owner_id: int) -> dict[str, Any]:
     documents) serves them: ``owner_id`` is its first key and the filter implies the index's partial
     filter, so SecantusDB walks only the owner's live entries, never the collection (its plan is checked in
     tests/api/test_quota_api.py); mongod can use the index for the same reason."""
-    return {"owner_id": owner_id, "status": LIVE}
+    return {"owner_id": owner_id, "status": DocumentStatus.live}
 
 
 def live_totals_pipeline(owner_id: int) -> list[dict[str, Any]]:

@@ -10,17 +10,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request
 from starlette.responses import Response
 
-from api import queries
-from api.dependencies import OwnedDocument, OwnerId, State, require_fresh
-from api.downloads import serve_file
-from api.errors import ApiError, not_found
-from api.file_headers import InvalidMediaType, decode_file_name_header, upload_media_type
-from api.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
-from api.quota import QuotaExceeded, StorageLimits, admit_content, check_declared_size, storage_usage
-from api.routers.common import OWNER_READ_ERRORS, described_error, error_responses
-from api.security import require_service_token
-from api.state import ApiState
-from api.uploads import EmptyUpload, UploadLimits, UploadTooLarge, store_upload
+from api.core.clients import ApiState
+from api.core.errors import ApiError, not_found
+from api.core.openapi_errors import OWNER_READ_ERRORS, described_error, error_responses
+from api.core.parameters import OwnerId, State
+from api.core.security import require_service_token
+from api.documents import queries
+from api.documents.dependencies import OwnedDocument, require_fresh
+from api.files.downloads import serve_file
+from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
+from api.files.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
+from api.files.quota import QuotaExceeded, StorageLimits, admit_content, check_declared_size, storage_usage
+from api.files.uploads import EmptyUpload, UploadLimits, UploadTooLarge, store_upload
 from contracts.api_schemas import API_PREFIX, OWNER_SCOPE, QUOTA_EXCEEDED, SignedLink, StorageUsage, UploadedFile
 from contracts.text import InvalidFileName
 

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from api.errors import ApiError, error_response
-from api.file_headers import content_disposition, download_file_name, is_inline, response_media_type
-from api.queries import StoredDocument
-from api.ranges import ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_range
+from api.core.errors import ApiError, error_response
+from api.documents.queries import StoredDocument
+from api.files.headers import content_disposition, download_file_name, is_inline, response_media_type
+from api.files.ranges import ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_range
 from service_kit.s3 import ObjectMissing, ObjectReader, ObjectStore
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import ApiError
-from api.state import ApiState, api_state
+from api.core.clients import ApiState, api_state
+from api.core.errors import ApiError
 
 # auto_error=False: a missing header is answered by ``require_service_token`` as an ErrorBody 401.
 bearer = HTTPBearer(auto_error=False, description="The service token (API_SERVICE_TOKEN).")

@@ -12,8 +12,8 @@ import asyncio
 import enum
 import time
 
-from api.projection import Database
-from api.queries import AppliedRecord, find_applied_event
+from api.core.served_projection import Database
+from api.documents.queries import AppliedRecord, find_applied_event
 
 FIRST_PAUSE_SECONDS = 0.01
 MAX_PAUSE_SECONDS = 0.2

@@ -12,14 +12,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 from starlette.responses import Response
 
-from api import queries
-from api.dependencies import State
+from api.core.parameters import State
+from api.core.served_projection import Database
 from contracts.api_schemas import Health, Readiness
+from service_kit.metrics import timed
 from service_kit.s3 import StorageUnavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@timed("mongo", "ping")
+async def ping(db: Database) -> None:
+    await db.command("ping")
 
 
 @router.get("/healthz", summary="The process answers")
@@ -40,7 +46,7 @@ async def _answers(name: str, probe: Awaitable[object]) -> bool:
 async def readyz(state: State) -> JSONResponse:
     # ensure_bucket, not a bare existence check: a bucket missing after a storage reset is created here.
     mongo, s3 = await asyncio.gather(
-        _answers("mongo", queries.ping(state.database)), _answers("s3", state.files.ensure_bucket())
+        _answers("mongo", ping(state.database)), _answers("s3", state.files.ensure_bucket())
     )
     report = Readiness(ready=mongo and s3, checks={"mongo": mongo, "s3": s3})
     return JSONResponse(report.model_dump(), status_code=200 if report.ready else 503)

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api import queries
-from api.projection import Database
+from api.core.served_projection import Database
+from api.documents import queries
 from contracts.api_schemas import DocumentSummary, StorageUsage
 
 

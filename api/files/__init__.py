@@ -1,0 +1,1 @@
+"""A document's bytes: streamed uploads under the storage limits, streamed and ranged downloads, signed links."""

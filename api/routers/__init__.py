@@ -1,1 +1,0 @@
-"""Routers per domain: documents (owner reads), files (upload, download, links), health (ops)."""
