@@ -1,10 +1,11 @@
 """Opaque page cursors for the documents of a type.
 
-Documents of a type are ordered by ``name_key``. Among live documents of one owner and type that key is
-unique (the ``unique_live_name_per_type`` index), so "everything after this key" is an exact keyset
-position: no offsets, no skipped or repeated documents while paging a stable list.
+Documents of a type are ordered by creation (``page_key``: "<owner>|<type>|<created>|<id>", unique since it
+ends with the document's id), so "everything after this key" is an exact keyset position: no offsets, no
+skipped or repeated documents while paging a stable list. (Names are sealed: they cannot order a page.)
 
-A cursor is base64url JSON ``{"v": 1, "t": <type slug>, "k": <name key>}``. It is not secret (the
+A cursor is base64url JSON ``{"v": 2, "t": <type slug>, "k": <page key>}`` (v1 cursors named a name key and
+are refused). It is not secret (the
 query is scoped to the owner anyway) but it is validated strictly, so a forged or truncated cursor is
 a clear 422 instead of a surprising page, and a cursor of another type is refused.
 """
@@ -17,13 +18,12 @@ import json
 import re
 from dataclasses import dataclass
 
-from contracts.text import MAX_NAME_LENGTH
 
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
 MAX_CURSOR_LENGTH = 1024
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
-# A name key is derived from a cleaned name; decomposition may lengthen it, but never by 4x.
-_MAX_KEY_LENGTH = 4 * MAX_NAME_LENGTH
+# A page key: an int64 owner, a 32-hex slug (or a v1 one, up to 64), a time and a UUID, with separators.
+_MAX_KEY_LENGTH = 256
 
 
 class InvalidCursor(ValueError):
@@ -32,15 +32,15 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class PagePosition:
-    """Where the next page starts: after ``name_key`` in the list of type ``type_slug``."""
+    """Where the next page starts: after ``page_key`` in the list of type ``type_slug``."""
 
     type_slug: str
-    name_key: str
+    page_key: str
 
 
 def encode_cursor(position: PagePosition) -> str:
     raw = json.dumps(
-        {"v": CURSOR_VERSION, "t": position.type_slug, "k": position.name_key},
+        {"v": CURSOR_VERSION, "t": position.type_slug, "k": position.page_key},
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
