@@ -47,7 +47,7 @@ from contracts.read_models import (
     DocumentView,
     file_content_key,
     page_key,
-    page_prefix,
+    seq_page_key,
     read_model_database,
 )
 from contracts.text import type_slug
@@ -96,7 +96,7 @@ def document_row(keys: PersonKeys, title: str, number: int, at: datetime, file: 
         type_title=keys.seal("type_title", title), name=keys.seal("name", name), name_key=names.name_key,
         name_base_key=names.base_key, copies_key=names.copies_key, content_key=file_content_key(owner_id, file),
         search_prefixes=search_keys(keys, name), file=file, status=DocumentStatus.live, created_at=at,
-        updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number,
+        updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number, type_seq=number + 1,
     )
     row: dict[str, Any] = document.model_copy(update={"page_key": page_key(document)}).model_dump(by_alias=True)
     return row
@@ -105,7 +105,8 @@ def document_row(keys: PersonKeys, title: str, number: int, at: datetime, file: 
 def type_row(keys: PersonKeys, title: str, count: int, at: datetime) -> dict[str, Any]:
     slug = keys.keyed(TYPE, type_slug(title))
     view = DocumentTypeView(_id=f"{keys.owner_id}:{slug}", owner_id=keys.owner_id, slug=slug,
-                            title=keys.seal("type_title", title), live_count=count, created_at=at, updated_at=at)
+                            title=keys.seal("type_title", title), live_count=count, added_count=count,
+                            created_at=at, updated_at=at)
     row: dict[str, Any] = view.model_dump(by_alias=True)
     return row
 
@@ -292,16 +293,15 @@ class ReadScenario:
 def read_scenarios(page: int, owner_documents: int, keys: dict[int, PersonKeys]) -> list[ReadScenario]:
     """The API's reads and the raw MongoDB query each makes (as api.documents.queries shapes it)."""
     summary = {"type_slug": 1, "type_title": 1, "name": 1, "page_key": 1, "file.size": 1, "file.mime_type": 1,
-               "created_at": 1}
+               "created_at": 1, "type_seq": 1}
     by_creation = [("page_key", ASCENDING)]
 
     def page_of(owner: int, title: str, documents: str) -> ReadScenario:
         slug = keys[owner].keyed(TYPE, type_slug(title))
-        prefix = page_prefix(owner, slug)
+        window = {"$gte": seq_page_key(owner, slug, 1), "$lt": seq_page_key(owner, slug, 1 + max(2 * page, 16))}
         return ReadScenario(
             f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{slug}/documents"
-            f"?limit={page}", DocumentView.Settings.name,
-            {"page_key": {"$gt": prefix, "$lt": prefix + "\x7f"}}, summary, by_creation, page + 1)
+            f"?limit={page}", DocumentView.Settings.name, {"page_key": window}, summary, by_creation, page + 1)
 
     return [
         ReadScenario("type list", f"/v1/owners/{BENCH_OWNER}/types", DocumentTypeView.Settings.name,

@@ -80,7 +80,7 @@ async def documents_of_type(
     if keys is None:
         return DocumentPage(items=[])
     rows = await queries.documents_page(
-        state.database, owner_id, type_key(keys, slug), position.page_key if position else None, limit + 1
+        state.database, owner_id, type_key(keys, slug), position.after_seq if position else 0, limit + 1
     )
     next_cursor = encode_cursor(PagePosition(slug, rows[limit - 1][0])) if len(rows) > limit else None
     return DocumentPage(items=opened_summaries(keys, [summary for _, summary in rows[:limit]]), next_cursor=next_cursor)

@@ -29,7 +29,7 @@ from contracts.events import DocumentAdded, DocumentAddedV2, DocumentRenamed, Do
 from contracts.read_models import DocumentView, file_content_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.keyed import search_keys
-from stream_processors.projections.document_types import adjust_live_count, ensure_type
+from stream_processors.projections.document_types import adjust_live_count, ensure_type, next_type_seq
 from stream_processors.projections.naming import id_family_names, name_candidates
 from stream_processors.projections.personal import read_added, read_renamed
 from stream_processors.projections.state import BatchState, content_slot, type_id
@@ -124,6 +124,7 @@ def apply_document_added(state: BatchState, event: EventEnvelope, offset: int) -
             copies_key="",
             content_key=file_content_key(event.owner_id, texts.file),
             search_prefixes=[],
+            type_seq=next_type_seq(state, event.owner_id, texts.type_key, event.occurred_at),
             file=texts.file,
             created_at=event.occurred_at,
             updated_at=event.occurred_at,

@@ -65,6 +65,19 @@ async def test_documents_page_walks_every_live_document_once_in_creation_order_w
     assert pages == expected
 
 
+async def test_documents_page_skips_deleted_documents_when_they_leave_whole_windows_empty(
+    api: httpx.AsyncClient, projector: Projector
+) -> None:
+    adds = [f.added(OWNER, f"Doc {i:02d}", "Receipts", step=i) for i in range(60)]
+    kept = {3, 40, 41, 59}
+    await projector.apply(*adds, *[f.deleted(OWNER, f.document_id_of(add), 100 + i)
+                                   for i, add in enumerate(adds) if i not in kept])
+
+    pages = await _pages(api, "receipts", 2)
+
+    assert pages == [["Doc 03", "Doc 40"], ["Doc 41", "Doc 59"]]
+
+
 async def test_documents_page_lists_the_type_when_named_by_its_plain_or_its_keyed_slug(
     api: httpx.AsyncClient, projector: Projector
 ) -> None:

@@ -37,7 +37,7 @@ def test_apply_event_creates_live_document_when_added() -> None:
         OWNER, type_key_of(OWNER, "Паспорта"), "Паспорта", "Паспорт РФ", "live")
     assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == keyed_forms(OWNER, "Паспорт РФ")
     assert "Паспорт" not in str(doc.model_dump()) and "паспорт" not in str(doc.model_dump())
-    assert doc.page_key == f"{OWNER}|{doc.type_slug}|2026-01-01T00:00:05.000000Z|{doc.id}"
+    assert (doc.type_seq, doc.page_key) == (1, f"{OWNER}|{doc.type_slug}|000000000001")
     assert (doc.created_at, doc.updated_at, doc.deleted_at, doc.duplicate_of) == (at(5), at(5), None, None)
     assert (doc.last_event_id, doc.last_offset) == (str(event.event_id), 40)
     assert state.document_writes == [(True, doc.model_dump(by_alias=True))]
