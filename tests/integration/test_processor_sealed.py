@@ -7,7 +7,6 @@ import json
 import logging
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from rstream import AMQPMessage
 
@@ -83,8 +82,8 @@ async def test_logs_carry_no_name_title_file_name_or_typed_text_when_a_flow_runs
     projector = Projector(mongo_settings)
     async with running_api(api_settings_for(mongo_settings, s3_settings), AUTH) as api:
         base = f"/v1/owners/{OWNER}"
-        sealed = (await api.post(f"{base}/seal", json={"name": f"{MARKER} one", "type_title": f"{MARKER} type",
-                                                         "file_name": f"{MARKER}.pdf"})).json()
+        typed = {"name": f"{MARKER} one", "type_title": f"{MARKER} type", "file_name": f"{MARKER}.pdf"}
+        sealed = (await api.post(f"{base}/seal", json=typed)).json()
         uploaded = await upload(api, OWNER, b"%PDF " + MARKER.encode(), file_name=f"{MARKER}.pdf")
         plain = added_from_upload(OWNER, f"{MARKER} two", uploaded, f"{MARKER} type", step=1)
         await projector.apply(plain, f.renamed(OWNER, f.document_id_of(plain), f"{MARKER} three", step=2))
