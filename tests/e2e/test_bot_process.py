@@ -93,7 +93,7 @@ async def test_bot_process_greets_browses_and_pages_when_driven_through_telegram
     assert [text for text, _ in ann.buttons()][:3] == ["Type 0 (20)", "Type 1 (20)", "Type 2 (20)"]
     page = await ann.presses("Type 1")
     assert text_of(page) == "<b>Type 1</b>, page 1:"
-    page = await ann.presses("More")
+    page = await ann.presses(EN.plain("browse.next"))
     assert text_of(page) == "<b>Type 1</b>, page 2:" and ann.buttons()[0][0] == "type1 5"
     card = await ann.presses("type1 5")
     assert text_of(card).startswith("📄 <b>type0 1</b>\nType: Type 0")  # the stub's one document detail
