@@ -7,6 +7,7 @@ module checks how the texts are written: which verb asks for what, buttons, quot
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH
 from bot.i18n import LANGUAGES, Language, Texts, load_catalog
 
 RU, EN = load_catalog("ru"), load_catalog("en")
+BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 
 # Texts shown on inline buttons (keyboards.py).
 BUTTON_KEYS = frozenset({
@@ -205,3 +207,20 @@ def _genitive_of_characters(number: int) -> str:
                          [("name.too_long", MAX_NAME_LENGTH), ("type.too_long", MAX_TYPE_TITLE_LENGTH)])
 def test_russian_noun_agrees_with_the_number_when_a_limit_is_shown(key: str, limit: int) -> None:
     assert f"не больше {limit} {_genitive_of_characters(limit)}" in Texts("ru")(key, max=limit)
+
+
+def _registered_commands() -> set[str]:
+    """The commands the bot's routers register (read as text, so it holds wherever the handlers move)."""
+    found: set[str] = set()
+    for path in BOT_DIR.rglob("*.py"):
+        code = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r'Command\("(\w+)"\)', code)) | ({"start"} if "CommandStart()" in code else set())
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_help_lists_every_command_when_the_bot_registers_it(language: Language) -> None:
+    commands = _registered_commands()
+    assert len(commands) >= 5  # the scan really found the routers
+    listed = set(re.findall(r"(?<![<\w])/(\w+)", load_catalog(language)["help.text"]))
+    assert listed == commands
