@@ -7,11 +7,10 @@ import uuid
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 
-from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
-
 from bot.callbacks import DocAction, DocCb, ListCb
 from bot.i18n import Texts
 from bot.states import RenameDocument
+from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

@@ -15,13 +15,12 @@ from aiogram.methods import AnswerCallbackQuery
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from contracts.text import type_slug
-
 from bot import callbacks as cb
 from bot.i18n import LANGUAGES, Texts
 from bot.presentation import doc_ref
 from bot.state_store import list_token
 from bot.states import AddDocument
+from contracts.text import type_slug
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 

@@ -8,12 +8,11 @@ import uuid
 import pytest
 from aiogram.methods import SendDocument
 
-from contracts.events import DocumentAdded, DocumentRenamed
-
 from bot.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
 from bot.dialogs import MAX_DIALOG_MESSAGES, ButtonVerdict, dialog_button_verdict, is_dialog_button, tied_messages
 from bot.i18n import Texts
 from bot.states import AddDocument, RenameDocument
+from contracts.events import DocumentAdded, DocumentRenamed
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

@@ -11,43 +11,93 @@ from pathlib import Path
 
 import pytest
 
-from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH
-
 from bot.i18n import LANGUAGES, Language, Texts, load_catalog
+from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH
 
 RU, EN = load_catalog("ru"), load_catalog("en")
 BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 
 # Texts shown on inline buttons (keyboards.py).
-BUTTON_KEYS = frozenset({
-    "menu.add", "menu.browse", "menu.search", "menu.language", "menu.help", "common.cancel", "common.menu",
-    "common.open", "common.retry", "add.use_suggestion", "browse.type_button", "browse.prev", "browse.next",
-    "browse.to_types", "card.get", "card.link", "card.rename", "card.delete", "card.back", "delete.yes",
-    "delete.no", "delete.undo", "search.result_button", "search.again",
-})
+BUTTON_KEYS = frozenset(
+    {
+        "menu.add",
+        "menu.browse",
+        "menu.search",
+        "menu.language",
+        "menu.help",
+        "common.cancel",
+        "common.menu",
+        "common.open",
+        "common.retry",
+        "add.use_suggestion",
+        "browse.type_button",
+        "browse.prev",
+        "browse.next",
+        "browse.to_types",
+        "card.get",
+        "card.link",
+        "card.rename",
+        "card.delete",
+        "card.back",
+        "delete.yes",
+        "delete.no",
+        "delete.undo",
+        "search.result_button",
+        "search.again",
+    }
+)
 # Texts that may be a callback alert (answerCallbackQuery: plain text, at most 200 characters): the alerts of
 # buttons, and every message of bot.handlers.errors, which answers a pressed button with an alert.
-ALERT_KEYS = frozenset({
-    "stale.button", "card.gone", "private.button", "budget.spent", "error.api_down", "error.stream_down",
-    "error.not_applied", "error.busy", "error.generic",
-})
+ALERT_KEYS = frozenset(
+    {
+        "stale.button",
+        "card.gone",
+        "private.button",
+        "budget.spent",
+        "error.api_down",
+        "error.stream_down",
+        "error.not_applied",
+        "error.busy",
+        "error.generic",
+    }
+)
 ALERT_LIMIT = 200
 # Pieces other texts interpolate (sizes): not sentences.
 FRAGMENT_KEYS = frozenset({"size.b", "size.kb", "size.mb", "size.gb"})
 # Messages that ask for a file ("Пришлите …" / "send …").
-FILE_KEYS = frozenset({
-    "add.ask_file", "add.not_a_file", "add.album", "add.too_big", "add.download_failed", "input.unsupported",
-    "help.text",
-})
+FILE_KEYS = frozenset(
+    {
+        "add.ask_file",
+        "add.not_a_file",
+        "add.album",
+        "add.too_big",
+        "add.download_failed",
+        "input.unsupported",
+        "help.text",
+    }
+)
 # Messages that ask for typed text ("Напишите …" / "type …", never "send").
-TYPED_KEYS = frozenset({
-    "add.ask_type", "add.ask_type_first", "add.ask_name", "add.name_taken", "name.empty", "name.too_long",
-    "type.empty", "type.too_long", "rename.ask", "rename.taken", "search.ask", "search.empty_query",
-})
+TYPED_KEYS = frozenset(
+    {
+        "add.ask_type",
+        "add.ask_type_first",
+        "add.ask_name",
+        "add.name_taken",
+        "name.empty",
+        "name.too_long",
+        "type.empty",
+        "type.too_long",
+        "rename.ask",
+        "rename.taken",
+        "search.ask",
+        "search.empty_query",
+    }
+)
 # Words a careful Russian editor strikes out: calques, bureaucratese, spellings without ё.
 RU_FORBIDDEN = re.compile(
     r"(?i)в два касания|в один клик|прогресс|на моей стороне|являет|осуществ|данн(?:ый|ого|ом)\b|имеет место"
-    r"|\b(?:еще|все равно|сохранен|удален|нашел)\b")
+    r"|\b(?:еще|все равно|сохранен|удален|нашел)\b"
+)
 # The bot has no gender: no first-person past tense.
 RU_GENDERED = re.compile(r"(?i)\b(?:я\s+)?(?:понял|смог|нашёл|сохранил|получил|запомнил|удалил|отправил)а?\b")
 # One term per concept (docs/locales.md, glossary): a type is «раздел» in Russian, "type" in English.
@@ -55,7 +105,8 @@ RU_OFF_GLOSSARY = re.compile(r"(?i)\b(?:тип(?:а|е|ом|ы|ов|ам|ами|
 EN_OFF_GLOSSARY = re.compile(r"(?i)\b(?:categor\w*|folders?|sections?)\b")
 # A quoted name cannot take a case ending: a noun goes between a preposition and it ("в разделе «Паспорт»").
 RU_PREPOSITION_BEFORE_QUOTE = re.compile(
-    r"(?i)(?<!\w)(?:в|во|из|на|для|о|об|к|ко|с|со|по|у|от|до|за|при|про|среди|без)\s+«")
+    r"(?i)(?<!\w)(?:в|во|из|на|для|о|об|к|ко|с|со|по|у|от|до|за|при|про|среди|без)\s+«"
+)
 RU_ALLOWED_LATIN = frozenset({"Telegram"})
 # Where a message names a button, the quoted text is that button's label.
 BUTTON_MENTIONS = {
@@ -129,19 +180,21 @@ def test_russian_uses_no_gendered_first_person_when_the_bot_speaks() -> None:
     assert [(key, match) for key, text in RU.items() for match in RU_GENDERED.findall(text)] == []
 
 
-@pytest.mark.parametrize(("language", "off_glossary"), [("ru", RU_OFF_GLOSSARY), ("en", EN_OFF_GLOSSARY)],
-                         ids=["ru", "en"])
-def test_locale_uses_one_term_per_concept_when_it_names_types(language: Language,
-                                                              off_glossary: re.Pattern[str]) -> None:
+@pytest.mark.parametrize(
+    ("language", "off_glossary"), [("ru", RU_OFF_GLOSSARY), ("en", EN_OFF_GLOSSARY)], ids=["ru", "en"]
+)
+def test_locale_uses_one_term_per_concept_when_it_names_types(
+    language: Language, off_glossary: re.Pattern[str]
+) -> None:
     assert [(key, text) for key, text in load_catalog(language).items() if off_glossary.search(text)] == []
 
 
 def test_russian_quotes_with_guillemets_when_a_name_is_quoted() -> None:
-    assert [key for key, text in RU.items() if re.search("[\"“”„]", text)] == []
+    assert [key for key, text in RU.items() if re.search('["“”„]', text)] == []
 
 
 def test_english_quotes_with_curly_quotes_when_a_name_is_quoted() -> None:
-    assert [key for key, text in EN.items() if re.search("[\"«»„]", _without_markup(text))] == []
+    assert [key for key, text in EN.items() if re.search('["«»„]', _without_markup(text))] == []
     assert [key for key, text in EN.items() if text.count("“") != text.count("”")] == []
 
 
@@ -180,8 +233,9 @@ def test_buttons_are_short_in_sentence_case_when_shown(language: Language) -> No
 def test_buttons_carry_the_same_symbols_when_translated(key: str) -> None:
     def symbols(text: str) -> tuple[str, str]:
         label = _label(text)
-        start = text.index(label[0])
-        return text[:start], text[start + len(label):]
+        before, _, after = text.partition(label)
+        return before, after
+
     assert symbols(EN[key]) == symbols(RU[key])
 
 
@@ -203,8 +257,9 @@ def _genitive_of_characters(number: int) -> str:
     return "символа" if number % 10 == 1 and number % 100 != 11 else "символов"
 
 
-@pytest.mark.parametrize(("key", "limit"),
-                         [("name.too_long", MAX_NAME_LENGTH), ("type.too_long", MAX_TYPE_TITLE_LENGTH)])
+@pytest.mark.parametrize(
+    ("key", "limit"), [("name.too_long", MAX_NAME_LENGTH), ("type.too_long", MAX_TYPE_TITLE_LENGTH)]
+)
 def test_russian_noun_agrees_with_the_number_when_a_limit_is_shown(key: str, limit: int) -> None:
     assert f"не больше {limit} {_genitive_of_characters(limit)}" in Texts("ru")(key, max=limit)
 

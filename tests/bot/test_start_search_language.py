@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiogram.types import Contact
 
-from contracts.events import UserLanguageChanged, UserStarted
-
 from bot.callbacks import LangCb, MenuAction, MenuCb
 from bot.i18n import Texts
+from contracts.events import UserLanguageChanged, UserStarted
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

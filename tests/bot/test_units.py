@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis.exceptions import ConnectionError as RedisConnectionError
 from aiogram import Bot
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import Chat, Document, Message, PhotoSize
-
-from contracts.api_schemas import DocumentSummary
-from contracts.text import MAX_NAME_LENGTH
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot import keyboards
+from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.callbacks import (
     DocAction,
     DocCb,
@@ -31,12 +29,13 @@ from bot.callbacks import (
     fits,
 )
 from bot.handlers.errors import error_values, message_key
-from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.i18n import Texts
 from bot.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
 from bot.state_store import FloodVerdict, flood_verdict, list_token
 from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
 from bot.writes import EventBudgetSpent
+from contracts.api_schemas import DocumentSummary
+from contracts.text import MAX_NAME_LENGTH
 from service_kit.eventlog import EventLogUnavailable
 
 LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)

@@ -19,24 +19,24 @@ from service_kit.correlation import CORRELATION_HEADER
 from service_kit.settings import RabbitSettings
 from tests.bot.api_stub import TOKEN as API_TOKEN
 from tests.bot.api_stub import StubState, start_stub
+from tests.chaos.observe import stream_events
 from tests.e2e.processes import (
     BOT_TOKEN,
     WEBHOOK_SECRET,
     Chat,
-    bot_env,
     Service,
+    bot_env,
+    forget_keys,
     rabbit_env,
     read_events,
-    start_service,
-    forget_keys,
     redis_url,
+    start_service,
     text_of,
     wait_http_ok,
 )
-from tests.chaos.observe import stream_events
-from tests.streams import fresh_streams
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
 from tests.ports import free_port
+from tests.streams import fresh_streams
 
 pytestmark = pytest.mark.integration
 EN = Texts("en")
