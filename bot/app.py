@@ -11,7 +11,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
-from bot.api_client import DocumentsApi
+from bot.clients.api_client import DocumentsApi
 from bot.dialogs import DialogScope
 from bot.fsm import GatedRedisStorage
 from bot.handlers import all_routers
@@ -19,7 +19,7 @@ from bot.isolation import PersonLocks
 from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGate
 from bot.private_chats import PrivateChatsOnly
 from bot.settings import BotConfig, BotSettings
-from bot.state_store import UserStore
+from bot.clients.person_store import UserStore
 from bot.telegram_session import telegram_session
 from bot.writes import EventAppender, EventLog
 

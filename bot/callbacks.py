@@ -1,7 +1,7 @@
 """Callback data factories. Telegram allows 64 bytes; every field here has a bounded length (tested).
 
 Values that can be long (type slugs, API cursors) never travel in callback data: they are stored in Redis
-under a short owner-scoped token (see ``bot.state_store``).
+under a short owner-scoped token (see ``bot.clients.person_store``).
 
 Fields are validated when a button is unpacked: data that names a factory but not a value it could have
 packed (forged, garbled, from an older bot) matches no handler and gets the "outdated button" answer.

@@ -18,7 +18,7 @@ from aiogram.fsm.storage.base import StateType, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
-from bot.state_store import UserContext, UserStore
+from bot.clients.person_store import UserContext, UserStore
 
 
 @dataclass

@@ -24,7 +24,7 @@ from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
 
 from bot.fsm import GateCell, current_gate
 from bot.i18n import Texts, pick_language
-from bot.state_store import FloodVerdict, UserContext, UserStore, flood_verdict
+from bot.clients.person_store import FloodVerdict, UserContext, UserStore, flood_verdict
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
 from bot.i18n import Texts, pick_language
-from bot.state_store import UserStore
+from bot.clients.person_store import UserStore
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from contracts.api_schemas import DocumentDetail
 from contracts.effects import Effect
 
 from bot import keyboards
-from bot.api_client import ApiError, ApiNotFound, DocumentsApi
+from bot.clients.api_client import ApiError, ApiNotFound, DocumentsApi
 from bot.i18n import Texts
 
 

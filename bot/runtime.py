@@ -29,11 +29,11 @@ from redis.asyncio import Redis
 from service_kit.eventlog import EventPublisher
 from service_kit.http import ReadinessCheck, add_ops_routes, start_ops_server
 
-from bot.api_client import ApiClient
+from bot.clients.api_client import ApiClient
 from bot.isolation import PersonLocks
 from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
 from bot.settings import WEBHOOK_PATH, BotConfig, BotSettings
-from bot.state_store import UserStore, redis_client
+from bot.clients.person_store import UserStore, redis_client
 
 log = logging.getLogger(__name__)
 # docker-compose.yml gives the bot a longer stop_grace_period than this (tests/infra checks it).

@@ -10,7 +10,7 @@ from typing import Protocol
 from contracts.events import EventEnvelope, EventPayload, new_event
 from service_kit.correlation import current_correlation_id
 
-from bot.state_store import EVENT_BUDGET_WINDOW_SECONDS, UserStore, budget_verdict
+from bot.clients.person_store import EVENT_BUDGET_WINDOW_SECONDS, UserStore, budget_verdict
 
 
 class EventAppender(Protocol):

@@ -22,7 +22,7 @@ from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, type_slug
 from service_kit.eventlog import EventLogUnavailable
 
 from bot import keyboards
-from bot.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
+from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
 from bot.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.filters import HasFile, HasText
 from bot.i18n import Texts
@@ -37,9 +37,9 @@ from bot.presentation import (
 )
 from bot.replies import say, show
 from bot.settings import BotConfig
-from bot.state_store import ListRef, UserStore
+from bot.clients.person_store import ListRef, UserStore
 from bot.states import AddDocument
-from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks, resolve_file_path
+from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks, resolve_file_path
 from bot.writes import EventBudgetSpent, EventLog, record
 
 log = logging.getLogger(__name__)

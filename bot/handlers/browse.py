@@ -11,12 +11,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
-from bot.api_client import DocumentsApi
+from bot.clients.api_client import DocumentsApi
 from bot.callbacks import ListCb, MenuAction, MenuCb, TypeCb, fits
 from bot.i18n import Texts
 from bot.replies import show
 from bot.settings import BotConfig
-from bot.state_store import ListRef, UserStore
+from bot.clients.person_store import ListRef, UserStore
 from bot.states import leave_dialog
 
 

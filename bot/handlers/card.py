@@ -20,7 +20,7 @@ from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 from contracts.text import MAX_NAME_LENGTH
 
 from bot import keyboards
-from bot.api_client import ApiNotFound, DocumentsApi
+from bot.clients.api_client import ApiNotFound, DocumentsApi
 from bot.callbacks import DocAction, DocCb
 from bot.filters import HasText
 from bot.i18n import Texts
@@ -29,7 +29,7 @@ from bot.replies import say, show
 from bot.restores import restore_outcome, restore_reply
 from bot.settings import BotConfig
 from bot.handlers.browse import first_pages
-from bot.state_store import UserStore
+from bot.clients.person_store import UserStore
 from bot.states import RenameDocument
 from bot.writes import EventLog, record
 

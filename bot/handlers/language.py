@@ -12,7 +12,7 @@ from bot import keyboards
 from bot.callbacks import LangCb, MenuAction, MenuCb
 from bot.i18n import LANGUAGES, Language, Texts
 from bot.replies import show
-from bot.state_store import UserStore
+from bot.clients.person_store import UserStore
 from bot.writes import EventLog, record
 
 

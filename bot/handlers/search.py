@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
-from bot.api_client import DocumentsApi
+from bot.clients.api_client import DocumentsApi
 from bot.callbacks import MenuAction, MenuCb
 from bot.filters import HasText
 from bot.i18n import Texts

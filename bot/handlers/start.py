@@ -16,7 +16,7 @@ from bot import keyboards
 from bot.callbacks import MenuAction, MenuCb
 from bot.i18n import Texts
 from bot.replies import show
-from bot.state_store import UserStore
+from bot.clients.person_store import UserStore
 from bot.states import leave_dialog
 from bot.writes import EventBudgetSpent, EventLog, record
 
@@ -34,7 +34,7 @@ async def start(message: Message, state: FSMContext, tr: Texts, owner_id: int,
 async def _record_start(events: EventLog, store: UserStore, owner_id: int, tr: Texts) -> None:
     """``user.started`` once for a person, not for every /start: a repeat would change nothing but the log.
 
-    "Known" is a Redis flag set once the broker confirmed the event (bot.state_store.KNOWN_TTL_SECONDS); a
+    "Known" is a Redis flag set once the broker confirmed the event (bot.clients.person_store.KNOWN_TTL_SECONDS); a
     Redis that lost it costs one more ``user.started``, which the users projection applies as "seen".
     """
     if await store.is_known(owner_id):

@@ -20,7 +20,7 @@ from contracts.text import type_slug
 from bot import callbacks as cb
 from bot.i18n import LANGUAGES
 from bot.presentation import doc_ref
-from bot.state_store import list_token
+from bot.clients.person_store import list_token
 from bot.states import AddDocument
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person

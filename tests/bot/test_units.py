@@ -31,11 +31,11 @@ from bot.callbacks import (
     fits,
 )
 from bot.handlers.errors import error_values, message_key
-from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.i18n import Texts
 from bot.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
-from bot.state_store import FloodVerdict, flood_verdict, list_token
-from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
+from bot.clients.person_store import FloodVerdict, flood_verdict, list_token
+from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
 from bot.writes import EventBudgetSpent
 from service_kit.eventlog import EventLogUnavailable
 

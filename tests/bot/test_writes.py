@@ -11,7 +11,7 @@ from contracts.events import DocumentDeleted
 
 from bot.callbacks import DocAction, DocCb
 from bot.settings import BotConfig
-from bot.state_store import BudgetSpent, budget_verdict
+from bot.clients.person_store import BudgetSpent, budget_verdict
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

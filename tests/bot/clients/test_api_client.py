@@ -1,4 +1,4 @@
-"""``bot.api_client`` against a stub of the contract over real HTTP: paths, headers, typed failures."""
+"""``bot.clients.api_client`` against a stub of the contract over real HTTP: paths, headers, typed failures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from contracts.api_schemas import StorageUsage
 from contracts.effects import Effect
 
-from bot.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
+from bot.clients.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
 from tests.bot.api_stub import TOKEN, StubState, start_stub

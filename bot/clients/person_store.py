@@ -1,4 +1,5 @@
-"""Per-person state kept in Redis besides the FSM: flood counters, language, last write, navigation tokens."""
+"""What the bot keeps per person in Redis besides the dialog: flood counters, language, last write, update claims,
+navigation tokens, the "known" flag, album and group notices."""
 
 from __future__ import annotations
 
