@@ -67,6 +67,6 @@ def build_dispatcher(storage: BaseStorage, deps: Dependencies,
 
 def build_bot(settings: BotSettings) -> Bot:
     session = telegram_session(settings.telegram_api_url, local=settings.telegram_api_local)
-    # HTML parse mode: every interpolated value is escaped by bot.i18n.Texts.
+    # HTML parse mode: every interpolated value is escaped by bot.ui.i18n.Texts.
     defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
     return Bot(settings.bot_token.get_secret_value(), session=session, default=defaults)

@@ -27,9 +27,9 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
+from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.fsm import current_gate
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from bot.middlewares import shown_messages
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -23,7 +23,7 @@ from service_kit.correlation import correlation_id_var, new_correlation_id
 from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
 
 from bot.fsm import GateCell, current_gate
-from bot.i18n import Texts, pick_language
+from bot.ui.i18n import Texts, pick_language
 from bot.clients.person_store import FloodVerdict, UserContext, UserStore, flood_verdict
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

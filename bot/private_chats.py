@@ -26,7 +26,7 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
-from bot.i18n import Texts, pick_language
+from bot.ui.i18n import Texts, pick_language
 from bot.clients.person_store import UserStore
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

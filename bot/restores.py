@@ -15,9 +15,9 @@ from aiogram.types import InlineKeyboardMarkup
 from contracts.api_schemas import DocumentDetail
 from contracts.effects import Effect
 
-from bot import keyboards
+from bot.ui import keyboards
 from bot.clients.api_client import ApiError, ApiNotFound, DocumentsApi
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 
 
 @dataclass(frozen=True)

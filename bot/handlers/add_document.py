@@ -21,12 +21,12 @@ from contracts.events import DocumentAdded, StoredFile
 from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, type_slug
 from service_kit.eventlog import EventLogUnavailable
 
-from bot import keyboards
+from bot.ui import keyboards
 from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
-from bot.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
+from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.filters import HasFile, HasText
-from bot.i18n import Texts
-from bot.presentation import (
+from bot.ui.i18n import Texts
+from bot.ui.presentation import (
     IncomingFile,
     check_name,
     incoming_file,
@@ -35,7 +35,7 @@ from bot.presentation import (
     suggest_name,
     too_big,
 )
-from bot.replies import say, show
+from bot.ui.screen import say, show
 from bot.settings import BotConfig
 from bot.clients.person_store import ListRef, UserStore
 from bot.states import AddDocument

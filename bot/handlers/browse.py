@@ -10,11 +10,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards
+from bot.ui import keyboards
 from bot.clients.api_client import DocumentsApi
-from bot.callbacks import ListCb, MenuAction, MenuCb, TypeCb, fits
-from bot.i18n import Texts
-from bot.replies import show
+from bot.ui.callbacks import ListCb, MenuAction, MenuCb, TypeCb, fits
+from bot.ui.i18n import Texts
+from bot.ui.screen import show
 from bot.settings import BotConfig
 from bot.clients.person_store import ListRef, UserStore
 from bot.states import leave_dialog

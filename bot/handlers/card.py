@@ -19,13 +19,13 @@ from contracts.api_schemas import DocumentDetail
 from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 from contracts.text import MAX_NAME_LENGTH
 
-from bot import keyboards
+from bot.ui import keyboards
 from bot.clients.api_client import ApiNotFound, DocumentsApi
-from bot.callbacks import DocAction, DocCb
+from bot.ui.callbacks import DocAction, DocCb
 from bot.filters import HasText
-from bot.i18n import Texts
-from bot.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
-from bot.replies import say, show
+from bot.ui.i18n import Texts
+from bot.ui.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
+from bot.ui.screen import say, show
 from bot.restores import restore_outcome, restore_reply
 from bot.settings import BotConfig
 from bot.handlers.browse import first_pages

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from service_kit.eventlog import EventLogUnavailable
 
 from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
-from bot.i18n import Texts, pick_language
+from bot.ui.i18n import Texts, pick_language
 from bot.middlewares import answered_callbacks
 from bot.private_chats import Verdict, chat_verdict
 from bot.clients.person_store import UserStore

@@ -6,9 +6,9 @@ from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards
+from bot.ui import keyboards
 from bot.filters import HasText
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from bot.states import AddDocument
 
 

@@ -8,10 +8,10 @@ from aiogram.types import CallbackQuery, Message
 
 from contracts.events import UserLanguageChanged
 
-from bot import keyboards
-from bot.callbacks import LangCb, MenuAction, MenuCb
-from bot.i18n import LANGUAGES, Language, Texts
-from bot.replies import show
+from bot.ui import keyboards
+from bot.ui.callbacks import LangCb, MenuAction, MenuCb
+from bot.ui.i18n import LANGUAGES, Language, Texts
+from bot.ui.screen import show
 from bot.clients.person_store import UserStore
 from bot.writes import EventLog, record
 

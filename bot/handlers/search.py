@@ -7,12 +7,12 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards
+from bot.ui import keyboards
 from bot.clients.api_client import DocumentsApi
-from bot.callbacks import MenuAction, MenuCb
+from bot.ui.callbacks import MenuAction, MenuCb
 from bot.filters import HasText
-from bot.i18n import Texts
-from bot.replies import show
+from bot.ui.i18n import Texts
+from bot.ui.screen import show
 from bot.settings import BotConfig
 from bot.states import SearchDocuments
 

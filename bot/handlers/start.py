@@ -12,10 +12,10 @@ from aiogram.types import CallbackQuery, Message
 from contracts.events import UserStarted
 from service_kit.eventlog import EventLogUnavailable
 
-from bot import keyboards
-from bot.callbacks import MenuAction, MenuCb
-from bot.i18n import Texts
-from bot.replies import show
+from bot.ui import keyboards
+from bot.ui.callbacks import MenuAction, MenuCb
+from bot.ui.i18n import Texts
+from bot.ui.screen import show
 from bot.clients.person_store import UserStore
 from bot.states import leave_dialog
 from bot.writes import EventBudgetSpent, EventLog, record

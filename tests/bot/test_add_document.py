@@ -15,7 +15,7 @@ from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded
 
 from bot.app import Dependencies, build_dispatcher, fsm_storage
-from bot.callbacks import DocAction, DocCb
+from bot.ui.callbacks import DocAction, DocCb
 from bot.settings import BotConfig
 from bot.states import AddDocument
 from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot

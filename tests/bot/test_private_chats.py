@@ -19,7 +19,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
+from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
 from bot.private_chats import Verdict, chat_verdict
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc

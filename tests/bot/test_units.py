@@ -16,8 +16,8 @@ from aiogram.types import Chat, Document, Message, PhotoSize
 from contracts.api_schemas import DocumentSummary
 from contracts.text import MAX_NAME_LENGTH
 
-from bot import keyboards
-from bot.callbacks import (
+from bot.ui import keyboards
+from bot.ui.callbacks import (
     DocAction,
     DocCb,
     LangCb,
@@ -32,8 +32,8 @@ from bot.callbacks import (
 )
 from bot.handlers.errors import error_values, message_key
 from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
-from bot.i18n import Texts
-from bot.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
+from bot.ui.i18n import Texts
+from bot.ui.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
 from bot.clients.person_store import FloodVerdict, flood_verdict, list_token
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
 from bot.writes import EventBudgetSpent

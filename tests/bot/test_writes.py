@@ -9,7 +9,7 @@ import pytest
 
 from contracts.events import DocumentDeleted
 
-from bot.callbacks import DocAction, DocCb
+from bot.ui.callbacks import DocAction, DocCb
 from bot.settings import BotConfig
 from bot.clients.person_store import BudgetSpent, budget_verdict
 from tests.bot.conftest import OWNER, BotUnderTest

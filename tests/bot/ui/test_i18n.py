@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import LANGUAGES, Texts, load_catalog, pick_language
+from bot.ui.i18n import LANGUAGES, Texts, load_catalog, pick_language
 
-BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+BOT_DIR = Path(__file__).resolve().parents[3] / "bot"
 KEY_LITERAL = re.compile(r'"((?:[a-z]+)\.[a-z_]+)"')
-# Keys built at run time: "<prefix>.<reason>" from bot.presentation.check_name.
+# Keys built at run time: "<prefix>.<reason>" from bot.ui.presentation.check_name.
 DYNAMIC_KEYS = {f"{prefix}.{reason}" for prefix in ("name", "type") for reason in ("empty", "too_long")}
 
 

@@ -12,7 +12,7 @@ from aiogram.types import Message
 from contracts.api_schemas import StorageUsage
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 
 DEFAULT_MIME = "application/octet-stream"
 PHOTO_MIME = "image/jpeg"

@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from contracts.api_schemas import DocumentSummary, TypeSummary
 
-from bot.callbacks import (
+from bot.ui.callbacks import (
     DocAction,
     DocCb,
     LangCb,
@@ -19,8 +19,8 @@ from bot.callbacks import (
     RetrySaveCb,
     SuggestedNameCb,
 )
-from bot.i18n import LANGUAGES, Texts
-from bot.presentation import doc_ref
+from bot.ui.i18n import LANGUAGES, Texts
+from bot.ui.presentation import doc_ref
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 

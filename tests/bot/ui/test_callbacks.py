@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from contracts.text import type_slug
 
-from bot import callbacks as cb
-from bot.i18n import LANGUAGES
-from bot.presentation import doc_ref
+from bot.ui import callbacks as cb
+from bot.ui.i18n import LANGUAGES
+from bot.ui.presentation import doc_ref
 from bot.clients.person_store import list_token
 from bot.states import AddDocument
 from tests.bot.conftest import BotUnderTest

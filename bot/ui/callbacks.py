@@ -19,7 +19,7 @@ from pydantic import StringConstraints
 
 from contracts.events import Slug
 
-DocRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]  # bot.presentation.doc_ref
+DocRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]  # bot.ui.presentation.doc_ref
 
 
 class MenuAction(str, Enum):

@@ -11,7 +11,7 @@ from typing import Literal, cast
 Language = Literal["en", "ru"]
 LANGUAGES: tuple[Language, ...] = ("en", "ru")
 DEFAULT_LANGUAGE: Language = "en"
-LOCALES_DIR = Path(__file__).with_name("locales")
+LOCALES_DIR = Path(__file__).parent.parent / "locales"  # bot/locales: the texts stay where translators find them
 
 
 @cache
