@@ -20,7 +20,7 @@ from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGat
 from bot.private_chats import PrivateChatsOnly
 from bot.settings import BotConfig, BotSettings
 from bot.clients.person_store import UserStore
-from bot.telegram_session import telegram_session
+from bot.telegram.session import telegram_session
 from bot.writes import EventAppender, EventLog
 
 

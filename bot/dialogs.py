@@ -30,7 +30,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.fsm import current_gate
 from bot.ui.i18n import Texts
-from bot.middlewares import shown_messages
+from bot.telegram.seen import shown_now
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 DIALOG_MESSAGES = "dialog_messages"  # key in the FSM data
@@ -112,7 +112,7 @@ class DialogScope(BaseMiddleware):
 
     @staticmethod
     async def _tie_shown_messages(state: FSMContext, data: dict[str, Any]) -> None:
-        shown = shown_messages.get() or []
+        shown = shown_now()
         if not shown or not await _dialog_open_now(state, data):
             return
         current = await state.get_data()

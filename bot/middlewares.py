@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,28 +21,13 @@ from aiogram.types import CallbackQuery, TelegramObject, Update, User
 from service_kit.correlation import correlation_id_var, new_correlation_id
 from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
 
+from bot.telegram import seen
 from bot.fsm import GateCell, current_gate
 from bot.ui.i18n import Texts, pick_language
 from bot.clients.person_store import FloodVerdict, UserContext, UserStore, flood_verdict
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
-# Callback queries answered while handling the current update (filled by the Telegram session middleware).
-answered_callbacks: ContextVar[set[str] | None] = ContextVar("answered_callbacks", default=None)
-# Ids of the messages the bot sent or edited while handling the current update (the same middleware).
-shown_messages: ContextVar[list[int] | None] = ContextVar("shown_messages", default=None)
-
-
-def note_answered(callback_query_id: str) -> None:
-    answered = answered_callbacks.get()
-    if answered is not None:
-        answered.add(callback_query_id)
-
-
-def note_shown(message_id: int) -> None:
-    shown = shown_messages.get()
-    if shown is not None and message_id not in shown:
-        shown.append(message_id)
 
 
 @dataclass
@@ -60,8 +44,7 @@ class UpdateContext(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         correlation_id_var.set(new_correlation_id())
-        answered_callbacks.set(set())
-        shown_messages.set([])
+        seen.start_update()
         user: User | None = data.get("event_from_user")
         current_gate.set(GateCell(user.id, event.update_id) if user is not None else None)
         label = HandlerLabel()
@@ -150,7 +133,6 @@ class AnswerCallbacks(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         result = await handler(event, data)
-        answered = answered_callbacks.get()
-        if result is None and isinstance(event, CallbackQuery) and (answered is None or event.id not in answered):
+        if result is None and isinstance(event, CallbackQuery) and not seen.was_answered(event.id):
             return event.answer()
         return result

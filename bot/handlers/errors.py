@@ -12,7 +12,7 @@ from service_kit.eventlog import EventLogUnavailable
 
 from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.ui.i18n import Texts, pick_language
-from bot.middlewares import answered_callbacks
+from bot.telegram.seen import was_answered
 from bot.private_chats import Verdict, chat_verdict
 from bot.clients.person_store import UserStore
 from bot.writes import EventBudgetSpent
@@ -57,7 +57,7 @@ async def on_error(event: ErrorEvent, bot: Bot, store: UserStore) -> None:
     person = source.from_user
     tr = Texts(pick_language(await _stored_language(store, person.id), person.language_code))
     query = update.callback_query
-    if query is not None and query.id not in (answered_callbacks.get() or set()):
+    if query is not None and not was_answered(query.id):
         await query.answer(tr.plain(key, **values), show_alert=True)
     else:
         await bot.send_message(person.id, tr(key, **values))

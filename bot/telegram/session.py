@@ -32,7 +32,7 @@ from aiogram.types import Message
 
 from service_kit.metrics import observe_call
 
-from bot.middlewares import note_answered, note_shown
+from bot.telegram.seen import note_answered, note_shown
 
 if TYPE_CHECKING:
     from aiogram import Bot

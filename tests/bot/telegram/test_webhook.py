@@ -1,6 +1,6 @@
-"""The webhook endpoint (``bot.runtime.webhook_app``) over real HTTP in-process, with the real dispatcher behind it:
-hostile requests are refused with the right 4xx, leave nothing in Redis, append no event, call no Bot API
-method, and the next genuine update is handled as usual.
+"""The webhook endpoint (``bot.telegram.webhook.webhook_app``) over real HTTP in-process, with the real
+dispatcher behind it: hostile requests are refused with the right 4xx, leave nothing in Redis, append no event,
+call no Bot API method, and the next genuine update is handled as usual.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from contracts.events import UserStarted
 
-from bot.runtime import WEBHOOK_MAX_BODY_BYTES, webhook_app
+from bot.telegram.webhook import WEBHOOK_MAX_BODY_BYTES, webhook_app
 from bot.settings import WEBHOOK_PATH
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
