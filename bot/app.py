@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.clients.api_client import DocumentsApi
 from bot.dialogs import DialogScope
-from bot.fsm import GatedRedisStorage
+from bot.dialogs.dialog_storage import GatedRedisStorage
 from bot.handlers import all_routers
 from bot.isolation import PersonLocks
 from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGate
@@ -47,7 +47,7 @@ def build_dispatcher(storage: BaseStorage, deps: Dependencies,
     # (PersonLocks: a lock per person while they have an update in hand, not for everyone ever seen); several
     # replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
     # disable_fsm only keeps aiogram from registering its FSM middleware first: it is registered below, after
-    # UpdateContext, which opens the cell the first state read fills (bot.fsm), and after PrivateChatsOnly, so
+    # UpdateContext, which opens the cell the first state read fills (bot.dialogs.dialog_storage), and after PrivateChatsOnly, so
     # nothing of a group or a foreign button reaches the dialog state.
     events = EventLog(deps.events, deps.config.event_budget_per_hour)
     dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or PersonLocks(), disable_fsm=True,

@@ -28,7 +28,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
-from bot.fsm import current_gate
+from bot.dialogs.dialog_storage import current_gate
 from bot.ui.i18n import Texts
 from bot.telegram.seen import shown_now
 

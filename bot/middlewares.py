@@ -22,7 +22,7 @@ from service_kit.correlation import correlation_id_var, new_correlation_id
 from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
 
 from bot.telegram import seen
-from bot.fsm import GateCell, current_gate
+from bot.dialogs.dialog_storage import GateCell, current_gate
 from bot.ui.i18n import Texts, pick_language
 from bot.clients.person_store import FloodVerdict, UserContext, UserStore, flood_verdict
 

@@ -38,7 +38,7 @@ from bot.ui.presentation import (
 from bot.ui.screen import say, show
 from bot.settings import BotConfig
 from bot.clients.person_store import ListRef, UserStore
-from bot.states import AddDocument
+from bot.dialogs.states import AddDocument
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks, resolve_file_path
 from bot.writes import EventBudgetSpent, EventLog, record
 

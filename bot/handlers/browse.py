@@ -17,7 +17,7 @@ from bot.ui.i18n import Texts
 from bot.ui.screen import show
 from bot.settings import BotConfig
 from bot.clients.person_store import ListRef, UserStore
-from bot.states import leave_dialog
+from bot.dialogs.states import leave_dialog
 
 
 async def first_pages(store: UserStore, owner_id: int, types: Sequence[tuple[str, str]]) -> list[CallbackData]:

@@ -30,7 +30,7 @@ from bot.restores import restore_outcome, restore_reply
 from bot.settings import BotConfig
 from bot.handlers.browse import first_pages
 from bot.clients.person_store import UserStore
-from bot.states import RenameDocument
+from bot.dialogs.states import RenameDocument
 from bot.writes import EventLog, record
 
 log = logging.getLogger(__name__)

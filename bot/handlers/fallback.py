@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.ui import keyboards
 from bot.filters import HasText
 from bot.ui.i18n import Texts
-from bot.states import AddDocument
+from bot.dialogs.states import AddDocument
 
 
 async def edited(message: Message, tr: Texts) -> None:

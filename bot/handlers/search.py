@@ -14,7 +14,7 @@ from bot.filters import HasText
 from bot.ui.i18n import Texts
 from bot.ui.screen import show
 from bot.settings import BotConfig
-from bot.states import SearchDocuments
+from bot.dialogs.states import SearchDocuments
 
 MAX_QUERY_LENGTH = 100
 

@@ -12,7 +12,7 @@ from contracts.events import DocumentAdded, DocumentRenamed
 
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
 from bot.dialogs import MAX_DIALOG_MESSAGES, ButtonVerdict, dialog_button_verdict, is_dialog_button, tied_messages
-from bot.states import AddDocument, RenameDocument
+from bot.dialogs.states import AddDocument, RenameDocument
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

@@ -21,7 +21,7 @@ from bot.ui import callbacks as cb
 from bot.ui.i18n import LANGUAGES
 from bot.ui.presentation import doc_ref
 from bot.clients.person_store import list_token
-from bot.states import AddDocument
+from bot.dialogs.states import AddDocument
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 

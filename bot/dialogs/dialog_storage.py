@@ -1,10 +1,11 @@
-"""Dialog state in Redis, read in the same round trip as the person's flood counter, language and last write.
+"""Dialog state in Redis (aiogram's RedisStorage), read in the same round trip as the person's flood counter,
+language and last write.
 
 Every update starts with aiogram's FSM middleware reading the dialog state (under the per-person lock) and
 then ``UserGate`` needing the flood counter and language: two Redis round trips, a sixth of the bot's work
 in bench/bot.py. ``UpdateContext`` opens a ``GateCell`` for the update; the first state read of that update
 fetches everything in one pipeline and leaves the rest in the cell for ``UserGate``. The cell also notes the
-state the update leaves behind, so ``bot.dialogs`` knows whether a dialog is still open without reading it back.
+state the update leaves behind, so ``bot.middlewares.dialog_scope`` knows whether a dialog is still open without reading it back.
 """
 
 from __future__ import annotations
