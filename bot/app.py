@@ -16,7 +16,7 @@ from bot.dialogs import DialogScope
 from bot.dialogs.dialog_storage import GatedRedisStorage
 from bot.handlers import all_routers
 from bot.isolation import PersonLocks
-from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGate
+from bot.middlewares.update_context import AnswerCallbacks, HandlerName, UpdateContext, UserGate
 from bot.private_chats import PrivateChatsOnly
 from bot.settings import BotConfig, BotSettings
 from bot.clients.person_store import UserStore
