@@ -37,7 +37,7 @@ from redis.asyncio import Redis
 
 from bench.common import table
 from bot.app import Dependencies, build_dispatcher, fsm_storage
-from bot.isolation import PersonLocks
+from bot.middlewares.person_locks import PersonLocks
 from bot.settings import BotConfig
 from bot.clients.person_store import UserStore
 from tests.bot.fakes import FakeApi, FakePublisher

@@ -12,12 +12,15 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.clients.api_client import DocumentsApi
-from bot.dialogs import DialogScope
+from bot.middlewares.dialog_scope import DialogScope
 from bot.dialogs.dialog_storage import GatedRedisStorage
 from bot.handlers import all_routers
-from bot.isolation import PersonLocks
-from bot.middlewares.update_context import AnswerCallbacks, HandlerName, UpdateContext, UserGate
-from bot.private_chats import PrivateChatsOnly
+from bot.middlewares.person_locks import PersonLocks
+from bot.middlewares.answer_callbacks import AnswerCallbacks
+from bot.middlewares.handler_name import HandlerName
+from bot.middlewares.update_context import UpdateContext
+from bot.middlewares.user_gate import UserGate
+from bot.middlewares.private_chats import PrivateChatsOnly
 from bot.settings import BotConfig, BotSettings
 from bot.clients.person_store import UserStore
 from bot.telegram.session import telegram_session
@@ -47,8 +50,8 @@ def build_dispatcher(storage: BaseStorage, deps: Dependencies,
     # (PersonLocks: a lock per person while they have an update in hand, not for everyone ever seen); several
     # replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
     # disable_fsm only keeps aiogram from registering its FSM middleware first: it is registered below, after
-    # UpdateContext, which opens the cell the first state read fills (bot.dialogs.dialog_storage), and after PrivateChatsOnly, so
-    # nothing of a group or a foreign button reaches the dialog state.
+    # UpdateContext, which opens the cell the first state read fills (bot.dialogs.dialog_storage), and after
+    # PrivateChatsOnly, so nothing of a group or a foreign button reaches the dialog state.
     events = EventLog(deps.events, deps.config.event_budget_per_hour)
     dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or PersonLocks(), disable_fsm=True,
                             name="docvault", api=deps.api, events=events, store=deps.store, config=deps.config)

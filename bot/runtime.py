@@ -26,7 +26,7 @@ from service_kit.http import start_ops_server
 from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
 from bot.clients.api_client import ApiClient
 from bot.clients.person_store import UserStore, redis_client
-from bot.isolation import PersonLocks
+from bot.middlewares.person_locks import PersonLocks
 from bot.settings import BotConfig, BotSettings
 from bot.telegram.startup import until_telegram_answers
 from bot.telegram.webhook import webhook_app

@@ -5,7 +5,8 @@ Every update starts with aiogram's FSM middleware reading the dialog state (unde
 then ``UserGate`` needing the flood counter and language: two Redis round trips, a sixth of the bot's work
 in bench/bot.py. ``UpdateContext`` opens a ``GateCell`` for the update; the first state read of that update
 fetches everything in one pipeline and leaves the rest in the cell for ``UserGate``. The cell also notes the
-state the update leaves behind, so ``bot.middlewares.update_context.dialog_scope`` knows whether a dialog is still open without reading it back.
+state the update leaves behind, so ``bot.middlewares.dialog_scope`` knows whether a dialog is still open
+without reading it back.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ async def get_file(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_
     document = await _load(query, callback_data, tr, owner_id, api, after_event)
     if document is None:
         return
-    chat_id = query.from_user.id  # bot.private_chats: a button is served only in the person's private chat
+    chat_id = query.from_user.id  # private_chats: a button is served only in the person's private chat
     caption = tr("file.caption", name=document.name)
     if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption):
         return

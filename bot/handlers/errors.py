@@ -13,7 +13,7 @@ from service_kit.eventlog import EventLogUnavailable
 from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.ui.i18n import Texts, pick_language
 from bot.telegram.seen import was_answered
-from bot.private_chats import Verdict, chat_verdict
+from bot.middlewares.private_chats import Verdict, chat_verdict
 from bot.clients.person_store import UserStore
 from bot.writes import EventBudgetSpent
 

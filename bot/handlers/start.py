@@ -59,7 +59,8 @@ async def help_text(target: Message | CallbackQuery, tr: Texts) -> None:
 
 async def cancel(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, tr: Texts,
                  left_dialog: str | None = None) -> None:
-    """``left_dialog``: the dialog bot.dialogs ended just before (/cancel is a command, and commands end dialogs)."""
+    """``left_dialog``: the dialog ``bot.middlewares.dialog_scope`` ended just before (/cancel is a command, and
+    commands end dialogs)."""
     await leave_dialog(state, raw_state)
     was_open = raw_state is not None or left_dialog is not None
     await show(target, tr("common.cancelled" if was_open else "menu.title"), keyboards.main_menu(tr))

@@ -92,7 +92,7 @@ class TelegramCalls(BaseRequestMiddleware):
             outcome = "ok"
             if isinstance(method, AnswerCallbackQuery):
                 note_answered(method.callback_query_id)
-            elif isinstance(result, Message):  # what the person now sees (bot.dialogs ties it to an open dialog)
+            elif isinstance(result, Message):  # what the person now sees (DialogScope ties it to an open dialog)
                 note_shown(result.message_id)
             return result
         finally:

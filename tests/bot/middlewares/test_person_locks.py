@@ -6,7 +6,7 @@ import asyncio
 
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.isolation import PersonLocks
+from bot.middlewares.person_locks import PersonLocks
 
 
 def _key(user_id: int) -> StorageKey:

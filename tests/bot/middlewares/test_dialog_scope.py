@@ -11,7 +11,13 @@ from aiogram.methods import SendDocument
 from contracts.events import DocumentAdded, DocumentRenamed
 
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
-from bot.dialogs import MAX_DIALOG_MESSAGES, ButtonVerdict, dialog_button_verdict, is_dialog_button, tied_messages
+from bot.middlewares.dialog_scope import (
+    MAX_DIALOG_MESSAGES,
+    ButtonVerdict,
+    dialog_button_verdict,
+    is_dialog_button,
+    tied_messages,
+)
 from bot.dialogs.states import AddDocument, RenameDocument
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc

@@ -20,7 +20,7 @@ from aiogram.types import (
 )
 
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
-from bot.private_chats import Verdict, chat_verdict
+from bot.middlewares.private_chats import Verdict, chat_verdict
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import BOT_USER, Person
