@@ -24,7 +24,7 @@ from bot.middlewares.private_chats import PrivateChatsOnly
 from bot.settings import BotConfig, BotSettings
 from bot.clients.person_store import UserStore
 from bot.telegram.session import telegram_session
-from bot.writes import EventAppender, EventLog
+from bot.services.event_recorder import EventAppender, EventLog
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from service_kit.eventlog import EventLogUnavailable
 from bot.ui import keyboards
 from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
 from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
-from bot.filters import HasFile, HasText
+from bot.handlers.filters import HasFile, HasText
 from bot.ui.i18n import Texts
 from bot.ui.presentation import (
     IncomingFile,
@@ -40,7 +40,7 @@ from bot.settings import BotConfig
 from bot.clients.person_store import ListRef, UserStore
 from bot.dialogs.states import AddDocument
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks, resolve_file_path
-from bot.writes import EventBudgetSpent, EventLog, record
+from bot.services.event_recorder import EventBudgetSpent, EventLog, record
 
 log = logging.getLogger(__name__)
 Target = Message | CallbackQuery

@@ -22,16 +22,16 @@ from contracts.text import MAX_NAME_LENGTH
 from bot.ui import keyboards
 from bot.clients.api_client import ApiNotFound, DocumentsApi
 from bot.ui.callbacks import DocAction, DocCb
-from bot.filters import HasText
+from bot.handlers.filters import HasText
 from bot.ui.i18n import Texts
 from bot.ui.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
 from bot.ui.screen import say, show
-from bot.restores import restore_outcome, restore_reply
+from bot.services.restores import restore_outcome, restore_reply
 from bot.settings import BotConfig
 from bot.handlers.browse import first_pages
 from bot.clients.person_store import UserStore
 from bot.dialogs.states import RenameDocument
-from bot.writes import EventLog, record
+from bot.services.event_recorder import EventLog, record
 
 log = logging.getLogger(__name__)
 LIVE = "live"

@@ -15,7 +15,7 @@ from bot.ui.i18n import Texts, pick_language
 from bot.telegram.seen import was_answered
 from bot.middlewares.private_chats import Verdict, chat_verdict
 from bot.clients.person_store import UserStore
-from bot.writes import EventBudgetSpent
+from bot.services.event_recorder import EventBudgetSpent
 
 log = logging.getLogger(__name__)
 

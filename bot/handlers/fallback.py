@@ -7,7 +7,7 @@ from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 
 from bot.ui import keyboards
-from bot.filters import HasText
+from bot.handlers.filters import HasText
 from bot.ui.i18n import Texts
 from bot.dialogs.states import AddDocument
 

@@ -13,7 +13,7 @@ from bot.ui.callbacks import LangCb, MenuAction, MenuCb
 from bot.ui.i18n import LANGUAGES, Language, Texts
 from bot.ui.screen import show
 from bot.clients.person_store import UserStore
-from bot.writes import EventLog, record
+from bot.services.event_recorder import EventLog, record
 
 
 async def choose(target: Message | CallbackQuery, tr: Texts) -> None:

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.ui import keyboards
 from bot.clients.api_client import DocumentsApi
 from bot.ui.callbacks import MenuAction, MenuCb
-from bot.filters import HasText
+from bot.handlers.filters import HasText
 from bot.ui.i18n import Texts
 from bot.ui.screen import show
 from bot.settings import BotConfig

@@ -18,7 +18,7 @@ from bot.ui.i18n import Texts
 from bot.ui.screen import show
 from bot.clients.person_store import UserStore
 from bot.dialogs.states import leave_dialog
-from bot.writes import EventBudgetSpent, EventLog, record
+from bot.services.event_recorder import EventBudgetSpent, EventLog, record
 
 log = logging.getLogger(__name__)
 

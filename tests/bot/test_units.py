@@ -36,7 +36,7 @@ from bot.ui.i18n import Texts
 from bot.ui.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
 from bot.clients.person_store import FloodVerdict, flood_verdict, list_token
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
-from bot.writes import EventBudgetSpent
+from bot.services.event_recorder import EventBudgetSpent
 from service_kit.eventlog import EventLogUnavailable
 
 LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
