@@ -8,7 +8,6 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
-from enum import Enum
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -36,33 +35,6 @@ def redis_client(url: str) -> Redis:
     retried on a new one a few times within about a second, instead of failing the person's update."""
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3)
     return Redis.from_url(url, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError])
-
-
-class FloodVerdict(str, Enum):
-    allow = "allow"
-    warn = "warn"  # the first update over the limit: say so once
-    drop = "drop"
-
-
-def flood_verdict(count: int, limit: int) -> FloodVerdict:
-    if count <= limit:
-        return FloodVerdict.allow
-    return FloodVerdict.warn if count == limit + 1 else FloodVerdict.drop
-
-
-@dataclass(frozen=True)
-class BudgetSpent:
-    """The person used their hourly event budget; the window ends in ``minutes_left`` (at least 1)."""
-
-    minutes_left: int
-
-
-def budget_verdict(count: int, limit: int, now: float, window_seconds: int) -> BudgetSpent | None:
-    """None while ``count`` (this event included) is within ``limit`` for the fixed window holding ``now``."""
-    if count <= limit:
-        return None
-    seconds_left = window_seconds - int(now) % window_seconds
-    return BudgetSpent(minutes_left=max(1, -(-seconds_left // 60)))
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,17 @@ async def _local_chunks(path: Path) -> AsyncIterator[bytes]:
                 yield chunk
     except OSError as error:
         raise TelegramDownloadFailed(f"{type(error).__name__}: {error}") from error
+
+
+class TelegramFiles:
+    """Files of one bot, opened by ``file_id``: what ``bot.services.saving`` reads a person's file from."""
+
+    def __init__(self, bot: Bot, limit: int, local: bool) -> None:
+        self._bot = bot
+        self._limit = limit
+        self._local = local
+
+    async def open(self, file_id: str) -> AsyncIterator[bytes]:
+        """The file's chunks; ``getFile`` runs now, so a refused id fails here rather than inside an upload."""
+        path = await resolve_file_path(self._bot, file_id)
+        return file_chunks(self._bot, path, self._limit, self._local)

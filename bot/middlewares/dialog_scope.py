@@ -27,10 +27,10 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.dialogs.dialog_storage import current_gate
-from bot.ui.i18n import Texts
+from bot.injected import Person
 from bot.telegram.seen import shown_now
+from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 DIALOG_MESSAGES = "dialog_messages"  # key in the FSM data
@@ -104,8 +104,8 @@ class DialogScope(BaseMiddleware):
         verdict = dialog_button_verdict(raw_state is not None, message_id in members, dialog_button)
         if verdict is ButtonVerdict.outdated:
             data["handler_label"].name = "dialogs.outdated"
-            tr: Texts = data["tr"]
-            return query.answer(tr.plain("stale.button"), show_alert=True)
+            person: Person = data["person"]
+            return query.answer(person.tr.plain("stale.button"), show_alert=True)
         if verdict is ButtonVerdict.leave_then_handle:
             await _leave(state, data)
         return None

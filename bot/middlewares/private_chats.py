@@ -26,8 +26,8 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
-from bot.ui.i18n import Texts, pick_language
 from bot.clients.person_store import UserStore
+from bot.ui.i18n import Texts, pick_language
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)

@@ -7,9 +7,11 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
 
-from bot.clients.person_store import FloodVerdict, UserContext, UserStore, flood_verdict
+from bot.clients.person_store import UserContext, UserStore
 from bot.dialogs.dialog_storage import current_gate
+from bot.injected import Person
 from bot.middlewares.update_context import Handler
+from bot.services.limits import FloodVerdict, flood_verdict
 from bot.ui.i18n import Texts, pick_language
 
 
@@ -30,9 +32,7 @@ class UserGate(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or user.is_bot:
-            data["tr"] = Texts(pick_language(None, None))
-            data["after_event"] = None
+        if user is None or user.is_bot:  # nobody to act for (private_chats already keeps such updates out)
             return await handler(event, data)
         assert isinstance(event, Update)  # an outer middleware of the update observer
         cell = current_gate.get()
@@ -54,5 +54,5 @@ class UserGate(BaseMiddleware):
                 bot: Bot = data["bot"]
                 await bot.send_message(user.id, tr("flood.warn"))
             return None
-        data.update(tr=tr, owner_id=user.id, after_event=context.last_event_id)
+        data["person"] = Person(user.id, tr, context.last_event_id)
         return await handler(event, data)

@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 from aiogram.types import Message
 
 from contracts.api_schemas import StorageUsage
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
 
+from bot.services.saving import IncomingFile
 from bot.ui.i18n import Texts
 
 DEFAULT_MIME = "application/octet-stream"
 PHOTO_MIME = "image/jpeg"
 MAX_STORED_FILE_NAME = 256
 _SIZE_UNITS = (("size.gb", 1024**3), ("size.mb", 1024**2), ("size.kb", 1024))
-
-
-@dataclass(frozen=True)
-class IncomingFile:
-    """A file a person sent, as the dialog keeps it in its state between steps."""
-
-    file_id: str
-    file_unique_id: str
-    file_name: str | None
-    mime_type: str
-    size: int | None
-    is_photo: bool = False
-
-    def to_state(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_state(cls, data: dict[str, Any] | None) -> IncomingFile | None:
-        return cls(**data) if data else None
 
 
 def incoming_file(message: Message) -> IncomingFile | None:

@@ -16,6 +16,12 @@ from aiogram.types import Chat, Document, Message, PhotoSize
 from contracts.api_schemas import DocumentSummary
 from contracts.text import MAX_NAME_LENGTH
 
+from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.clients.person_store import list_token
+from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
+from bot.handlers.errors import error_values, message_key
+from bot.services.limits import FloodVerdict, flood_verdict
+from bot.services.limits import EventBudgetSpent
 from bot.ui import keyboards
 from bot.ui.callbacks import (
     DocAction,
@@ -30,13 +36,8 @@ from bot.ui.callbacks import (
     TypeCb,
     fits,
 )
-from bot.handlers.errors import error_values, message_key
-from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.ui.i18n import Texts
 from bot.ui.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
-from bot.clients.person_store import FloodVerdict, flood_verdict, list_token
-from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
-from bot.services.event_recorder import EventBudgetSpent
 from service_kit.eventlog import EventLogUnavailable
 
 LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)

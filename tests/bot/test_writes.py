@@ -9,9 +9,9 @@ import pytest
 
 from contracts.events import DocumentDeleted
 
-from bot.ui.callbacks import DocAction, DocCb
+from bot.services.limits import BudgetSpent, budget_verdict
 from bot.settings import BotConfig
-from bot.clients.person_store import BudgetSpent, budget_verdict
+from bot.ui.callbacks import DocAction, DocCb
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

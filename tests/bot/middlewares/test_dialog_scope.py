@@ -10,7 +10,7 @@ from aiogram.methods import SendDocument
 
 from contracts.events import DocumentAdded, DocumentRenamed
 
-from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
+from bot.dialogs.states import AddDocument, RenameDocument
 from bot.middlewares.dialog_scope import (
     MAX_DIALOG_MESSAGES,
     ButtonVerdict,
@@ -18,7 +18,7 @@ from bot.middlewares.dialog_scope import (
     is_dialog_button,
     tied_messages,
 )
-from bot.dialogs.states import AddDocument, RenameDocument
+from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

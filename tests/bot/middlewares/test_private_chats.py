@@ -19,8 +19,8 @@ from aiogram.types import (
     User,
 )
 
-from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
 from bot.middlewares.private_chats import Verdict, chat_verdict
+from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import BOT_USER, Person

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from contracts.events import UserStarted
 
-from bot.telegram.webhook import WEBHOOK_MAX_BODY_BYTES, webhook_app
 from bot.settings import WEBHOOK_PATH
+from bot.telegram.webhook import WEBHOOK_MAX_BODY_BYTES, webhook_app
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
 

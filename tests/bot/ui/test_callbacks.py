@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from contracts.text import type_slug
 
+from bot.clients.person_store import list_token
+from bot.dialogs.states import AddDocument
 from bot.ui import callbacks as cb
 from bot.ui.i18n import LANGUAGES
 from bot.ui.presentation import doc_ref
-from bot.clients.person_store import list_token
-from bot.dialogs.states import AddDocument
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 
