@@ -1,19 +1,23 @@
 """The one place that appends: every event counts against the person's hourly budget; past it, a clear answer
-and nothing appended (the real dispatcher and Redis, the fake event log)."""
+and nothing appended (the recorder alone and through the real dispatcher; real Redis, the fake event log)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
 from contracts.events import DocumentDeleted
+from service_kit.eventlog import EventLogUnavailable
 
-from bot.services.limits import BudgetSpent, budget_verdict
+from bot.clients.person_store import UserStore
+from bot.services.event_recorder import EventRecorder
+from bot.services.limits import EventBudget, EventBudgetSpent
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb
 from tests.bot.conftest import OWNER, BotUnderTest
-from tests.bot.fakes import StoredDoc
+from tests.bot.fakes import FakeApi, FakePublisher, StoredDoc
 from tests.bot.harness import Person
 
 BUDGET = 2
@@ -45,13 +49,39 @@ async def test_record_refuses_and_appends_nothing_when_the_hourly_budget_is_spen
     assert len(app.publisher.events) == BUDGET + 1
 
 
-@pytest.mark.parametrize(("count", "now", "expected"), [
-    (200, 7200.0, None),
-    (201, 7200.0, BudgetSpent(minutes_left=60)),
-    (201, 7200.0 + 3599.5, BudgetSpent(minutes_left=1)),
-    (500, 7200.0 + 1830, BudgetSpent(minutes_left=30)),
-])
-def test_budget_verdict_counts_minutes_to_the_window_end_when_the_budget_is_spent(
-    count: int, now: float, expected: BudgetSpent | None
+async def test_record_appends_and_remembers_the_write_when_within_the_budget(store: UserStore) -> None:
+    publisher = FakePublisher(FakeApi())
+    recorder = EventRecorder(publisher, store, EventBudget(store, per_hour=BUDGET))
+    event_id = uuid.uuid4()
+
+    event = await recorder.record(OWNER, DocumentDeleted(document_id=uuid.uuid4()), event_id=event_id)
+
+    assert publisher.events == [event] and event.event_id == event_id and event.owner_id == OWNER
+    context, _ = await store.enter(OWNER, update_id=1)
+    assert context.last_event_id == str(event_id)  # the next reads wait for it
+
+
+async def test_record_raises_and_appends_nothing_when_the_budget_is_spent(store: UserStore) -> None:
+    publisher = FakePublisher(FakeApi())
+    recorder = EventRecorder(publisher, store, EventBudget(store, per_hour=BUDGET))
+    for _ in range(BUDGET):
+        await recorder.record(OWNER, DocumentDeleted(document_id=uuid.uuid4()))
+
+    with pytest.raises(EventBudgetSpent) as spent:
+        await recorder.record(OWNER, DocumentDeleted(document_id=uuid.uuid4()))
+
+    assert len(publisher.events) == BUDGET and 1 <= spent.value.minutes_left <= 60
+
+
+async def test_record_counts_the_attempt_and_remembers_nothing_when_the_broker_does_not_confirm(
+    store: UserStore
 ) -> None:
-    assert budget_verdict(count, 200, now, 3600) == expected
+    publisher = FakePublisher(FakeApi(), down=True)
+    recorder = EventRecorder(publisher, store, EventBudget(store, per_hour=BUDGET))
+
+    with pytest.raises(EventLogUnavailable):
+        await recorder.record(OWNER, DocumentDeleted(document_id=uuid.uuid4()))
+
+    context, _ = await store.enter(OWNER, update_id=1)
+    assert context.last_event_id is None
+    assert await store.count_event(OWNER, time.time()) == 2  # the failed attempt, and this count itself
