@@ -1,4 +1,4 @@
-.PHONY: install test test-fast lint typecheck up down bench bench-load bench-lag
+.PHONY: install test test-fast lint typecheck format up down bench bench-load bench-lag
 
 install:        ## Poetry + the project from poetry.lock
 	scripts/install.sh
@@ -17,6 +17,9 @@ test-fast:      ## the pure tests only, no services, under a minute
 
 lint:           ## flake8 and the import rules
 	scripts/install.sh && .venv/bin/flake8 && .venv/bin/lint-imports
+
+format:         ## ruff: sort imports and format (what the pre-commit hooks do)
+	scripts/install.sh && .venv/bin/ruff check --fix . && .venv/bin/ruff format .
 
 typecheck:      ## mypy --strict over every package, the tests and the benchmarks
 	scripts/install.sh && .venv/bin/mypy

@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from contracts.events import MAX_FILE_SIZE_BYTES
 from service_kit.s3 import ClientTuning
-from service_kit.settings import MongoSettings, S3Settings, ServiceSettings
+from service_kit.settings import MasterKeys, MongoSettings, S3Settings, ServiceSettings
 
 MIB = 1024 * 1024
 S3_MIN_PART_BYTES = 5 * MIB  # S3 rejects smaller parts (except the last one)
@@ -28,6 +28,8 @@ class ApiSettings(ServiceSettings):
 
     # Required: a deployment without a service token would serve everybody's documents to anyone.
     api_service_token: SecretStr
+    # Required: the API is the key service (it seals what people type and encrypts their files).
+    master_keys: MasterKeys
     # Signed links are on only when both are set; nginx serves PUBLIC_BASE_URL/v1/files/signed/... to browsers.
     link_signing_key: SecretStr | None = None
     public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")

@@ -14,7 +14,10 @@ import psutil
 
 from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
 from tests.e2e.processes import Service, start_service, wait_http_ok
+from tests.keyrings import use_test_keyring
 from tests.ports import free_port
+
+use_test_keyring()  # the API and the processors it starts need a master keyring
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

@@ -13,11 +13,12 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource
 
 from contracts.streams import DEAD_LETTER_STREAM, EVENTS_STREAM
+from service_kit.crypto import MasterKeyring
 
 # sysexits.h EX_CONFIG: a configuration error (docker compose ps shows it; docs/operations.md explains it).
 EXIT_CONFIG = 78
@@ -29,6 +30,19 @@ def _upper(value: Any) -> Any:
 
 
 LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)]
+
+
+def _parses_as_keyring(value: SecretStr) -> SecretStr:
+    MasterKeyring.parse(value.get_secret_value())  # KeyringError is a ValueError: one line naming what is wrong
+    return value
+
+
+# MASTER_KEYS: the master keyring (service_kit/crypto.py, docs/privacy.md), held by the API and the processors only.
+MasterKeys = Annotated[SecretStr, AfterValidator(_parses_as_keyring)]
+
+
+def master_keyring(value: SecretStr) -> MasterKeyring:
+    return MasterKeyring.parse(value.get_secret_value())
 
 
 class SettingsFileError(ValueError):

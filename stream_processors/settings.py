@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from service_kit.settings import MongoSettings, RabbitSettings, ServiceSettings
+from service_kit.settings import MasterKeys, MongoSettings, RabbitSettings, ServiceSettings
 
 
 class ProcessorSettings(ServiceSettings):
@@ -16,6 +16,8 @@ class ProcessorSettings(ServiceSettings):
     lease_ttl_seconds: float = Field(default=10.0, gt=0)
     lease_renew_seconds: float = Field(default=2.0, gt=0)
     http_port: int = 8081
+    # Required: the processors open sealed fields to compute names and keyed hashes (docs/privacy.md).
+    master_keys: MasterKeys
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
     mongo: MongoSettings = Field(default_factory=MongoSettings)
 

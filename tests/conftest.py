@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from service_kit.settings import MongoSettings, RabbitSettings
+from tests.keyrings import use_test_keyring
 from tests.mongo_cleanup import drop_databases
 from tests.streams import fresh_streams
+
+use_test_keyring()
 
 
 @pytest.fixture

@@ -14,8 +14,10 @@ from pymongo.errors import PyMongoError
 
 from api.core.served_projection import Database, ServedProjection
 from api.settings import ApiSettings
+from service_kit.keystore import KeyStore, keys_database_name
 from service_kit.mongo import MongoClient, mongo_client
 from service_kit.s3 import ObjectStore, StorageUnavailable, s3_client
+from service_kit.settings import master_keyring
 
 log = logging.getLogger(__name__)
 STARTUP_PROBE_SECONDS = 2.0
@@ -27,6 +29,8 @@ class ApiState:
     mongo: MongoClient
     projection: ServedProjection
     files: ObjectStore
+    # Per-person data keys (the API is the key service: it seals typed text and encrypts files).
+    keys: KeyStore
 
     @property
     def database(self) -> Database:
@@ -40,6 +44,7 @@ def build_state(settings: ApiSettings) -> ApiState:
         mongo=client,
         projection=ServedProjection(client, settings.mongo.database, settings.read_model_version),
         files=ObjectStore(s3_client(settings.s3, settings.s3_tuning), settings.s3.bucket),
+        keys=KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys)),
     )
 
 

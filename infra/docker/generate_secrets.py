@@ -45,7 +45,7 @@ DEAD_LETTER_STREAM = "docvault.events.dlq"
 
 # Every secret; BOT_TOKEN has no generator: it comes from @BotFather through .env.
 GENERATED = (
-    "API_SERVICE_TOKEN", "LINK_SIGNING_KEY", "WEBHOOK_SECRET",
+    "API_SERVICE_TOKEN", "LINK_SIGNING_KEY", "WEBHOOK_SECRET", "MASTER_KEYS",
     "RABBITMQ_ADMIN_PASSWORD", "RABBITMQ_BOT_PASSWORD", "RABBITMQ_PROCESSORS_PASSWORD",
     "MONGO_ROOT_PASSWORD", "MONGO_API_PASSWORD", "MONGO_PROCESSORS_PASSWORD", "MONGO_KEYFILE",
     "REDIS_BOT_PASSWORD", "S3_ADMIN_SECRET_KEY", "S3_API_SECRET_KEY", "GRAFANA_ADMIN_PASSWORD",
@@ -73,7 +73,14 @@ def new_keyfile() -> str:
     return base64.b64encode(secrets.token_bytes(567)).decode("ascii")
 
 
-GENERATORS: dict[str, Callable[[], str]] = {name: new_secret for name in GENERATED} | {"MONGO_KEYFILE": new_keyfile}
+def new_master_keyring() -> str:
+    """A master keyring of one key, as service_kit/crypto.py's MasterKeyring reads it: ``id:base64url(32 bytes)``.
+    (This script runs without the project's packages, so it writes the format itself.)"""
+    return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
+
+
+GENERATORS: dict[str, Callable[[], str]] = {name: new_secret for name in GENERATED} | {
+    "MONGO_KEYFILE": new_keyfile, "MASTER_KEYS": new_master_keyring}
 
 
 # --- where each secret goes -----------------------------------------------------------------------------------
@@ -187,8 +194,10 @@ RECIPIENTS = (
                                              RABBITMQ_PASSWORD="RABBITMQ_BOT_PASSWORD",
                                              REDIS_PASSWORD="REDIS_BOT_PASSWORD")),
     Recipient("api", APP_UID, APP_UID, _copy(API_SERVICE_TOKEN="API_SERVICE_TOKEN", LINK_SIGNING_KEY="LINK_SIGNING_KEY",
-                                             MONGO_PASSWORD="MONGO_API_PASSWORD", S3_SECRET_KEY="S3_API_SECRET_KEY")),
+                                             MASTER_KEYS="MASTER_KEYS", MONGO_PASSWORD="MONGO_API_PASSWORD",
+                                             S3_SECRET_KEY="S3_API_SECRET_KEY")),
     Recipient("processors", APP_UID, APP_UID, _copy(RABBITMQ_PASSWORD="RABBITMQ_PROCESSORS_PASSWORD",
+                                                    MASTER_KEYS="MASTER_KEYS",
                                                     MONGO_PASSWORD="MONGO_PROCESSORS_PASSWORD")),
     Recipient("s3-init", APP_UID, APP_UID, _copy(S3_SECRET_KEY="S3_ADMIN_SECRET_KEY")),
     Recipient("mongo-init", APP_UID, APP_UID, _copy(MONGO_PASSWORD="MONGO_ROOT_PASSWORD",

@@ -14,6 +14,7 @@ from minio import Minio
 
 from api.app import create_app
 from api.settings import ApiSettings
+from tests.keyrings import TEST_MASTER_KEYS
 from contracts.codec import encode_event
 from contracts.events import DocumentAdded, EventEnvelope, StoredFile, new_event
 from contracts.read_models import READ_MODELS, read_model_database
@@ -38,6 +39,7 @@ def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> 
     """Settings of a test API; validated like the environment would be, but independent of it."""
     values: dict[str, Any] = {
         "api_service_token": TOKEN,
+        "master_keys": TEST_MASTER_KEYS,
         "link_signing_key": LINK_KEY,
         "public_base_url": PUBLIC_BASE_URL,
         "mongo": mongo,

@@ -6,12 +6,14 @@ from typing import Any
 
 from api.app import create_app
 from api.settings import ApiSettings
+from tests.keyrings import TEST_MASTER_KEYS
 from contracts.vocabulary import SLUG_PATTERN, DocumentStatus
 from service_kit.settings import MongoSettings, S3Settings
 
 
 def _openapi() -> dict[str, Any]:
-    settings = ApiSettings(api_service_token="t" * 16, mongo=MongoSettings(), s3=S3Settings())
+    settings = ApiSettings(api_service_token="t" * 16, master_keys=TEST_MASTER_KEYS, mongo=MongoSettings(),
+                           s3=S3Settings())
     document: dict[str, Any] = create_app(settings).openapi()
     return document
 

@@ -30,6 +30,7 @@ from tests.e2e.processes import (
     wait_http_ok,
 )
 from tests.fake_telegram.server import FakeTelegram
+from tests.keyrings import TEST_MASTER_KEYS
 from tests.mongo_cleanup import drop_databases
 from tests.ports import free_port
 from tests.s3_cleanup import remove_bucket
@@ -84,7 +85,8 @@ class RunningSystem:
 
 def _service_envs(system: RunningSystem, overrides: Mapping[str, str], bot_overrides: Mapping[str, str],
                   redis_prefix: str, telegram_url: str) -> dict[str, dict[str, str]]:
-    common = {**rabbit_env(system.rabbit), "MONGO_DATABASE": system.mongo.database, "HTTP_HOST": "127.0.0.1"}
+    common = {**rabbit_env(system.rabbit), "MONGO_DATABASE": system.mongo.database, "HTTP_HOST": "127.0.0.1",
+              "MASTER_KEYS": TEST_MASTER_KEYS}
     return {
         "processor": {**common, "HTTP_PORT": str(system.ports["processor"]), **overrides},
         "api": {**common, "HTTP_PORT": str(system.ports["api"]), "API_SERVICE_TOKEN": API_TOKEN,

@@ -21,6 +21,7 @@ from api.settings import ApiSettings
 from service_kit.settings import EXIT_CONFIG, RabbitSettings, SettingsFileError, load_settings
 from stream_processors.settings import ProcessorSettings
 from tests.infra.infra_files import ROOT
+from tests.keyrings import TEST_MASTER_KEYS
 
 
 def test_settings_read_a_secret_from_its_file_without_the_final_line_break_when_name_file_is_set(
@@ -65,10 +66,12 @@ def test_settings_refuse_a_renewal_as_long_as_the_lease_when_configured(monkeypa
 
 
 @pytest.mark.parametrize(("settings", "service", "env", "line"), [
-    (ApiSettings, "api", {"API_SERVICE_TOKEN": "t" * 16, "LOG_LEVEL": "loud"},
+    (ApiSettings, "api", {"API_SERVICE_TOKEN": "t" * 16, "MASTER_KEYS": TEST_MASTER_KEYS, "LOG_LEVEL": "loud"},
      "api: settings error: LOG_LEVEL='LOUD': Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
-    (ApiSettings, "api", {}, "api: settings error: API_SERVICE_TOKEN is required"),
-    (ProcessorSettings, "processor", {"RABBITMQ_STREAM_PORT": "five"},
+    (ApiSettings, "api", {}, "api: settings error: API_SERVICE_TOKEN is required; MASTER_KEYS is required"),
+    (ProcessorSettings, "processor", {"MASTER_KEYS": "k1:c2hvcnQ"},
+     "processor: settings error: MASTER_KEYS: master key 'k1' is 5 bytes, not 32"),
+    (ProcessorSettings, "processor", {"RABBITMQ_STREAM_PORT": "five", "MASTER_KEYS": TEST_MASTER_KEYS},
      "processor: settings error: RABBITMQ_STREAM_PORT='five': Input should be a valid integer, unable to parse "
      "string as an integer"),
     (BotSettings, "bot", {"BOT_TOKEN": "not-a-token"},
@@ -81,7 +84,8 @@ def test_load_settings_stops_with_one_line_naming_the_variable_and_exit_78_when_
     settings: type[BaseSettings], service: str, env: dict[str, str], line: str,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("API_SERVICE_TOKEN", "LOG_LEVEL", "BOT_TOKEN", "BOT_MODE", "WEBHOOK_SECRET", "WEBHOOK_BASE_URL"):
+    for name in ("API_SERVICE_TOKEN", "MASTER_KEYS", "LOG_LEVEL", "BOT_TOKEN", "BOT_MODE", "WEBHOOK_SECRET",
+                 "WEBHOOK_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -92,7 +96,8 @@ def test_load_settings_stops_with_one_line_naming_the_variable_and_exit_78_when_
 
 def test_api_stops_with_one_line_and_exit_78_when_started_with_a_bad_setting() -> None:
     result = subprocess.run([sys.executable, "-m", "api"], capture_output=True, text=True, timeout=60, check=False,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "API_SERVICE_TOKEN": "short"},
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "API_SERVICE_TOKEN": "short",
+                                 "MASTER_KEYS": TEST_MASTER_KEYS},
                             cwd=ROOT)
     assert (result.returncode, result.stderr.strip().splitlines()) == (78, [
         "api: settings error: API_SERVICE_TOKEN must be at least 16 characters"])

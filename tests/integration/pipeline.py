@@ -36,6 +36,7 @@ from stream_processors.projections.naming import NameRules
 from stream_processors.runner import ProcessorRunner
 from stream_processors.service import open_processor
 from stream_processors.settings import ProcessorSettings
+from tests.keyrings import TEST_MASTER_KEYS
 
 RABBIT_MANAGEMENT = "http://127.0.0.1:15672/api"
 
@@ -60,7 +61,8 @@ async def publish_raw(rabbit: RabbitSettings, messages: Sequence[bytes], stream:
 
 
 def processor_settings(rabbit: RabbitSettings, mongo: MongoSettings, **overrides: Any) -> ProcessorSettings:
-    return ProcessorSettings(rabbitmq=rabbit, mongo=mongo, lag_probe_seconds=60, **overrides)
+    values: dict[str, Any] = {"master_keys": TEST_MASTER_KEYS, "lag_probe_seconds": 60}
+    return ProcessorSettings(rabbitmq=rabbit, mongo=mongo, **(values | overrides))
 
 
 async def process_all(settings: ProcessorSettings, version: int | None = None, projection: Projection = apply_event,
