@@ -1,9 +1,10 @@
-"""The add dialog's name step as a unit: parse -> call the saver -> render, with the services as AsyncMocks,
-the dialog state in aiogram's MemoryStorage, no Redis, no API and no Telegram.
+"""The add dialog's name step as a unit: parse -> call the saver -> render, with the dialog state in aiogram's
+MemoryStorage: no Redis, no dispatcher, no Telegram.
 
-The dispatcher-level stories are in ``test_add_document.py``; here each result ``DocumentSaver.save`` can give
-is rendered by the handler alone, and the dialog state it leaves is checked (kept for "Try again", the file
-dropped when Telegram refused it, cleared once there is nothing left to do).
+The dispatcher-level stories are in ``test_add_document.py``. Here each result ``DocumentSaver.save`` can give
+is rendered by the handler alone, with the saver as an AsyncMock, and the dialog state it leaves is checked
+(kept for "Try again", the file dropped when Telegram refused it, cleared once there is nothing left to do);
+and the step runs once through the real services with the API, the publisher and the Redis store as AsyncMocks.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import File, InlineKeyboardMarkup, Message
 
-from contracts.api_schemas import NameCheck, StorageUsage
+from contracts.api_schemas import NameCheck, StorageUsage, UploadedFile
+from contracts.events import DocumentAdded, EventEnvelope
 
+from bot.clients.api_client import DocumentsApi
+from bot.clients.person_store import UserStore
 from bot.clients.telegram_files import TelegramFiles
 from bot.dialogs.states import AddDocument
 from bot.handlers.add_document import name_typed
 from bot.injected import Person, Services
+from bot.services.event_recorder import EventAppender
 from bot.services.library import Library
 from bot.services.saving import (
     DocumentSaver,
@@ -168,3 +173,29 @@ async def test_name_step_refuses_a_taken_name_and_saves_nothing_when_the_type_ha
     assert shown == "You already have “Tax 2025” under Taxes. Please send another name."
     step.saver.save.assert_not_awaited()
     assert await step.state.get_state() == AddDocument.entering_name.state
+
+
+async def test_name_step_appends_document_added_through_the_real_services_when_api_and_publisher_are_mocks() -> None:
+    api = AsyncMock(spec=DocumentsApi)
+    api.name_check.return_value = NameCheck(taken=False)
+    api.upload_file.return_value = UploadedFile(object_key="owners/7001/abc", sha256="ab" * 32, size=1234,
+                                                mime_type="application/pdf", file_name="scan.pdf")
+    publisher = AsyncMock(spec=EventAppender)
+    store = AsyncMock(spec=UserStore)
+    store.count_event.return_value = 1  # the first event of the hour: within the budget
+    step = Fixture(Saved(DOCUMENT_ID, "unused", "unused"))
+    step.services = Services.build(api, publisher, store, BotConfig(max_download_bytes=1000))
+    await step.at_name_step()
+    bot = AsyncMock(spec=Bot)
+    bot.get_file.return_value = File(file_id="file-1", file_unique_id="unique-1", file_path="documents/scan.pdf")
+
+    await name_typed(step.message, step.state, step.services, step.person, bot)
+
+    (event,) = publisher.append.await_args.args
+    assert isinstance(event, EventEnvelope) and isinstance(event.payload, DocumentAdded)
+    assert event.owner_id == OWNER and event.payload.name == "Tax 2025" and event.payload.file.sha256 == "ab" * 32
+    assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
+        "application/pdf", "scan.pdf")
+    store.remember_write.assert_awaited_once_with(OWNER, str(event.event_id))
+    shown, _ = step.reply()
+    assert shown == "✅ Saved “Tax 2025” under Taxes." and await step.dialog() == CLEARED
