@@ -19,7 +19,7 @@ Text that then reaches no dialog is answered as at the menu (``handlers/fallback
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -29,10 +29,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.dialogs.dialog_storage import current_gate
 from bot.injected import Person
+from bot.middlewares.update_context import Handler
 from bot.telegram.seen import shown_now
 from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 DIALOG_MESSAGES = "dialog_messages"  # key in the FSM data
 MAX_DIALOG_MESSAGES = 8  # a dialog's latest screens; older ones of a long dialog expire
 # ``data["left_dialog"]``: the state of the dialog this middleware ended before the handler ran (for Cancel).

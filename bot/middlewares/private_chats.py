@@ -16,7 +16,6 @@ runs (an outer middleware of the dispatcher, so no handler can forget it):
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
 
@@ -27,9 +26,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
 from bot.clients.person_store import UserStore
+from bot.middlewares.update_context import Handler
 from bot.ui.i18n import Texts, pick_language
 
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 SHARED_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL})
 
