@@ -10,14 +10,15 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import GetFile
 from aiogram.types import Location, Sticker, Voice
 
-from bot.app import Dependencies, build_dispatcher, fsm_storage
-from bot.callbacks import DocAction, DocCb
-from bot.i18n import Texts
-from bot.settings import BotConfig
-from bot.states import AddDocument
+from contracts.text import clean_file_name
 from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded
-from contracts.text import clean_file_name
+
+from bot.app import Dependencies, build_dispatcher, fsm_storage
+from bot.dialogs.states import AddDocument
+from bot.settings import BotConfig
+from bot.ui.callbacks import DocAction, DocCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

@@ -7,10 +7,11 @@ import uuid
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 
-from bot.callbacks import DocAction, DocCb, ListCb
-from bot.i18n import Texts
-from bot.states import RenameDocument
 from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+
+from bot.dialogs.states import RenameDocument
+from bot.ui.callbacks import DocAction, DocCb, ListCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

@@ -7,8 +7,8 @@ from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from prometheus_client import REGISTRY
 
-from bot.callbacks import MenuAction, MenuCb
-from bot.i18n import Texts
+from bot.ui.callbacks import MenuAction, MenuCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callbacks import DocAction, DocCb
-from bot.i18n import Texts
 from contracts.effects import Effect
 from contracts.events import DocumentRestored
+
+from bot.ui.callbacks import DocAction, DocCb
+from bot.ui.i18n import Texts
 from tests.bot.api_stub import MISSING_DOCUMENT
 from tests.bot.conftest import StubbedBot
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiogram.types import Contact
 
-from bot.callbacks import LangCb, MenuAction, MenuCb
-from bot.i18n import Texts
 from contracts.events import UserLanguageChanged, UserStarted
+
+from bot.ui.callbacks import LangCb, MenuAction, MenuCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

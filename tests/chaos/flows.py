@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from tests.e2e.processes import Chat, text_of
 
 EN = Texts("en")

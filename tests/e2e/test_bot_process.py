@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded, UserStarted
 from service_kit.correlation import CORRELATION_HEADER

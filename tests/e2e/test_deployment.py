@@ -25,7 +25,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from contracts.read_models import read_model_database
 from infra.docker import generate_secrets as gs
 from service_kit.eventlog import EventLogUnavailable, RawPublisher, StartAt, StreamSubscriber

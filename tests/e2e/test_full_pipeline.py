@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
