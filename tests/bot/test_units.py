@@ -16,8 +16,13 @@ from aiogram.types import Chat, Document, Message, PhotoSize
 from contracts.api_schemas import DocumentSummary
 from contracts.text import MAX_NAME_LENGTH
 
-from bot import keyboards
-from bot.callbacks import (
+from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.clients.person_store import list_token
+from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
+from bot.handlers.errors import error_values, message_key
+from bot.services.limits import EventBudgetSpent
+from bot.ui import keyboards
+from bot.ui.callbacks import (
     DocAction,
     DocCb,
     LangCb,
@@ -30,13 +35,8 @@ from bot.callbacks import (
     TypeCb,
     fits,
 )
-from bot.handlers.errors import error_values, message_key
-from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
-from bot.i18n import Texts
-from bot.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
-from bot.state_store import FloodVerdict, flood_verdict, list_token
-from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
-from bot.writes import EventBudgetSpent
+from bot.ui.i18n import Texts
+from bot.ui.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
 from service_kit.eventlog import EventLogUnavailable
 
 LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
@@ -126,28 +126,23 @@ def test_incoming_file_is_none_when_the_message_has_no_file() -> None:
     assert incoming_file(_message(text="hi")) is None
 
 
-@pytest.mark.parametrize(("count", "verdict"), [
-    (1, FloodVerdict.allow), (5, FloodVerdict.allow), (6, FloodVerdict.warn), (7, FloodVerdict.drop),
-])
-def test_flood_verdict_warns_once_then_drops_when_over_the_limit(count: int, verdict: FloodVerdict) -> None:
-    assert flood_verdict(count, 5) is verdict
-
-
 def _summary(name: str) -> DocumentSummary:
     return DocumentSummary(document_id=str(uuid.uuid4()), type_slug="t", type_title="T", name=name, size=1,
                            mime_type="application/pdf", created_at=datetime.now(UTC))
 
 
 @pytest.mark.parametrize(("prev", "next_", "expected"), [
-    (None, None, []), ("p", None, ["‹ Back"]), (None, "n", ["More ›"]), ("p", "n", ["‹ Back", "More ›"]),
+    (None, None, []), ("p", None, ["browse.prev"]), (None, "n", ["browse.next"]),
+    ("p", "n", ["browse.prev", "browse.next"]),
 ])
 def test_document_page_shows_paging_buttons_when_pages_exist(prev: str | None, next_: str | None,
                                                              expected: list[str]) -> None:
-    markup = keyboards.document_page(Texts("en"), [_summary("a"), _summary("b")], prev, next_)
+    tr = Texts("en")
+    markup = keyboards.document_page(tr, [_summary("a"), _summary("b")], prev, next_)
     texts = [[button.text for button in row] for row in markup.inline_keyboard]
     assert texts[:2] == [["a"], ["b"]]
     paging = texts[2] if len(texts) == 4 else []
-    assert paging == expected
+    assert paging == [tr.plain(key) for key in expected]
 
 
 def test_document_card_offers_a_link_only_when_links_are_enabled() -> None:
