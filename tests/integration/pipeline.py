@@ -28,7 +28,7 @@ from service_kit.eventlog import (
     StreamSubscriber,
     stream_end_offset,
 )
-from service_kit.keystore import KeyStore, keys_database_name
+from service_kit.keystore import KEYS_COLLECTION, KeyStore, keys_database_name
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from stream_processors.processor import Projection
@@ -121,6 +121,18 @@ async def opened(mongo: MongoSettings, documents: list[dict[str, Any]], types: S
     for kind in types:
         kind["title"] = keys[kind["owner_id"]].open("type_title", kind["title"])
     return documents
+
+
+async def copy_keys(source: MongoSettings, target: MongoSettings) -> None:
+    """Give ``target``'s processor the people's keys of ``source``: with the same keys, the same events make
+    byte-equal read models (sealing is deterministic)."""
+    client = mongo_client(source)
+    try:
+        rows = await client[keys_database_name(source)][KEYS_COLLECTION].find({}).to_list(None)
+        if rows:
+            await client[keys_database_name(target)][KEYS_COLLECTION].insert_many(rows)
+    finally:
+        await client.close()
 
 
 def live_counts_by_title(state: dict[str, list[dict[str, Any]]]) -> dict[tuple[int, str], int]:
