@@ -93,6 +93,7 @@ class RatePhase:
     rate: float
     arrivals: int
     seconds: float  # the arrival window plus the drain
+    updates: int  # posted to the bot
     outcome: Outcome
     replies: list[float]
     cpu: dict[str, float]
@@ -150,11 +151,12 @@ async def run_rate(rate: float, args: argparse.Namespace, telegram: RoutedTelegr
     offsets = arrival_offsets(rate, args.seconds, args.arrivals, rng)
     watches = start_watches(services)
     telegram.take_reply_seconds()
-    began = time.perf_counter()
+    updates_before, began = telegram.updates_posted, time.perf_counter()
     outcome = await arrive(offsets, telegram, crowd)
     elapsed = time.perf_counter() - began
     await stop_watches(watches)
-    return RatePhase(rate, len(offsets), elapsed, outcome, telegram.take_reply_seconds(),
+    return RatePhase(rate, len(offsets), elapsed, telegram.updates_posted - updates_before, outcome,
+                     telegram.take_reply_seconds(),
                      {name: watch.cpu_share for name, watch in watches.items()},
                      {name: watch.peak_mb for name, watch in watches.items()})
 
@@ -208,7 +210,9 @@ def flow_rows(runs: Sequence[Sequence[RatePhase]], rate_index: int) -> list[obje
     return [f"{phases[0].rate:g}/s", spread([p.arrivals for p in phases], 1),
             spread([len(p.outcome.flows) for p in phases], 1),
             spread([len(p.outcome.flows) / p.seconds for p in phases], 1, ".2f"),
-            spread([len(p.replies) for p in phases], 1), spread([sum(p.outcome.errors.values()) for p in phases], 1)]
+            spread([p.updates for p in phases], 1), spread([len(p.replies) for p in phases], 1),
+            spread([p.cpu["bot"] * p.seconds / p.updates for p in phases if p.updates], 1000, ".2f"),
+            spread([sum(p.outcome.errors.values()) for p in phases], 1)]
 
 
 def process_rows(runs: Sequence[Sequence[RatePhase]]) -> list[list[object]]:
@@ -236,7 +240,8 @@ def report(args: argparse.Namespace, runs: Sequence[Sequence[RatePhase]]) -> int
     print(f"\nopen loop, {args.arrivals} arrivals for {args.seconds:g} s per rate over {args.people} people; "
           f"flow: /start|/menu, Add document, type, name, file (4-100 KB), saved, /documents, type, open, "
           f"Get file; {len(runs)} run(s): median (min-max); {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
-    print(table(["rate", "arrivals", "flows done", "flows/s", "bot replies", "errors"],
+    print(table(["rate", "arrivals", "flows done", "flows/s", "updates", "bot replies", "bot CPU ms/update",
+                 "errors"],
                 [flow_rows(runs, i) for i in range(len(rates))]))
     print()
     print(table(["rate", "measure", "p50 ms", "p95 ms", "p99 ms", "max ms"],

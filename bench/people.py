@@ -78,6 +78,7 @@ class RoutedTelegram(FakeTelegram):
         self._in_flight: set[asyncio.Task[None]] = set()
         self._posted: dict[int, float] = {}
         self.reply_seconds: list[float] = []
+        self.updates_posted = 0
 
     def chat(self, user_id: int) -> RoutedChat:
         chat = RoutedChat(self, user_id)
@@ -94,6 +95,7 @@ class RoutedTelegram(FakeTelegram):
 
     async def _queue(self, update: Json) -> None:
         self._posted[_chat_of_update(update)] = time.perf_counter()
+        self.updates_posted += 1
         await super()._queue(update)
 
     async def _record(self, call: BotCall) -> None:
