@@ -35,7 +35,7 @@ from bot.api_client import ApiClient
 from contracts.api_schemas import TypeList
 from service_kit.correlation import CORRELATION_HEADER
 from tests.bot.api_stub import TOKEN, StubState, start_stub
-from tests.e2e.processes import Service, start_service
+from tests.e2e.processes import start_service, wait_http_ok
 from tests.ports import free_port
 
 OWNER = 4242
@@ -88,22 +88,6 @@ async def measure(base_url: str, calls: int, concurrency: int) -> dict[str, floa
         await session.close()
 
 
-async def until_serving(base_url: str, stub: Service) -> None:
-    """The stub answers every path only with the token, /healthz included."""
-    async with aiohttp.ClientSession(headers=HEADERS) as http:
-        for _ in range(150):
-            if stub.process.returncode is not None:
-                raise RuntimeError(f"the stub exited:\n{stub.output()}")
-            try:
-                async with http.get(base_url + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"the stub did not answer:\n{stub.output()}")
-
-
 async def serve_stub(port: int) -> None:
     await start_stub(StubState(), port=port)
     await asyncio.Event().wait()
@@ -126,7 +110,7 @@ async def main(args: argparse.Namespace) -> int:
         stub = await start_service("api stub", "bench.http_clients", {}, Path(folder), "--serve", str(port))
         base_url = f"http://127.0.0.1:{port}"
         try:
-            await until_serving(base_url, stub)
+            await wait_http_ok(base_url + "/healthz", stub, headers=HEADERS)  # the stub asks the token of every path
             results = {level: [await measure(base_url, args.calls, level) for _ in range(args.runs)]
                        for level in args.concurrency}
         finally:
