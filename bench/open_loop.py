@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from bench.common import percentile, start_watches, stop_watches, table
 from bench.people import (
     FlowTimes,
@@ -98,6 +100,8 @@ class RatePhase:
     replies: list[float]
     cpu: dict[str, float]
     rss_mb: dict[str, float]
+    machine_busy: float  # share of all cores, every process on the machine (other work shares it)
+    load_average: float  # the 1-minute run-queue length at the end (more than the cores: processes wait)
 
 
 def arrival_offsets(rate: float, seconds: float, kind: str, rng: random.Random) -> list[float]:
@@ -152,13 +156,15 @@ async def run_rate(rate: float, args: argparse.Namespace, telegram: RoutedTelegr
     watches = start_watches(services)
     telegram.take_reply_seconds()
     updates_before, began = telegram.updates_posted, time.perf_counter()
+    psutil.cpu_percent()  # starts the machine-wide interval that the call after the phase reads
     outcome = await arrive(offsets, telegram, crowd)
     elapsed = time.perf_counter() - began
     await stop_watches(watches)
     return RatePhase(rate, len(offsets), elapsed, telegram.updates_posted - updates_before, outcome,
                      telegram.take_reply_seconds(),
                      {name: watch.cpu_share for name, watch in watches.items()},
-                     {name: watch.peak_mb for name, watch in watches.items()})
+                     {name: watch.peak_mb for name, watch in watches.items()}, psutil.cpu_percent() / 100,
+                     os.getloadavg()[0])
 
 
 async def one_run(args: argparse.Namespace, run_number: int, log_dir: Path) -> list[RatePhase]:
@@ -212,7 +218,8 @@ def flow_rows(runs: Sequence[Sequence[RatePhase]], rate_index: int) -> list[obje
             spread([len(p.outcome.flows) / p.seconds for p in phases], 1, ".2f"),
             spread([p.updates for p in phases], 1), spread([len(p.replies) for p in phases], 1),
             spread([p.cpu["bot"] * p.seconds / p.updates for p in phases if p.updates], 1000, ".2f"),
-            spread([sum(p.outcome.errors.values()) for p in phases], 1)]
+            spread([sum(p.outcome.errors.values()) for p in phases], 1),
+            spread([p.machine_busy for p in phases], 100), spread([p.load_average for p in phases], 1, ".1f")]
 
 
 def process_rows(runs: Sequence[Sequence[RatePhase]]) -> list[list[object]]:
@@ -241,7 +248,7 @@ def report(args: argparse.Namespace, runs: Sequence[Sequence[RatePhase]]) -> int
           f"flow: /start|/menu, Add document, type, name, file (4-100 KB), saved, /documents, type, open, "
           f"Get file; {len(runs)} run(s): median (min-max); {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
     print(table(["rate", "arrivals", "flows done", "flows/s", "updates", "bot replies", "bot CPU ms/update",
-                 "errors"],
+                 "errors", "machine CPU busy %", "load average"],
                 [flow_rows(runs, i) for i in range(len(rates))]))
     print()
     print(table(["rate", "measure", "p50 ms", "p95 ms", "p99 ms", "max ms"],
