@@ -36,7 +36,14 @@ COSTS: dict[str, tuple[str, ...]] = {
     "rstream (event publish)": ("rstream/",),
     "prometheus_client (metrics)": ("prometheus_client/",),
     "aiohttp web server (webhook requests)": ("aiohttp/web",),
-    "asyncio event loop itself (innermost frame)": (),
+}
+# Costs charged by the innermost frame only. A thread in a system call is sampled as busy while it runs in the
+# kernel and also while it is runnable but waiting for a core: writing to a loopback socket wakes the reader,
+# which may take the core at once (on a loaded 2-core machine, often). ``py-spy record --gil`` leaves them out.
+INNERMOST: dict[str, tuple[str, ...]] = {
+    "socket writes (kernel, or runnable waiting for a core)": ("_SelectorSocketTransport.write",),
+    "epoll select (kernel, or runnable waiting for a core)": ("EpollSelector.select",),
+    "the asyncio event loop's own Python code": ("asyncio/",),
 }
 
 
@@ -98,17 +105,22 @@ def _key(frame: tuple[str, str], key: str) -> str:
 
 
 def cost_shares(stacks: Sequence[Stack]) -> dict[str, int]:
-    shares = {}
-    for name, prefixes in COSTS.items():
-        if prefixes:
-            shares[name] = sum(s.samples for s in stacks if any(_inside(path, prefixes) for _, path in s.frames))
-        else:
-            shares[name] = sum(s.samples for s in stacks if s.frames and _inside(s.frames[-1][1], ("asyncio/",)))
-    return shares
+    shares = {name: sum(stack.samples for stack in stacks if _passes(stack, marks)) for name, marks in COSTS.items()}
+    innermost = Counter[str]()
+    for stack in stacks:
+        leaf = f"{stack.frames[-1][0]} ({stack.frames[-1][1]})" if stack.frames else ""
+        name = next((name for name, marks in INNERMOST.items() if _inside(leaf, marks)), None)
+        if name is not None:
+            innermost[name] += stack.samples
+    return shares | {name: innermost[name] for name in INNERMOST}
 
 
-def _inside(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(prefix in path for prefix in prefixes)
+def _passes(stack: Stack, marks: tuple[str, ...]) -> bool:
+    return any(_inside(f"{function} ({path})", marks) for function, path in stack.frames)
+
+
+def _inside(frame: str, marks: tuple[str, ...]) -> bool:
+    return any(mark in frame for mark in marks)
 
 
 def summary(stacks: Sequence[Stack], top: int) -> str:
@@ -124,7 +136,8 @@ def summary(stacks: Sequence[Stack], top: int) -> str:
                           ("cumulative, by function", cumulative_counts(stacks, "function"))):
         parts.append(f"\n{title}\n" + table(["where", "samples", "share"], rows(counts)))
     costs = [[name, count, f"{count / total:.1%}"] for name, count in cost_shares(stacks).items()]
-    parts.append("\nnamed costs (cumulative)\n" + table(["cost", "samples", "share"], costs))
+    parts.append("\nnamed costs (cumulative; the last three by the innermost frame only)\n"
+                 + table(["cost", "samples", "share"], costs))
     return "\n".join(parts)
 
 
