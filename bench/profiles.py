@@ -146,10 +146,19 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("raw", type=Path, help="a py-spy --format raw output file")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--within", metavar="FUNCTION", default=None,
+                        help="keep only stacks through this function, e.g. BaseEventLoop.run_forever (drops the "
+                             "imports of a process sampled while it was starting)")
     return parser.parse_args(argv)
+
+
+def within(stacks: Sequence[Stack], function: str | None) -> list[Stack]:
+    if function is None:
+        return list(stacks)
+    return [stack for stack in stacks if any(name == function for name, _ in stack.frames)]
 
 
 if __name__ == "__main__":
     arguments = parse()
-    print(summary(parse_raw(arguments.raw.read_text().splitlines()), arguments.top))
+    print(summary(within(parse_raw(arguments.raw.read_text().splitlines()), arguments.within), arguments.top))
     sys.exit(0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.profiles import cost_shares, cumulative_counts, package_of, parse_raw, self_counts
+from bench.profiles import cost_shares, cumulative_counts, package_of, parse_raw, self_counts, within
 
 RAW = [
     'process 1:"python -m bot";thread (0x1);run (asyncio/base_events.py);'
@@ -45,3 +45,10 @@ def test_cost_shares_count_a_sample_inside_each_named_cost_when_its_stack_passes
     assert shares["epoll select (kernel, or runnable waiting for a core)"] == 5
     assert shares["the asyncio event loop's own Python code"] == 0
     assert shares["redis client"] == 0
+
+
+def test_within_keeps_only_stacks_through_the_function_when_one_is_named() -> None:
+    stacks = parse_raw(RAW)
+
+    assert [stack.samples for stack in within(stacks, "feed_update")] == [3, 2]
+    assert within(stacks, None) == stacks
