@@ -9,7 +9,8 @@ test:           ## the whole check: flake8, mypy --strict, import rules, pytest 
 # The pure tests: no server needed (contracts, projections, service_kit helpers, pure API and bot rules).
 FAST_TESTS = tests/contracts tests/stream_processors tests/service_kit tests/api/test_rules.py \
 	tests/api/test_cursors.py tests/api/test_ranges.py tests/api/test_file_headers.py tests/api/test_links.py \
-	tests/api/test_quota.py tests/bot/test_i18n.py tests/bot/test_units.py tests/bot/test_settings.py
+	tests/api/test_quota.py tests/bot/ui/test_i18n.py tests/bot/test_units.py tests/bot/test_settings.py \
+	tests/bot/test_add_document_steps.py tests/bot/services/test_saving.py tests/bot/services/test_limits.py
 
 test-fast:      ## the pure tests only, no services, under a minute
 	scripts/install.sh && .venv/bin/pytest $(FAST_TESTS) -m "not integration" -q

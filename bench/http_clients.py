@@ -31,7 +31,7 @@ import aiohttp
 import httpx
 
 from bench.common import table
-from bot.api_client import ApiClient
+from bot.clients.api_client import ApiClient
 from contracts.api_schemas import TypeList
 from service_kit.correlation import CORRELATION_HEADER
 from tests.bot.api_stub import TOKEN, StubState, start_stub

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from tests.e2e.processes import Chat, redis_url, text_of
 from tests.e2e.system import RunningSystem, running_system
 from tests.fake_telegram.server import BotCall, FakeTelegram, Webhook
