@@ -3,10 +3,10 @@
     python -m bench.log_lines [--lines 20000] [--runs 3]
 
 The bot logs one INFO line per update ("update handled" with the update id, handler and status as extra
-fields; ``bot/middlewares.py``). This measures what such a line costs: the record built by ``logger.info``,
-formatted to JSON and written to ``/dev/null``, beside the same call dropped by the level check (the bench
-processes run at WARNING) and beside ``json.dumps`` of the formatter's dictionary alone (the share an orjson
-swap could touch). Median of ``--runs`` with (min-max).
+fields; ``bot/middlewares/update_context.py``). This measures what such a line costs: the record built by
+``logger.info``, formatted to JSON and written to ``/dev/null``, beside the same call dropped by the level
+check (the bench processes run at WARNING) and beside ``json.dumps`` of the formatter's dictionary alone (the
+share an orjson swap could touch). Median of ``--runs`` with (min-max).
 """
 
 from __future__ import annotations
