@@ -298,7 +298,7 @@ def read_scenarios(page: int, owner_documents: int, keys: dict[int, PersonKeys])
 
     def page_of(owner: int, title: str, documents: str) -> ReadScenario:
         slug = keys[owner].keyed(TYPE, type_slug(title))
-        window = {"$gte": seq_page_key(owner, slug, 1), "$lt": seq_page_key(owner, slug, 1 + max(2 * page, 16))}
+        window = {"$gte": seq_page_key(owner, slug, 1), "$lt": seq_page_key(owner, slug, 1 + max(page + 1, 8))}
         return ReadScenario(
             f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{slug}/documents"
             f"?limit={page}", DocumentView.Settings.name, {"page_key": window}, summary, by_creation, page + 1)
@@ -346,7 +346,8 @@ async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[st
     try:
         database = client[read_model_database(mongo.database, 1)]
         plans = []
-        for scenario in read_scenarios(args.page, args.owner_documents):
+        keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
+        for scenario in read_scenarios(args.page, args.owner_documents, keys):
             cursor = database[scenario.collection].find(scenario.query, scenario.projection,
                                                         limit=scenario.limit).sort(scenario.sort)
             plan: dict[str, Any] = dict(await cursor.explain())

@@ -90,13 +90,14 @@ async def documents_page(
 
     Live documents carry ``page_key`` "<owner>|<type>|<number>" (``documents_of_type_by_creation``). A range
     over the whole rest of a type would make SecantusDB collect every entry of it before the limit (a page of a
-    10,000-document type took seconds), so the numbers are asked in windows: two pages wide first, wider each
-    time deleted documents leave it short, until the page is full or the type's last number is passed.
+    10,000-document type took seconds), so the numbers are asked in windows: one page wide first (SecantusDB
+    reads every entry of the window), twice as wide each time deleted documents leave it short, until the page
+    is full or the type's last number is passed.
     """
     kind = await db[TYPES].find_one({"_id": f"{owner_id}:{type_slug}"}, {"added_count": 1})
     last = int(kind.get("added_count", 0)) if kind is not None else 0
     rows: list[dict[str, Any]] = []
-    start, width = after_seq + 1, max(2 * limit, 16)
+    start, width = after_seq + 1, max(limit, 8)
     while len(rows) < limit and start <= last:
         window = {"$gte": seq_page_key(owner_id, type_slug, start),
                   "$lt": seq_page_key(owner_id, type_slug, start + width)}
