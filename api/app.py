@@ -9,6 +9,7 @@ from api.core.clients import api_lifespan
 from api.core.errors import install_error_handlers
 from api.core.middleware import CorrelationMiddleware, RequestMetricsMiddleware
 from api.documents import routes as document_routes
+from api.documents import sealing
 from api.files import routes as file_routes
 from api.settings import ApiSettings
 
@@ -21,7 +22,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=api_lifespan,
     )
     app.state.settings = settings
-    for router in (document_routes.router, file_routes.router, file_routes.signed_router, health.router):
+    for router in (document_routes.router, sealing.router, file_routes.router, file_routes.signed_router,
+                   health.router):
         app.include_router(router)
     install_error_handlers(app)
     # Added last = outermost: the correlation id is bound before metrics and logs are written.

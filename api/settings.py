@@ -51,6 +51,8 @@ class ApiSettings(ServiceSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_types: int = Field(default=500, ge=1, le=10_000)
+    # The key service (POST /seal): calls per person per minute, in each API process.
+    seal_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 
     s3_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     s3_read_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -45,16 +45,21 @@ from contracts.read_models import (
     READ_MODELS,
     DocumentTypeView,
     DocumentView,
-    content_key,
-    copies_key,
+    file_content_key,
+    page_key,
+    seq_page_key,
     read_model_database,
 )
-from contracts.text import base_name_key, name_key, search_prefixes, type_slug
+from contracts.text import type_slug
 from contracts.vocabulary import DocumentStatus
+from service_kit.crypto import PersonKeys
+from service_kit.keyed import TYPE, name_keys, search_keys
+from service_kit.keystore import KeyStore, keys_database_name
 from service_kit.mongo import MongoClient, init_read_models, mongo_client
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
 from tests.api.support import forget
+from tests.keyrings import TEST_KEYRING
 from tests.ports import closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,34 +77,47 @@ MB = 10**6
 # ---------------------------------------------------------------- seeding
 
 
-def stored_file(owner_id: int, sha256: str, size: int) -> StoredFile:
-    return StoredFile(object_key=f"owners/{owner_id}/{sha256}", sha256=sha256, size=size,
-                      mime_type="application/pdf", file_name="scan.pdf")
+def stored_file(keys: PersonKeys, sha256: str, size: int) -> StoredFile:
+    return StoredFile(object_key=f"owners/{keys.owner_id}/{sha256}", sha256=sha256, size=size,
+                      mime_type="application/pdf", file_name=keys.seal("file_name", "scan.pdf"))
 
 
-def document_row(owner_id: int, title: str, number: int, at: datetime, file: StoredFile | None = None
+def document_row(keys: PersonKeys, title: str, number: int, at: datetime, file: StoredFile | None = None
                  ) -> dict[str, Any]:
-    """One live document as the processor stores it (built through the read model, so the shape is exact)."""
+    """One live document as the processor stores it (sealed names, keyed hashes, built through the read model, so
+    the shape is exact)."""
+    owner_id = keys.owner_id
     name = f"{title} {number:06d}"
-    key = name_key(name)
+    names = name_keys(keys, name)
     digest = uuid.uuid5(uuid.NAMESPACE_OID, f"{owner_id}/{title}/{number}").hex * 2  # unique per owner
-    file = file or stored_file(owner_id, digest, 1000 + number)
+    file = file or stored_file(keys, digest, 1000 + number)
     document = DocumentView(
-        _id=str(uuid.uuid4()), owner_id=owner_id, type_slug=type_slug(title), type_title=title, name=name,
-        name_key=key, name_base_key=base_name_key(key), copies_key=copies_key(owner_id, base_name_key(key)),
-        content_key=content_key(owner_id, file.sha256), search_prefixes=search_prefixes(key), file=file,
-        status=DocumentStatus.live, created_at=at, updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number,
+        _id=str(uuid.uuid4()), owner_id=owner_id, type_slug=keys.keyed(TYPE, type_slug(title)),
+        type_title=keys.seal("type_title", title), name=keys.seal("name", name), name_key=names.name_key,
+        name_base_key=names.base_key, copies_key=names.copies_key, content_key=file_content_key(owner_id, file),
+        search_prefixes=search_keys(keys, name), file=file, status=DocumentStatus.live, created_at=at,
+        updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number, type_seq=number + 1,
     )
-    row: dict[str, Any] = document.model_dump(by_alias=True)
+    row: dict[str, Any] = document.model_copy(update={"page_key": page_key(document)}).model_dump(by_alias=True)
     return row
 
 
-def type_row(owner_id: int, title: str, count: int, at: datetime) -> dict[str, Any]:
-    slug = type_slug(title)
-    view = DocumentTypeView(_id=f"{owner_id}:{slug}", owner_id=owner_id, slug=slug, title=title, live_count=count,
+def type_row(keys: PersonKeys, title: str, count: int, at: datetime) -> dict[str, Any]:
+    slug = keys.keyed(TYPE, type_slug(title))
+    view = DocumentTypeView(_id=f"{keys.owner_id}:{slug}", owner_id=keys.owner_id, slug=slug,
+                            title=keys.seal("type_title", title), live_count=count, added_count=count,
                             created_at=at, updated_at=at)
     row: dict[str, Any] = view.model_dump(by_alias=True)
     return row
+
+
+async def person_keys(mongo: MongoSettings, owner_id: int) -> PersonKeys:
+    """The owner's key as the API will find it (created in the key store on first use)."""
+    client = mongo_client(mongo)
+    try:
+        return await KeyStore(client[keys_database_name(mongo)], TEST_KEYRING).get_or_create(owner_id)
+    finally:
+        await client.close()
 
 
 def population(owner_documents: int, total_documents: int) -> list[tuple[int, str, int]]:
@@ -121,12 +139,14 @@ async def seed(mongo: MongoSettings, owner_documents: int, total_documents: int)
     try:
         database = client[read_model_database(mongo.database, 1)]
         await init_read_models(database, READ_MODELS)
+        keystore = KeyStore(client[keys_database_name(mongo)], TEST_KEYRING)
         at = datetime(2026, 1, 1, tzinfo=UTC)
         batch: list[dict[str, Any]] = []
         for owner, title, count in population(owner_documents, total_documents):
-            await database[DocumentTypeView.Settings.name].insert_one(type_row(owner, title, count, at))
+            keys = await keystore.get_or_create(owner)
+            await database[DocumentTypeView.Settings.name].insert_one(type_row(keys, title, count, at))
             for number in range(count):
-                batch.append(document_row(owner, title, number, at))
+                batch.append(document_row(keys, title, number, at))
                 if len(batch) == 2000:
                     await database[DocumentView.Settings.name].insert_many(batch, ordered=False)
                     batch = []
@@ -270,17 +290,18 @@ class ReadScenario:
     limit: int
 
 
-def read_scenarios(page: int, owner_documents: int) -> list[ReadScenario]:
-    summary = {"type_slug": 1, "type_title": 1, "name": 1, "name_key": 1, "file.size": 1, "file.mime_type": 1,
-               "created_at": 1}
-    by_name = [("name_key", ASCENDING), ("_id", ASCENDING)]
+def read_scenarios(page: int, owner_documents: int, keys: dict[int, PersonKeys]) -> list[ReadScenario]:
+    """The API's reads and the raw MongoDB query each makes (as api.documents.queries shapes it)."""
+    summary = {"type_slug": 1, "type_title": 1, "name": 1, "page_key": 1, "file.size": 1, "file.mime_type": 1,
+               "created_at": 1, "type_seq": 1}
+    by_creation = [("page_key", ASCENDING)]
 
     def page_of(owner: int, title: str, documents: str) -> ReadScenario:
+        slug = keys[owner].keyed(TYPE, type_slug(title))
+        window = {"$gte": seq_page_key(owner, slug, 1), "$lt": seq_page_key(owner, slug, 1 + max(page + 1, 8))}
         return ReadScenario(
-            f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{type_slug(title)}/documents"
-            f"?limit={page}", DocumentView.Settings.name,
-            {"owner_id": owner, "type_slug": type_slug(title), "status": DocumentStatus.live}, summary, by_name,
-            page + 1)
+            f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{slug}/documents"
+            f"?limit={page}", DocumentView.Settings.name, {"page_key": window}, summary, by_creation, page + 1)
 
     return [
         ReadScenario("type list", f"/v1/owners/{BENCH_OWNER}/types", DocumentTypeView.Settings.name,
@@ -295,7 +316,8 @@ async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) 
     rows: list[list[object]] = []
     try:
         database = read_model_database(mongo.database, 1)
-        for scenario in read_scenarios(args.page, args.owner_documents):
+        keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
+        for scenario in read_scenarios(args.page, args.owner_documents, keys):
             raw = await hammer(mongo_call(client, database, scenario.collection, scenario.query, scenario.projection,
                                           scenario.sort, scenario.limit), args.concurrency, args.seconds)
             api = await hammer(api_call(port, scenario.path), args.concurrency, args.seconds)
@@ -324,7 +346,8 @@ async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[st
     try:
         database = client[read_model_database(mongo.database, 1)]
         plans = []
-        for scenario in read_scenarios(args.page, args.owner_documents):
+        keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
+        for scenario in read_scenarios(args.page, args.owner_documents, keys):
             cursor = database[scenario.collection].find(scenario.query, scenario.projection,
                                                         limit=scenario.limit).sort(scenario.sort)
             plan: dict[str, Any] = dict(await cursor.explain())
@@ -388,8 +411,9 @@ def direct_get(s3: Minio, bucket: str, key: str) -> None:
 
 async def file_document(mongo: MongoSettings, data: bytes) -> tuple[str, str]:
     """A read-model document for ``data`` (already uploaded through the API): its object key and file path."""
-    file = stored_file(BENCH_OWNER, hashlib.sha256(data).hexdigest(), len(data))
-    row = document_row(BENCH_OWNER, "Archive", 0, datetime.now(UTC), file)
+    keys = await person_keys(mongo, BENCH_OWNER)
+    file = stored_file(keys, hashlib.sha256(data).hexdigest(), len(data))
+    row = document_row(keys, "Archive", 0, datetime.now(UTC), file)
     client = mongo_client(mongo)
     try:
         await client[read_model_database(mongo.database, 1)][DocumentView.Settings.name].insert_one(row)

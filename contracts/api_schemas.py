@@ -14,6 +14,7 @@ another owner is a 404):
 | GET | /owners/{owner_id}/profile | ``UserProfile`` |
 | GET | /owners/{owner_id}/usage | ``StorageUsage`` |
 | GET | /owners/{owner_id}/events/{event_id} | ``EventStatus`` |
+| POST | /owners/{owner_id}/seal (``SealRequest``) | ``SealedTexts`` |
 | POST | /owners/{owner_id}/files (raw body; ``Content-Type``, ``X-File-Name``) | ``UploadedFile`` |
 | GET | /owners/{owner_id}/documents/{document_id}/file (``Range``) | the bytes |
 | POST | /owners/{owner_id}/documents/{document_id}/link | ``SignedLink`` |
@@ -25,6 +26,10 @@ as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name clean
 An upload that would take a person past their storage limits (live documents, bytes) is refused with
 403 and an ``ErrorBody`` whose ``code`` is ``quota_exceeded`` and whose ``usage`` says where they stand.
 
+Names, type titles and file names are answered in the clear (the API opens what the read models keep sealed);
+``type_slug`` is the keyed slug. ``/seal`` is the key service: it cleans and seals what a person typed, for the
+event the bot writes (v2 events carry only sealed text).
+
 Reads accept ``after_event=<event_id>``: the API waits briefly until that event is applied and
 answers 409 with ``Retry-After`` if it is not. Errors are ``ErrorBody``.
 """
@@ -33,8 +38,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.text import MAX_FILE_NAME_LENGTH, MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH
 from contracts.vocabulary import DocumentStatus
 
 API_PREFIX = "/v1"
@@ -97,7 +105,7 @@ class DocumentList(_Schema):
 class DocumentDetail(DocumentSummary):
     status: DocumentStatus
     duplicate_of: str | None = None
-    sha256: str
+    sha256: str | None = None  # v1 documents only: v2 ones have a keyed content id
     file_name: str | None = None
     telegram_file_id: str | None = None
     updated_at: datetime
@@ -141,6 +149,40 @@ class UploadedFile(_Schema):
     duplicate_of: DocumentSummary | None = None
     # X-File-Name decoded and cleaned (no directories, no control characters): put this in the event.
     file_name: str | None = None
+
+
+# Room for the spaces and control characters cleaning removes before a length limit applies.
+RAW_TEXT_FACTOR = 4
+
+
+class SealRequest(_Schema):
+    """What a person typed, by the field it goes to; at least one. Cleaned like the bot cleans it, then sealed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=RAW_TEXT_FACTOR * MAX_NAME_LENGTH)] | None = None
+    type_title: Annotated[str, Field(min_length=1, max_length=RAW_TEXT_FACTOR * MAX_TYPE_TITLE_LENGTH)] | None = None
+    file_name: Annotated[str, Field(min_length=1, max_length=RAW_TEXT_FACTOR * MAX_FILE_NAME_LENGTH)] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_seal(self) -> SealRequest:
+        if self.name is None and self.type_title is None and self.file_name is None:
+            raise ValueError("give at least one of name, type_title, file_name")
+        return self
+
+
+class SealedText(_Schema):
+    cleaned: str  # what will be shown (the text as the events' rules clean it)
+    sealed: str  # "s1.<key id>.<ciphertext>": put this in the v2 event
+
+
+class SealedTexts(_Schema):
+    """Sealed values for a v2 event, and ``type_slug``: the keyed slug of ``type_title`` (the event's type_slug)."""
+
+    key_id: str
+    name: SealedText | None = None
+    type_title: SealedText | None = None
+    type_slug: str | None = None
+    file_name: SealedText | None = None
 
 
 class SignedLink(_Schema):

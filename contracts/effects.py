@@ -31,3 +31,5 @@ class Effect(StrEnum):
     ignored_not_deleted = "ignored_not_deleted"
     # any document event
     ignored_unknown = "ignored_unknown"  # no such document of this owner
+    # document.added and document.renamed
+    ignored_forgotten = "ignored_forgotten"  # sealed under a key the person no longer has ("forget me")

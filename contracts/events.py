@@ -1,4 +1,5 @@
-"""Event envelope and the v1 event types. Events are past-tense facts; a released schema never changes.
+"""Event envelope and the event types (v1, and v2 of those carrying personal text). Events are past-tense facts;
+a released schema never changes.
 
 To change a payload: add the new model, bump its version in ``CURRENT_VERSIONS``, register an upcaster
 from the old version in ``contracts.upcasting`` and add a golden file for the new version.
@@ -6,6 +7,8 @@ from the old version in ``contracts.upcasting`` and add a golden file for the ne
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -22,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, clean_display_name
+from contracts.text import MAX_FILE_NAME_LENGTH, MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, clean_display_name
 from contracts.vocabulary import SLUG_PATTERN
 
 EventType = Literal[
@@ -70,7 +73,24 @@ TypeTitle = Annotated[str, StringConstraints(max_length=MAX_TYPE_TITLE_LENGTH), 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_TITLE_LENGTH, pattern=SLUG_PATTERN)]
 Language = Literal["en", "ru"]
 Sha256Hex = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
+KeyedHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ShortText = Annotated[str, StringConstraints(max_length=256)]
+# A sealed value (service_kit.crypto.PersonKeys.seal): "s1.<key id>.<base64url of AES-SIV(text)>".
+SEALED_PATTERN = r"^s1\.[0-9a-f]{16}\.[A-Za-z0-9_-]+$"
+KEYED_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def sealed_length(max_chars: int) -> int:
+    """The longest sealed value of a text of ``max_chars`` characters (4 UTF-8 bytes each, a 16-byte SIV tag),
+    so that every text a person may type still fits once sealed."""
+    return len("s1.") + 16 + len(".") + math.ceil((4 * max_chars + 16) * 4 / 3)
+
+
+# Personal fields of a v2 payload: sealed, or (only in an upcasted v1 event) the typed text; checked by the payload.
+SealedOrPlainName = Annotated[str, StringConstraints(max_length=sealed_length(MAX_NAME_LENGTH))]
+SealedOrPlainTitle = Annotated[str, StringConstraints(max_length=sealed_length(MAX_TYPE_TITLE_LENGTH))]
+# v1 events: plain, at most 256 characters ("" too); v2 events and read models: sealed.
+FileNameText = Annotated[str, StringConstraints(max_length=sealed_length(MAX_FILE_NAME_LENGTH))]
 
 
 class Payload(BaseModel):
@@ -78,6 +98,7 @@ class Payload(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     event_type: ClassVar[EventType]
+    schema_version: ClassVar[int] = 1
 
 
 class UserStarted(Payload):
@@ -91,19 +112,27 @@ class UserLanguageChanged(Payload):
 
 
 class StoredFile(BaseModel):
-    """Where a document's bytes live (S3) and how Telegram knows them."""
+    """Where a document's bytes live (S3) and how Telegram knows them.
+
+    v1 events carry the plain ``sha256`` and ``file_name`` (at most 256 characters, checked by
+    ``DocumentAdded``); v2 events and the read models carry ``content_id`` and a sealed ``file_name``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     object_key: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\w./-]+$")]
-    sha256: Sha256Hex
+    sha256: Sha256Hex | None = None
     size: Annotated[int, Field(ge=0, le=MAX_FILE_SIZE_BYTES)]
     mime_type: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    file_name: ShortText | None = None
+    file_name: FileNameText | None = None
     telegram_file_id: ShortText | None = None
     telegram_file_unique_id: ShortText | None = None
+    # v2: the keyed content hash (PersonKeys.content_hasher) and whether the object is segment-encrypted.
+    content_id: KeyedHash | None = None
+    encrypted: bool = False
 
 
 class DocumentAdded(Payload):
+    """v1: the texts in the clear (still written by the bot until it seals them through the API)."""
+
     event_type: ClassVar[EventType] = "document.added"
     document_id: uuid.UUID
     type_slug: Slug
@@ -111,11 +140,92 @@ class DocumentAdded(Payload):
     name: DisplayName
     file: StoredFile
 
+    @model_validator(mode="after")
+    def _file_as_v1_wrote_it(self) -> DocumentAdded:
+        _check_plain_file(self.file)
+        return self
+
 
 class DocumentRenamed(Payload):
+    """v1: the new name in the clear."""
+
     event_type: ClassVar[EventType] = "document.renamed"
     document_id: uuid.UUID
     name: DisplayName
+
+
+class DocumentAddedV2(Payload):
+    """v2: ``name``, ``type_title`` and ``file.file_name`` sealed under the person's key (fields "name",
+    "type_title", "file_name"), ``type_slug`` the keyed slug, ``file.content_id`` the keyed content hash and no
+    plain ``sha256``. ``plaintext`` is set only by the upcaster: a v1 event's texts, as the person typed them."""
+
+    event_type: ClassVar[EventType] = "document.added"
+    schema_version: ClassVar[int] = 2
+    document_id: uuid.UUID
+    type_slug: Slug
+    type_title: SealedOrPlainTitle
+    name: SealedOrPlainName
+    file: StoredFile
+    plaintext: bool = False
+
+    @model_validator(mode="after")
+    def _sealed_unless_upcasted(self) -> DocumentAddedV2:
+        if self.plaintext:
+            _check_plain(self.name, MAX_NAME_LENGTH, "name")
+            _check_plain(self.type_title, MAX_TYPE_TITLE_LENGTH, "type_title")
+            _check_plain_file(self.file)
+        else:
+            _check_sealed(self.name, "name")
+            _check_sealed(self.type_title, "type_title")
+            _check_sealed_file(self.file)
+            if not KEYED_PATTERN.match(self.type_slug):
+                raise ValueError("type_slug of a sealed document.added must be a keyed slug (32 hex digits)")
+        return self
+
+
+class DocumentRenamedV2(Payload):
+    """v2: the new name sealed (field "name"); ``plaintext`` only in an upcasted v1 event."""
+
+    event_type: ClassVar[EventType] = "document.renamed"
+    schema_version: ClassVar[int] = 2
+    document_id: uuid.UUID
+    name: SealedOrPlainName
+    plaintext: bool = False
+
+    @model_validator(mode="after")
+    def _sealed_unless_upcasted(self) -> DocumentRenamedV2:
+        if self.plaintext:
+            _check_plain(self.name, MAX_NAME_LENGTH, "name")
+        else:
+            _check_sealed(self.name, "name")
+        return self
+
+
+_SEALED = re.compile(SEALED_PATTERN)
+
+
+def _check_sealed(value: str, field: str) -> None:
+    if not _SEALED.match(value):
+        raise ValueError(f"{field} must be a sealed value (s1.<key id>.<base64url>)")
+
+
+def _check_plain(value: str, max_length: int, field: str) -> None:
+    if len(value) > max_length or clean_display_name(value, max_length) != value:
+        raise ValueError(f"{field} must be cleaned with contracts.text.clean_display_name")
+
+
+def _check_plain_file(file: StoredFile) -> None:
+    if file.sha256 is None or file.content_id is not None or file.encrypted:
+        raise ValueError("a v1 file has a sha256, and no content_id and no encryption")
+    if file.file_name is not None and len(file.file_name) > MAX_FILE_NAME_LENGTH:
+        raise ValueError(f"a v1 file_name is at most {MAX_FILE_NAME_LENGTH} characters")
+
+
+def _check_sealed_file(file: StoredFile) -> None:
+    if file.content_id is None or file.sha256 is not None:
+        raise ValueError("a v2 file has a content_id and no sha256")
+    if file.file_name is not None:
+        _check_sealed(file.file_name, "file.file_name")
 
 
 class DocumentDeleted(Payload):
@@ -128,15 +238,24 @@ class DocumentRestored(Payload):
     document_id: uuid.UUID
 
 
-EventPayload = UserStarted | UserLanguageChanged | DocumentAdded | DocumentRenamed | DocumentDeleted | DocumentRestored
+EventPayload = (
+    UserStarted | UserLanguageChanged | DocumentAdded | DocumentRenamed | DocumentAddedV2 | DocumentRenamedV2
+    | DocumentDeleted | DocumentRestored
+)
 
-PAYLOAD_TYPES: dict[str, type[Payload]] = {
-    cls.event_type: cls
-    for cls in (UserStarted, UserLanguageChanged, DocumentAdded, DocumentRenamed, DocumentDeleted, DocumentRestored)
+# Every released (event type, schema version) and its model.
+PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
+    (cls.event_type, cls.schema_version): cls
+    for cls in (UserStarted, UserLanguageChanged, DocumentAdded, DocumentRenamed, DocumentAddedV2, DocumentRenamedV2,
+                DocumentDeleted, DocumentRestored)
 }
-
-# The schema version each event type is written with today.
-CURRENT_VERSIONS: dict[str, int] = {event_type: 1 for event_type in PAYLOAD_TYPES}
+# The model each event type is decoded into (its newest version; older ones are upcast to it).
+PAYLOAD_TYPES: dict[str, type[Payload]] = {
+    event_type: PAYLOAD_MODELS[(event_type, version)]
+    for event_type, version in sorted(PAYLOAD_MODELS)
+}
+# The schema version each event type is read at today.
+CURRENT_VERSIONS: dict[str, int] = {event_type: cls.schema_version for event_type, cls in PAYLOAD_TYPES.items()}
 
 
 class EventEnvelope(BaseModel):
@@ -158,9 +277,12 @@ class EventEnvelope(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _payload_of_its_type(cls, data: Any) -> Any:
-        """Validate ``payload`` as the model its ``event_type`` names (not the first union member that fits)."""
+        """Validate ``payload`` as the model its ``event_type`` and ``schema_version`` name (not the first union
+        member that fits)."""
         if isinstance(data, dict) and isinstance(data.get("payload"), dict):
-            payload_type = PAYLOAD_TYPES.get(str(data.get("event_type")))
+            version = data.get("schema_version")
+            payload_type = PAYLOAD_MODELS.get((str(data.get("event_type")), version if isinstance(version, int)
+                                               else 0))
             if payload_type is not None:
                 data = {**data, "payload": payload_type.model_validate(data["payload"])}
         return data
@@ -169,6 +291,8 @@ class EventEnvelope(BaseModel):
     def _payload_matches_type(self) -> EventEnvelope:
         if self.payload.event_type != self.event_type:
             raise ValueError(f"payload is {self.payload.event_type}, envelope says {self.event_type}")
+        if self.payload.schema_version != self.schema_version:
+            raise ValueError(f"payload is v{self.payload.schema_version}, envelope says v{self.schema_version}")
         return self
 
 
@@ -181,11 +305,11 @@ def new_event(
     occurred_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
 ) -> EventEnvelope:
-    """Wrap a payload in an envelope at the current schema version; a retry passes its first ``event_id``."""
+    """Wrap a payload in an envelope at its model's schema version; a retry passes its first ``event_id``."""
     return EventEnvelope(
         event_id=event_id or uuid.uuid4(),
         event_type=payload.event_type,
-        schema_version=CURRENT_VERSIONS[payload.event_type],
+        schema_version=payload.schema_version,
         occurred_at=occurred_at or datetime.now(UTC),
         owner_id=owner_id,
         correlation_id=correlation_id,

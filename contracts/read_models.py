@@ -17,24 +17,35 @@ from contracts.vocabulary import DocumentStatus
 
 
 class DocumentView(Document):
-    """One stored document. ``status`` is ``duplicate`` when its content already belonged to a live one."""
+    """One stored document. ``status`` is ``duplicate`` when its content already belonged to a live one.
+
+    What a person typed is kept sealed (``name``, ``type_title``, ``file.file_name``: opened by the API when it
+    answers) and every key derived from it is a keyed hash (``service_kit.keyed``): a database reader learns
+    only which values of one person are equal (docs/privacy.md)."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(alias="_id")  # type: ignore[assignment]  # the document_id from the event
     owner_id: int
-    type_slug: str
-    type_title: str
-    name: str
-    name_key: str
-    name_base_key: str
+    type_slug: str  # keyed
+    type_title: str  # sealed
+    name: str  # sealed
+    name_key: str  # keyed
+    name_base_key: str  # keyed
     # Single-field lookup keys: the processor finds the documents a batch may collide with by one
     # ``$in`` on each, which every engine serves from an index (compound filters are not on the test server).
     copies_key: str  # "<owner_id>|<name_base_key>"
-    content_key: str  # "<owner_id>|<sha256>"
-    search_prefixes: list[str]
+    content_key: str  # "<owner_id>|<content_id>" (v1 documents: "<owner_id>|<sha256>")
+    search_prefixes: list[str]  # keyed
     file: StoredFile
     status: DocumentStatus = DocumentStatus.live
+    link_generation: int = 0  # bumped by rename, delete and forget: signed links name it (api/files/links.py)
+    # Its number among the documents ever added to its type (1, 2, ...), and from it the page key
+    # "<owner>|<type>|<number, 12 digits>" while live (None otherwise): pages of a type are ranges of
+    # numbers in creation order, each asked in a window a few pages wide (names are sealed: they cannot
+    # order a page), so a page costs the same in a type of 100 and of 10,000 on every engine.
+    type_seq: int = 0
+    page_key: str | None = None
     duplicate_of: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -54,16 +65,13 @@ class DocumentView(Document):
                 partialFilterExpression={"status": DocumentStatus.live},
             ),
             IndexModel(
-                [("owner_id", ASCENDING), ("file.sha256", ASCENDING)],
-                name="unique_live_content_per_owner",
+                [("owner_id", ASCENDING), ("content_key", ASCENDING)],
+                name="unique_live_content_key_per_owner",
                 unique=True,
                 partialFilterExpression={"status": DocumentStatus.live},
             ),
-            IndexModel(
-                [("owner_id", ASCENDING), ("type_slug", ASCENDING), ("status", ASCENDING),
-                 ("name_key", ASCENDING), ("_id", ASCENDING)],
-                name="documents_of_type_page",
-            ),
+            IndexModel([("page_key", ASCENDING)], name="documents_of_type_by_creation"),
+            IndexModel([("owner_id", ASCENDING), ("file.content_id", ASCENDING)], name="content_id_of_owner"),
             IndexModel([("copies_key", ASCENDING)], name="copies_of_name"),
             IndexModel([("content_key", ASCENDING)], name="content_of_owner"),
             IndexModel([("owner_id", ASCENDING), ("search_prefixes", ASCENDING)], name="search_prefix"),
@@ -80,6 +88,7 @@ class DocumentTypeView(Document):
     slug: str
     title: str
     live_count: int = 0
+    added_count: int = 0  # documents ever added to the type: the last one's type_seq
     created_at: datetime
     updated_at: datetime
 
@@ -157,8 +166,29 @@ def copies_key(owner_id: int, base_key: str) -> str:
     return f"{owner_id}|{base_key}"
 
 
-def content_key(owner_id: int, sha256: str) -> str:
-    return f"{owner_id}|{sha256}"
+def content_key(owner_id: int, content: str) -> str:
+    """``content``: the keyed content id of a v2 file, the sha256 of a v1 one."""
+    return f"{owner_id}|{content}"
+
+
+def file_content_key(owner_id: int, file: StoredFile) -> str:
+    return content_key(owner_id, file.content_id or file.sha256 or "")
+
+
+def page_prefix(owner_id: int, type_slug: str) -> str:
+    return f"{owner_id}|{type_slug}|"
+
+
+def seq_page_key(owner_id: int, type_slug: str, seq: int) -> str:
+    """Fixed width, so text order is number order (``documents_of_type_by_creation``)."""
+    return f"{page_prefix(owner_id, type_slug)}{seq:012d}"
+
+
+def page_key(document: DocumentView) -> str | None:
+    """Where a live document sits in its type's pages, in creation order."""
+    if document.status != DocumentStatus.live:
+        return None
+    return seq_page_key(document.owner_id, document.type_slug, document.type_seq)
 
 
 def read_model_database(base: str, version: int) -> str:

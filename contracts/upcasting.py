@@ -8,9 +8,20 @@ from typing import Any
 JsonObject = dict[str, Any]
 Upcaster = Callable[[JsonObject], JsonObject]
 
+
+def plaintext_v1_to_v2(payload: JsonObject) -> JsonObject:
+    """``document.added`` and ``document.renamed`` v1 -> v2: the same fields, marked as the text the person typed
+    (v2 seals it; the processors seal a v1 event's text with the person's key when they apply it)."""
+    if "plaintext" in payload:
+        raise ValueError("a v1 payload has no plaintext field")
+    return {**payload, "plaintext": True}
+
+
 # (event_type, from_version) -> function returning the payload at from_version + 1.
-# Empty while every type is at v1; the mechanism is exercised by tests with their own registry.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("document.added", 1): plaintext_v1_to_v2,
+    ("document.renamed", 1): plaintext_v1_to_v2,
+}
 
 
 class MissingUpcaster(LookupError):

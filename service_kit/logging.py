@@ -40,5 +40,14 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("rstream", "pymongo", "urllib3", "aiogram.event"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    quiet_libraries(root.level)
+
+
+# Libraries whose INFO and DEBUG lines are noise, or worse: httpx logs every request's URL with its query string
+# (a search's words, a name checked), pymongo's DEBUG every command document. Nothing personal in logs (invariant 9).
+QUIET_LIBRARIES = ("rstream", "pymongo", "urllib3", "aiogram.event", "httpx", "httpcore")
+
+
+def quiet_libraries(level: int) -> None:
+    for noisy in QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))

@@ -1,4 +1,4 @@
-"""``python -m stream_processors <command>``: run, replay, rebuild, export, lag, dlq.
+"""``python -m stream_processors <command>``: run, replay, rebuild, export, lag, dlq, keys.
 
 Examples::
 
@@ -11,6 +11,8 @@ Examples::
     python -m stream_processors dlq list --reason unapplicable
     python -m stream_processors dlq show 12
     python -m stream_processors dlq redrive --reason unapplicable   # after deploying a fix
+    python -m stream_processors keys status                     # live and forgotten keys, by master key
+    python -m stream_processors keys rotate                     # re-wrap every key under the first master key
 """
 
 from __future__ import annotations
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     lag = sub.add_parser("lag", help="print stream end, checkpoint and lag of a processor version")
     lag.add_argument("--version", type=int, default=None)
     _add_dlq_commands(sub.add_parser("dlq", help="list, show or redrive the dead-letter stream's entries"))
+    keys = sub.add_parser("keys", help="the people's data keys: status, or rotate the master key")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("status", help="live and forgotten data keys, live ones by the master key wrapping them")
+    keys_sub.add_parser("rotate", help="re-wrap every data key under the current (first) master key")
     return parser
 
 
@@ -131,6 +137,10 @@ async def _dispatch(args: argparse.Namespace, settings: ProcessorSettings) -> in
         return await commands.export(settings, args.start, selection, args.format, args.output)
     if args.command == "dlq":
         return await _dispatch_dlq(args, settings)
+    if args.command == "keys":
+        if args.keys_command == "rotate":
+            return await commands.keys_rotate(settings, sys.stdout)
+        return await commands.keys_status(settings, sys.stdout)
     return await commands.lag(settings, args.version, sys.stdout)
 
 

@@ -1,4 +1,4 @@
-"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq; each wires clients from
+"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq, keys; each wires clients from
 settings and runs one job (the long-running ``run`` is ``stream_processors.service``)."""
 
 from __future__ import annotations
@@ -7,15 +7,17 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TextIO, TypeVar
 
 from tqdm import tqdm
 
 from contracts.codec import EventDecodeError, decode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_model_database
 from service_kit.eventlog import RawPublisher, StartAt, StreamRecord, StreamSubscriber, stream_end_offset
+from service_kit.keystore import KeyStatus, KeyStore, keys_database_name
 from service_kit.mongo import mongo_client
+from service_kit.settings import master_keyring
 from stream_processors.dead_letters import DeadLetterEntry, NotADeadLetter, for_redrive, listing, read_entry, shown
 from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
 from stream_processors.processor import ProcessorIdentity
@@ -26,6 +28,7 @@ from stream_processors.store import load_checkpoint
 
 log = logging.getLogger(__name__)
 REDRIVE_BATCH = 500
+T = TypeVar("T")
 
 
 async def replay(settings: ProcessorSettings, version: int, start: StartAt, activate: bool) -> int:
@@ -179,3 +182,38 @@ async def dlq_redrive(settings: ProcessorSettings, offsets: Sequence[int], reaso
         await publisher.close()
     out.write(f"redriven {len(chosen)} dead letter(s) to {target}\n")
     return 0
+
+
+async def _with_keys(settings: ProcessorSettings, job: Callable[[KeyStore], Awaitable[T]]) -> T:
+    client = mongo_client(settings.mongo)
+    try:
+        return await job(KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys)))
+    finally:
+        await client.close()
+
+
+def status_lines(status: KeyStatus, current_master: str) -> str:
+    by_master = "".join(f"  wrapped by {master_id}{' (current)' if master_id == current_master else ''}: {count}\n"
+                        for master_id, count in sorted(status.by_master.items()))
+    return f"live keys {status.live}\n{by_master}forgotten keys {status.forgotten}\n"
+
+
+async def keys_status(settings: ProcessorSettings, out: TextIO) -> int:
+    """Read-only: how many people have a live key (by the master key wrapping it) and how many were forgotten."""
+    status = await _with_keys(settings, lambda keys: keys.status())
+    out.write(status_lines(status, master_keyring(settings.master_keys).current_id))
+    return 0
+
+
+async def keys_rotate(settings: ProcessorSettings, out: TextIO) -> int:
+    """Re-wrap every live data key under the current master key; safe while the services run (each key is replaced
+    in one write, and a reader unwraps with whichever master key wrapped it). Exit 0 once none is left under
+    another master key: then the old entry may be dropped from MASTER_KEYS."""
+    current = master_keyring(settings.master_keys).current_id
+    rewrapped = await _with_keys(settings, lambda keys: keys.rotate())
+    status = await _with_keys(settings, lambda keys: keys.status())
+    out.write(f"re-wrapped {rewrapped} keys under {current}\n" + status_lines(status, current))
+    left = sum(count for master_id, count in status.by_master.items() if master_id != current)
+    if left:
+        out.write(f"{left} keys are still wrapped by another master key (created meanwhile?): run rotate again\n")
+    return 0 if left == 0 else 1

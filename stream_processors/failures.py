@@ -24,6 +24,7 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
+from service_kit.crypto import KeyringError
 from service_kit.eventlog import EventLogUnavailable
 from stream_processors.lease import LeaseLost
 
@@ -35,7 +36,8 @@ INFRASTRUCTURE_CODES = frozenset({
     13436, 14031,
 })
 _ENVIRONMENT_ERRORS = (ConnectionFailure, WriteConcernError, ExecutionTimeout, CursorNotFound, ConfigurationError,
-                       InvalidOperation, ProtocolError, EncryptionError, EventLogUnavailable, OSError, MemoryError)
+                       InvalidOperation, ProtocolError, EncryptionError, EventLogUnavailable, OSError, MemoryError,
+                       KeyringError)  # a data key wrapped by a master key this process lacks: configuration
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BRACED = re.compile(r"\{[^{}]*\}")
 MAX_DETAIL_LENGTH = 200

@@ -15,7 +15,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rstream import AMQPMessage
 
 from contracts.codec import EventDecodeError, decode_event
-from contracts.events import EventEnvelope
+from contracts.events import DocumentAdded, DocumentAddedV2, DocumentRenamed, DocumentRenamedV2, EventEnvelope
+from service_kit.crypto import PersonKeys
+from service_kit.keystore import KeyStore
 from service_kit.correlation import correlation_id_var
 from service_kit.eventlog import RawPublisher, StreamRecord
 from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS, ConsumedOutcome
@@ -80,6 +82,18 @@ def split_records(records: Sequence[StreamRecord]) -> tuple[list[Positioned], li
     return events, dead
 
 
+def needs_keys(event: EventEnvelope) -> bool:
+    """Every document event reads or writes sealed text (a restore opens the stored name)."""
+    return event.event_type.startswith("document.")
+
+
+def carries_plaintext(event: EventEnvelope) -> bool:
+    """A v1 event with a person's text: its person gets a key if they have none, so the text is stored sealed."""
+    payload = event.payload
+    return isinstance(payload, (DocumentAdded, DocumentRenamed)) or (
+        isinstance(payload, (DocumentAddedV2, DocumentRenamedV2)) and payload.plaintext)
+
+
 def first_occurrences(events: Sequence[Positioned], applied: set[str]) -> list[Positioned]:
     """Events not applied before, each event id once (the first offset wins)."""
     seen = set(applied)
@@ -131,8 +145,11 @@ class Processor:
         source_stream: str,
         projection: Projection = apply_event,
         rules: NameRules | None = None,
+        *,
+        keys: KeyStore,
     ) -> None:
         self.source_stream = source_stream
+        self._keys = keys
         self.identity = identity
         self._client = client
         self._db = database
@@ -188,23 +205,33 @@ class Processor:
         session = self._session
         if session is None:
             raise RuntimeError("Processor.start() was not called")
+        keys = await self._keys_of(events)
         async with await session.start_transaction():
             await check_lease(self._db, self.identity.checkpoint_id, session)
             applied = await already_applied(self._db, [str(p.event.event_id) for p in events], session)
             fresh = first_occurrences(events, applied)
-            state, effects = await self._apply_loaded(fresh, session) if fresh else (BatchState(), {})
+            state, effects = await self._apply_loaded(fresh, session, keys) if fresh else (BatchState(), {})
             records = [applied_record(p, effects[p.offset]) for p in fresh]
             await write_batch(self._db, state, records, self.identity.checkpoint_id, last_offset, session)
         return effects
 
+    async def _keys_of(self, events: Sequence[Positioned]) -> dict[int, PersonKeys]:
+        """The data keys of the people whose document events the batch holds (one lookup, cached by the store); a
+        person with plaintext (v1) events and no key yet gets one. Outside the transaction: keys live in their own
+        database and a key created for a batch that is then retried is simply used again."""
+        found = await self._keys.find({p.event.owner_id for p in events if needs_keys(p.event)})
+        for owner_id in sorted({p.event.owner_id for p in events if carries_plaintext(p.event)} - set(found)):
+            found[owner_id] = await self._keys.get_or_create(owner_id)
+        return found
+
     async def _apply_loaded(
-        self, events: list[Positioned], session: AsyncClientSession
+        self, events: list[Positioned], session: AsyncClientSession, keys: dict[int, PersonKeys]
     ) -> tuple[BatchState, dict[int, str]]:
         """Load the state the events need and apply them; again with more documents while naming probed
         names whose possible holders were not loaded (so the unique indexes never refuse the writes)."""
         more: frozenset[str] = frozenset()
         for _ in range(MAX_LOAD_ROUNDS):
-            state = await load_state(self._db, events, session, self._rules, more)
+            state = await load_state(self._db, events, session, self._rules, more, keys)
             effects = apply_all(state, events, self._projection)
             missing = state.unloaded_copies_keys()
             if not missing:

@@ -15,7 +15,9 @@ from pymongo.errors import PyMongoError
 from contracts.read_models import READ_MODELS, read_model_database
 from service_kit.eventlog import RawPublisher, ensure_streams, streams_exist
 from service_kit.http import start_ops_server
+from service_kit.keystore import KeyStore, keys_database_name
 from service_kit.mongo import mongo_client, init_read_models
+from service_kit.settings import master_keyring
 from stream_processors.failures import describe_failure
 from stream_processors.lease import LeaseTiming
 from stream_processors.processor import Processor, ProcessorIdentity, Projection
@@ -44,8 +46,9 @@ async def open_processor(
         await ensure_streams(settings.rabbitmq)
         database = client[read_model_database(settings.mongo.database, identity.version)]
         await init_read_models(database, READ_MODELS)
+        keys = KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys))
         processor = Processor(identity, client, database, dead_letters, settings.rabbitmq.events_stream,
-                              projection, rules)
+                              projection, rules, keys=keys)
         await processor.start(LeaseTiming(settings.lease_ttl_seconds, settings.lease_renew_seconds))
         try:
             yield processor

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,20 +11,21 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.events import DocumentAdded, EventEnvelope
+from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope
 from contracts.read_models import (
-    content_key,
-    copies_key,
+    file_content_key,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
     ProcessorCheckpoint,
     UserView,
 )
-from contracts.text import base_name_key, name_key
 from contracts.vocabulary import DocumentStatus
+from service_kit.crypto import PersonKeys
+from service_kit.keyed import name_keys, type_key
 from service_kit.metrics import timed
 from stream_processors.projections.naming import NameRules
+from stream_processors.projections.personal import NAMED_PAYLOADS, added_name
 from stream_processors.projections.state import BatchState, type_id
 
 Database = AsyncDatabase[dict[str, Any]]
@@ -57,33 +58,37 @@ def _document_ids(events: Sequence[Positioned]) -> list[str]:
     return list({str(p.event.payload.document_id) for p in events if hasattr(p.event.payload, "document_id")})
 
 
-def _wanted_copies(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
-    """Copy keys (owner + base name) a batch may want to occupy, for copy-suffix resolution."""
-    keys = {
-        copies_key(p.event.owner_id, base_name_key(name_key(name)))
-        for p in events
-        if isinstance(name := getattr(p.event.payload, "name", None), str)
-    }
-    keys.update(d.copies_key for d in documents)
-    return sorted(keys)
+Keys = Mapping[int, PersonKeys]
 
 
-def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
-    keys = {
-        content_key(p.event.owner_id, p.event.payload.file.sha256)
-        for p in events
-        if isinstance(p.event.payload, DocumentAdded)
-    }
-    keys.update(d.content_key for d in documents)
-    return sorted(keys)
+def _adds(events: Sequence[Positioned], keys: Keys) -> list[tuple[int, DocumentAdded | DocumentAddedV2]]:
+    """The adds of people whose key was handed in (an add of a forgotten person applies as a no-op)."""
+    return [(p.event.owner_id, p.event.payload) for p in events
+            if isinstance(p.event.payload, (DocumentAdded, DocumentAddedV2)) and p.event.owner_id in keys]
 
 
-def _wanted_types(events: Sequence[Positioned], documents: list[DocumentView]) -> list[str]:
-    ids = {
-        type_id(p.event.owner_id, p.event.payload.type_slug)
-        for p in events
-        if isinstance(p.event.payload, DocumentAdded)
-    }
+def _wanted_copies(events: Sequence[Positioned], documents: list[DocumentView], keys: Keys) -> list[str]:
+    """Copy keys (owner + keyed base name) a batch may want to occupy, for copy-suffix resolution."""
+    wanted: set[str] = set()
+    for p in events:
+        person = keys.get(p.event.owner_id)
+        payload = p.event.payload
+        if person is not None and isinstance(payload, NAMED_PAYLOADS):
+            name = added_name(payload, person)
+            if name is not None:
+                wanted.add(name_keys(person, name).copies_key)
+    wanted.update(d.copies_key for d in documents)
+    return sorted(wanted)
+
+
+def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView], keys: Keys) -> list[str]:
+    wanted = {file_content_key(owner_id, payload.file) for owner_id, payload in _adds(events, keys)}
+    wanted.update(d.content_key for d in documents)
+    return sorted(wanted)
+
+
+def _wanted_types(events: Sequence[Positioned], documents: list[DocumentView], keys: Keys) -> list[str]:
+    ids = {type_id(owner_id, type_key(keys[owner_id], payload.type_slug)) for owner_id, payload in _adds(events, keys)}
     ids.update(type_id(d.owner_id, d.type_slug) for d in documents)
     return sorted(ids)
 
@@ -95,6 +100,7 @@ async def load_state(
     session: AsyncClientSession,
     rules: NameRules | None = None,
     more_copies_keys: frozenset[str] = frozenset(),
+    keys: Keys | None = None,
 ) -> BatchState:
     """Everything the batch's events can read: their documents, the live documents whose name or
     content they could collide with, the types whose counts they change and their users.
@@ -103,20 +109,22 @@ async def load_state(
     ``more_copies_keys``, which the caller passes when applying showed that naming probed others (a name
     cut to fit a suffix, an id name): see ``BatchState.unloaded_copies_keys``.
     """
+    people = keys if keys is not None else {}
     documents = await _find(db, DocumentView, {"_id": {"$in": _document_ids(events)}}, session)
-    copies = sorted(set(_wanted_copies(events, documents)) | more_copies_keys)
+    copies = sorted(set(_wanted_copies(events, documents, people)) | more_copies_keys)
     neighbours = [
         document
-        for field, keys in (("copies_key", copies), ("content_key", _wanted_contents(events, documents)))
-        if keys
-        for document in await _find(db, DocumentView, {field: {"$in": keys}}, session)
+        for field, values in (("copies_key", copies), ("content_key", _wanted_contents(events, documents, people)))
+        if values
+        for document in await _find(db, DocumentView, {field: {"$in": values}}, session)
         if document.status == DocumentStatus.live
     ]
     by_id = {d.id: d for d in neighbours} | {d.id: d for d in documents}
-    types = await _find(db, DocumentTypeView, {"_id": {"$in": _wanted_types(events, list(by_id.values()))}}, session)
+    type_ids = _wanted_types(events, list(by_id.values()), people)
+    types = await _find(db, DocumentTypeView, {"_id": {"$in": type_ids}}, session)
     owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})
     users = await _find(db, UserView, {"_id": {"$in": owners}}, session) if owners else []
-    return BatchState.of(list(by_id.values()), types, users, rules, frozenset(copies))
+    return BatchState.of(list(by_id.values()), types, users, rules, frozenset(copies), people)
 
 
 def applied_record(positioned: Positioned, effect: str) -> dict[str, Any]:

@@ -8,9 +8,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from contracts.events import (
+    PAYLOAD_TYPES,
     DocumentAdded,
+    DocumentAddedV2,
     DocumentDeleted,
     DocumentRenamed,
+    DocumentRenamedV2,
     DocumentRestored,
     EventEnvelope,
     StoredFile,
@@ -18,6 +21,8 @@ from contracts.events import (
     new_event,
 )
 from contracts.text import type_slug
+from service_kit.crypto import PersonKeys
+from service_kit.keyed import TYPE
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -89,7 +94,7 @@ def started(owner_id: int, language: str = "en", step: int = 0) -> EventEnvelope
 
 def document_id_of(event: EventEnvelope) -> uuid.UUID:
     payload = event.payload
-    assert isinstance(payload, DocumentAdded)
+    assert isinstance(payload, (DocumentAdded, DocumentAddedV2))
     return payload.document_id
 
 
@@ -117,3 +122,46 @@ def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnve
                 event = restored(owner, rng.choice(ids), step)
             events.append(event)
     return events
+
+
+def as_read(event: EventEnvelope) -> EventEnvelope:
+    """The event as decoding returns it: a v1 event with personal text lifted to v2 (marked ``plaintext``)."""
+    current = PAYLOAD_TYPES[event.event_type]
+    if event.schema_version == current.schema_version:
+        return event
+    payload = current.model_validate({**event.payload.model_dump(), "plaintext": True})
+    return event.model_copy(update={"schema_version": current.schema_version, "payload": payload})
+
+
+def sealed_added(
+    keys: PersonKeys,
+    name: str,
+    type_title: str = "Passport",
+    content: str | None = None,
+    step: int = 0,
+    document_id: uuid.UUID | None = None,
+    file_name: str | None = "scan.pdf",
+) -> EventEnvelope:
+    """A v2 document.added as a bot that seals through the API writes it."""
+    hasher = keys.content_hasher()
+    hasher.update((content if content is not None else f"{keys.owner_id}/{name}/{uuid.uuid4()}").encode())
+    content_id = hasher.hexdigest()[:32]
+    return new_event(
+        DocumentAddedV2(
+            document_id=document_id or uuid.uuid4(),
+            type_slug=keys.keyed(TYPE, type_slug(type_title)),
+            type_title=keys.seal("type_title", type_title),
+            name=keys.seal("name", name),
+            file=StoredFile(object_key=f"owners/{keys.owner_id}/{content_id}", size=10, mime_type="application/pdf",
+                            file_name=keys.seal("file_name", file_name) if file_name is not None else None,
+                            content_id=content_id, encrypted=True),
+        ),
+        owner_id=keys.owner_id,
+        correlation_id=f"corr-{step}",
+        occurred_at=at(step),
+    )
+
+
+def sealed_renamed(keys: PersonKeys, document_id: uuid.UUID, name: str, step: int = 0) -> EventEnvelope:
+    return new_event(DocumentRenamedV2(document_id=document_id, name=keys.seal("name", name)),
+                     owner_id=keys.owner_id, correlation_id="c", occurred_at=at(step))

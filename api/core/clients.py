@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from pymongo.errors import PyMongoError
 
+from api.core.rate_limit import RateLimiter
 from api.core.served_projection import Database, ServedProjection
 from api.settings import ApiSettings
 from service_kit.keystore import KeyStore, keys_database_name
@@ -31,6 +32,7 @@ class ApiState:
     files: ObjectStore
     # Per-person data keys (the API is the key service: it seals typed text and encrypts files).
     keys: KeyStore
+    seal_limiter: RateLimiter
 
     @property
     def database(self) -> Database:
@@ -45,6 +47,7 @@ def build_state(settings: ApiSettings) -> ApiState:
         projection=ServedProjection(client, settings.mongo.database, settings.read_model_version),
         files=ObjectStore(s3_client(settings.s3, settings.s3_tuning), settings.s3.bucket),
         keys=KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys)),
+        seal_limiter=RateLimiter(settings.seal_rate_per_minute),
     )
 
 

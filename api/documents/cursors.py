@@ -1,10 +1,11 @@
 """Opaque page cursors for the documents of a type.
 
-Documents of a type are ordered by ``name_key``. Among live documents of one owner and type that key is
-unique (the ``unique_live_name_per_type`` index), so "everything after this key" is an exact keyset
-position: no offsets, no skipped or repeated documents while paging a stable list.
+Documents of a type are ordered by creation: each has a number in its type (``type_seq``, unique), so
+"everything after this number" is an exact keyset position: no offsets, no skipped or repeated documents
+while paging a stable list. (Names are sealed: they cannot order a page.)
 
-A cursor is base64url JSON ``{"v": 1, "t": <type slug>, "k": <name key>}``. It is not secret (the
+A cursor is base64url JSON ``{"v": 2, "t": <type slug>, "n": <number>}`` (v1 cursors named a name key and
+are refused). It is not secret (the
 query is scoped to the owner anyway) but it is validated strictly, so a forged or truncated cursor is
 a clear 422 instead of a surprising page, and a cursor of another type is refused.
 """
@@ -17,13 +18,11 @@ import json
 import re
 from dataclasses import dataclass
 
-from contracts.text import MAX_NAME_LENGTH
 
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
 MAX_CURSOR_LENGTH = 1024
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
-# A name key is derived from a cleaned name; decomposition may lengthen it, but never by 4x.
-_MAX_KEY_LENGTH = 4 * MAX_NAME_LENGTH
+_MAX_NUMBER = 10**12 - 1  # the page key's 12 digits
 
 
 class InvalidCursor(ValueError):
@@ -32,15 +31,15 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class PagePosition:
-    """Where the next page starts: after ``name_key`` in the list of type ``type_slug``."""
+    """Where the next page starts: after the document numbered ``after_seq`` in the list of type ``type_slug``."""
 
     type_slug: str
-    name_key: str
+    after_seq: int
 
 
 def encode_cursor(position: PagePosition) -> str:
     raw = json.dumps(
-        {"v": CURSOR_VERSION, "t": position.type_slug, "k": position.name_key},
+        {"v": CURSOR_VERSION, "t": position.type_slug, "n": position.after_seq},
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
@@ -64,11 +63,12 @@ def decode_cursor(cursor: str, type_slug: str) -> PagePosition:
     """The position a cursor names; raises ``InvalidCursor`` for anything else, or another type's cursor."""
     fields = _json_object(cursor)
     version = fields.get("v")
-    if set(fields) != {"v", "t", "k"} or isinstance(version, bool) or version != CURSOR_VERSION:
+    if set(fields) != {"v", "t", "n"} or isinstance(version, bool) or version != CURSOR_VERSION:
         raise InvalidCursor("cursor is not a page cursor of this API")
-    slug, key = fields["t"], fields["k"]
-    if not isinstance(slug, str) or not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH:
+    slug, number = fields["t"], fields["n"]
+    if not isinstance(slug, str) or not isinstance(number, int) or isinstance(number, bool) \
+            or not 1 <= number <= _MAX_NUMBER:
         raise InvalidCursor("cursor is not a page cursor of this API")
     if slug != type_slug:
         raise InvalidCursor("cursor belongs to another type's listing")
-    return PagePosition(slug, key)
+    return PagePosition(slug, number)

@@ -4,6 +4,7 @@ size, the owned document."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
@@ -11,9 +12,11 @@ from fastapi import Depends, Path, Query
 from api.core.errors import ApiError, not_found
 from api.core.parameters import DocumentId, OwnerId, State
 from api.documents.freshness import Freshness, wait_until_applied
+from api.documents.opening import opened_detail
 from api.documents.queries import StoredDocument, find_document
 from contracts.text import MAX_TYPE_TITLE_LENGTH
 from contracts.vocabulary import SLUG_PATTERN
+from service_kit.crypto import PersonKeys
 
 RETRY_AFTER_PENDING_SECONDS = 1
 MAX_SLUG_LENGTH = MAX_TYPE_TITLE_LENGTH  # contracts.events.Slug
@@ -51,12 +54,25 @@ def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, descriptio
     return limit
 
 
-async def owned_document(owner_id: OwnerId, document_id: DocumentId, state: State) -> StoredDocument:
-    """The document named in the path, if it is the owner's (404 for another owner's, like a missing one)."""
+async def person_keys(owner_id: OwnerId, state: State) -> PersonKeys | None:
+    """The owner's data key (None: they never stored anything, or were forgotten)."""
+    return await state.keys.get(owner_id)
+
+
+PersonKeysOrNone = Annotated[PersonKeys | None, Depends(person_keys)]
+
+
+async def owned_document(
+    owner_id: OwnerId, document_id: DocumentId, state: State, keys: PersonKeysOrNone
+) -> StoredDocument:
+    """The document named in the path, if it is the owner's (404 for another owner's, like a missing one), its
+    answer opened (a document whose person has no key any more is as good as gone)."""
     document = await find_document(state.database, owner_id, str(document_id))
-    if document is None:
+    if document is None or keys is None:
         raise not_found("document")
-    return document
+    detail = opened_detail(keys, document.detail)
+    # The file as stored but for its name, opened: downloads name the file with it.
+    return replace(document, detail=detail, file=document.file.model_copy(update={"file_name": detail.file_name}))
 
 
 OwnedDocument = Annotated[StoredDocument, Depends(owned_document)]

@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 from api.core.served_projection import Database
 from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, TypeSummary
 from contracts.events import StoredFile
-from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key
+from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key, seq_page_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.metrics import timed
 
@@ -27,17 +27,19 @@ TYPES = DocumentTypeView.Settings.name
 USERS = UserView.Settings.name
 APPLIED = AppliedEvent.Settings.name
 SUMMARY_FIELDS = {
-    "type_slug": 1, "type_title": 1, "name": 1, "name_key": 1, "file.size": 1, "file.mime_type": 1, "created_at": 1,
+    "type_slug": 1, "type_title": 1, "name": 1, "page_key": 1, "file.size": 1, "file.mime_type": 1, "created_at": 1,
 }
 
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """One document as the API needs it: the answer, plus where its bytes are."""
+    """One document as the API needs it: the answer, plus where its bytes are (``file`` as stored: its file name
+    sealed; ``detail`` is opened by ``api.documents.opening``) and the generation signed links name."""
 
     detail: DocumentDetail
     owner_id: int
     file: StoredFile
+    link_generation: int = 0
 
     @property
     def downloadable(self) -> bool:
@@ -68,43 +70,54 @@ def stored_document_of(raw: Raw) -> StoredDocument:
         updated_at=raw["updated_at"],
         deleted_at=raw.get("deleted_at"),
     )
-    return StoredDocument(detail=detail, owner_id=raw["owner_id"], file=file)
+    return StoredDocument(detail=detail, owner_id=raw["owner_id"], file=file,
+                          link_generation=raw.get("link_generation", 0))
 
 
 @timed("mongo", "list_types")
 async def list_types(db: Database, owner_id: int, limit: int) -> list[TypeSummary]:
     cursor = db[TYPES].find({"owner_id": owner_id}, {"slug": 1, "title": 1, "live_count": 1}, limit=limit)
-    rows = await cursor.sort("slug", ASCENDING).to_list(None)
+    rows = await cursor.sort("slug", ASCENDING).to_list(None)  # a stable cut; the API orders them by title
     return [TypeSummary(slug=r["slug"], title=r["title"], live_count=r["live_count"]) for r in rows]
 
 
 @timed("mongo", "documents_page")
 async def documents_page(
-    db: Database, owner_id: int, type_slug: str, after_key: str | None, limit: int
-) -> list[tuple[str, DocumentSummary]]:
-    """Live documents of a type in ``name_key`` order, after ``after_key``; each with its key (for cursors).
+    db: Database, owner_id: int, type_slug: str, after_seq: int, limit: int
+) -> list[tuple[int, DocumentSummary]]:
+    """Up to ``limit`` live documents of a type (keyed slug) in creation order, numbered after ``after_seq``; each
+    with its number (for cursors).
 
-    Served by ``documents_of_type_page`` (owner, type, status, name_key, _id): three equalities, then a
-    range and the sort on the next key field, so mongod walks exactly ``limit`` index entries.
+    Live documents carry ``page_key`` "<owner>|<type>|<number>" (``documents_of_type_by_creation``). A range
+    over the whole rest of a type would make SecantusDB collect every entry of it before the limit (a page of a
+    10,000-document type took seconds), so the numbers are asked in windows: one page wide first (SecantusDB
+    reads every entry of the window), twice as wide each time deleted documents leave it short, until the page
+    is full or the type's last number is passed.
     """
-    query: dict[str, Any] = {"owner_id": owner_id, "type_slug": type_slug, "status": DocumentStatus.live}
-    if after_key is not None:
-        query["name_key"] = {"$gt": after_key}
-    cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
-    rows = await cursor.sort([("name_key", ASCENDING), ("_id", ASCENDING)]).to_list(None)
-    return [(r["name_key"], summary_of(r)) for r in rows]
+    kind = await db[TYPES].find_one({"_id": f"{owner_id}:{type_slug}"}, {"added_count": 1})
+    last = int(kind.get("added_count", 0)) if kind is not None else 0
+    rows: list[dict[str, Any]] = []
+    start, width = after_seq + 1, max(limit, 8)
+    while len(rows) < limit and start <= last:
+        window = {"$gte": seq_page_key(owner_id, type_slug, start),
+                  "$lt": seq_page_key(owner_id, type_slug, start + width)}
+        cursor = db[DOCUMENTS].find({"page_key": window}, SUMMARY_FIELDS | {"type_seq": 1}, limit=limit - len(rows))
+        rows += await cursor.sort("page_key", ASCENDING).to_list(None)
+        start, width = start + width, width * 2
+    return [(int(r["type_seq"]), summary_of(r)) for r in rows]
 
 
 @timed("mongo", "search_documents")
 async def search_documents(db: Database, owner_id: int, prefixes: list[str], limit: int) -> list[DocumentSummary]:
-    """Live documents whose words start with every one of ``prefixes``.
+    """Live documents whose words start with every one of ``prefixes`` (keyed, ``service_kit.keyed``).
 
-    ``search_prefixes`` holds every prefix of every word of the name key, indexed with the owner
-    (``search_prefix``), so this is an index lookup on the first prefix plus a filter on the others.
+    ``search_prefixes`` holds every prefix of every word of the name key, keyed, indexed with the owner
+    (``search_prefix``), so this is an index lookup on the first prefix plus a filter on the others. The
+    order is the creation order; the API orders the opened names.
     """
     query = {"owner_id": owner_id, "search_prefixes": {"$all": prefixes}, "status": DocumentStatus.live}
     cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
-    rows = await cursor.sort("name_key", ASCENDING).to_list(None)
+    rows = await cursor.sort("created_at", ASCENDING).to_list(None)
     return [summary_of(r) for r in rows]
 
 
@@ -119,7 +132,7 @@ async def find_document(db: Database, owner_id: int, document_id: str) -> Stored
 
 @timed("mongo", "find_live_by_name")
 async def find_live_by_name(db: Database, owner_id: int, type_slug: str, key: str) -> str | None:
-    """The live document of the type holding this name key (``unique_live_name_per_type``)."""
+    """The live document of the type holding this keyed name key (``unique_live_name_per_type``)."""
     raw = await db[DOCUMENTS].find_one(
         {"owner_id": owner_id, "type_slug": type_slug, "name_key": key, "status": DocumentStatus.live}, {"_id": 1}
     )

@@ -16,10 +16,12 @@ from api.documents.cursors import MAX_CURSOR_LENGTH, InvalidCursor, PagePosition
 from api.documents.dependencies import (
     MAX_SLUG_LENGTH,
     OwnedDocument,
+    PersonKeysOrNone,
     TypeSlug,
     page_limit,
     require_fresh,
 )
+from api.documents.opening import by_name, opened_summaries, opened_types
 from api.documents.search import EmptySearch, search_terms
 from contracts.api_schemas import (
     OWNER_SCOPE,
@@ -32,8 +34,9 @@ from contracts.api_schemas import (
     TypeList,
     UserProfile,
 )
-from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name, name_key
+from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
 from contracts.vocabulary import SLUG_PATTERN
+from service_kit.keyed import keyed_terms, name_keys, type_key
 
 router = APIRouter(
     prefix=OWNER_SCOPE,
@@ -49,11 +52,13 @@ RAW_NAME_LENGTH = 4 * MAX_NAME_LENGTH
 
 @router.get("/types", dependencies=fresh, summary="The owner's document types with live counts")
 async def list_types(
-    owner_id: OwnerId, state: State,
+    owner_id: OwnerId, state: State, keys: PersonKeysOrNone,
     non_empty: Annotated[bool, Query(description="Only types holding live documents.")] = False,
 ) -> TypeList:
+    if keys is None:
+        return TypeList(items=[])
     types = await queries.list_types(state.database, owner_id, state.settings.max_types)
-    return TypeList(items=[t for t in types if t.live_count > 0 or not non_empty])
+    return TypeList(items=[t for t in opened_types(keys, types) if t.live_count > 0 or not non_empty])
 
 
 def _position(cursor: str | None, slug: str) -> PagePosition | None:
@@ -65,30 +70,35 @@ def _position(cursor: str | None, slug: str) -> PagePosition | None:
         raise ApiError(422, "invalid_cursor", str(error)) from None
 
 
-@router.get("/types/{slug}/documents", dependencies=fresh, summary="Live documents of a type, by name")
+@router.get("/types/{slug}/documents", dependencies=fresh, summary="Live documents of a type, oldest first")
 async def documents_of_type(
-    owner_id: OwnerId, slug: TypeSlug, state: State, limit: PageLimit,
+    owner_id: OwnerId, slug: TypeSlug, state: State, limit: PageLimit, keys: PersonKeysOrNone,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")]
     = None,
 ) -> DocumentPage:
     position = _position(cursor, slug)
+    if keys is None:
+        return DocumentPage(items=[])
     rows = await queries.documents_page(
-        state.database, owner_id, slug, position.name_key if position else None, limit + 1
+        state.database, owner_id, type_key(keys, slug), position.after_seq if position else 0, limit + 1
     )
     next_cursor = encode_cursor(PagePosition(slug, rows[limit - 1][0])) if len(rows) > limit else None
-    return DocumentPage(items=[summary for _, summary in rows[:limit]], next_cursor=next_cursor)
+    return DocumentPage(items=opened_summaries(keys, [summary for _, summary in rows[:limit]]), next_cursor=next_cursor)
 
 
 @router.get("/documents/search", dependencies=fresh, summary="Live documents whose words start with the query's")
 async def search_documents(
-    owner_id: OwnerId, state: State, limit: PageLimit,
+    owner_id: OwnerId, state: State, limit: PageLimit, keys: PersonKeysOrNone,
     q: Annotated[str, Query(min_length=1, max_length=MAX_NAME_LENGTH, description="Words or word beginnings.")],
 ) -> DocumentList:
     try:
         terms = search_terms(q)
     except EmptySearch as error:
         raise ApiError(422, "invalid_query", str(error)) from None
-    return DocumentList(items=await queries.search_documents(state.database, owner_id, terms, limit))
+    if keys is None:
+        return DocumentList(items=[])
+    found = await queries.search_documents(state.database, owner_id, keyed_terms(keys, terms), limit)
+    return DocumentList(items=by_name(opened_summaries(keys, found)))
 
 
 @router.get("/documents/{document_id}", dependencies=fresh, summary="One document, whatever its status")
@@ -104,15 +114,18 @@ async def document_history(owner_id: OwnerId, document: OwnedDocument, state: St
 
 @router.get("/name-check", dependencies=fresh, summary="Whether a live document of the type has this name")
 async def name_check(
-    owner_id: OwnerId, state: State,
+    owner_id: OwnerId, state: State, keys: PersonKeysOrNone,
     type_slug: Annotated[str, Query(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)],
     name: Annotated[str, Query(min_length=1, max_length=RAW_NAME_LENGTH)],
 ) -> NameCheck:
     try:
-        key = name_key(clean_display_name(name))
+        cleaned = clean_display_name(name)
     except InvalidName as error:
         raise ApiError(422, "invalid_name", f"the name is {error.reason.replace('_', ' ')}") from None
-    holder = await queries.find_live_by_name(state.database, owner_id, type_slug, key)
+    if keys is None:
+        return NameCheck(taken=False)
+    key = name_keys(keys, cleaned).name_key
+    holder = await queries.find_live_by_name(state.database, owner_id, type_key(keys, type_slug), key)
     return NameCheck(taken=holder is not None, document_id=holder)
 
 

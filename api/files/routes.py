@@ -18,6 +18,7 @@ from api.core.security import require_service_token
 from api.documents import queries
 from api.documents.dependencies import OwnedDocument, require_fresh
 from api.files.downloads import serve_file
+from api.documents.opening import opened_duplicate
 from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
 from api.files.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
 from api.files.quota import QuotaExceeded, StorageLimits, admit_content, check_declared_size, storage_usage
@@ -114,7 +115,7 @@ async def upload_file(
         raise ApiError(403, QUOTA_EXCEEDED, str(error), usage=error.usage) from None
     return UploadedFile(
         object_key=stored.object_key, sha256=stored.sha256, size=stored.size, mime_type=stored.mime_type,
-        duplicate_of=duplicate, file_name=file_name,
+        duplicate_of=await opened_duplicate(state.keys, owner_id, duplicate), file_name=file_name,
     )
 
 

@@ -27,3 +27,10 @@ def ensure_type(state: BatchState, owner_id: int, slug: str, title: str, at: dat
 def adjust_live_count(state: BatchState, owner_id: int, slug: str, delta: int, at: datetime) -> None:
     current = state.types[type_id(owner_id, slug)]
     state.put_type(current.model_copy(update={"live_count": max(0, current.live_count + delta), "updated_at": at}))
+
+
+def next_type_seq(state: BatchState, owner_id: int, slug: str, at: datetime) -> int:
+    """The number of a document added to the type now (its position in the type's creation order)."""
+    current = state.types[type_id(owner_id, slug)]
+    state.put_type(current.model_copy(update={"added_count": current.added_count + 1, "updated_at": at}))
+    return current.added_count + 1

@@ -10,7 +10,13 @@ document of another owner are ignored. Every event has an outcome, however crowd
   its live name is not the one asked for;
 - a rename with no free name changes nothing (``rename_conflict``);
 - a restore with no free name leaves the document deleted (``restore_conflict``); ``restored_renamed``
-  says that it is live again under another name than it had.
+  says that it is live again under another name than it had;
+- an add or a rename whose text was sealed under a key the person no longer has (forgotten) changes nothing
+  (``ignored_forgotten``).
+
+Names are worked out in the clear (``personal``) and stored sealed, with keyed hashes for every key: a derived
+name ("Passport (2)") is sealed here, and since sealing is deterministic a replay stores the same bytes.
+A rename and a delete bump ``link_generation``, so signed links to the old state stop working.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from contracts.effects import Effect
-from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
-from contracts.read_models import DocumentView, content_key, copies_key
-from contracts.text import base_name_key, name_key, search_prefixes
+from contracts.events import DocumentAdded, DocumentAddedV2, DocumentRenamed, DocumentRenamedV2, EventEnvelope
+from contracts.read_models import DocumentView, file_content_key
 from contracts.vocabulary import DocumentStatus
-from stream_processors.projections.document_types import adjust_live_count, ensure_type
+from service_kit.keyed import search_keys
+from stream_processors.projections.document_types import adjust_live_count, ensure_type, next_type_seq
 from stream_processors.projections.naming import id_family_names, name_candidates
-from stream_processors.projections.state import BatchState, content_slot
+from stream_processors.projections.personal import read_added, read_renamed
+from stream_processors.projections.state import BatchState, content_slot, type_id
 
 
 def free_name(state: BatchState, document: DocumentView, candidates: Iterable[str]) -> str | None:
@@ -34,7 +41,7 @@ def free_name(state: BatchState, document: DocumentView, candidates: Iterable[st
 
 
 def _is_free(state: BatchState, document: DocumentView, name: str) -> bool:
-    holder = state.name_holder(document.owner_id, document.type_slug, name_key(name))
+    holder = state.name_holder(document.owner_id, document.type_slug, name)
     return holder is None or holder == document.id
 
 
@@ -49,17 +56,22 @@ def _with(document: DocumentView, **changes: object) -> DocumentView:
     return changed
 
 
-def _named(document: DocumentView, name: str) -> DocumentView:
-    key = name_key(name)
-    base = base_name_key(key)
+def _named(state: BatchState, document: DocumentView, name: str) -> DocumentView:
+    """The document under ``name``: sealed, with its keyed name, copies and search keys."""
+    person = state.keys_of(document.owner_id)
+    keys = state.name_keys(document.owner_id, name)
     return _with(
         document,
-        name=name,
-        name_key=key,
-        name_base_key=base,
-        copies_key=copies_key(document.owner_id, base),
-        search_prefixes=search_prefixes(key),
+        name=person.seal("name", name),
+        name_key=keys.name_key,
+        name_base_key=keys.base_key,
+        copies_key=keys.copies_key,
+        search_prefixes=search_keys(person, name),
     )
+
+
+def _plain_name(state: BatchState, document: DocumentView) -> str:
+    return state.keys_of(document.owner_id).open("name", document.name)
 
 
 def _touched(document: DocumentView, event: EventEnvelope, offset: int, **changes: object) -> DocumentView:
@@ -82,7 +94,7 @@ def _live_original(state: BatchState, document: DocumentView) -> str | None:
 
 
 def _made_live(state: BatchState, document: DocumentView, name: str, at: datetime) -> DocumentView:
-    live = _with(_named(document, name), status=DocumentStatus.live, duplicate_of=None, deleted_at=None)
+    live = _with(_named(state, document, name), status=DocumentStatus.live, duplicate_of=None, deleted_at=None)
     state.take_slots(live)
     adjust_live_count(state, live.owner_id, live.type_slug, +1, at)
     return live
@@ -90,55 +102,66 @@ def _made_live(state: BatchState, document: DocumentView, name: str, at: datetim
 
 def apply_document_added(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     payload = event.payload
-    assert isinstance(payload, DocumentAdded)
+    assert isinstance(payload, (DocumentAdded, DocumentAddedV2))
     document_id = str(payload.document_id)
     if document_id in state.documents:
         return Effect.ignored_existing
-    ensure_type(state, event.owner_id, payload.type_slug, payload.type_title, event.occurred_at)
+    person = state.keys_of(event.owner_id)
+    texts = read_added(payload, person)
+    if texts is None:
+        return Effect.ignored_forgotten
+    ensure_type(state, event.owner_id, texts.type_key, person.seal("type_title", texts.type_title), event.occurred_at)
     draft = _named(
+        state,
         DocumentView(
             _id=document_id,
             owner_id=event.owner_id,
-            type_slug=payload.type_slug,
-            type_title=state.types[f"{event.owner_id}:{payload.type_slug}"].title,
-            name=payload.name,
+            type_slug=texts.type_key,
+            type_title=state.types[type_id(event.owner_id, texts.type_key)].title,
+            name="",
             name_key="",
             name_base_key="",
             copies_key="",
-            content_key=content_key(event.owner_id, payload.file.sha256),
+            content_key=file_content_key(event.owner_id, texts.file),
             search_prefixes=[],
-            file=payload.file,
+            type_seq=next_type_seq(state, event.owner_id, texts.type_key, event.occurred_at),
+            file=texts.file,
             created_at=event.occurred_at,
             updated_at=event.occurred_at,
             last_event_id=str(event.event_id),
             last_offset=offset,
         ),
-        payload.name,
+        texts.name,
     )
     original = _live_original(state, draft)
     if original is not None:
         state.put_document(_with(draft, status=DocumentStatus.duplicate, duplicate_of=original))
         return Effect.created_duplicate
-    name = _name_for_new_document(state, draft, payload.name)
+    name = _name_for_new_document(state, draft, texts.name)
     state.put_document(_made_live(state, draft, name, event.occurred_at))
-    return Effect.created if name == payload.name else Effect.created_renamed
+    return Effect.created if name == texts.name else Effect.created_renamed
 
 
 def apply_document_renamed(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     payload = event.payload
-    assert isinstance(payload, DocumentRenamed)
+    assert isinstance(payload, (DocumentRenamed, DocumentRenamedV2))
     document = _owned_document(state, event, str(payload.document_id))
     if document is None:
         return Effect.ignored_unknown
     if document.status != DocumentStatus.live:
         return Effect.ignored_not_live
-    name = free_name(state, document, name_candidates(payload.name, document.id, state.rules))
+    wanted = read_renamed(payload, state.keys_of(event.owner_id))
+    if wanted is None:
+        return Effect.ignored_forgotten
+    name = free_name(state, document, name_candidates(wanted, document.id, state.rules))
     if name is None:
         return Effect.rename_conflict
     state.free_slots(document)
-    renamed = _named(document, name)
+    renamed = _named(state, document, name)
     state.take_slots(renamed)
-    state.put_document(_touched(renamed, event, offset))
+    # Links to the document stop working when its name changes (a rename to the same name changes nothing).
+    generation = document.link_generation + (renamed.name != document.name)
+    state.put_document(_touched(renamed, event, offset, link_generation=generation))
     return Effect.renamed
 
 
@@ -151,7 +174,8 @@ def apply_document_deleted(state: BatchState, event: EventEnvelope, offset: int)
     if document.status == DocumentStatus.live:
         state.free_slots(document)
         adjust_live_count(state, document.owner_id, document.type_slug, -1, event.occurred_at)
-    state.put_document(_touched(document, event, offset, status=DocumentStatus.deleted, deleted_at=event.occurred_at))
+    state.put_document(_touched(document, event, offset, status=DocumentStatus.deleted, deleted_at=event.occurred_at,
+                                link_generation=document.link_generation + 1))
     return Effect.deleted
 
 
@@ -168,8 +192,9 @@ def apply_document_restored(state: BatchState, event: EventEnvelope, offset: int
         )
         state.put_document(duplicate)
         return Effect.restored_duplicate
-    name = free_name(state, document, name_candidates(document.name, document.id, state.rules))
+    old_name = _plain_name(state, document)
+    name = free_name(state, document, name_candidates(old_name, document.id, state.rules))
     if name is None:
         return Effect.restore_conflict
     state.put_document(_touched(_made_live(state, document, name, event.occurred_at), event, offset))
-    return Effect.restored if name == document.name else Effect.restored_renamed
+    return Effect.restored if name == old_name else Effect.restored_renamed

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.read_models import DocumentTypeView, DocumentView, UserView, copies_key
-from contracts.text import base_name_key
+from contracts.read_models import DocumentTypeView, DocumentView, UserView, page_key
 from contracts.vocabulary import DocumentStatus
+from service_kit.crypto import PersonKeys
+from service_kit.keyed import NameKeys, name_keys
 from stream_processors.projections.naming import NameRules
 
-NameSlot = tuple[int, str, str]  # owner, type slug, name key
-ContentSlot = tuple[int, str]  # owner, sha256
+NameSlot = tuple[int, str, str]  # owner, keyed type slug, keyed name key
+ContentSlot = tuple[int, str]  # owner, content key
+
+
+class MissingKey(LookupError):
+    """No data key was handed in for a person whose text an event needs (the processor loads or creates them)."""
 
 
 @dataclass
@@ -26,6 +32,9 @@ class BatchState:
     (``loaded_copies_keys``; ``None``: it holds every document, as in unit tests). Naming notes the copies key
     of every name it probes, so the caller can see when a name was judged free without its possible holders
     loaded (``unloaded_copies_keys``), load them and apply the batch again.
+
+    ``keys`` are the data keys of the batch's people (loaded by the processor): documents keep sealed names and
+    keyed hashes (``service_kit.keyed``), never the text.
     """
 
     documents: dict[str, DocumentView] = field(default_factory=dict)
@@ -40,6 +49,7 @@ class BatchState:
     rules: NameRules = field(default_factory=NameRules)
     loaded_copies_keys: frozenset[str] | None = None
     probed_copies_keys: set[str] = field(default_factory=set)
+    keys: Mapping[int, PersonKeys] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -49,8 +59,10 @@ class BatchState:
         users: list[UserView],
         rules: NameRules | None = None,
         loaded_copies_keys: frozenset[str] | None = None,
+        keys: Mapping[int, PersonKeys] | None = None,
     ) -> BatchState:
         state = cls(
+            keys=keys if keys is not None else {},
             stored_document_ids={d.id for d in documents},
             documents={d.id: d for d in documents},
             types={t.id: t for t in types},
@@ -63,10 +75,20 @@ class BatchState:
                 state.take_slots(document)
         return state
 
-    def name_holder(self, owner_id: int, slug: str, key: str) -> str | None:
-        """The live document holding a name key in a type, noting the probe (see ``unloaded_copies_keys``)."""
-        self.probed_copies_keys.add(copies_key(owner_id, base_name_key(key)))
-        return self.name_slots.get((owner_id, slug, key))
+    def keys_of(self, owner_id: int) -> PersonKeys:
+        found = self.keys.get(owner_id)
+        if found is None:
+            raise MissingKey(f"no data key handed in for owner {owner_id}")
+        return found
+
+    def name_keys(self, owner_id: int, name: str) -> NameKeys:
+        return name_keys(self.keys_of(owner_id), name)
+
+    def name_holder(self, owner_id: int, slug: str, name: str) -> str | None:
+        """The live document holding a name in a type, noting the probe (see ``unloaded_copies_keys``)."""
+        keys = self.name_keys(owner_id, name)
+        self.probed_copies_keys.add(keys.copies_key)
+        return self.name_slots.get((owner_id, slug, keys.name_key))
 
     def unloaded_copies_keys(self) -> set[str]:
         if self.loaded_copies_keys is None:
@@ -86,6 +108,7 @@ class BatchState:
     def put_document(self, document: DocumentView) -> None:
         """Record a document's new state; the first write of a document not yet stored is an insert."""
         is_new = document.id not in self.stored_document_ids
+        document = document.model_copy(update={"page_key": page_key(document)})
         self.stored_document_ids.add(document.id)
         self.documents[document.id] = document
         self.document_writes.append((is_new, document.model_dump(by_alias=True, mode="python")))
@@ -104,7 +127,7 @@ def name_slot(document: DocumentView) -> NameSlot:
 
 
 def content_slot(document: DocumentView) -> ContentSlot:
-    return (document.owner_id, document.file.sha256)
+    return (document.owner_id, document.content_key)
 
 
 def type_id(owner_id: int, slug: str) -> str:

@@ -14,7 +14,8 @@ from minio import Minio
 
 from api.app import create_app
 from api.settings import ApiSettings
-from tests.keyrings import TEST_MASTER_KEYS
+from service_kit.keystore import KeyStore, keys_database_name
+from tests.keyrings import TEST_KEYRING, TEST_MASTER_KEYS
 from contracts.codec import encode_event
 from contracts.events import DocumentAdded, EventEnvelope, StoredFile, new_event
 from contracts.read_models import READ_MODELS, read_model_database
@@ -84,7 +85,8 @@ class Projector:
             # Never used: every event given here decodes, so nothing is dead-lettered.
             dead_letters = RawPublisher(RabbitSettings(), "unused.dlq", "unused")
             identity = ProcessorIdentity("read-models", self._version)
-            processor = Processor(identity, client, database, dead_letters, "api")
+            keys = KeyStore(client[keys_database_name(self._mongo)], TEST_KEYRING)
+            processor = Processor(identity, client, database, dead_letters, "api", keys=keys)
             records = [StreamRecord(self._next_offset + i, 0, encode_event(e)) for i, e in enumerate(events)]
             self._next_offset += len(events)
             await processor.start()

@@ -9,6 +9,7 @@ Signed links work without a token, so every way of forging one is tried against 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -74,6 +75,7 @@ class Call:
     path: str
     params: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _get(ids: Ids, tail: str, **params: str) -> Call:
@@ -84,6 +86,11 @@ def _get(ids: Ids, tail: str, **params: str) -> Call:
 
 def _post(ids: Ids, tail: str, content: bytes | None = None) -> Call:
     return Call("POST", OWNER_SCOPE.format(owner_id=ids.owner_id) + tail, content=content)
+
+
+def _seal(ids: Ids) -> Call:
+    body = json.dumps({"name": ids.name, "type_title": ids.slug}).encode()
+    return replace(_post(ids, "/seal", body), headers={"Content-Type": "application/json"})
 
 
 OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
@@ -101,6 +108,7 @@ OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
     ("POST", f"{OWNER_SCOPE}/files"): lambda i: _post(i, "/files", i.content),
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"): lambda i: _get(i, f"/documents/{i.document_id}/file"),
     ("POST", f"{OWNER_SCOPE}/documents/{{document_id}}/link"): lambda i: _post(i, f"/documents/{i.document_id}/link"),
+    ("POST", f"{OWNER_SCOPE}/seal"): _seal,
 }
 
 
@@ -170,7 +178,8 @@ async def world() -> AsyncIterator[World]:
 async def _send(api: httpx.AsyncClient, call: Call, authorization: str | None = AUTH["Authorization"]
                 ) -> httpx.Response:
     """``call`` with ``authorization`` as the header's UTF-8 bytes, or without the header when None."""
-    request = api.build_request(call.method, call.path, params=call.params, content=call.content)
+    request = api.build_request(call.method, call.path, params=call.params, content=call.content,
+                                headers=call.headers)
     headers = [(name, value) for name, value in request.headers.raw if name.lower() != b"authorization"]
     if authorization is not None:
         headers.append((b"Authorization", authorization.encode()))
@@ -258,6 +267,7 @@ CROSS_OWNER: list[tuple[Route, str, tuple[str, ...], tuple[int, str | None]]] = 
     (("POST", f"{OWNER_SCOPE}/files"), "their file's bytes", ("content",), (201, None)),
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"), "their document id", ("document_id",), NO_DOCUMENT),
     (("POST", f"{OWNER_SCOPE}/documents/{{document_id}}/link"), "their document id", ("document_id",), NO_DOCUMENT),
+    (("POST", f"{OWNER_SCOPE}/seal"), "own scope only", (), SEES_NOTHING),
     *((route, "their event as after_event", ("after_event",), NO_EVENT) for route in OWNER_ROUTES
       if route[0] == "GET" and "{event_id}" not in route[1]),
 ]

@@ -138,6 +138,7 @@ class FakeApi:
 
     async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
         detail = await self.get_document(owner_id, document_id)
+        assert detail.sha256 is not None  # the bot's flows store v1 files
         data = self.blobs[detail.sha256]
         for start in range(0, len(data), 4):
             yield data[start:start + 4]
@@ -157,6 +158,7 @@ class FakeApi:
         self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
         if isinstance(payload, DocumentAdded):
             file = payload.file
+            assert file.sha256 is not None  # a v1 file always has one
             self.docs[str(payload.document_id)] = StoredDoc(
                 event.owner_id, str(payload.document_id), payload.type_slug, payload.type_title, payload.name,
                 file.sha256, file.size, file.mime_type, file.file_name, file.telegram_file_id)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from contracts.codec import decode_event
-from contracts.events import DocumentAdded, EventEnvelope
+from contracts.events import DocumentAddedV2, EventEnvelope
 from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, read_model_database
 from service_kit.eventlog import StartAt, StreamRecord, StreamSubscriber, stream_end_offset
 from service_kit.mongo import mongo_client
@@ -16,7 +16,7 @@ from service_kit.settings import MongoSettings, RabbitSettings
 from tests.chaos.report import FaultRow, fault_row
 from tests.e2e.processes import Chat
 from tests.e2e.system import RunningSystem
-from tests.integration.pipeline import wait_for_checkpoint
+from tests.integration.pipeline import opened, wait_for_checkpoint
 
 
 async def stream_events(rabbit: RabbitSettings, timeout: float = 30.0) -> list[EventEnvelope]:
@@ -62,7 +62,8 @@ async def applied_event_ids(mongo: MongoSettings) -> set[str]:
 
 
 async def documents(mongo: MongoSettings, owner_ids: Iterable[int]) -> list[dict[str, Any]]:
-    return await _rows(mongo, DocumentView.Settings.name, {"owner_id": {"$in": list(owner_ids)}})
+    """The owners' documents, names and titles opened."""
+    return await opened(mongo, await _rows(mongo, DocumentView.Settings.name, {"owner_id": {"$in": list(owner_ids)}}))
 
 
 async def counted_documents(mongo: MongoSettings, owner_ids: Iterable[int]) -> int:
@@ -81,7 +82,7 @@ async def added_rows(system: RunningSystem, chats: list[Chat], checked: str, fau
     await wait_caught_up(system.rabbit, system.mongo)
     owners = {chat.user_id for chat in chats}
     events = [e for e in await stream_events(system.rabbit)
-              if isinstance(e.payload, DocumentAdded) and e.owner_id in owners]
+              if isinstance(e.payload, DocumentAddedV2) and e.owner_id in owners]
     docs = await documents(system.mongo, owners)
     confirmed = {str(e.event_id) for e in events}
     return fault_row(fault, checked, confirmed, await applied_event_ids(system.mongo),

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from contracts.events import DocumentAdded
+from contracts.events import DocumentAddedV2
 from service_kit.eventlog import EventLogUnavailable, EventPublisher
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
@@ -112,7 +112,7 @@ async def test_pipeline_loses_and_doubles_nothing_when_broker_connections_drop_d
     await wait_caught_up(system.rabbit, system.mongo)
     saved = {owner: names for owner, names, _ in people}
     docs = await documents(system.mongo, saved)
-    events = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAdded)]
+    events = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAddedV2)]
     confirmed = {str(e.event_id) for e in events}
     checked = f"every saved document listed once; no retry prompt; resent records: {repeated_ids(events)}"
     row = fault_row(f"stream connections of bot and processor closed {DROPS_WANTED}+ times each", checked,
@@ -206,7 +206,7 @@ async def test_bot_asks_to_retry_and_saves_once_when_the_broker_is_really_unreac
 
     await proxy.cut()
     failed = await ann.sends_document(b"%PDF-1.7 lease", "lease.pdf")
-    nothing_yet = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAdded)]
+    nothing_yet = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAddedV2)]
     await proxy.restore()
     assert SAVE_FAILED in text_of(failed) and nothing_yet == []
 

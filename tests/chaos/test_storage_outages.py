@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAdded, EventEnvelope
+from contracts.events import DocumentAddedV2, EventEnvelope
 from service_kit.eventlog import stream_end_offset
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
@@ -154,9 +154,9 @@ async def begin_add(person: Chat, type_title: str) -> None:
 # --- what was recorded ---------------------------------------------------------------------------------
 
 
-def added_of(events: Iterable[EventEnvelope], owner_id: int) -> list[DocumentAdded]:
+def added_of(events: Iterable[EventEnvelope], owner_id: int) -> list[DocumentAddedV2]:
     return [event.payload for event in events
-            if event.owner_id == owner_id and isinstance(event.payload, DocumentAdded)]
+            if event.owner_id == owner_id and isinstance(event.payload, DocumentAddedV2)]
 
 
 def shown(rows: Iterable[dict[str, Any]]) -> set[tuple[int, str, str, str]]:
@@ -267,7 +267,7 @@ async def test_system_answers_busy_keeps_the_dialog_and_applies_every_event_once
 # --- S3 unreachable ------------------------------------------------------------------------------------
 
 
-async def s3_cut_checks(system: RunningSystem, ann: Chat, bob: Chat, passport: DocumentAdded) -> None:
+async def s3_cut_checks(system: RunningSystem, ann: Chat, bob: Chat, passport: DocumentAddedV2) -> None:
     """Files can be neither read nor written: 503 from the API, a friendly answer from the bot, and the
     failed save left nothing behind: no event, no document, no object."""
     assert_unavailable(await owner_get(system, ann.user_id, f"/documents/{passport.document_id}/file"),

@@ -35,3 +35,9 @@ def stored_golden_files() -> list[tuple[str, int]]:
             raise AssertionError(f"unexpected file in {GOLDEN_DIR}: {path.name}")
         found.append((match["event_type"], int(match["version"])))
     return found
+
+
+# The data key the v2 golden files were sealed with (owner 412845671, key id below): tests open them with it.
+GOLDEN_OWNER_ID = 412845671
+GOLDEN_DATA_KEY = bytes(range(32))
+GOLDEN_KEY_ID = "5a3c9e7b1d2f4a60"

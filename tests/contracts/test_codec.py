@@ -149,7 +149,7 @@ def test_decode_envelope_json_raises_unknown_event_type_when_type_missing() -> N
         decode_envelope_json(mutated("document.added", ("event_type",), DELETE))
 
 
-@pytest.mark.parametrize("version", [2, 99, 2**40])
+@pytest.mark.parametrize("version", [3, 99, 2**40])
 def test_decode_envelope_json_raises_unsupported_version_when_version_from_future(version: int) -> None:
     with pytest.raises(UnsupportedSchemaVersion) as caught:
         decode_envelope_json(mutated("document.renamed", ("schema_version",), version))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,11 +14,10 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.codec import decode_event, encode_event
 from contracts.events import (
-    CURRENT_VERSIONS,
     MAX_OCCURRED_AT,
     MAX_OWNER_ID,
     MIN_OCCURRED_AT,
-    PAYLOAD_TYPES,
+    PAYLOAD_MODELS,
     DocumentDeleted,
     DocumentRenamed,
     DocumentRestored,
@@ -27,6 +27,7 @@ from contracts.events import (
     UserStarted,
     new_event,
 )
+from tests.factories import as_read
 from tests.contracts.strategies import event_payloads, occurred_instants
 
 DOCUMENT_ID = uuid.UUID("c0a8012e-5b3f-4d7a-8e21-6f4b9d2a7c15")
@@ -50,7 +51,7 @@ def test_decode_event_returns_equal_event_when_any_valid_event_encoded(
     event = new_event(payload, owner_id=owner_id, correlation_id=correlation_id, causation_id=causation_id,
                       occurred_at=occurred_at)
 
-    assert decode_event(encode_event(event)) == event
+    assert decode_event(encode_event(event)) == as_read(event)
 
 
 @pytest.mark.parametrize(
@@ -59,13 +60,13 @@ def test_decode_event_returns_equal_event_when_any_valid_event_encoded(
      DocumentRestored(document_id=DOCUMENT_ID), DocumentRenamed(document_id=DOCUMENT_ID, name="Полис ОСАГО")],
     ids=lambda payload: payload.event_type,
 )
-def test_new_event_uses_payload_type_and_current_version_when_built(payload: EventPayload) -> None:
+def test_new_event_uses_payload_type_and_its_version_when_built(payload: EventPayload) -> None:
     before = datetime.now(UTC)
 
     first = new_event(payload, owner_id=7, correlation_id="corr")
     second = new_event(payload, owner_id=7, correlation_id="corr")
 
-    assert (first.event_type, first.schema_version) == (payload.event_type, CURRENT_VERSIONS[payload.event_type])
+    assert (first.event_type, first.schema_version) == (payload.event_type, payload.schema_version)
     assert first.event_id != second.event_id
     assert before <= first.occurred_at <= datetime.now(UTC)
 
@@ -156,7 +157,7 @@ def _string_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, 
     return found
 
 
-_ENVELOPE_AND_PAYLOADS: list[type[BaseModel]] = [EventEnvelope, *PAYLOAD_TYPES.values()]
+_ENVELOPE_AND_PAYLOADS: list[type[BaseModel]] = [EventEnvelope, *PAYLOAD_MODELS.values()]
 
 
 def test_string_field_discovery_finds_names_and_file_fields_when_models_walked() -> None:
@@ -167,6 +168,12 @@ def test_string_field_discovery_finds_names_and_file_fields_when_models_walked()
 
 @pytest.mark.parametrize("model", _ENVELOPE_AND_PAYLOADS, ids=lambda model: model.__name__)
 def test_event_models_bound_every_string_field_when_declared(model: type[BaseModel]) -> None:
-    unbounded = [name for name, rules in _string_fields(model)
-                 if not any(getattr(rule, "max_length", None) for rule in rules)]
+    unbounded = [name for name, rules in _string_fields(model) if not any(_bounds_length(rule) for rule in rules)]
     assert unbounded == []
+
+
+def _bounds_length(rule: object) -> bool:
+    """A maximum length, or a pattern of one fixed length (``^[0-9a-f]{32}$``)."""
+    pattern = getattr(rule, "pattern", None)
+    fixed = isinstance(pattern, str) and re.fullmatch(r"\^[^*+?{]*\{\d+\}\$", pattern) is not None
+    return bool(getattr(rule, "max_length", None)) or fixed

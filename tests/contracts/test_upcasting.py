@@ -1,13 +1,14 @@
-"""The upcaster mechanism, exercised with a test-local registry (every released type is at v1 today)."""
+"""The upcaster mechanism, exercised with a test-local registry, and the shipped v1 -> v2 upcasters."""
 
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import pytest
 
 from contracts.codec import InvalidEvent, decode_envelope_json
-from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, DocumentRenamed
+from contracts.events import CURRENT_VERSIONS, PAYLOAD_MODELS, PAYLOAD_TYPES, DocumentRenamed
 from contracts.upcasting import UPCASTERS, JsonObject, MissingUpcaster, Upcaster, upcast
 from tests.contracts.golden_files import golden_dict
 
@@ -57,15 +58,22 @@ def test_upcast_raises_missing_upcaster_when_step_absent(
         upcast(RENAMED, 1, {"document_id": "d", "name": "Паспорт"}, 3, registry)
 
 
+class RenamedV3(DocumentRenamed):
+    """A test-local v3 of document.renamed (the shape v1 had), so the chain has a model to end in."""
+
+    schema_version: ClassVar[int] = 3
+
+
 def test_decode_envelope_json_upcasts_old_payload_when_current_version_newer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(CURRENT_VERSIONS, RENAMED, 3)
+    monkeypatch.setitem(PAYLOAD_MODELS, (RENAMED, 3), RenamedV3)
     raw = golden_dict(RENAMED)
     raw["payload"] = {"document_id": raw["payload"]["document_id"], "name": "Паспорт ёлки"}
 
     event = decode_envelope_json(json.dumps(raw).encode(), CHAIN)
 
     assert event.schema_version == 3
-    assert isinstance(event.payload, DocumentRenamed)
+    assert isinstance(event.payload, RenamedV3)
     assert event.payload.name == "Паспорт ёлки v2 v3"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot.ui.i18n import Texts
 from contracts.api_schemas import StorageUsage
-from contracts.events import DocumentAdded, UserStarted
+from contracts.events import DocumentAddedV2, UserStarted
 from service_kit.correlation import CORRELATION_HEADER
 from service_kit.settings import RabbitSettings
 from tests.bot.api_stub import TOKEN as API_TOKEN
@@ -117,7 +117,8 @@ async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_docu
     saved = await ann.sends_document(PDF, "lease.pdf")
     assert text_of(saved) == EN("add.saved", name="Lease 2026", type="Type 0")
     started, added = await read_events(rabbit, 2, owner_id=ann.user_id)
-    assert isinstance(started.payload, UserStarted) and isinstance(added.payload, DocumentAdded)
+    assert isinstance(started.payload, UserStarted)
+    assert isinstance(added.payload, DocumentAddedV2) and added.payload.plaintext  # the bot still writes v1
     assert added.payload.name == "Lease 2026" and added.payload.file.size == len(PDF)
     assert running.stub.bodies[-1] == PDF
     upload = [r for r in running.stub.requests if r.method == "POST"][-1]

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
+from contracts.events import DocumentAddedV2, DocumentRenamedV2, EventEnvelope
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
 from tests.e2e.processes import Chat, text_of
@@ -139,7 +139,7 @@ async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_
     assert not [c for c in telegram.calls[mark:] if c.method in ("editMessageText", "sendDocument")]
     row, events = await _person_row(system, ann, "group chat: a member asks for documents, buttons pressed there "
                                     "and forwarded", "one explanation per group; alerts; no list, file or event")
-    assert [type(e.payload) for e in events] == [DocumentAdded]  # nothing from the group
+    assert [type(e.payload) for e in events] == [DocumentAddedV2]  # nothing from the group
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (1, 1, 0, 0)
 
 
@@ -166,8 +166,8 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
     assert text_of(found) == EN("search.results", query="alpha") and ann.buttons()[0][0] == "Alpha · Receipts"
     row, events = await _person_row(system, ann, "abandoned dialog: rename of A left open, B opened and fetched, "
                                     "then text typed", "A keeps its name; the text answered as at the menu")
-    assert not [e for e in events if isinstance(e.payload, DocumentRenamed)]
-    assert [type(e.payload) for e in events] == [DocumentAdded, DocumentAdded]
+    assert not [e for e in events if isinstance(e.payload, DocumentRenamedV2)]
+    assert [type(e.payload) for e in events] == [DocumentAddedV2, DocumentAddedV2]
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (2, 2, 0, 0)
 
 

@@ -28,6 +28,7 @@ from service_kit.eventlog import (
     StreamSubscriber,
     stream_end_offset,
 )
+from service_kit.keystore import KEYS_COLLECTION, KeyStore, keys_database_name
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from stream_processors.processor import Projection
@@ -36,7 +37,7 @@ from stream_processors.projections.naming import NameRules
 from stream_processors.runner import ProcessorRunner
 from stream_processors.service import open_processor
 from stream_processors.settings import ProcessorSettings
-from tests.keyrings import TEST_MASTER_KEYS
+from tests.keyrings import TEST_KEYRING, TEST_MASTER_KEYS
 
 RABBIT_MANAGEMENT = "http://127.0.0.1:15672/api"
 
@@ -90,6 +91,53 @@ async def snapshot(
         return result
     finally:
         await client.close()
+
+
+async def readable_snapshot(
+    mongo: MongoSettings, version: int = 1, without: tuple[str, ...] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """``snapshot`` with every sealed name, type title and file name opened with its person's key (from the key
+    store, as the API opens them)."""
+    state = await snapshot(mongo, version, without)
+    await opened(mongo, state[DocumentView.Settings.name], state[DocumentTypeView.Settings.name])
+    return state
+
+
+async def opened(mongo: MongoSettings, documents: list[dict[str, Any]], types: Sequence[dict[str, Any]] = ()
+                 ) -> list[dict[str, Any]]:
+    """Open, in place, the sealed fields of read-model rows; returns ``documents``."""
+    owners = {row["owner_id"] for row in [*documents, *types]}
+    client = mongo_client(mongo)
+    try:
+        keys = await KeyStore(client[keys_database_name(mongo)], TEST_KEYRING).find(owners)
+    finally:
+        await client.close()
+    for document in documents:
+        person = keys[document["owner_id"]]
+        document["name"] = person.open("name", document["name"])
+        document["type_title"] = person.open("type_title", document["type_title"])
+        if document["file"].get("file_name") is not None:
+            document["file"]["file_name"] = person.open("file_name", document["file"]["file_name"])
+    for kind in types:
+        kind["title"] = keys[kind["owner_id"]].open("type_title", kind["title"])
+    return documents
+
+
+async def copy_keys(source: MongoSettings, target: MongoSettings) -> None:
+    """Give ``target``'s processor the people's keys of ``source``: with the same keys, the same events make
+    byte-equal read models (sealing is deterministic)."""
+    client = mongo_client(source)
+    try:
+        rows = await client[keys_database_name(source)][KEYS_COLLECTION].find({}).to_list(None)
+        if rows:
+            await client[keys_database_name(target)][KEYS_COLLECTION].insert_many(rows)
+    finally:
+        await client.close()
+
+
+def live_counts_by_title(state: dict[str, list[dict[str, Any]]]) -> dict[tuple[int, str], int]:
+    """(owner, type title) -> live count, from a ``readable_snapshot``."""
+    return {(t["owner_id"], t["title"]): t["live_count"] for t in state[DocumentTypeView.Settings.name]}
 
 
 async def ledger(mongo: MongoSettings, version: int = 1) -> dict[str, dict[str, Any]]:

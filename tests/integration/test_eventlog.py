@@ -36,7 +36,7 @@ async def test_event_publisher_appends_decodable_events_in_order_when_the_broker
     await publish(rabbit_settings, events, batch=2)
 
     records = await read(rabbit_settings, StartAt.first(), 5)
-    assert [decode_event(r.data) for r in records] == events
+    assert [decode_event(r.data) for r in records] == [f.as_read(event) for event in events]
     assert [r.offset for r in records] == [0, 1, 2, 3, 4]
 
 

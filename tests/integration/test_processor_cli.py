@@ -21,11 +21,11 @@ from service_kit.settings import MongoSettings, RabbitSettings
 from stream_processors.processor import DeadLetter, dead_letter_message
 from tests import factories as f
 from tests.integration.pipeline import (
+    readable_snapshot,
     process_all,
     processor_settings,
     publish,
     publish_raw,
-    snapshot,
     start_processor_process,
     wait_for_checkpoint,
 )
@@ -87,7 +87,7 @@ async def test_rebuild_projects_a_new_version_and_makes_it_served_when_run(
     result = cli(rabbit_settings, mongo_settings, "rebuild", "--version", "2")
 
     assert result.returncode == 0, result.stderr
-    assert sorted(d["name"] for d in (await snapshot(mongo_settings, 2))["documents"]) == [
+    assert sorted(d["name"] for d in (await readable_snapshot(mongo_settings, 2))["documents"]) == [
         "Lease", "Receipt", "Паспорт, «скан»"]
     client = mongo_client(mongo_settings)
     try:
@@ -150,4 +150,4 @@ async def test_dlq_lists_shows_and_redrives_dead_letters_when_asked(
     assert (missing.returncode, "no dead letter at offset 9" in missing.stderr) == (1, True)
     assert redriven.stdout == f"redriven 1 dead letter(s) to {rabbit_settings.events_stream}\n"
     await process_all(processor_settings(rabbit_settings, mongo_settings))
-    assert [d["name"] for d in (await snapshot(mongo_settings))["documents"]] == ["Вернётся"]
+    assert [d["name"] for d in (await readable_snapshot(mongo_settings))["documents"]] == ["Вернётся"]

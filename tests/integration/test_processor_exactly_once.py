@@ -13,6 +13,7 @@ from service_kit.eventlog import StartAt, ensure_streams
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import (
+    readable_snapshot,
     checkpoint_of,
     close_stream_connections,
     process_all,
@@ -77,7 +78,7 @@ async def test_processor_dead_letters_poison_and_goes_on_when_undecodable_messag
 
     await process_all(processor_settings(rabbit_settings, mongo_settings))
 
-    names = sorted(d["name"] for d in (await snapshot(mongo_settings))["documents"])
+    names = sorted(d["name"] for d in (await readable_snapshot(mongo_settings))["documents"])
     assert names == ["After", "Before"]
     letters = await read_stream(rabbit_settings, rabbit_settings.dead_letter_stream, StartAt.first(), 2)
     properties = [amqp_decoder(r.data).application_properties for r in letters]

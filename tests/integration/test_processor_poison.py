@@ -27,7 +27,9 @@ from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
 from stream_processors.settings import ProcessorSettings
 from tests import factories as f
-from tests.integration.pipeline import checkpoint_of, ledger, process_all, processor_settings, publish_raw, snapshot
+from tests.integration.pipeline import (
+    checkpoint_of, ledger, process_all, processor_settings, publish_raw, readable_snapshot, snapshot,
+)
 from tests.mongo_cleanup import drop_databases
 from tests.streams import fresh_streams
 
@@ -191,7 +193,7 @@ async def test_processor_resolves_crowded_names_against_the_store_when_they_arri
 ) -> None:
     special = processed.story.special
     applied = await ledger(processed.mongo)
-    documents = {d["_id"]: d for d in (await snapshot(processed.mongo))["documents"]}
+    documents = {d["_id"]: d for d in (await readable_snapshot(processed.mongo))["documents"]}
 
     def effect_and_document(key: str, added_key: str) -> tuple[str, dict[str, Any]]:
         return (applied[str(special[key].event_id)]["effect"],

@@ -15,7 +15,7 @@ from contracts.codec import MAX_ENCODED_EVENT_BYTES, EventDecodeError, InvalidEv
 from service_kit.eventlog import StreamRecord
 from stream_processors.processor import DeadLetter, dead_letter_message, first_occurrences, split_records
 from stream_processors.store import Positioned
-from tests.factories import added, started
+from tests.factories import added, as_read, started
 
 OWNER = 412845671
 
@@ -42,7 +42,7 @@ def test_split_records_dead_letters_poison_and_keeps_the_rest_when_batch_mixed(r
 
     events, dead = split_records(records)
 
-    assert events == [Positioned(10, good[0]), Positioned(12, good[1])]
+    assert events == [Positioned(10, as_read(good[0])), Positioned(12, as_read(good[1]))]
     assert [(letter.record, letter.reason) for letter in dead] == [(records[1], reason)]
 
 

@@ -10,14 +10,17 @@ import bson
 import pytest
 
 from contracts.events import EventEnvelope
-from contracts.read_models import DocumentTypeView, DocumentView, copies_key
-from contracts.text import MAX_NAME_LENGTH, clean_display_name, name_key, search_prefixes
+from contracts.read_models import DocumentTypeView, DocumentView
+from contracts.text import MAX_NAME_LENGTH, clean_display_name, name_key
 from contracts.vocabulary import DocumentStatus
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import MAX_COPY_NUMBER, NameRules
 from stream_processors.projections.state import BatchState, type_id
+from service_kit.keyed import name_keys
+from tests.keyrings import TEST_PEOPLE
 from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
-from tests.stream_processors.projection_support import apply_all, document, live_count, snapshot
+from tests.stream_processors.projection_support import (
+    apply_all, document, keyed_forms, live_count, name_of, opened, snapshot, type_key_of)
 
 OWNER = 412845671
 STRANGER = 777
@@ -30,10 +33,11 @@ def test_apply_event_creates_live_document_when_added() -> None:
 
     doc = document(state, event)
     assert effects == ["created"]
-    assert (doc.owner_id, doc.type_slug, doc.type_title, doc.name, doc.status) == (
-        OWNER, "паспорта", "Паспорта", "Паспорт РФ", "live")
-    assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == (
-        "паспорт рф", "паспорт рф", search_prefixes("паспорт рф"))
+    assert (doc.owner_id, doc.type_slug, opened(doc, "type_title"), opened(doc), doc.status) == (
+        OWNER, type_key_of(OWNER, "Паспорта"), "Паспорта", "Паспорт РФ", "live")
+    assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == keyed_forms(OWNER, "Паспорт РФ")
+    assert "Паспорт" not in str(doc.model_dump()) and "паспорт" not in str(doc.model_dump())
+    assert (doc.type_seq, doc.page_key) == (1, f"{OWNER}|{doc.type_slug}|000000000001")
     assert (doc.created_at, doc.updated_at, doc.deleted_at, doc.duplicate_of) == (at(5), at(5), None, None)
     assert (doc.last_event_id, doc.last_offset) == (str(event.event_id), 40)
     assert state.document_writes == [(True, doc.model_dump(by_alias=True))]
@@ -81,7 +85,7 @@ def test_apply_event_gives_first_free_copy_suffix_when_name_live_under_type(
 
     state, effects = apply_all(events)
 
-    assert [document(state, event).name for event in events] == expected
+    assert [name_of(state, event) for event in events] == expected
     assert len(state.name_slots) == len(names)
     assert effects == ["created" if name == got else "created_renamed" for name, got in zip(names, expected)]
     assert live_count(state, OWNER) == len(names)
@@ -99,7 +103,7 @@ def test_apply_event_keeps_plain_name_when_same_name_under_other_type_or_owner(
 
     state, _ = apply_all([first, second])
 
-    assert (document(state, first).name, document(state, second).name) == ("Скан", "Скан")
+    assert (name_of(state, first), name_of(state, second)) == ("Скан", "Скан")
 
 
 @pytest.mark.parametrize("second_type", ["Passport", "Полисы"], ids=["same-type", "other-type"])
@@ -112,7 +116,7 @@ def test_apply_event_marks_duplicate_when_owner_already_has_live_content(second_
     duplicate = document(state, copy)
     assert effects == ["created", "created_duplicate"]
     assert (duplicate.status, duplicate.duplicate_of) == ("duplicate", str(document_id_of(original)))
-    assert state.content_slots[(OWNER, duplicate.file.sha256)] == str(document_id_of(original))
+    assert state.content_slots[(OWNER, duplicate.content_key)] == str(document_id_of(original))
     assert live_count(state, OWNER, second_type) == (1 if second_type == "Passport" else 0)
 
 
@@ -133,7 +137,7 @@ def test_apply_event_leaves_name_free_when_added_document_is_duplicate() -> None
     state, effects = apply_all([original, duplicate, other])
 
     assert effects == ["created", "created_duplicate", "created"]
-    assert (document(state, duplicate).name, document(state, other).name) == ("Копия", "Копия")
+    assert (name_of(state, duplicate), name_of(state, other)) == ("Копия", "Копия")
 
 
 def test_apply_event_renames_document_when_name_free() -> None:
@@ -144,13 +148,13 @@ def test_apply_event_renames_document_when_name_free() -> None:
 
     doc = document(state, add)
     assert effects == ["created", "renamed"]
-    assert (doc.name, doc.name_key, doc.search_prefixes) == (
-        "Загранпаспорт", "загранпаспорт", search_prefixes("загранпаспорт"))
+    assert (opened(doc), doc.link_generation) == ("Загранпаспорт", 1)
+    assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == keyed_forms(OWNER, "Загранпаспорт")
     assert (doc.created_at, doc.updated_at, doc.last_event_id, doc.last_offset) == (
         at(0), at(9), str(rename.event_id), 1)
     assert [is_new for is_new, _ in state.document_writes] == [True, False]
     assert state.document_writes[-1][1] == doc.model_dump(by_alias=True)
-    assert (OWNER, "passport", "паспорт") not in state.name_slots
+    assert (OWNER, type_key_of(OWNER), keyed_forms(OWNER, "Паспорт")[0]) not in state.name_slots
     assert live_count(state, OWNER) == 1
 
 
@@ -175,7 +179,7 @@ def test_apply_event_resolves_rename_conflict_when_name_live_under_type(
     state, effects = apply_all([*events, renamed(OWNER, document_id_of(target), rename_to, step=10)])
 
     assert effects[-1] == "renamed"
-    assert document(state, target).name == expected
+    assert name_of(state, target) == expected
     assert len({doc.name_key for doc in state.documents.values()}) == len(names)
 
 
@@ -185,7 +189,7 @@ def test_apply_event_frees_old_name_when_document_renamed() -> None:
 
     state, _ = apply_all([first, renamed(OWNER, document_id_of(first), "Старый паспорт", step=1), later])
 
-    assert document(state, later).name == "Паспорт"
+    assert name_of(state, later) == "Паспорт"
 
 
 def test_apply_event_deletes_document_when_live() -> None:
@@ -209,7 +213,7 @@ def test_apply_event_gives_plain_name_and_live_status_when_slot_freed_by_delete(
     state, effects = apply_all([first, deleted(OWNER, document_id_of(first), step=1), again])
 
     assert effects[-1] == "created"
-    assert (document(state, again).name, document(state, again).status) == ("Паспорт", "live")
+    assert (name_of(state, again), document(state, again).status) == ("Паспорт", "live")
     assert live_count(state, OWNER) == 1
 
 
@@ -220,7 +224,7 @@ def test_apply_event_deletes_duplicate_without_touching_original_when_duplicate_
 
     assert effects[-1] == "deleted"
     assert document(state, copy).status == "deleted"
-    assert state.content_slots == {(OWNER, document(state, original).file.sha256): str(document_id_of(original))}
+    assert state.content_slots == {(OWNER, document(state, original).content_key): str(document_id_of(original))}
     assert live_count(state, OWNER) == 1
 
 
@@ -232,9 +236,9 @@ def test_apply_event_restores_document_under_its_name_when_name_and_content_free
 
     doc = document(state, add)
     assert effects[-1] == "restored"
-    assert (doc.status, doc.name, doc.deleted_at, doc.updated_at, doc.last_event_id) == (
+    assert (doc.status, opened(doc), doc.deleted_at, doc.updated_at, doc.last_event_id) == (
         "live", "Паспорт", None, at(2), str(restore.event_id))
-    assert state.name_slots == {(OWNER, "passport", "паспорт"): str(document_id_of(add))}
+    assert state.name_slots == {(OWNER, type_key_of(OWNER), keyed_forms(OWNER, "Паспорт")[0]): str(document_id_of(add))}
     assert live_count(state, OWNER) == 1
 
 
@@ -245,7 +249,7 @@ def test_apply_event_restores_with_copy_suffix_when_name_now_taken() -> None:
         [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)])
 
     assert effects[-1] == "restored_renamed"
-    assert (document(state, old).name, document(state, new).name) == ("Паспорт (2)", "паспорт")
+    assert (name_of(state, old), name_of(state, new)) == ("Паспорт (2)", "паспорт")
     assert live_count(state, OWNER) == 2
 
 
@@ -340,10 +344,10 @@ def test_apply_event_ignores_event_when_document_of_another_owner(
 
 @pytest.mark.parametrize("make", [_rename, _delete, _restore], ids=["rename", "delete", "restore"])
 def test_apply_event_ignores_event_when_document_unknown(make: Callable[[EventEnvelope], EventEnvelope]) -> None:
-    state = BatchState()
+    state = BatchState(keys=TEST_PEOPLE)
 
     assert apply_event(state, make(added(OWNER, "Никогда не добавлен")), 0) == "ignored_unknown"
-    assert snapshot(state) == snapshot(BatchState())
+    assert snapshot(state) == snapshot(BatchState(keys=TEST_PEOPLE))
 
 
 def test_apply_event_keeps_first_title_when_type_used_again_with_other_title() -> None:
@@ -352,9 +356,10 @@ def test_apply_event_keeps_first_title_when_type_used_again_with_other_title() -
 
     state, _ = apply_all([first, second])
 
-    kind = state.types[type_id(OWNER, "tax-returns")]
-    assert (kind.title, kind.live_count, kind.created_at, kind.updated_at) == ("Tax Returns", 2, at(0), at(1))
-    assert document(state, second).type_title == "Tax Returns"
+    kind = state.types[type_id(OWNER, type_key_of(OWNER, "Tax Returns"))]
+    assert (TEST_PEOPLE[OWNER].open("type_title", kind.title), kind.live_count, kind.created_at, kind.updated_at) == (
+        "Tax Returns", 2, at(0), at(1))
+    assert opened(document(state, second), "type_title") == "Tax Returns"
 
 
 @pytest.mark.parametrize(
@@ -387,16 +392,17 @@ def _loaded_state(document_status: DocumentStatus, live_count_stored: int) -> tu
     add = added(OWNER, "Паспорт")
     built, _ = apply_all([add])
     stored: DocumentView = document(built, add).model_copy(update={"status": document_status})
-    kind: DocumentTypeView = built.types[type_id(OWNER, "passport")].model_copy(
+    kind: DocumentTypeView = built.types[type_id(OWNER, type_key_of(OWNER))].model_copy(
         update={"live_count": live_count_stored})
-    return BatchState.of([stored], [kind], []), add
+    return BatchState.of([stored], [kind], [], keys=TEST_PEOPLE), add
 
 
 def test_batch_state_of_takes_slots_of_live_documents_only_when_loaded() -> None:
     live_state, live_add = _loaded_state(DocumentStatus.live, 1)
     deleted_state, _ = _loaded_state(DocumentStatus.deleted, 0)
 
-    assert live_state.name_slots == {(OWNER, "passport", "паспорт"): str(document_id_of(live_add))}
+    slot = (OWNER, type_key_of(OWNER), keyed_forms(OWNER, "Паспорт")[0])
+    assert live_state.name_slots == {slot: str(document_id_of(live_add))}
     assert len(live_state.content_slots) == 1
     assert (deleted_state.name_slots, deleted_state.content_slots) == ({}, {})
 
@@ -482,7 +488,7 @@ FEW_COPIES = NameRules(max_copy_number=3)
 
 
 def _few_copies() -> BatchState:
-    return BatchState(rules=FEW_COPIES)
+    return BatchState(rules=FEW_COPIES, keys=TEST_PEOPLE)
 
 
 def _id_name(name: str, add: EventEnvelope) -> str:
@@ -494,7 +500,7 @@ def test_apply_event_names_added_document_by_its_id_when_copy_suffixes_exhausted
 
     state, effects = apply_all(adds, _few_copies())
 
-    assert [document(state, add).name for add in adds] == [
+    assert [name_of(state, add) for add in adds] == [
         "Паспорт", "Паспорт (2)", "Паспорт (3)", _id_name("Паспорт", adds[3])]
     assert effects == ["created", "created_renamed", "created_renamed", "created_renamed"]
     assert live_count(state, OWNER) == 4
@@ -509,7 +515,7 @@ def test_apply_event_numbers_the_id_name_when_even_the_id_name_of_an_added_docum
 
     state, effects = apply_all([*history, late], _few_copies())
 
-    assert (document(state, late).name, document(state, late).status) == (f"Паспорт ({later_id.hex}) (2)", "live")
+    assert (name_of(state, late), document(state, late).status) == (f"Паспорт ({later_id.hex}) (2)", "live")
     assert effects[-1] == "created_renamed"
 
 
@@ -519,8 +525,8 @@ def test_apply_event_renames_to_id_name_when_copy_suffixes_of_new_name_exhausted
     state, effects = apply_all([*adds, renamed(OWNER, document_id_of(adds[3]), "виза", step=9)], _few_copies())
 
     assert effects[-1] == "renamed"
-    assert document(state, adds[3]).name == _id_name("виза", adds[3])
-    assert (OWNER, "passport", "полис") not in state.name_slots
+    assert name_of(state, adds[3]) == _id_name("виза", adds[3])
+    assert (OWNER, type_key_of(OWNER), keyed_forms(OWNER, "Полис")[0]) not in state.name_slots
 
 
 def test_apply_event_keeps_old_name_when_no_name_is_free_for_a_rename() -> None:
@@ -535,7 +541,7 @@ def test_apply_event_keeps_old_name_when_no_name_is_free_for_a_rename() -> None:
 
     assert effect == "rename_conflict"
     assert (snapshot(state), len(state.document_writes)) == (before, writes)
-    assert document(state, target).name == "Полис"
+    assert name_of(state, target) == "Полис"
 
 
 def test_apply_event_restores_under_id_name_when_copy_suffixes_exhausted_meanwhile() -> None:
@@ -546,7 +552,7 @@ def test_apply_event_restores_under_id_name_when_copy_suffixes_exhausted_meanwhi
     state, effects = apply_all([*history, restored(OWNER, document_id_of(first), step=9)], _few_copies())
 
     assert effects[-1] == "restored_renamed"
-    assert (document(state, first).name, document(state, first).status) == (_id_name("Паспорт", first), "live")
+    assert (name_of(state, first), document(state, first).status) == (_id_name("Паспорт", first), "live")
     assert live_count(state, OWNER) == 4
 
 
@@ -575,7 +581,7 @@ def test_apply_event_restores_under_id_name_when_a_person_used_every_copy_suffix
     state, effects = apply_all([*history, restored(OWNER, document_id_of(first), step=2002)])
 
     assert effects[-1] == "restored_renamed"
-    assert document(state, first).name == _id_name("x", first)
+    assert name_of(state, first) == _id_name("x", first)
     assert live_count(state, OWNER) == MAX_COPY_NUMBER + 1
 
 
@@ -593,7 +599,7 @@ def test_apply_event_cuts_the_asked_name_when_its_copy_suffix_would_pass_the_nam
 
     state, effects = apply_all(adds)
 
-    name = document(state, adds[-1]).name
+    name = name_of(state, adds[-1])
     assert len(LONG) == MAX_NAME_LENGTH
     assert (len(name), name) == (MAX_NAME_LENGTH, LONG[:MAX_NAME_LENGTH - len(expected_suffix)] + expected_suffix)
     assert effects[-1] == "created_renamed"
@@ -605,7 +611,7 @@ def test_apply_event_keeps_names_within_limit_and_clean_when_a_long_name_ends_on
 
     state, _ = apply_all(adds, _few_copies())
 
-    names = [document(state, add).name for add in adds]
+    names = [name_of(state, add) for add in adds]
     assert names[1] == "a" * (MAX_NAME_LENGTH - 5) + " (2)"
     assert all(len(name) <= MAX_NAME_LENGTH and clean_display_name(name) == name for name in names)
     assert len({name_key(name) for name in names}) == len(names)
@@ -613,15 +619,15 @@ def test_apply_event_keeps_names_within_limit_and_clean_when_a_long_name_ends_on
 
 def test_batch_state_names_copies_keys_probed_beyond_what_was_loaded_when_names_ran_out() -> None:
     adds = [added(OWNER, "Паспорт", step=step) for step in range(4)]
-    loaded = frozenset({copies_key(OWNER, "паспорт")})
-    state = BatchState.of([], [], [], rules=FEW_COPIES, loaded_copies_keys=loaded)
+    loaded = frozenset({name_keys(TEST_PEOPLE[OWNER], "Паспорт").copies_key})
+    state = BatchState.of([], [], [], rules=FEW_COPIES, loaded_copies_keys=loaded, keys=TEST_PEOPLE)
 
     apply_all(adds[:3], state)
     before_fallback = state.unloaded_copies_keys()
     apply_all(adds[3:], state, first_offset=3)
 
     assert before_fallback == set()
-    assert state.unloaded_copies_keys() == {copies_key(OWNER, name_key(_id_name("Паспорт", adds[3])))}
+    assert state.unloaded_copies_keys() == {name_keys(TEST_PEOPLE[OWNER], _id_name("Паспорт", adds[3])).copies_key}
 
 
 def test_batch_state_names_no_unloaded_keys_when_it_holds_every_document() -> None:

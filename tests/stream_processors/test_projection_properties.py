@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, new_event
-from contracts.text import MAX_NAME_LENGTH, base_name_key, clean_display_name, name_key
+from contracts.text import MAX_NAME_LENGTH, clean_display_name
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
+from tests.keyrings import TEST_PEOPLE
 from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
-from tests.stream_processors.projection_support import apply_all, snapshot
+from tests.stream_processors.projection_support import apply_all, keyed_forms, opened, snapshot
 
 OWNERS = (412845671, 777)
 TYPES = ("Passport", "Визы")
@@ -70,17 +71,18 @@ def assert_consistent(state: BatchState) -> None:
     documents = list(state.documents.values())
     live = [doc for doc in documents if doc.status == "live"]
     assert state.name_slots == {(doc.owner_id, doc.type_slug, doc.name_key): doc.id for doc in live}
-    assert state.content_slots == {(doc.owner_id, doc.file.sha256): doc.id for doc in live}
+    assert state.content_slots == {(doc.owner_id, doc.content_key): doc.id for doc in live}
     assert len(state.name_slots) == len(state.content_slots) == len(live)
     live_per_type = Counter(f"{doc.owner_id}:{doc.type_slug}" for doc in live)
     assert {key: kind.live_count for key, kind in state.types.items()} == {
         key: live_per_type[key] for key in state.types}
     for doc in documents:
-        assert (doc.name_key, doc.name_base_key) == (name_key(doc.name), base_name_key(name_key(doc.name)))
+        assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == keyed_forms(doc.owner_id, opened(doc))
+        assert (doc.page_key is not None) == (doc.status == "live")
         assert (doc.deleted_at is not None) == (doc.status == "deleted")
         if doc.status == "duplicate":
             original = state.documents[str(doc.duplicate_of)]
-            assert (original.owner_id, original.file.sha256) == (doc.owner_id, doc.file.sha256)
+            assert (original.owner_id, original.content_key) == (doc.owner_id, doc.content_key)
             assert original.id != doc.id
 
 
@@ -92,7 +94,7 @@ def assert_writes_replay_cleanly(state: BatchState) -> None:
         table[written["_id"]] = written
         live = [doc for doc in table.values() if doc["status"] == "live"]
         assert len({(d["owner_id"], d["type_slug"], d["name_key"]) for d in live}) == len(live)
-        assert len({(d["owner_id"], d["file"]["sha256"]) for d in live}) == len(live)
+        assert len({(d["owner_id"], d["content_key"]) for d in live}) == len(live)
     assert table == {key: doc.model_dump(by_alias=True) for key, doc in state.documents.items()}
 
 
@@ -101,7 +103,7 @@ def assert_writes_replay_cleanly(state: BatchState) -> None:
 def test_apply_event_keeps_slots_counts_and_duplicates_consistent_when_any_history_applied(
     ops: list[tuple[Any, ...]]
 ) -> None:
-    state = BatchState()
+    state = BatchState(keys=TEST_PEOPLE)
     for offset, event in enumerate(build_events(ops)):
         apply_event(state, event, offset)
         assert_consistent(state)
@@ -116,7 +118,7 @@ def test_apply_event_gives_same_state_when_every_event_applied_twice_in_a_row(op
     events = build_events(ops)
     once, _ = apply_all(events)
 
-    twice = BatchState()
+    twice = BatchState(keys=TEST_PEOPLE)
     for offset, event in enumerate(events):
         apply_event(twice, event, offset)
         apply_event(twice, event, offset)
@@ -182,7 +184,7 @@ def _fitted_id_name(wanted: str, add: EventEnvelope) -> str:
 @settings(max_examples=300, deadline=None)
 @given(ops=_crowded_ops)
 def test_apply_event_keeps_unique_slots_and_defined_effects_when_names_run_out(ops: list[tuple[Any, ...]]) -> None:
-    state = BatchState(rules=FEW_COPIES)
+    state = BatchState(rules=FEW_COPIES, keys=TEST_PEOPLE)
     for offset, event in enumerate(build_crowded_events(ops)):
         effect = apply_event(state, event, offset)
         assert isinstance(effect, Effect)
@@ -190,7 +192,8 @@ def test_apply_event_keeps_unique_slots_and_defined_effects_when_names_run_out(o
 
     assert_writes_replay_cleanly(state)
     live = [doc for doc in state.documents.values() if doc.status == "live"]
-    assert all(len(doc.name) <= MAX_NAME_LENGTH and clean_display_name(doc.name) == doc.name for doc in live)
+    names = [opened(doc) for doc in live]
+    assert all(len(name) <= MAX_NAME_LENGTH and clean_display_name(name) == name for name in names)
 
 
 @settings(max_examples=100, deadline=None)
@@ -200,7 +203,7 @@ def test_apply_event_gives_equal_writes_and_effects_when_crowded_history_applied
 ) -> None:
     events = build_crowded_events(ops)
 
-    first, first_effects = apply_all(events, BatchState(rules=FEW_COPIES))
-    second, second_effects = apply_all(events, BatchState(rules=FEW_COPIES))
+    first, first_effects = apply_all(events, BatchState(rules=FEW_COPIES, keys=TEST_PEOPLE))
+    second, second_effects = apply_all(events, BatchState(rules=FEW_COPIES, keys=TEST_PEOPLE))
 
     assert (first.document_writes, first_effects) == (second.document_writes, second_effects)
