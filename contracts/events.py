@@ -70,6 +70,7 @@ TypeTitle = Annotated[str, StringConstraints(max_length=MAX_TYPE_TITLE_LENGTH), 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TYPE_TITLE_LENGTH, pattern=SLUG_PATTERN)]
 Language = Literal["en", "ru"]
 Sha256Hex = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
+KeyedHash = Annotated[str, StringConstraints(max_length=32, pattern=r"^[0-9a-f]{32}$")]
 ShortText = Annotated[str, StringConstraints(max_length=256)]
 
 
@@ -101,6 +102,9 @@ class StoredFile(BaseModel):
     file_name: ShortText | None = None
     telegram_file_id: ShortText | None = None
     telegram_file_unique_id: ShortText | None = None
+    # v2: the keyed content hash (PersonKeys.content_hasher) and whether the object is segment-encrypted.
+    content_id: KeyedHash | None = None
+    encrypted: bool = False
 
 
 class DocumentAdded(Payload):

@@ -35,6 +35,7 @@ class DocumentView(Document):
     search_prefixes: list[str]
     file: StoredFile
     status: DocumentStatus = DocumentStatus.live
+    link_generation: int = 0  # bumped by rename, delete and forget: signed links name it (api/files/links.py)
     duplicate_of: str | None = None
     created_at: datetime
     updated_at: datetime
