@@ -14,6 +14,10 @@ import httpx
 import pytest
 from minio import Minio
 from prometheus_client import REGISTRY
+from urllib.parse import quote
+
+from contracts.events import StoredFile
+from service_kit.segments import encrypted_size
 
 from api.files.links import LinkClaims, sign_link
 from api.settings import ApiSettings
@@ -21,6 +25,8 @@ from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
 from tests.api.support import (
     AUTH,
+    content_id,
+    person_keys,
     LINK_KEY,
     MIB,
     PUBLIC_BASE_URL,
@@ -59,19 +65,55 @@ async def stored_document(
     return str(f.document_id_of(event))
 
 
-async def test_upload_stores_under_owner_and_sha256_when_the_body_is_small(
-    api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings
+async def test_upload_stores_encrypted_under_owner_and_content_id_when_the_body_is_small(
+    api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings, mongo_settings: MongoSettings
 ) -> None:
     data = b"%PDF-1.7 small scan"
 
     uploaded = await upload(api, OWNER, data, media_type="Application/PDF", file_name="../../etc/Паспорт\r\n.pdf")
 
-    digest = hashlib.sha256(data).hexdigest()
-    assert uploaded == {"object_key": f"owners/{OWNER}/{digest}", "sha256": digest, "size": len(data),
-                        "mime_type": "application/pdf", "duplicate_of": None, "file_name": "Паспорт .pdf"}
+    keys = await person_keys(mongo_settings, OWNER)
+    sealed_name = uploaded.pop("file_name")
+    assert uploaded == {"object_key": f"owners/{OWNER}/{content_id(keys, data)}", "content_id": content_id(keys, data),
+                        "encrypted": True, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                        "mime_type": "application/pdf", "duplicate_of": None}
+    assert keys.open("file_name", sealed_name) == "Паспорт .pdf"
     stored = raw_s3.get_object(s3_settings.bucket, uploaded["object_key"])
-    assert (stored.read(), stored.headers["Content-Type"]) == (data, "application/pdf")
+    ciphertext = stored.read()
+    assert stored.headers["Content-Type"] == "application/pdf"
+    assert len(ciphertext) == encrypted_size(len(data)) and b"small scan" not in ciphertext
     assert stored_keys(raw_s3, s3_settings.bucket) == [uploaded["object_key"]]
+
+
+async def test_upload_returns_no_plain_hash_when_the_transition_to_v2_events_is_over(
+    mongo_settings: MongoSettings, s3_settings: S3Settings, raw_s3: Minio
+) -> None:
+    settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
+    data = os.urandom(7 * MIB)  # past one part: the multipart path too
+
+    async with running_api(settings, headers=AUTH) as api:
+        small, large = await upload(api, OWNER, b"one page"), await upload(api, OWNER, data)
+
+    keys = await person_keys(mongo_settings, OWNER)
+    assert (small["sha256"], large["sha256"]) == (None, None)
+    assert (small["content_id"], large["content_id"]) == (content_id(keys, b"one page"), content_id(keys, data))
+    stored = raw_s3.get_object(s3_settings.bucket, large["object_key"]).read()
+    assert len(stored) == encrypted_size(len(data)) and data[:4096] not in stored
+
+
+async def test_upload_refuses_the_file_name_when_its_sealed_form_does_not_fit_the_event(
+    api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings
+) -> None:
+    headers = {"Content-Type": "application/pdf", "X-File-Name": quote("Д" * 120 + ".pdf")}
+
+    response = await api.post(f"{BASE}/files", content=b"%PDF", headers=headers)
+
+    if response.status_code == 201:  # the event's bound holds a sealed name this long (v2 events)
+        StoredFile(object_key="k", sha256="0" * 64, size=4, mime_type="application/pdf",
+                   file_name=response.json()["file_name"])
+    else:
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_file_name")
+        assert stored_keys(raw_s3, s3_settings.bucket) == []
 
 
 async def test_upload_round_trips_30_mb_with_the_same_sha256_when_streamed_in_chunks(
@@ -107,7 +149,9 @@ async def test_upload_reports_the_live_document_when_the_owner_uploads_the_same_
     assert again["object_key"] == before["object_key"]
     assert again["duplicate_of"]["document_id"] == str(f.document_id_of(event))
     assert again["duplicate_of"]["name"] == "Receipt"
-    assert other_owner["duplicate_of"] is None and other_owner["object_key"] == f"owners/{OTHER}/{before['sha256']}"
+    assert other_owner["duplicate_of"] is None
+    assert other_owner["object_key"] == f"owners/{OTHER}/{other_owner['content_id']}"
+    assert other_owner["content_id"] != before["content_id"]  # keyed per person: nobody can match two people's files
     assert len(stored_keys(raw_s3, s3_settings.bucket)) == 2
 
 
@@ -189,7 +233,7 @@ async def test_download_sends_type_and_rfc5987_disposition_when_the_file_name_is
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.headers["Content-Disposition"] == disposition
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["ETag"] == f'"{uploaded["sha256"]}"'
+    assert response.headers["ETag"] == f'"{uploaded["content_id"]}"'
 
 
 async def test_download_forces_attachment_when_the_type_could_run_in_a_browser(
