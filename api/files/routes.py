@@ -16,11 +16,22 @@ from api.core.errors import ApiError, not_found
 from api.core.openapi_errors import OWNER_READ_ERRORS, described_error, error_responses
 from api.core.parameters import OwnerId, State
 from api.core.security import require_service_token
-from api.documents import queries
 from api.documents.dependencies import OwnedDocument, require_fresh
+from api.documents.queries import StoredDocument
 from api.files.downloads import serve_file
 from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
-from api.files.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
+from api.files.linked import find_linked_document
+from api.files.links import (
+    MAX_TOKEN_LENGTH,
+    ExpiredLink,
+    InvalidLink,
+    LinkClaims,
+    SIGNED_PATH,
+    RevokedLink,
+    check_generation,
+    sign_link,
+    verify_link,
+)
 from api.files.quota import QuotaExceeded, StorageLimits, admit_content, check_declared_size, storage_usage
 from api.files.uploads import EmptyUpload, Sealing, StoredObject, UploadLimits, UploadTooLarge, store_upload
 from contracts.api_schemas import (
@@ -183,10 +194,14 @@ async def create_link(owner_id: OwnerId, document: OwnedDocument, state: State) 
         raise ApiError(503, "links_disabled", "signed links need LINK_SIGNING_KEY and PUBLIC_BASE_URL")
     if not document.downloadable:
         raise ApiError(410, "document_deleted", "the document was deleted; restore it to get the file")
-    claims = LinkClaims(uuid.UUID(document.detail.document_id), owner_id, int(time.time()) + settings.link_ttl_seconds)
+    linked = await find_linked_document(state.database, owner_id, document.detail.document_id)
+    if linked is None:
+        raise not_found("document")
+    expires_at = int(time.time()) + settings.link_ttl_seconds
+    claims = LinkClaims(uuid.UUID(document.detail.document_id), owner_id, linked.link_generation, expires_at)
     token = sign_link(settings.link_signing_key.get_secret_value().encode(), claims)
     return SignedLink(
-        url=f"{settings.public_base_url}{API_PREFIX}/files/signed/{token}",
+        url=f"{settings.public_base_url}{SIGNED_PATH}{token}",
         expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
     )
 
@@ -203,15 +218,28 @@ def _verified(state: ApiState, token: str) -> LinkClaims:
         raise ApiError(403, "link_expired", "this link has expired; ask the bot for a new one") from None
 
 
+async def _linked(state: ApiState, claims: LinkClaims) -> StoredDocument:
+    """The document the link names, while it is still what the link was made for."""
+    linked = await find_linked_document(state.database, claims.owner_id, str(claims.document_id))
+    if linked is None:
+        raise not_found("document")
+    try:
+        check_generation(claims, linked.link_generation)
+    except RevokedLink:
+        raise ApiError(410, "link_revoked", "the document changed since this link was made; ask the bot for a "
+                       "new one") from None
+    return linked.document
+
+
 @signed_router.get(
     "/files/signed/{token}", response_class=Response, summary="The file behind a signed link (no token needed)",
-    responses=FILE_RESPONSES | error_responses(404, 422, 503) | {403: described_error("Tampered or expired link.")},
+    responses=FILE_RESPONSES | error_responses(404, 422, 503) | {
+        403: described_error("Tampered or expired link."),
+        410: described_error("The document was deleted, or renamed or deleted since the link was made."),
+    },
 )
 async def signed_download(
     token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: State, range_header: RangeHeader = None
 ) -> Response:
-    claims = _verified(state, token)
-    document = await queries.find_document(state.database, claims.owner_id, str(claims.document_id))
-    if document is None:
-        raise not_found("document")
+    document = await _linked(state, _verified(state, token))
     return await serve_file(state.files, state.keys, document, range_header)

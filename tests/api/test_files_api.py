@@ -21,6 +21,8 @@ from service_kit.segments import encrypted_size
 
 from api.files.links import LinkClaims, sign_link
 from api.settings import ApiSettings
+from contracts.read_models import read_model_database
+from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
 from tests.api.support import (
@@ -290,7 +292,7 @@ async def test_signed_link_serves_the_file_without_a_token_when_fresh(
 
 
 def _signed_path(document_id: str, owner_id: int, expires_at: int) -> str:
-    token = sign_link(LINK_KEY.encode(), LinkClaims(uuid.UUID(document_id), owner_id, expires_at))
+    token = sign_link(LINK_KEY.encode(), LinkClaims(uuid.UUID(document_id), owner_id, 0, expires_at))
     return f"/v1/files/signed/{token}"
 
 
@@ -341,3 +343,67 @@ async def test_upload_and_link_answer_401_when_the_token_is_missing(api: httpx.A
     linked = await api.post(f"{BASE}/documents/{uuid.uuid4()}/link")
 
     assert uploaded.status_code == linked.status_code == 401
+
+
+async def _bump_link_generation(mongo: MongoSettings, document_id: str) -> None:
+    """What the processors do on a rename, delete or forget (their projections bump the field)."""
+    client = mongo_client(mongo)
+    try:
+        documents = client[read_model_database(mongo.database, 1)]["documents"]
+        await documents.update_one({"_id": document_id}, {"$inc": {"link_generation": 1}})
+    finally:
+        await client.close()
+
+
+async def test_signed_link_answers_410_link_revoked_when_the_documents_link_generation_moved_on(
+    api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings
+) -> None:
+    document_id = await stored_document(api, projector, b"%PDF renamed later")
+    old = (await api.post(f"{BASE}/documents/{document_id}/link")).json()["url"].removeprefix(PUBLIC_BASE_URL)
+    assert (await api.get(old, headers={"Authorization": ""})).status_code == 200
+
+    await _bump_link_generation(mongo_settings, document_id)
+    revoked = await api.get(old, headers={"Authorization": ""})
+    new = (await api.post(f"{BASE}/documents/{document_id}/link")).json()["url"].removeprefix(PUBLIC_BASE_URL)
+
+    assert (revoked.status_code, revoked.json()["code"]) == (410, "link_revoked")
+    assert b"%PDF" not in revoked.content
+    assert f".{OWNER}.1." in new  # signed for the generation the document is at now
+    assert (await api.get(new, headers={"Authorization": ""})).content == b"%PDF renamed later"
+
+
+async def test_signed_link_answers_410_when_the_document_was_deleted_after_the_link_was_made(
+    api: httpx.AsyncClient, projector: Projector
+) -> None:
+    document_id = await stored_document(api, projector, b"%PDF deleted later")
+    link = (await api.post(f"{BASE}/documents/{document_id}/link")).json()["url"].removeprefix(PUBLIC_BASE_URL)
+
+    await projector.apply(f.deleted(OWNER, uuid.UUID(document_id), 9))
+    response = await api.get(link, headers={"Authorization": ""})
+
+    assert response.status_code == 410 and b"%PDF" not in response.content
+
+
+async def test_signed_link_answers_no_store_no_referrer_and_a_sandbox_csp_when_serving_or_refusing(
+    api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings
+) -> None:
+    document_id = await stored_document(api, projector, b"<html><script>alert(1)</script>", media_type="text/html")
+    fresh = _signed_path(document_id, OWNER, int(time.time()) + 60)
+    answers = [
+        await api.get(fresh),
+        await api.get(fresh, headers={"Range": "bytes=0-3"}),
+        await api.get(_signed_path(document_id, OWNER, int(time.time()) - 1)),  # expired
+        await api.get(fresh[:-2] + "AA"),  # tampered
+        await api.get("/v1/files/signed/" + "a" * 200),  # refused by validation
+        await api.get(_signed_path(str(uuid.uuid4()), OWNER, int(time.time()) + 60)),  # no such document
+    ]
+    await _bump_link_generation(mongo_settings, document_id)
+    answers.append(await api.get(fresh))  # revoked
+
+    assert [answer.status_code for answer in answers] == [200, 206, 403, 403, 422, 404, 410]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    owner_route = await api.get(f"{BASE}/documents/{document_id}/file")
+    assert "Content-Security-Policy" not in owner_route.headers  # only link answers are changed
