@@ -83,10 +83,15 @@ async def check_declared_size(db: Database, owner_id: int, size: int, limits: St
 
 @timed("mongo", "find_live_by_content_id")
 async def find_live_by_content_id(db: Database, owner_id: int, content_id: str) -> DocumentSummary | None:
-    """The owner's live document whose file has this keyed content id (an encrypted upload's identity)."""
-    query = {"owner_id": owner_id, "file.content_id": content_id, "status": DocumentStatus.live}
-    raw = await db[queries.DOCUMENTS].find_one(query, queries.SUMMARY_FIELDS)
-    return None if raw is None else queries.summary_of(raw)
+    """The owner's live document whose file has this keyed content id (an encrypted upload's identity).
+
+    Filtered on exactly (owner, content id), the keys of the read models' dedup lookup index, which the test
+    server serves from that index too; the few documents sharing them (a live one, its duplicates, deleted
+    ones) are told apart here, as ``queries.find_live_by_content`` does."""
+    query = {"owner_id": owner_id, "file.content_id": content_id}
+    rows = await db[queries.DOCUMENTS].find(query, queries.SUMMARY_FIELDS | {"status": 1}).to_list(None)
+    live = next((raw for raw in rows if raw["status"] == DocumentStatus.live), None)
+    return None if live is None else queries.summary_of(live)
 
 
 async def find_duplicate(db: Database, owner_id: int, content: Content) -> DocumentSummary | None:

@@ -407,3 +407,21 @@ async def test_signed_link_answers_no_store_no_referrer_and_a_sandbox_csp_when_s
         assert answer.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
     owner_route = await api.get(f"{BASE}/documents/{document_id}/file")
     assert "Content-Security-Policy" not in owner_route.headers  # only link answers are changed
+
+
+async def test_upload_reports_the_live_document_by_content_id_when_no_plain_hash_is_computed(
+    mongo_settings: MongoSettings, s3_settings: S3Settings, projector: Projector
+) -> None:
+    settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
+    async with running_api(settings, headers=AUTH) as api:
+        first = await upload(api, OWNER, b"the same contract")
+        # The v1 event still needs a sha256: any value distinct per file serves the test's processor.
+        await projector.apply(event := added_from_upload(OWNER, "Contract", first | {"sha256": "1" * 64}))
+        again = await upload(api, OWNER, b"the same contract")
+        other = await upload(api, OWNER, b"another contract")
+        await projector.apply(f.deleted(OWNER, f.document_id_of(event), 9))
+        after_delete = await upload(api, OWNER, b"the same contract")
+
+    assert again["duplicate_of"]["document_id"] == str(f.document_id_of(event))
+    assert again["content_id"] == first["content_id"] and again["object_key"] == first["object_key"]
+    assert other["duplicate_of"] is None and after_delete["duplicate_of"] is None
