@@ -1,4 +1,4 @@
-.PHONY: install test test-fast lint typecheck up down bench bench-load bench-lag
+.PHONY: install test test-fast lint typecheck format up down bench bench-load bench-lag
 
 install:        ## Poetry + the project from poetry.lock
 	scripts/install.sh
@@ -9,13 +9,17 @@ test:           ## the whole check: flake8, mypy --strict, import rules, pytest 
 # The pure tests: no server needed (contracts, projections, service_kit helpers, pure API and bot rules).
 FAST_TESTS = tests/contracts tests/stream_processors tests/service_kit tests/api/test_rules.py \
 	tests/api/test_cursors.py tests/api/test_ranges.py tests/api/test_file_headers.py tests/api/test_links.py \
-	tests/api/test_quota.py tests/bot/test_i18n.py tests/bot/test_units.py tests/bot/test_settings.py
+	tests/api/test_quota.py tests/bot/ui/test_i18n.py tests/bot/test_units.py tests/bot/test_settings.py \
+	tests/bot/test_add_document_steps.py tests/bot/services/test_saving.py tests/bot/services/test_limits.py
 
 test-fast:      ## the pure tests only, no services, under a minute
 	scripts/install.sh && .venv/bin/pytest $(FAST_TESTS) -m "not integration" -q
 
 lint:           ## flake8 and the import rules
 	scripts/install.sh && .venv/bin/flake8 && .venv/bin/lint-imports
+
+format:         ## ruff: sort imports and format (what the pre-commit hooks do)
+	scripts/install.sh && .venv/bin/ruff check --fix . && .venv/bin/ruff format .
 
 typecheck:      ## mypy --strict over every package, the tests and the benchmarks
 	scripts/install.sh && .venv/bin/mypy

@@ -34,8 +34,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
-from bot.presentation import doc_ref
+from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
+from bot.ui.presentation import doc_ref
 from tests.bot.api_stub import TOKEN as API_TOKEN
 from tests.bot.api_stub import StubState, start_stub
 from tests.e2e.processes import (

@@ -41,7 +41,7 @@ import aiohttp
 import psutil
 
 from bench.common import ProcessWatch, percentile, shared_server_pids, table
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from tests.e2e.processes import BOT_TOKEN, Chat, Service, redis_url, text_of
 from tests.e2e.system import RunningSystem, running_system
 from tests.fake_telegram.server import BotCall, FakeTelegram, Webhook

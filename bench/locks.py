@@ -37,9 +37,9 @@ from redis.asyncio import Redis
 
 from bench.common import table
 from bot.app import Dependencies, build_dispatcher, fsm_storage
-from bot.isolation import PersonLocks
+from bot.clients.person_store import UserStore
+from bot.middlewares.person_locks import PersonLocks
 from bot.settings import BotConfig
-from bot.state_store import UserStore
 from tests.bot.fakes import FakeApi, FakePublisher
 from tests.bot.harness import BOT_TOKEN, BOT_USER
 from tests.e2e.processes import forget_keys, redis_url

@@ -13,8 +13,9 @@ import sys
 from service_kit.logging import configure_logging
 from service_kit.settings import EXIT_CONFIG, load_settings
 
-from bot.runtime import StartupRefused, run_polling, run_webhook, runtime
+from bot.runtime import run_polling, run_webhook, runtime
 from bot.settings import BotSettings
+from bot.telegram.startup import StartupRefused
 
 SERVICE = "bot"
 

@@ -11,22 +11,27 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
-from bot.api_client import DocumentsApi
-from bot.dialogs import DialogScope
-from bot.fsm import GatedRedisStorage
+from bot.clients.api_client import DocumentsApi
+from bot.clients.person_store import UserStore
+from bot.dialogs.dialog_storage import GatedRedisStorage
 from bot.handlers import all_routers
-from bot.isolation import PersonLocks
-from bot.middlewares import AnswerCallbacks, HandlerName, UpdateContext, UserGate
-from bot.private_chats import PrivateChatsOnly
+from bot.injected import Services
+from bot.middlewares.answer_callbacks import AnswerCallbacks
+from bot.middlewares.dialog_scope import DialogScope
+from bot.middlewares.handler_name import HandlerName
+from bot.middlewares.person_locks import PersonLocks
+from bot.middlewares.private_chats import PrivateChatsOnly
+from bot.middlewares.update_context import UpdateContext
+from bot.middlewares.user_gate import UserGate
+from bot.services.event_recorder import EventAppender
 from bot.settings import BotConfig, BotSettings
-from bot.state_store import UserStore
-from bot.telegram_session import telegram_session
-from bot.writes import EventAppender, EventLog
+from bot.telegram.session import telegram_session
 
 
 @dataclass(frozen=True)
 class Dependencies:
-    """Everything the handlers use that talks to the outside; built once in ``bot.__main__``."""
+    """What the dispatcher is built from (``bot.runtime``, the tests): the clients and the settings. The handlers
+    see them through ``bot.injected.Services``."""
 
     api: DocumentsApi
     events: EventAppender
@@ -47,11 +52,11 @@ def build_dispatcher(storage: BaseStorage, deps: Dependencies,
     # (PersonLocks: a lock per person while they have an update in hand, not for everyone ever seen); several
     # replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
     # disable_fsm only keeps aiogram from registering its FSM middleware first: it is registered below, after
-    # UpdateContext, which opens the cell the first state read fills (bot.fsm), and after PrivateChatsOnly, so
-    # nothing of a group or a foreign button reaches the dialog state.
-    events = EventLog(deps.events, deps.config.event_budget_per_hour)
+    # UpdateContext, which opens the cell the first state read fills (bot.dialogs.dialog_storage), and after
+    # PrivateChatsOnly, so nothing of a group or a foreign button reaches the dialog state.
+    services = Services.build(deps.api, deps.events, deps.store, deps.config)
     dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or PersonLocks(), disable_fsm=True,
-                            name="docvault", api=deps.api, events=events, store=deps.store, config=deps.config)
+                            name="docvault", services=services)
     dispatcher.update.outer_middleware(UpdateContext())
     dispatcher.update.outer_middleware(PrivateChatsOnly(deps.store))
     dispatcher.update.outer_middleware(dispatcher.fsm)
@@ -67,6 +72,6 @@ def build_dispatcher(storage: BaseStorage, deps: Dependencies,
 
 def build_bot(settings: BotSettings) -> Bot:
     session = telegram_session(settings.telegram_api_url, local=settings.telegram_api_local)
-    # HTML parse mode: every interpolated value is escaped by bot.i18n.Texts.
+    # HTML parse mode: every interpolated value is escaped by bot.ui.i18n.Texts.
     defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
     return Bot(settings.bot_token.get_secret_value(), session=session, default=defaults)

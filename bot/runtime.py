@@ -10,38 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
 
-from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramBadRequest, TelegramNotFound, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisEventIsolation
-from aiogram.methods import TelegramMethod
-from aiogram.types import BufferedInputFile, InputFile, Update
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.types import BufferedInputFile, InputFile
 from aiohttp import web
 from redis.asyncio import Redis
 
 from service_kit.eventlog import EventPublisher
-from service_kit.http import ReadinessCheck, add_ops_routes, start_ops_server
+from service_kit.http import start_ops_server
 
-from bot.api_client import ApiClient
-from bot.isolation import PersonLocks
 from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
-from bot.settings import WEBHOOK_PATH, BotConfig, BotSettings
-from bot.state_store import UserStore, redis_client
+from bot.clients.api_client import ApiClient
+from bot.clients.person_store import UserStore, redis_client
+from bot.middlewares.person_locks import PersonLocks
+from bot.settings import BotConfig, BotSettings
+from bot.telegram.startup import until_telegram_answers
+from bot.telegram.webhook import webhook_app
 
 log = logging.getLogger(__name__)
 # docker-compose.yml gives the bot a longer stop_grace_period than this (tests/infra checks it).
 SHUTDOWN_GRACE_SECONDS = 20.0
-STARTUP_RETRY_MAX_SECONDS = 30.0
-T = TypeVar("T")
-# An update is a few KB; a body past this is refused with 413 before it is parsed (aiohttp's default, made explicit).
-WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 
 
 class Runtime:
@@ -83,28 +75,6 @@ def event_isolation(settings: BotSettings, redis: Redis) -> BaseEventIsolation:
     return PersonLocks()
 
 
-class StartupRefused(Exception):
-    """Telegram refused what the settings say (the token, the webhook): retrying cannot help."""
-
-
-async def until_telegram_answers(call: Callable[[], Awaitable[T]], what: str) -> T:
-    """``call()`` retried with backoff while Telegram is unreachable; ``StartupRefused`` when it says no."""
-    delay = 0.5
-    while True:
-        try:
-            return await call()
-        except (TelegramUnauthorizedError, TelegramNotFound) as error:
-            raise StartupRefused(f"BOT_TOKEN: Telegram answered {error.message!r}: the token is wrong or was "
-                                 "revoked in @BotFather") from None
-        except TelegramBadRequest as error:
-            raise StartupRefused(f"{what}: Telegram refused it: {error.message}") from None
-        except Exception as error:  # unreachable, 5xx, flood wait: it may answer later
-            details = {"call": what, "error": repr(error)[:200], "retry_in": delay}
-            log.warning("Telegram did not answer, retrying", extra=details)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, STARTUP_RETRY_MAX_SECONDS)
-
-
 async def introduce(rt: Runtime) -> None:
     """getMe: the token works; logs who the bot is (its id and username are not personal data)."""
     me = await until_telegram_answers(rt.bot.get_me, "getMe")
@@ -141,52 +111,8 @@ async def run_polling(rt: Runtime) -> None:
         await ops.cleanup()
 
 
-class WebhookHandler(SimpleRequestHandler):
-    """aiogram's webhook handler, made safe for any request: a secret header that is not the secret is a 401
-    whatever its bytes (aiogram's ``compare_digest`` on ``str`` raises on non-ASCII), and a body that is not a
-    Telegram update is a 400 handled by nobody (aiogram lets the JSON or validation error become a 500).
-
-    Updates are handled in the request: Telegram sees a failure (and retries) only if handling itself fails.
-    """
-
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret_token: str | None) -> None:
-        super().__init__(dispatcher, bot, handle_in_background=False, secret_token=secret_token)
-
-    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
-        if not self.secret_token:
-            return True
-        # aiohttp decodes header bytes that are not UTF-8 to surrogates: "surrogatepass" encodes any str.
-        presented = telegram_secret_token.encode("utf-8", "surrogatepass")
-        return hmac.compare_digest(presented, self.secret_token.encode("utf-8"))
-
-    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
-        """aiogram's own ``_handle_request`` with the body parsed by ``_update`` first."""
-        update = await _update(bot, request)
-        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
-        return web.Response(body=self._build_response_writer(bot=bot, result=result))
-
-
-async def _update(bot: Bot, request: web.Request) -> Update:
-    body = await request.read()  # past the app's client_max_size aiohttp answers 413
-    try:
-        # Telegram sends UTF-8 JSON; a declared charset is ignored (an unknown one would raise LookupError).
-        return Update.model_validate(bot.session.json_loads(body.decode("utf-8")), context={"bot": bot})
-    except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, not an Update, or nested too deep
-        log.warning("webhook body is not an update", extra={"error": type(error).__name__, "size": len(body)})
-        raise web.HTTPBadRequest(text="not a Telegram update") from None
-
-
 def webhook_secret(settings: BotSettings) -> str | None:
     return settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-
-
-def webhook_app(dispatcher: Dispatcher, bot: Bot, secret: str | None, readiness: ReadinessCheck) -> web.Application:
-    """The webhook endpoint next to /healthz, /readyz and /metrics."""
-    app = web.Application(client_max_size=WEBHOOK_MAX_BODY_BYTES)
-    WebhookHandler(dispatcher, bot, secret).register(app, path=WEBHOOK_PATH)
-    add_ops_routes(app, readiness)
-    setup_application(app, dispatcher, bot=bot)
-    return app
 
 
 async def run_webhook(rt: Runtime) -> None:

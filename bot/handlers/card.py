@@ -1,7 +1,7 @@
 """A document's card and its actions: get the file, rename, delete (confirm, then undo), download link.
 
-Every action first reads the document through the owner-scoped API: a stale or forged button (a document
-that is gone or someone else's) gets a polite alert and nothing else.
+Every action first reads the document through the owner-scoped API (``bot.services.library.Library.document``):
+a stale or forged button (a document that is gone or someone else's) gets a polite alert and nothing else.
 """
 
 from __future__ import annotations
@@ -18,24 +18,20 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InputFile, Message
 from contracts.api_schemas import DocumentDetail
 from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 from contracts.text import MAX_NAME_LENGTH
+from contracts.vocabulary import DocumentStatus
 
-from bot import keyboards
-from bot.api_client import ApiNotFound, DocumentsApi
-from bot.callbacks import DocAction, DocCb
-from bot.filters import HasText
-from bot.i18n import Texts
-from bot.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
-from bot.replies import say, show
-from bot.restores import restore_outcome, restore_reply
-from bot.settings import BotConfig
+from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
-from bot.state_store import UserStore
-from bot.states import RenameDocument
-from bot.writes import EventLog, record
+from bot.handlers.filters import HasText
+from bot.injected import Person, Services
+from bot.ui import keyboards
+from bot.ui.callbacks import DocAction, DocCb
+from bot.ui.i18n import Texts
+from bot.ui.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
+from bot.ui.screen import say, show
+from bot.ui.undo_replies import restore_reply
 
 log = logging.getLogger(__name__)
-LIVE = "live"
-DELETED = "deleted"
 
 
 class StreamedFile(InputFile):
@@ -52,20 +48,13 @@ class StreamedFile(InputFile):
             yield chunk
 
 
-async def _load(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-                after_event: str | None, allow_deleted: bool = False) -> DocumentDetail | None:
+async def _load(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person,
+                allow_deleted: bool = False) -> DocumentDetail | None:
     """The document behind a button if it is this owner's and live (or deleted, when allowed); else an alert."""
-    document_id = parse_doc_ref(callback_data.doc)
-    document = None
-    if document_id is not None:
-        try:
-            document = await api.get_document(owner_id, document_id, after_event=after_event)
-        except ApiNotFound:
-            document = None
-    allowed = (LIVE, DELETED) if allow_deleted else (LIVE,)
-    if document is None or document.status not in allowed:
-        await query.answer(tr.plain("card.gone"), show_alert=True)
-        return None
+    document = await services.library.document(person.owner_id, parse_doc_ref(callback_data.doc), person.after_event,
+                                               allow_deleted)
+    if document is None:
+        await query.answer(person.tr.plain("card.gone"), show_alert=True)
     return document
 
 
@@ -74,26 +63,24 @@ def card_text(tr: Texts, document: DocumentDetail) -> str:
               date=document.created_at.date().isoformat())
 
 
-async def open_card(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-                    store: UserStore, config: BotConfig, after_event: str | None) -> None:
-    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+async def open_card(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
+    document = await _load(query, callback_data, services, person)
     if document is None:
         return
-    [back] = await first_pages(store, owner_id, [(document.type_slug, document.type_title)])
-    await show(query, card_text(tr, document),
-               keyboards.document_card(tr, document.document_id, back, config.links_enabled))
+    [back] = await first_pages(services, person.owner_id, [(document.type_slug, document.type_title)])
+    await show(query, card_text(person.tr, document),
+               keyboards.document_card(person.tr, document.document_id, back, services.config.links_enabled))
 
 
-async def get_file(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-                   bot: Bot, after_event: str | None) -> None:
-    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+async def get_file(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person, bot: Bot) -> None:
+    document = await _load(query, callback_data, services, person)
     if document is None:
         return
-    chat_id = query.from_user.id  # bot.private_chats: a button is served only in the person's private chat
-    caption = tr("file.caption", name=document.name)
+    chat_id = query.from_user.id  # private_chats: a button is served only in the person's private chat
+    caption = person.tr("file.caption", name=document.name)
     if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption):
         return
-    stream = api.file_chunks(owner_id, document.document_id)
+    stream = services.library.file_chunks(person.owner_id, document.document_id)
     first = await anext(stream, b"")  # API errors (gone, down) surface here, before Telegram is involved
     upload: InputFile = StreamedFile(first, stream, document.file_name or document.name)
     if not first:
@@ -115,19 +102,19 @@ async def _send_by_file_id(bot: Bot, chat_id: int, document: DocumentDetail, cap
     return True
 
 
-async def ask_rename(query: CallbackQuery, callback_data: DocCb, state: FSMContext, tr: Texts, owner_id: int,
-                     api: DocumentsApi, after_event: str | None) -> None:
-    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+async def ask_rename(query: CallbackQuery, callback_data: DocCb, state: FSMContext, services: Services,
+                     person: Person) -> None:
+    document = await _load(query, callback_data, services, person)
     if document is None:
         return
     await state.set_state(RenameDocument.entering_name)
     await state.set_data({"document_id": document.document_id, "type_slug": document.type_slug,
                           "name": document.name})
-    await say(query, tr("rename.ask", name=document.name), keyboards.cancel_only(tr))
+    await say(query, person.tr("rename.ask", name=document.name), keyboards.cancel_only(person.tr))
 
 
-async def rename_typed(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                       events: EventLog, store: UserStore, after_event: str | None) -> None:
+async def rename_typed(message: Message, state: FSMContext, services: Services, person: Person) -> None:
+    tr = person.tr
     checked = check_name(message.text or "", MAX_NAME_LENGTH, "name")
     if checked.name is None:
         await message.answer(tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH),
@@ -138,56 +125,55 @@ async def rename_typed(message: Message, state: FSMContext, tr: Texts, owner_id:
         await state.clear()
         await message.answer(tr("rename.same"), reply_markup=keyboards.open_document(tr, data["document_id"]))
         return
-    taken = await api.name_check(owner_id, data["type_slug"], checked.name, after_event=after_event)
+    taken = await services.library.name_check(person.owner_id, data["type_slug"], checked.name, person.after_event)
     if taken.taken and taken.document_id != data["document_id"]:
         await message.answer(tr("rename.taken", name=checked.name), reply_markup=keyboards.cancel_only(tr))
         return
-    await record(events, store, owner_id, DocumentRenamed(document_id=data["document_id"], name=checked.name))
+    await services.recorder.record(person.owner_id, DocumentRenamed(document_id=data["document_id"], name=checked.name))
     await state.clear()
     await message.answer(tr("rename.done", name=checked.name),
                          reply_markup=keyboards.open_document(tr, data["document_id"]))
 
 
-async def ask_delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-                     after_event: str | None) -> None:
-    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
+    document = await _load(query, callback_data, services, person)
     if document is not None:
-        await show(query, tr("delete.confirm", name=document.name), keyboards.confirm_delete(tr, document.document_id))
+        await show(query, person.tr("delete.confirm", name=document.name),
+                   keyboards.confirm_delete(person.tr, document.document_id))
 
 
-async def delete(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-                 events: EventLog, store: UserStore, after_event: str | None) -> None:
-    document = await _load(query, callback_data, tr, owner_id, api, after_event)
+async def delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
+    document = await _load(query, callback_data, services, person)
     if document is None:
         return
-    await record(events, store, owner_id, DocumentDeleted(document_id=document.document_id))
-    await show(query, tr("delete.done", name=document.name), keyboards.undo_delete(tr, document.document_id))
+    await services.recorder.record(person.owner_id, DocumentDeleted(document_id=document.document_id))
+    await show(query, person.tr("delete.done", name=document.name),
+               keyboards.undo_delete(person.tr, document.document_id))
 
 
-async def undo(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-               events: EventLog, store: UserStore, after_event: str | None) -> None:
-    document = await _load(query, callback_data, tr, owner_id, api, after_event, allow_deleted=True)
+async def undo(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
+    document = await _load(query, callback_data, services, person, allow_deleted=True)
     if document is None:
         return
-    if document.status != DELETED:  # a second tap, or restored meanwhile: nothing to append
+    tr = person.tr
+    if document.status != DocumentStatus.deleted:  # a second tap, or restored meanwhile: nothing to append
         await show(query, tr("undo.done", name=document.name), keyboards.open_document(tr, document.document_id))
         return
-    event = await record(events, store, owner_id, DocumentRestored(document_id=document.document_id))
-    outcome = await restore_outcome(api, owner_id, document, str(event.event_id))
+    event = await services.recorder.record(person.owner_id, DocumentRestored(document_id=document.document_id))
+    outcome = await services.library.restore_outcome(person.owner_id, document, str(event.event_id))
     await show(query, *restore_reply(tr, outcome, document.name))
 
 
-async def link(query: CallbackQuery, callback_data: DocCb, tr: Texts, owner_id: int, api: DocumentsApi,
-               config: BotConfig, after_event: str | None) -> None:
+async def link(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
     document = None
-    if config.links_enabled:
-        document = await _load(query, callback_data, tr, owner_id, api, after_event)
+    if services.config.links_enabled:
+        document = await _load(query, callback_data, services, person)
     else:
-        await query.answer(tr.plain("stale.button"), show_alert=True)
+        await query.answer(person.tr.plain("stale.button"), show_alert=True)
     if document is not None:
-        signed = await api.create_link(owner_id, document.document_id)
+        signed = await services.library.link(person.owner_id, document.document_id)
         expires = signed.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-        await say(query, tr("card.link_text", url=signed.url, expires=expires))
+        await say(query, person.tr("card.link_text", url=signed.url, expires=expires))
 
 
 def router() -> Router:

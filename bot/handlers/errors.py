@@ -10,12 +10,12 @@ from redis.exceptions import RedisError
 
 from service_kit.eventlog import EventLogUnavailable
 
-from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
-from bot.i18n import Texts, pick_language
-from bot.middlewares import answered_callbacks
-from bot.private_chats import Verdict, chat_verdict
-from bot.state_store import UserStore
-from bot.writes import EventBudgetSpent
+from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.injected import Services
+from bot.middlewares.private_chats import Verdict, chat_verdict
+from bot.services.limits import EventBudgetSpent
+from bot.telegram.seen import was_answered
+from bot.ui.i18n import Texts, pick_language
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def error_values(error: Exception) -> dict[str, object]:
     return {}
 
 
-async def on_error(event: ErrorEvent, bot: Bot, store: UserStore) -> None:
+async def on_error(event: ErrorEvent, bot: Bot, services: Services) -> None:
     key, values = message_key(event.exception), error_values(event.exception)
     if key == "error.generic":
         log.error("handler failed", exc_info=event.exception)
@@ -55,19 +55,12 @@ async def on_error(event: ErrorEvent, bot: Bot, store: UserStore) -> None:
     if source is None or source.from_user is None or chat_verdict(update) is not Verdict.serve:
         return  # nobody to tell, or not in the person's private chat (nothing is said in groups)
     person = source.from_user
-    tr = Texts(pick_language(await _stored_language(store, person.id), person.language_code))
+    tr = Texts(pick_language(await services.people.stored_language(person.id), person.language_code))
     query = update.callback_query
-    if query is not None and query.id not in (answered_callbacks.get() or set()):
+    if query is not None and not was_answered(query.id):
         await query.answer(tr.plain(key, **values), show_alert=True)
     else:
         await bot.send_message(person.id, tr(key, **values))
-
-
-async def _stored_language(store: UserStore, user_id: int) -> str | None:
-    try:
-        return await store.language(user_id)
-    except Exception:  # Redis may be what failed; the Telegram language is good enough then
-        return None
 
 
 def router() -> Router:

@@ -6,33 +6,34 @@ from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards
-from bot.filters import HasText
-from bot.i18n import Texts
-from bot.states import AddDocument
+from bot.dialogs.states import AddDocument
+from bot.handlers.filters import HasText
+from bot.injected import Person
+from bot.ui import keyboards
 
 
-async def edited(message: Message, tr: Texts) -> None:
-    await message.answer(tr("input.edited"))
+async def edited(message: Message, person: Person) -> None:
+    await message.answer(person.tr("input.edited"))
 
 
-async def not_a_file(message: Message, tr: Texts) -> None:
-    await message.answer(tr("add.not_a_file"), reply_markup=keyboards.cancel_only(tr))
+async def not_a_file(message: Message, person: Person) -> None:
+    await message.answer(person.tr("add.not_a_file"), reply_markup=keyboards.cancel_only(person.tr))
 
 
-async def unsupported(message: Message, tr: Texts, raw_state: str | None) -> None:
+async def unsupported(message: Message, person: Person, raw_state: str | None) -> None:
     """Stickers, voice, locations, contacts...: say what the bot can keep; any dialog goes on (Cancel leaves it)."""
+    tr = person.tr
     markup = keyboards.main_menu(tr) if raw_state is None else keyboards.cancel_only(tr)
     await message.answer(tr("input.unsupported"), reply_markup=markup)
 
 
-async def unknown_text(message: Message, tr: Texts) -> None:
-    await message.answer(tr("input.unknown"), reply_markup=keyboards.main_menu(tr))
+async def unknown_text(message: Message, person: Person) -> None:
+    await message.answer(person.tr("input.unknown"), reply_markup=keyboards.main_menu(person.tr))
 
 
-async def stale_button(query: CallbackQuery, tr: Texts) -> None:
+async def stale_button(query: CallbackQuery, person: Person) -> None:
     """Buttons of a finished dialog, an older bot version or forged data."""
-    await query.answer(tr.plain("stale.button"), show_alert=True)
+    await query.answer(person.tr.plain("stale.button"), show_alert=True)
 
 
 def router() -> Router:

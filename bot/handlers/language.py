@@ -6,26 +6,20 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from contracts.events import UserLanguageChanged
-
-from bot import keyboards
-from bot.callbacks import LangCb, MenuAction, MenuCb
-from bot.i18n import LANGUAGES, Language, Texts
-from bot.replies import show
-from bot.state_store import UserStore
-from bot.writes import EventLog, record
+from bot.injected import Person, Services
+from bot.ui import keyboards
+from bot.ui.callbacks import LangCb, MenuAction, MenuCb
+from bot.ui.i18n import LANGUAGES, Language, Texts
+from bot.ui.screen import show
 
 
-async def choose(target: Message | CallbackQuery, tr: Texts) -> None:
-    await show(target, tr("lang.choose"), keyboards.language_choice())
+async def choose(target: Message | CallbackQuery, person: Person) -> None:
+    await show(target, person.tr("lang.choose"), keyboards.language_choice())
 
 
-async def chosen(query: CallbackQuery, callback_data: LangCb, owner_id: int,
-                 events: EventLog, store: UserStore) -> None:
+async def chosen(query: CallbackQuery, callback_data: LangCb, services: Services, person: Person) -> None:
     language: Language = "ru" if callback_data.code == "ru" else "en"
-    if await store.language(owner_id) != language:  # the language already chosen changes nothing: no event
-        await record(events, store, owner_id, UserLanguageChanged(language=language))
-        await store.set_language(owner_id, language)
+    await services.people.choose_language(person.owner_id, language)
     tr = Texts(language)
     await show(query, tr("lang.set"), keyboards.main_menu(tr))
 

@@ -7,44 +7,40 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards
-from bot.api_client import DocumentsApi
-from bot.callbacks import MenuAction, MenuCb
-from bot.filters import HasText
-from bot.i18n import Texts
-from bot.replies import show
-from bot.settings import BotConfig
-from bot.states import SearchDocuments
-
-MAX_QUERY_LENGTH = 100
+from bot.dialogs.states import SearchDocuments
+from bot.handlers.filters import HasText
+from bot.injected import Person, Services
+from bot.services.library import search_words
+from bot.ui import keyboards
+from bot.ui.callbacks import MenuAction, MenuCb
+from bot.ui.screen import show
 
 
-async def ask(target: Message | CallbackQuery, state: FSMContext, tr: Texts) -> None:
+async def ask(target: Message | CallbackQuery, state: FSMContext, person: Person) -> None:
     await state.set_state(SearchDocuments.entering_query)
-    await show(target, tr("search.ask"), keyboards.cancel_only(tr))
+    await show(target, person.tr("search.ask"), keyboards.cancel_only(person.tr))
 
 
-async def command(message: Message, command: CommandObject, state: FSMContext, tr: Texts, owner_id: int,
-                  api: DocumentsApi, config: BotConfig, after_event: str | None) -> None:
+async def command(message: Message, command: CommandObject, state: FSMContext, services: Services,
+                  person: Person) -> None:
     words = (command.args or "").strip()
     if not words:
-        await ask(message, state, tr)
+        await ask(message, state, person)
         return
-    await _run(message, words, state, tr, owner_id, api, config, after_event)
+    await _run(message, words, state, services, person)
 
 
-async def typed(message: Message, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-                config: BotConfig, after_event: str | None) -> None:
-    await _run(message, message.text or "", state, tr, owner_id, api, config, after_event)
+async def typed(message: Message, state: FSMContext, services: Services, person: Person) -> None:
+    await _run(message, message.text or "", state, services, person)
 
 
-async def _run(message: Message, raw: str, state: FSMContext, tr: Texts, owner_id: int, api: DocumentsApi,
-               config: BotConfig, after_event: str | None) -> None:
-    query = " ".join(raw.split())[:MAX_QUERY_LENGTH]
+async def _run(message: Message, raw: str, state: FSMContext, services: Services, person: Person) -> None:
+    tr = person.tr
+    query = search_words(raw)
     if not query:
         await message.answer(tr("search.empty_query"), reply_markup=keyboards.cancel_only(tr))
         return
-    found = (await api.search(owner_id, query, config.search_limit, after_event=after_event)).items
+    found = await services.library.search(person.owner_id, query, person.after_event)
     await state.clear()
     text = tr("search.results", query=query) if found else tr("search.nothing", query=query)
     await message.answer(text, reply_markup=keyboards.search_results(tr, found))

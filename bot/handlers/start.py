@@ -2,66 +2,42 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from contracts.events import UserStarted
-from service_kit.eventlog import EventLogUnavailable
-
-from bot import keyboards
-from bot.callbacks import MenuAction, MenuCb
-from bot.i18n import Texts
-from bot.replies import show
-from bot.state_store import UserStore
-from bot.states import leave_dialog
-from bot.writes import EventBudgetSpent, EventLog, record
-
-log = logging.getLogger(__name__)
+from bot.dialogs.states import leave_dialog
+from bot.injected import Person, Services
+from bot.ui import keyboards
+from bot.ui.callbacks import MenuAction, MenuCb
+from bot.ui.screen import show
 
 
-async def start(message: Message, state: FSMContext, tr: Texts, owner_id: int,
-                events: EventLog, store: UserStore) -> None:
+async def start(message: Message, state: FSMContext, services: Services, person: Person) -> None:
     await state.clear()
-    await _record_start(events, store, owner_id, tr)
+    await services.people.started(person.owner_id, person.tr.language)
     name = message.from_user.first_name if message.from_user else ""
-    await message.answer(tr("menu.greeting", name=name), reply_markup=keyboards.main_menu(tr))
+    await message.answer(person.tr("menu.greeting", name=name), reply_markup=keyboards.main_menu(person.tr))
 
 
-async def _record_start(events: EventLog, store: UserStore, owner_id: int, tr: Texts) -> None:
-    """``user.started`` once for a person, not for every /start: a repeat would change nothing but the log.
-
-    "Known" is a Redis flag set once the broker confirmed the event (bot.state_store.KNOWN_TTL_SECONDS); a
-    Redis that lost it costs one more ``user.started``, which the users projection applies as "seen".
-    """
-    if await store.is_known(owner_id):
-        return
-    try:
-        await record(events, store, owner_id, UserStarted(language=tr.language))
-    except (EventLogUnavailable, EventBudgetSpent) as error:
-        # Greeting does not depend on the log; the user view is created by the next write anyway.
-        log.warning("user.started not appended", extra={"error": type(error).__name__})
-        return
-    await store.remember_known(owner_id)
-
-
-async def menu(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, tr: Texts) -> None:
+async def menu(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None,
+               person: Person) -> None:
     await leave_dialog(state, raw_state)
-    await show(target, tr("menu.title"), keyboards.main_menu(tr))
+    await show(target, person.tr("menu.title"), keyboards.main_menu(person.tr))
 
 
-async def help_text(target: Message | CallbackQuery, tr: Texts) -> None:
-    await show(target, tr("help.text"), keyboards.back_to_menu(tr))
+async def help_text(target: Message | CallbackQuery, person: Person) -> None:
+    await show(target, person.tr("help.text"), keyboards.back_to_menu(person.tr))
 
 
-async def cancel(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, tr: Texts,
+async def cancel(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, person: Person,
                  left_dialog: str | None = None) -> None:
-    """``left_dialog``: the dialog bot.dialogs ended just before (/cancel is a command, and commands end dialogs)."""
+    """``left_dialog``: the dialog ``bot.middlewares.dialog_scope`` ended just before (/cancel is a command, and
+    commands end dialogs)."""
     await leave_dialog(state, raw_state)
     was_open = raw_state is not None or left_dialog is not None
+    tr = person.tr
     await show(target, tr("common.cancelled" if was_open else "menu.title"), keyboards.main_menu(tr))
 
 

@@ -10,10 +10,10 @@ import pytest
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
 
-from bot.api_client import ApiClient
 from bot.app import Dependencies, build_dispatcher, fsm_storage
+from bot.clients.api_client import ApiClient
+from bot.clients.person_store import UserStore
 from bot.settings import BotConfig
-from bot.state_store import UserStore
 from tests.bot.api_stub import TOKEN, StubState, start_stub
 from tests.bot.fakes import FakeApi, FakePublisher
 from tests.bot.harness import Person, RecordingSession, make_bot

@@ -31,7 +31,7 @@ from contracts.events import (
 from contracts.text import InvalidFileName, clean_file_name, name_key
 from service_kit.eventlog import EventLogUnavailable
 
-from bot.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
+from bot.clients.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
 
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

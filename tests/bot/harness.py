@@ -43,7 +43,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.telegram_session import TelegramCalls
+from bot.telegram.session import TelegramCalls
 
 BOT_TOKEN = "42:TEST-token"
 BOT_USER = User(id=42, is_bot=True, first_name="DocVault")

@@ -15,9 +15,9 @@ from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded
 
 from bot.app import Dependencies, build_dispatcher, fsm_storage
-from bot.callbacks import DocAction, DocCb
+from bot.dialogs.states import AddDocument
 from bot.settings import BotConfig
-from bot.states import AddDocument
+from bot.ui.callbacks import DocAction, DocCb
 from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

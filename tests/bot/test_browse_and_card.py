@@ -9,8 +9,8 @@ from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 
 from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 
-from bot.callbacks import DocAction, DocCb, ListCb
-from bot.states import RenameDocument
+from bot.dialogs.states import RenameDocument
+from bot.ui.callbacks import DocAction, DocCb, ListCb
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

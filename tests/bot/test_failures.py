@@ -7,7 +7,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from prometheus_client import REGISTRY
 
-from bot.callbacks import MenuAction, MenuCb
+from bot.ui.callbacks import MenuAction, MenuCb
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 

@@ -8,7 +8,7 @@ import pytest
 from contracts.effects import Effect
 from contracts.events import DocumentRestored
 
-from bot.callbacks import DocAction, DocCb
+from bot.ui.callbacks import DocAction, DocCb
 from tests.bot.api_stub import MISSING_DOCUMENT
 from tests.bot.conftest import StubbedBot
 

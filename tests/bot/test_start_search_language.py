@@ -6,7 +6,7 @@ from aiogram.types import Contact
 
 from contracts.events import UserLanguageChanged, UserStarted
 
-from bot.callbacks import LangCb, MenuAction, MenuCb
+from bot.ui.callbacks import LangCb, MenuAction, MenuCb
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person

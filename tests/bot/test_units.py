@@ -16,8 +16,13 @@ from aiogram.types import Chat, Document, Message, PhotoSize
 from contracts.api_schemas import DocumentSummary
 from contracts.text import MAX_NAME_LENGTH
 
-from bot import keyboards
-from bot.callbacks import (
+from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.clients.person_store import list_token
+from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
+from bot.handlers.errors import error_values, message_key
+from bot.services.limits import EventBudgetSpent
+from bot.ui import keyboards
+from bot.ui.callbacks import (
     DocAction,
     DocCb,
     LangCb,
@@ -30,13 +35,8 @@ from bot.callbacks import (
     TypeCb,
     fits,
 )
-from bot.handlers.errors import error_values, message_key
-from bot.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
-from bot.i18n import Texts
-from bot.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
-from bot.state_store import FloodVerdict, flood_verdict, list_token
-from bot.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
-from bot.writes import EventBudgetSpent
+from bot.ui.i18n import Texts
+from bot.ui.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
 from service_kit.eventlog import EventLogUnavailable
 
 LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
@@ -124,13 +124,6 @@ def test_incoming_file_defaults_mime_and_name_when_a_forwarded_file_has_none() -
 
 def test_incoming_file_is_none_when_the_message_has_no_file() -> None:
     assert incoming_file(_message(text="hi")) is None
-
-
-@pytest.mark.parametrize(("count", "verdict"), [
-    (1, FloodVerdict.allow), (5, FloodVerdict.allow), (6, FloodVerdict.warn), (7, FloodVerdict.drop),
-])
-def test_flood_verdict_warns_once_then_drops_when_over_the_limit(count: int, verdict: FloodVerdict) -> None:
-    assert flood_verdict(count, 5) is verdict
 
 
 def _summary(name: str) -> DocumentSummary:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.i18n import Texts
+from bot.ui.i18n import Texts
 from contracts.events import DocumentAdded, EventEnvelope
 from service_kit.eventlog import stream_end_offset
 from service_kit.s3 import s3_client

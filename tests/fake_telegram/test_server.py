@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, Telegr
 from aiogram.types import BufferedInputFile
 from aiohttp import web
 
-from bot.telegram_session import telegram_session
+from bot.telegram.session import telegram_session
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
 
 TOKEN = "4242:FAKE-token"

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 
-from bot.isolation import PersonLocks
+from bot.middlewares.person_locks import PersonLocks
 from bot.runtime import event_isolation
 from bot.settings import BotSettings, webhook_target
 from api.settings import ApiSettings

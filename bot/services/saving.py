@@ -1,0 +1,188 @@
+"""Saving a document: upload the person's file to the API, then append ``document.added``.
+
+``DocumentSaver.save`` returns what happened as a value the add dialog renders; it knows nothing of Telegram
+updates or the dialog state. "Saved" only once the broker confirmed the append; every failure leaves the
+dialog's answers, the file and the attempt's ids in the caller's hands, so "Try again" resends the same event.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from contracts.api_schemas import StorageUsage, UploadedFile
+from contracts.events import DocumentAdded, StoredFile
+from service_kit.eventlog import EventLogUnavailable
+
+from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
+from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
+from bot.services.event_recorder import EventRecorder
+from bot.services.limits import EventBudgetSpent
+
+log = logging.getLogger(__name__)
+INVALID_FILE_NAME = "invalid_file_name"  # the API's code for a name that is empty once cleaned
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file a person sent, as the dialog keeps it in its state between steps."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str | None
+    mime_type: str
+    size: int | None
+    is_photo: bool = False
+
+    def to_state(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any] | None) -> IncomingFile | None:
+        return cls(**data) if data else None
+
+
+@dataclass(frozen=True)
+class SaveAttempt:
+    """The ids of one "add document": made at the first attempt and kept in the dialog state for retries.
+
+    An append that failed may have been stored anyway (its confirm was lost); the retry sends the same event
+    id and document id, so the processor applies it once and the person gets one document.
+    """
+
+    document_id: uuid.UUID
+    event_id: uuid.UUID
+
+    @classmethod
+    def from_state(cls, raw: Any) -> SaveAttempt:
+        try:
+            return cls(uuid.UUID(raw["document_id"]), uuid.UUID(raw["event_id"]))
+        except (TypeError, KeyError, ValueError):
+            return cls(uuid.uuid4(), uuid.uuid4())
+
+    def to_state(self) -> dict[str, str]:
+        return {"document_id": str(self.document_id), "event_id": str(self.event_id)}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the add dialog collected: the document to save."""
+
+    type_slug: str
+    type_title: str
+    name: str
+    file: IncomingFile
+    attempt: SaveAttempt
+
+
+@dataclass(frozen=True)
+class Saved:
+    document_id: str
+    name: str
+    type_title: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The same bytes are already this live document of the person's: nothing was appended."""
+
+    document_id: str
+    name: str
+    type_title: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The file could not be taken from Telegram (too big for the download limit, or the download failed)."""
+
+    too_big: bool
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """The API or the event log did not answer; the attempt may be retried as it is."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class QuotaReached:
+    usage: StorageUsage | None
+
+
+@dataclass(frozen=True)
+class OverBudget:
+    minutes_left: int
+
+
+SaveResult = Saved | Duplicate | Rejected | Unavailable | QuotaReached | OverBudget
+
+
+class FileSource(Protocol):
+    """Where the person's file is read from (``bot.clients.telegram_files.TelegramFiles``)."""
+
+    async def open(self, file_id: str) -> AsyncIterator[bytes]: ...
+
+
+class DocumentSaver:
+    def __init__(self, api: DocumentsApi, recorder: EventRecorder) -> None:
+        self._api = api
+        self._recorder = recorder
+
+    async def save(self, owner_id: int, draft: Draft, files: FileSource) -> SaveResult:
+        """Upload the file, then append ``document.added`` with the attempt's ids."""
+        try:
+            return await self._upload_and_record(owner_id, draft, files)
+        except (FileTooBig, TelegramDownloadFailed) as error:
+            return Rejected(too_big=isinstance(error, FileTooBig))
+        except QuotaExceeded as error:
+            return QuotaReached(error.usage)
+        except EventBudgetSpent as error:
+            return OverBudget(error.minutes_left)
+        except (ApiUnavailable, EventLogUnavailable) as error:
+            log.warning("saving a document failed", extra={"error": repr(error)})
+            return Unavailable(type(error).__name__)
+
+    async def _upload_and_record(self, owner_id: int, draft: Draft, files: FileSource) -> Saved | Duplicate:
+        uploaded = await self._upload(owner_id, draft.file, files)
+        existing = uploaded.duplicate_of
+        if existing is not None and is_other_document(uploaded, draft.attempt):
+            return Duplicate(existing.document_id, existing.name, existing.type_title)
+        payload = DocumentAdded(document_id=draft.attempt.document_id, type_slug=draft.type_slug,
+                                type_title=draft.type_title, name=draft.name, file=stored_file(uploaded, draft.file))
+        await self._recorder.record(owner_id, payload, event_id=draft.attempt.event_id)
+        return Saved(str(payload.document_id), payload.name, payload.type_title)
+
+    async def _upload(self, owner_id: int, file: IncomingFile, files: FileSource) -> UploadedFile:
+        try:
+            return await self._upload_named(owner_id, file, files, file.file_name)
+        except ApiRejected as error:
+            if error.code != INVALID_FILE_NAME or file.file_name is None:
+                raise
+        # Nothing is left of the name once cleaned (only control characters, say): the file is kept without one.
+        log.info("file name refused by the API, uploading without it")
+        return await self._upload_named(owner_id, file, files, None)
+
+    async def _upload_named(self, owner_id: int, file: IncomingFile, files: FileSource,
+                            file_name: str | None) -> UploadedFile:
+        chunks = await files.open(file.file_id)
+        return await self._api.upload_file(owner_id, chunks, file.mime_type, file_name)
+
+
+def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
+    """The same bytes are already a live document, and not the one an earlier attempt of this dialog saved."""
+    existing = uploaded.duplicate_of
+    return existing is not None and existing.document_id != str(attempt.document_id)
+
+
+_AS_STORED = {"object_key", "sha256", "size", "mime_type", "file_name", "content_id", "encrypted"}
+
+
+def stored_file(uploaded: UploadedFile, file: IncomingFile) -> StoredFile:
+    """The event's file as the API stored it (its name cleaned and sealed by the API, never Telegram's raw name;
+    the keyed content id; no plain hash once the API sends none), with Telegram's ids."""
+    telegram = {"telegram_file_id": file.file_id, "telegram_file_unique_id": file.file_unique_id}
+    return StoredFile.model_validate(uploaded.model_dump(include=_AS_STORED, exclude_none=True) | telegram)

@@ -1,0 +1,139 @@
+"""Inline keyboards, built from data only (no I/O): button texts come from the locale, values from callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from contracts.api_schemas import DocumentSummary, TypeSummary
+
+from bot.ui.callbacks import (
+    DocAction,
+    DocCb,
+    LangCb,
+    MenuAction,
+    MenuCb,
+    PickTypeCb,
+    RetrySaveCb,
+    SuggestedNameCb,
+)
+from bot.ui.i18n import LANGUAGES, Texts
+from bot.ui.presentation import doc_ref
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[list(row) for row in rows if row])
+
+
+def _menu_button(tr: Texts, action: MenuAction, key: str) -> InlineKeyboardButton:
+    return _button(tr.plain(key), MenuCb(action=action))
+
+
+def main_menu(tr: Texts) -> InlineKeyboardMarkup:
+    return _markup([
+        [_menu_button(tr, MenuAction.add, "menu.add"), _menu_button(tr, MenuAction.browse, "menu.browse")],
+        [_menu_button(tr, MenuAction.search, "menu.search"), _menu_button(tr, MenuAction.language, "menu.language")],
+        [_menu_button(tr, MenuAction.help, "menu.help")],
+    ])
+
+
+def cancel_only(tr: Texts) -> InlineKeyboardMarkup:
+    return _markup([[_menu_button(tr, MenuAction.cancel, "common.cancel")]])
+
+
+def back_to_menu(tr: Texts) -> InlineKeyboardMarkup:
+    return _markup([[_menu_button(tr, MenuAction.menu, "common.menu")]])
+
+
+def type_list(tr: Texts, types: Sequence[TypeSummary], pages: Sequence[CallbackData]) -> InlineKeyboardMarkup:
+    rows = [[_button(tr.plain("browse.type_button", title=t.title, count=t.live_count), page)]
+            for t, page in zip(types, pages)]
+    rows.append([_menu_button(tr, MenuAction.add, "menu.add"), _menu_button(tr, MenuAction.menu, "common.menu")])
+    return _markup(rows)
+
+
+def type_choice(tr: Texts, types: Sequence[TypeSummary], tokens: Sequence[str]) -> InlineKeyboardMarkup:
+    rows = [[_button(t.title, PickTypeCb(token=token))] for t, token in zip(types, tokens)]
+    rows.append([_menu_button(tr, MenuAction.cancel, "common.cancel")])
+    return _markup(rows)
+
+
+def name_suggestion(tr: Texts, suggestion: str | None) -> InlineKeyboardMarkup:
+    rows = [[_button(tr.plain("add.use_suggestion", name=suggestion), SuggestedNameCb())]] if suggestion else []
+    rows.append([_menu_button(tr, MenuAction.cancel, "common.cancel")])
+    return _markup(rows)
+
+
+def _doc_button(text: str, action: DocAction, document_id: str) -> InlineKeyboardButton:
+    return _button(text, DocCb(action=action, doc=doc_ref(document_id)))
+
+
+def document_page(
+    tr: Texts, documents: Sequence[DocumentSummary], prev_page: str | None, next_page: str | None
+) -> InlineKeyboardMarkup:
+    """Documents as buttons, then paging; ``prev_page``/``next_page`` are packed callback data."""
+    rows = [[_doc_button(d.name, DocAction.open, d.document_id)] for d in documents]
+    paging = [InlineKeyboardButton(text=tr.plain(key), callback_data=data)
+              for key, data in (("browse.prev", prev_page), ("browse.next", next_page)) if data]
+    rows.append(paging)
+    rows.append([_menu_button(tr, MenuAction.browse, "browse.to_types"),
+                 _menu_button(tr, MenuAction.menu, "common.menu")])
+    return _markup(rows)
+
+
+def document_card(tr: Texts, document_id: str, back: CallbackData, links_enabled: bool) -> InlineKeyboardMarkup:
+    actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id)]
+    if links_enabled:
+        actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id))
+    return _markup([
+        actions,
+        [_doc_button(tr.plain("card.rename"), DocAction.rename, document_id),
+         _doc_button(tr.plain("card.delete"), DocAction.delete, document_id)],
+        [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],
+    ])
+
+
+def confirm_delete(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+    return _markup([[
+        _doc_button(tr.plain("delete.yes"), DocAction.confirm_delete, document_id),
+        _doc_button(tr.plain("delete.no"), DocAction.open, document_id),
+    ]])
+
+
+def undo_delete(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+    return _markup([[_doc_button(tr.plain("delete.undo"), DocAction.undo, document_id)],
+                    [_menu_button(tr, MenuAction.menu, "common.menu")]])
+
+
+def open_document(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+    return _markup([[_doc_button(tr.plain("common.open"), DocAction.open, document_id)],
+                    [_menu_button(tr, MenuAction.menu, "common.menu")]])
+
+
+def search_results(tr: Texts, documents: Sequence[DocumentSummary]) -> InlineKeyboardMarkup:
+    rows = [[_doc_button(tr.plain("search.result_button", name=d.name, type=d.type_title), DocAction.open,
+                         d.document_id)] for d in documents]
+    rows.append([_menu_button(tr, MenuAction.search, "search.again"), _menu_button(tr, MenuAction.menu, "common.menu")])
+    return _markup(rows)
+
+
+def language_choice() -> InlineKeyboardMarkup:
+    return _markup([[_button(LANGUAGE_NAMES[code], LangCb(code=code)) for code in LANGUAGES]])
+
+
+def quota_reached(tr: Texts) -> InlineKeyboardMarkup:
+    return _markup([[_menu_button(tr, MenuAction.browse, "menu.browse"),
+                     _menu_button(tr, MenuAction.menu, "common.menu")]])
+
+
+def retry_save(tr: Texts) -> InlineKeyboardMarkup:
+    return _markup([[_button(tr.plain("common.retry"), RetrySaveCb()),
+                     _menu_button(tr, MenuAction.cancel, "common.cancel")]])

@@ -1,0 +1,103 @@
+"""Pure decisions about what to show or accept: names, sizes, incoming files. No I/O here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from aiogram.types import Message
+
+from contracts.api_schemas import StorageUsage
+from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
+
+from bot.services.saving import IncomingFile
+from bot.ui.i18n import Texts
+
+DEFAULT_MIME = "application/octet-stream"
+PHOTO_MIME = "image/jpeg"
+MAX_STORED_FILE_NAME = 256
+_SIZE_UNITS = (("size.gb", 1024**3), ("size.mb", 1024**2), ("size.kb", 1024))
+
+
+def incoming_file(message: Message) -> IncomingFile | None:
+    """The document or the largest photo size of ``message``; None for anything else."""
+    if message.document is not None:
+        document = message.document
+        return IncomingFile(
+            file_id=document.file_id,
+            file_unique_id=document.file_unique_id,
+            file_name=(document.file_name or None) and document.file_name[:MAX_STORED_FILE_NAME],
+            mime_type=(document.mime_type or DEFAULT_MIME)[:128],
+            size=document.file_size,
+        )
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        return IncomingFile(largest.file_id, largest.file_unique_id, None, PHOTO_MIME, largest.file_size, True)
+    return None
+
+
+def too_big(size: int | None, limit: int) -> bool:
+    return size is not None and size > limit
+
+
+def suggest_name(file_name: str | None) -> str | None:
+    """A document name from a file name: the stem, cleaned ("Scan_01.pdf" -> "Scan_01"); None if unusable."""
+    if not file_name:
+        return None
+    stem = PurePosixPath(file_name.replace("\\", "/")).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+    try:
+        return clean_display_name(stem[:MAX_NAME_LENGTH])
+    except InvalidName:
+        return None
+
+
+@dataclass(frozen=True)
+class NameCheckResult:
+    name: str | None
+    problem: str | None  # a locale key when the name cannot be used
+
+
+def check_name(raw: str, max_length: int, problem_prefix: str) -> NameCheckResult:
+    """Clean a typed name; the problem is ``<prefix>.empty`` or ``<prefix>.too_long``."""
+    try:
+        return NameCheckResult(clean_display_name(raw, max_length), None)
+    except InvalidName as error:
+        return NameCheckResult(None, f"{problem_prefix}.{error.reason}")
+
+
+def human_size(size: int) -> tuple[str, str]:
+    """(locale key, number) for a byte count: (``size.mb``, "1.5")."""
+    for key, unit in _SIZE_UNITS:
+        if size >= unit:
+            return key, f"{size / unit:.1f}".removesuffix(".0")
+    return "size.b", str(size)
+
+
+def size_text(tr: Texts, size: int) -> str:
+    """A byte count as the person reads it: "1.5 MB"."""
+    key, number = human_size(size)
+    return tr.plain(key, n=number)
+
+
+def quota_text(tr: Texts, usage: StorageUsage | None, name: str) -> str:
+    """Why ``name`` was not saved: which limit is reached, how much of it is used, what to do."""
+    if usage is None:
+        return tr("quota.reached", name=name)
+    key = "quota.documents" if usage.documents >= usage.documents_limit else "quota.bytes"
+    return tr(key, name=name, documents=usage.documents, documents_limit=usage.documents_limit,
+              used=size_text(tr, usage.bytes), limit=size_text(tr, usage.bytes_limit))
+
+
+def doc_ref(document_id: str) -> str:
+    """The compact form of a document id used in callback data (32 hex digits)."""
+    return uuid.UUID(document_id).hex
+
+
+def parse_doc_ref(ref: str) -> str | None:
+    """The API's document id for callback data, or None when it is not one (forged or garbled)."""
+    try:
+        return str(uuid.UUID(hex=ref))
+    except ValueError:
+        return None

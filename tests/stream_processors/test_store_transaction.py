@@ -1,0 +1,117 @@
+"""``write_batch`` inside a real MongoDB transaction, with a fixture that rolls the transaction back afterwards.
+
+The processor writes a batch's read models, ledger entries and checkpoint in one transaction (invariant: a
+checkpoint never moves without its writes). These tests run that write in a transaction of their own and abort it
+at the end: the database is left as it was found, without dropping anything. The rest of the integration tests
+cannot clean up this way — the processor commits its own transactions — so they use a database of their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from contracts.read_models import AppliedEvent, DocumentView, ProcessorCheckpoint
+from service_kit.mongo import MongoClient, mongo_client
+from service_kit.settings import MongoSettings
+from stream_processors.store import Database, Positioned, already_applied, applied_record, write_batch
+from tests.factories import added, document_id_of
+from tests.stream_processors.projection_support import apply_all
+
+pytestmark = pytest.mark.integration
+
+CHECKPOINT = "read-models-v1"
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """A database and a session whose open transaction is aborted when the test ends."""
+
+    db: Database
+    session: AsyncClientSession
+
+
+async def _create_collections(db: Database) -> None:
+    # Collections are created outside the transaction: not every server creates them implicitly inside one.
+    for model in (DocumentView, AppliedEvent, ProcessorCheckpoint):
+        await db.create_collection(model.Settings.name)
+
+
+@contextlib.asynccontextmanager
+async def transaction_rolled_back(client: MongoClient, db: Database) -> AsyncIterator[AsyncClientSession]:
+    """A session with a transaction open for the caller's writes, aborted on the way out whatever happened."""
+    async with client.start_session() as session:
+        await session.start_transaction()
+        try:
+            yield session
+        finally:
+            if session.in_transaction:
+                await session.abort_transaction()
+
+
+@pytest.fixture
+async def client(mongo_settings: MongoSettings) -> AsyncIterator[MongoClient]:
+    mongo = mongo_client(mongo_settings)
+    yield mongo
+    await mongo.close()
+
+
+@pytest.fixture
+async def session_in_rollback(client: MongoClient, mongo_settings: MongoSettings) -> AsyncIterator[RolledBack]:
+    """The transaction-rollback fixture: everything the test writes through ``session`` is undone afterwards."""
+    db: Database = client[f"{mongo_settings.database}_v1"]
+    await _create_collections(db)
+    async with transaction_rolled_back(client, db) as session:
+        yield RolledBack(db, session)
+
+
+def _one_added_batch(owner_id: int) -> tuple[Any, list[dict[str, Any]], str]:
+    event = added(owner_id, "Passport scan")
+    state, effects = apply_all([event])
+    return state, [applied_record(Positioned(0, event), effects[0])], str(document_id_of(event))
+
+
+async def test_write_batch_is_read_back_in_its_transaction_when_the_same_session_reads(
+    session_in_rollback: RolledBack,
+) -> None:
+    db, session = session_in_rollback.db, session_in_rollback.session
+    state, records, document_id = _one_added_batch(owner_id=7)
+
+    await write_batch(db, state, records, CHECKPOINT, 0, session)
+
+    assert await db["documents"].find_one({"_id": document_id}, session=session) is not None
+    assert await already_applied(db, [records[0]["_id"]], session) == {records[0]["_id"]}
+    checkpoint = await db["processor_checkpoints"].find_one({"_id": CHECKPOINT}, session=session)
+    assert checkpoint is not None and checkpoint["offset"] == 0
+
+
+async def test_write_batch_stays_invisible_to_other_readers_when_its_transaction_is_still_open(
+    session_in_rollback: RolledBack,
+) -> None:
+    db, session = session_in_rollback.db, session_in_rollback.session
+    state, records, document_id = _one_added_batch(owner_id=8)
+
+    await write_batch(db, state, records, CHECKPOINT, 0, session)
+
+    assert await db["documents"].find_one({"_id": document_id}) is None
+    assert await db["processor_checkpoints"].find_one({"_id": CHECKPOINT}) is None
+
+
+async def test_transaction_rolled_back_leaves_nothing_behind_when_the_block_ends(
+    client: MongoClient, mongo_settings: MongoSettings
+) -> None:
+    db: Database = client[f"{mongo_settings.database}_v1"]
+    await _create_collections(db)
+    state, records, document_id = _one_added_batch(owner_id=9)
+
+    async with transaction_rolled_back(client, db) as session:
+        await write_batch(db, state, records, CHECKPOINT, 0, session)
+
+    assert await db["documents"].count_documents({}) == 0
+    assert await db["applied_events"].count_documents({}) == 0
+    assert await db["processor_checkpoints"].count_documents({}) == 0
