@@ -47,8 +47,8 @@ class ApiSettings(ServiceSettings):
     # Transition (issue 11): the bot writes v1 events, whose file requires the plain sha256, so uploads compute
     # and return it beside the keyed content id. Turn off once the bot writes v2 events; uploads then carry none.
     upload_plain_sha256: bool = True
-    # Off only to measure the price of encryption (bench/privacy.py): new uploads are then stored in the clear as
-    # v1 objects. Never turn it off in a deployment.
+    # Off only to measure the price of encryption (bench/file_encryption.py): new uploads are then stored in the
+    # clear as v1 objects. Never turn it off in a deployment.
     encrypt_uploads: bool = True
     # What one person may store (live documents and their bytes; see api/files/quota.py). No "unlimited": 0 is refused.
     max_documents_per_person: int = Field(default=1000, ge=1, le=MAX_DOCUMENTS_PER_PERSON_LIMIT)

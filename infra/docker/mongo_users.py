@@ -3,9 +3,12 @@
 Connects as the root user the mongo image created at its first start (``MONGO_USERNAME``/``MONGO_PASSWORD``,
 the same settings as the services: service_kit.settings.MongoSettings) and makes sure that
 
-* ``docvault-api`` may only read (``readAnyDatabase``): the query API never writes;
-* ``docvault-processors`` may read and write (``readWriteAnyDatabase``): read models, checkpoints, leases, and
-  the version the API serves (``rebuild``).
+* ``docvault-api`` may read (``readAnyDatabase``), and write only the data keys (``readWrite`` on
+  ``<MONGO_DATABASE>_keys``): the API is the key service, creating a person's key on first use; it never writes
+  a read model;
+* ``docvault-processors`` may read and write (``readWriteAnyDatabase``): read models, checkpoints, leases, the
+  version the API serves (``rebuild``) and the data keys (a v1 event of a person without one creates it,
+  ``keys rotate`` re-wraps them).
 
 MongoDB roles cannot name databases by pattern, and every projection version has its own database
 (``<MONGO_DATABASE>_v<N>``), so the roles cover all databases of DocVault's own server; neither may manage
@@ -26,6 +29,7 @@ from pydantic import Field, SecretStr
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
+from service_kit.keystore import keys_database_name
 from service_kit.settings import EnvSettings, MongoSettings, load_settings
 
 MAX_DELAY_SECONDS = 5.0
@@ -44,11 +48,20 @@ class MongoUsersSettings(EnvSettings):
 @dataclass(frozen=True)
 class User:
     name: str
-    role: str
+    role: str  # on every database
+    writes_keys: bool = False  # also readWrite on <MONGO_DATABASE>_keys (covered already by a readWrite role)
 
 
-API_USER = User("docvault-api", "readAnyDatabase")
+API_USER = User("docvault-api", "readAnyDatabase", writes_keys=True)
 PROCESSORS_USER = User("docvault-processors", "readWriteAnyDatabase")
+
+
+def roles_of(user: User, database: str) -> list[dict[str, str]]:
+    """The roles to grant ``user`` for DocVault's database ``database`` (``MONGO_DATABASE``)."""
+    roles = [{"role": user.role, "db": "admin"}]
+    if user.writes_keys:
+        roles.append({"role": "readWrite", "db": keys_database_name(MongoSettings(database=database))})
+    return roles
 
 
 def passwords_of(settings: MongoUsersSettings) -> dict[User, str]:
@@ -56,9 +69,9 @@ def passwords_of(settings: MongoUsersSettings) -> dict[User, str]:
             PROCESSORS_USER: settings.mongo_processors_password.get_secret_value()}
 
 
-def ensure_user(admin: Any, user: User, password: str) -> str:
-    """Create the user, or set its password and role again; returns what was done."""
-    roles = [{"role": user.role, "db": "admin"}]
+def ensure_user(admin: Any, user: User, password: str, database: str) -> str:
+    """Create the user, or set its password and roles again; returns what was done."""
+    roles = roles_of(user, database)
     try:
         admin.command("createUser", user.name, pwd=password, roles=roles, mechanisms=["SCRAM-SHA-256"])
         return "created"
@@ -78,7 +91,8 @@ def ensure_users(settings: MongoSettings, passwords: Mapping[User, str], attempt
     try:
         for attempt in range(1, attempts + 1):
             try:
-                return {user.name: ensure_user(client.admin, user, password) for user, password in passwords.items()}
+                return {user.name: ensure_user(client.admin, user, password, settings.database)
+                        for user, password in passwords.items()}
             except PyMongoError as error:
                 if attempt == attempts or isinstance(error, OperationFailure) and error.code in (13, 18):
                     raise  # unauthorized / authentication failed: waiting does not help

@@ -2,7 +2,7 @@
 
 Run (test services up, see scripts/test-env.sh)::
 
-    source scripts/test-env.sh && .venv/bin/python -m bench.privacy
+    source scripts/test-env.sh && .venv/bin/python -m bench.file_encryption
 
 It starts two ``python -m api`` processes on one fresh database and bucket: one as deployed (files encrypted
 per person in segments, ``service_kit/segments.py``) and one with ``ENCRYPT_UPLOADS=false`` (files stored in
@@ -102,7 +102,7 @@ async def main(args: argparse.Namespace) -> int:
             for number, side_name in enumerate(SIDES):
                 port = closed_port()
                 extra = {"ENCRYPT_UPLOADS": "true" if side_name == "encrypted" else "false"}
-                log = Path(args.log_dir) / f"bench-privacy-{side_name}.log"
+                log = Path(args.log_dir) / f"bench-file-encryption-{side_name}.log"
                 pid = await stack.enter_async_context(served_api(mongo, s3, port, log, extra))
                 sides[side_name] = Side(port, pid, BENCH_OWNER + number)
             await transfers(sides, mongo, data, args.repeats)
@@ -116,7 +116,7 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.privacy", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.file_encryption", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file-mb", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3, help="transfers per side and direction (the median counts)")
