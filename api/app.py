@@ -7,10 +7,11 @@ from fastapi import FastAPI
 from api import health
 from api.core.clients import api_lifespan
 from api.core.errors import install_error_handlers
-from api.core.middleware import CorrelationMiddleware, RequestMetricsMiddleware
+from api.core.middleware import CorrelationMiddleware, PathHeadersMiddleware, RequestMetricsMiddleware
 from api.documents import routes as document_routes
 from api.documents import sealing
 from api.files import routes as file_routes
+from api.files.links import LINK_RESPONSE_HEADERS, SIGNED_PATH
 from api.settings import ApiSettings
 
 
@@ -26,6 +27,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                    health.router):
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(PathHeadersMiddleware, prefix=SIGNED_PATH, headers=LINK_RESPONSE_HEADERS)
     # Added last = outermost: the correlation id is bound before metrics and logs are written.
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)

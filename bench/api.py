@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import io
+import json
 import os
 import sys
 import time
@@ -409,17 +409,36 @@ def direct_get(s3: Minio, bucket: str, key: str) -> None:
         response.release_conn()
 
 
-async def file_document(mongo: MongoSettings, data: bytes) -> tuple[str, str]:
-    """A read-model document for ``data`` (already uploaded through the API): its object key and file path."""
-    keys = await person_keys(mongo, BENCH_OWNER)
-    file = stored_file(keys, hashlib.sha256(data).hexdigest(), len(data))
-    row = document_row(keys, "Archive", 0, datetime.now(UTC), file)
+async def file_document(mongo: MongoSettings, uploaded: dict[str, Any], owner_id: int = BENCH_OWNER) -> str:
+    """A read-model document for a file uploaded through the API (its answer, as the bot's event would carry
+    it); returns the document's file path."""
+    keys = await person_keys(mongo, owner_id)
+    file = StoredFile.model_validate({key: value for key, value in uploaded.items()
+                                      if key != "duplicate_of" and value is not None})
     client = mongo_client(mongo)
     try:
-        await client[read_model_database(mongo.database, 1)][DocumentView.Settings.name].insert_one(row)
+        database = client[read_model_database(mongo.database, 1)]
+        await init_read_models(database, READ_MODELS)
+        row = document_row(keys, "Archive", 0, datetime.now(UTC), file)
+        await database[DocumentView.Settings.name].insert_one(row)
     finally:
         await client.close()
-    return file.object_key, f"/v1/owners/{BENCH_OWNER}/documents/{row['_id']}/file"
+    return f"/v1/owners/{owner_id}/documents/{row['_id']}/file"
+
+
+async def api_upload(port: int, data: bytes, owner_id: int = BENCH_OWNER) -> dict[str, Any]:
+    """One upload on its own connection; the API's answer."""
+    answer = bytearray()
+    connection = await Connection.open("127.0.0.1", port)
+    try:
+        status = await connection.request("POST", f"/v1/owners/{owner_id}/files", memoryview(data),
+                                          sink=answer.extend)
+    finally:
+        await connection.close()
+    if status != 201:
+        raise RuntimeError(f"the upload answered {status}")
+    uploaded: dict[str, Any] = json.loads(answer)
+    return uploaded
 
 
 async def api_transfer(port: int, method: str, path: str, body: bytes = b"") -> int:
@@ -446,16 +465,18 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
     data = os.urandom(args.file_mb * MB)
     s3 = s3_client(s3_settings)
 
-    async def api_upload() -> None:
-        await api_transfer(port, "POST", f"/v1/owners/{BENCH_OWNER}/files", data)
+    uploads: list[dict[str, Any]] = []
+
+    async def upload() -> None:
+        uploads.append(await api_upload(port, data))
 
     def direct_put() -> None:
         s3.put_object(s3_settings.bucket, f"direct/{uuid.uuid4().hex}", io.BytesIO(data), -1,
                       part_size=PART_BYTES, num_parallel_uploads=PARALLEL_PARTS)
 
-    up_api, up_rss = await with_rss(pid, api_upload, args.repeats)
+    up_api, up_rss = await with_rss(pid, upload, args.repeats)
     up_direct = await best_seconds(lambda: anyio.to_thread.run_sync(direct_put), args.repeats)
-    key, path = await file_document(mongo, data)
+    path, key = await file_document(mongo, uploads[-1]), uploads[-1]["object_key"]
 
     async def api_download() -> None:
         if await api_transfer(port, "GET", path) != len(data):
@@ -476,10 +497,11 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
 
 
 @asynccontextmanager
-async def served_api(mongo: MongoSettings, s3: S3Settings, port: int, log_path: Path) -> AsyncIterator[int]:
-    """``python -m api`` with its default settings (INFO access log included); yields its pid."""
+async def served_api(mongo: MongoSettings, s3: S3Settings, port: int, log_path: Path,
+                     settings: dict[str, str] | None = None) -> AsyncIterator[int]:
+    """``python -m api`` with its default settings (INFO access log included) but ``settings``; yields its pid."""
     env = os.environ | {"API_SERVICE_TOKEN": TOKEN, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
-                        "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket}
+                        "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket} | (settings or {})
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api", cwd=ROOT, env=env, stdout=log,
                                                        stderr=asyncio.subprocess.STDOUT)

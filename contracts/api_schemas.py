@@ -21,7 +21,10 @@ another owner is a 404):
 | GET | /v1/files/signed/{token} (no service token; nginx exposes only this) | the bytes |
 
 Uploads: the raw body, ``Content-Type`` its media type, ``X-File-Name`` the original name percent-encoded
-as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name cleaned for the event.
+as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name cleaned and sealed under the
+person's key (``s1.<key id>.<b64>``): put it in the event as it is. The bytes are stored encrypted
+(``encrypted``), named by the person's keyed ``content_id``; ``sha256`` is the plain hash only while the bot
+still writes v1 events (``UPLOAD_PLAIN_SHA256``), else null.
 
 An upload that would take a person past their storage limits (live documents, bytes) is refused with
 403 and an ``ErrorBody`` whose ``code`` is ``quota_exceeded`` and whose ``usage`` says where they stand.
@@ -143,12 +146,14 @@ class UploadedFile(_Schema):
     """Where an upload landed; ``duplicate_of`` names the owner's live document with the same content."""
 
     object_key: str
-    sha256: str
+    sha256: str | None = None  # the plain hash: only while v1 events need it (null for encrypted uploads after)
     size: int
     mime_type: str
     duplicate_of: DocumentSummary | None = None
-    # X-File-Name decoded and cleaned (no directories, no control characters): put this in the event.
+    # X-File-Name decoded, cleaned (no directories, no control characters) and sealed: put this in the event.
     file_name: str | None = None
+    content_id: str | None = None  # the person's keyed content hash (encrypted uploads)
+    encrypted: bool = False
 
 
 # Room for the spaces and control characters cleaning removes before a length limit applies.

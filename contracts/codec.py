@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.amqp_body import AmqpFormatError, data_body, encode_message
-from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, EventEnvelope
+from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, EventEnvelope, StoredFile
 from contracts.upcasting import MissingUpcaster, Upcaster, upcast, UPCASTERS
 
 MAX_ENCODED_EVENT_BYTES = 64 * 1024
@@ -49,8 +49,21 @@ class InvalidEvent(EventDecodeError):
     reason = "invalid"
 
 
+# Optional StoredFile fields added after v1 was released: left out while they hold their defaults, so an event
+# without them is written exactly as before (the golden v1 form), and only uploads that have them carry them.
+_LATER_FILE_FIELDS = ("content_id", "encrypted")
+
+
+def _defaults_of_later_fields(event: EventEnvelope) -> dict[str, Any] | None:
+    file = getattr(event.payload, "file", None)
+    if not isinstance(file, StoredFile):
+        return None
+    at_default = {name for name in _LATER_FILE_FIELDS if getattr(file, name) == StoredFile.model_fields[name].default}
+    return {"payload": {"file": at_default}} if at_default else None
+
+
 def envelope_to_json(event: EventEnvelope) -> bytes:
-    return event.model_dump_json().encode()
+    return event.model_dump_json(exclude=_defaults_of_later_fields(event)).encode()
 
 
 def encode_event(event: EventEnvelope) -> bytes:

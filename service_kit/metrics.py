@@ -76,6 +76,11 @@ DEAD_LETTERED_TOTAL = Counter(
     "Messages routed to the dead-letter stream, by reason.",
     ["stream", "reason"],
 )
+BROKEN_CIPHERTEXT_TOTAL = Counter(
+    "docvault_broken_ciphertext_total",
+    "Stored ciphertext refused because it does not authenticate (tampered, truncated, moved), by store.",
+    ["store"],
+)
 PROCESSOR_LAG = Gauge(
     "docvault_processor_lag_events",
     "Events in the stream not yet applied by a processor version (stream end - checkpoint); label name@vN.",

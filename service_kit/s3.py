@@ -120,6 +120,16 @@ class ObjectReader:
         data: bytes = await _in_thread(self._response.read, size)
         return data
 
+    async def read_into(self, size: int, then: Callable[[bytes], R]) -> tuple[bool, R]:
+        """Read up to ``size`` bytes and pass them to ``then`` in the same worker thread (work that releases the
+        GIL, such as decryption, then overlaps the event loop's sending); ``False`` with ``then(b"")`` at the end."""
+
+        def read_then() -> tuple[bool, R]:
+            data = self._response.read(size)
+            return bool(data), then(data)
+
+        return await _in_thread(read_then)
+
     async def close(self) -> None:
         response, self._response = self._response, None
         if response is not None:

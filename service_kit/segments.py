@@ -130,36 +130,68 @@ def whole_file(size: int) -> CipherRange:
     return CipherRange(0, segment_count(size) - 1, HEADER_BYTES, encrypted_size(size) - 1, 0, size)
 
 
+class SegmentOpener:
+    """Decrypts the segments of ``wanted`` handed in order, in pieces of any size: ``open`` returns the plaintext
+    of the range that the bytes so far complete, ``finish`` checks that nothing is missing or left over.
+
+    Pieces made of whole segments (reads in multiples of ``SEALED_SEGMENT_BYTES`` from a segment boundary) are
+    decrypted in place, without copying them first; a piece that ends inside a segment carries that part over.
+    A segment that does not authenticate raises ``BrokenCiphertext`` and nothing of its piece is returned."""
+
+    def __init__(self, key_for: KeyForObject, header: Header, wanted: CipherRange, size: int) -> None:
+        self._aead = AESGCM(key_for(header.object_id))
+        self._aad = header.to_bytes()
+        self._object_id = header.object_id
+        self._size = size
+        self._last_index = segment_count(size) - 1
+        self._last_wanted = wanted.last_segment
+        self._index, self._skip, self._remaining = wanted.first_segment, wanted.skip, wanted.length
+        self._carry = b""
+
+    def _open_one(self, sealed: memoryview) -> bytes:
+        try:
+            return self._aead.decrypt(_nonce(self._index, self._index == self._last_index), sealed, self._aad)
+        except InvalidTag:
+            raise BrokenCiphertext(f"segment {self._index} of object {self._object_id} does not authenticate") from None
+
+    def _wanted_part(self, plain: bytes) -> bytes:
+        if self._skip or len(plain) > self._remaining:
+            plain = plain[self._skip:self._skip + self._remaining]
+        self._skip, self._remaining = 0, self._remaining - len(plain)
+        return plain
+
+    def open(self, stored: bytes) -> bytes:
+        data = memoryview(self._carry + stored if self._carry else stored)
+        opened: list[bytes] = []
+        position = 0
+        while self._index <= self._last_wanted:
+            length = _sealed_length(self._index, self._last_index, self._size)
+            if len(data) - position < length:
+                break
+            opened.append(self._wanted_part(self._open_one(data[position:position + length])))
+            position += length
+            self._index += 1
+        self._carry = bytes(data[position:])
+        return b"".join(opened)
+
+    def finish(self) -> None:
+        if self._index <= self._last_wanted:
+            raise BrokenCiphertext(f"object {self._object_id} ends before segment {self._index}")
+        if self._carry and self._last_wanted == self._last_index:
+            raise BrokenCiphertext(f"object {self._object_id} runs on past its last segment")
+
+
 async def open_segments(key_for: KeyForObject, header: Header, stored: AsyncIterator[bytes], wanted: CipherRange,
                         size: int) -> AsyncIterator[bytes]:
     """Decrypt the segments of ``wanted`` from ``stored`` (the object's bytes from ``stored_start``, past the
     header) and yield the plaintext of the range. Raises ``BrokenCiphertext`` at the first segment that does not
     authenticate, before yielding any of its bytes, and when the object ends early or runs on."""
-    aead = AESGCM(key_for(header.object_id))
-    aad = header.to_bytes()
-    last_index = segment_count(size) - 1
-    buffer = bytearray()
-    index, skip, remaining = wanted.first_segment, wanted.skip, wanted.length
-
-    def open_one(sealed: bytes) -> bytes:
-        try:
-            return aead.decrypt(_nonce(index, index == last_index), sealed, aad)
-        except InvalidTag:
-            raise BrokenCiphertext(f"segment {index} of object {header.object_id} does not authenticate") from None
-
+    opener = SegmentOpener(key_for, header, wanted, size)
     async for chunk in stored:
-        buffer += chunk
-        while index <= wanted.last_segment and len(buffer) >= _sealed_length(index, last_index, size):
-            length = _sealed_length(index, last_index, size)
-            plain = open_one(bytes(buffer[:length]))[skip:skip + remaining]
-            del buffer[:length]
-            skip, remaining, index = 0, remaining - len(plain), index + 1
-            if plain:
-                yield plain
-    if index <= wanted.last_segment:
-        raise BrokenCiphertext(f"object {header.object_id} ends before segment {index}")
-    if buffer and wanted.last_segment == last_index:
-        raise BrokenCiphertext(f"object {header.object_id} runs on past its last segment")
+        plain = opener.open(chunk)
+        if plain:
+            yield plain
+    opener.finish()
 
 
 def _sealed_length(index: int, last_index: int, size: int) -> int:

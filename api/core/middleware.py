@@ -3,7 +3,8 @@
 ``CorrelationMiddleware`` (outermost) binds the request's correlation id for every log line, returns
 it in ``X-Request-ID`` and turns an unhandled exception into a logged 500 ``ErrorBody``.
 ``RequestMetricsMiddleware`` counts and times requests by route template (never the raw path, which
-would give every document its own time series) and writes one access log line.
+would give every document its own time series, and holds a signed link's token) and writes one access log line.
+``PathHeadersMiddleware`` adds fixed headers to every answer under a path prefix, errors included (signed links).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class CorrelationMiddleware(_HttpMiddleware):
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled error", extra={"path": scope.get("path")})
+            # The route template, not the path: a signed link's path is its token.
+            log.exception("unhandled error", extra={"route": route_template(scope)})
             if started:
                 raise  # the body is half sent: only dropping the connection tells the client
             await _send_server_error(send, correlation_id)
@@ -121,3 +123,27 @@ class RequestMetricsMiddleware(_HttpMiddleware):
             extra={"method": scope.get("method"), "route": endpoint, "status": status,
                    "duration_ms": round(seconds * 1000, 2)},
         )
+
+
+class PathHeadersMiddleware(_HttpMiddleware):
+    """Adds ``headers`` to every response whose path starts with ``prefix``, whatever answered it (the route, an
+    error handler, the validation of the path), replacing any header of the same name."""
+
+    def __init__(self, app: ASGIApp, prefix: str, headers: dict[str, str]) -> None:
+        super().__init__(app)
+        self._prefix = prefix
+        self._headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        self._names = {name for name, _ in self._headers}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not str(scope.get("path", "")).startswith(self._prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(name, value) for name, value in message.get("headers", []) if name not in self._names]
+                message["headers"] = [*kept, *self._headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -13,6 +13,7 @@ import unicodedata
 from urllib.parse import quote, unquote
 
 from contracts.text import MAX_FILE_NAME_LENGTH, InvalidFileName, clean_file_name
+from service_kit.crypto import SEALED_PREFIX, BrokenCiphertext, PersonKeys
 
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 # RFC 6838 type/subtype names (lower-cased); parameters such as charset are dropped.
@@ -62,6 +63,20 @@ def response_media_type(stored: str) -> str:
 
 def is_inline(media_type: str) -> bool:
     return media_type in INLINE_MEDIA_TYPES
+
+
+def opened_text(keys: PersonKeys | None, field: str, stored: str | None) -> str | None:
+    """A stored name as the person wrote it: a sealed value (``s1.``) opened with their key, a value without the
+    prefix as it is (a v1 plaintext name), ``None`` when there is none or it cannot be opened (a forgotten key,
+    or tampered: the download is then named otherwise, never after ciphertext)."""
+    if stored is None or not stored.startswith(SEALED_PREFIX):
+        return stored
+    if keys is None:
+        return None
+    try:
+        return keys.open(field, stored)
+    except BrokenCiphertext:
+        return None
 
 
 def download_file_name(file_name: str | None, document_name: str, media_type: str) -> str:

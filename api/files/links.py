@@ -1,10 +1,12 @@
 """Short-lived signed links to one document's file, for browsers that have no service token.
 
-A token is ``<document_id>.<owner_id>.<expires_unix>.<signature>``: the claims in the clear (they are
-not secret) and an HMAC-SHA256 over them, keyed with ``LINK_SIGNING_KEY`` and domain-separated so the
-key can never be used to sign anything else. Changing any claim (another document, another owner, a
-later expiry) invalidates the signature; the API still checks that the document belongs to the owner
-the token names.
+A token is ``<document_id>.<owner_id>.<link_generation>.<expires_unix>.<signature>``: the claims in the
+clear (they are not secret) and an HMAC-SHA256 over them, keyed with ``LINK_SIGNING_KEY`` and
+domain-separated so the key can never be used to sign anything else. Changing any claim (another
+document, another owner, another generation, a later expiry) invalidates the signature; the API still
+checks that the document belongs to the owner the token names, and that its ``link_generation`` is still
+the one signed: renaming, deleting or forgetting a document bumps it, so every link to it stops working
+(``revoked``) even before it expires. Tokens of the earlier format (no generation) are not genuine any more.
 """
 
 from __future__ import annotations
@@ -16,12 +18,23 @@ import re
 import uuid
 from dataclasses import dataclass
 
-_DOMAIN = b"docvault-signed-link-v1\n"
+from contracts.api_schemas import API_PREFIX
+
+_DOMAIN = b"docvault-signed-link-v2\n"
 _TOKEN = re.compile(
     r"^(?P<doc>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-    r"\.(?P<owner>[1-9][0-9]{0,18})\.(?P<exp>[1-9][0-9]{0,11})\.(?P<sig>[A-Za-z0-9_-]{43})$"
+    r"\.(?P<owner>[1-9][0-9]{0,18})\.(?P<gen>0|[1-9][0-9]{0,9})\.(?P<exp>[1-9][0-9]{0,11})"
+    r"\.(?P<sig>[A-Za-z0-9_-]{43})$"
 )
 MAX_TOKEN_LENGTH = 128
+SIGNED_PATH = f"{API_PREFIX}/files/signed/"  # what nginx exposes to browsers
+# Every answer to a link (the file or an error): kept by no cache, the link never sent on as a Referer, and the
+# file, should a browser render it, sandboxed with nothing allowed (no script, no request, no form, no frame).
+LINK_RESPONSE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+}
 
 
 class InvalidLink(ValueError):
@@ -32,15 +45,20 @@ class ExpiredLink(ValueError):
     """A genuine token whose time is up."""
 
 
+class RevokedLink(ValueError):
+    """A genuine token for a document renamed, deleted or forgotten since (its link generation moved on)."""
+
+
 @dataclass(frozen=True)
 class LinkClaims:
     document_id: uuid.UUID
     owner_id: int
+    link_generation: int  # DocumentView.link_generation when the link was made
     expires_at: int  # unix seconds
 
 
 def _claims_text(claims: LinkClaims) -> str:
-    return f"{claims.document_id}.{claims.owner_id}.{claims.expires_at}"
+    return f"{claims.document_id}.{claims.owner_id}.{claims.link_generation}.{claims.expires_at}"
 
 
 def _signature(key: bytes, claims_text: str) -> str:
@@ -59,9 +77,15 @@ def verify_link(key: bytes, token: str, now: float) -> LinkClaims:
     match = _TOKEN.fullmatch(token) if len(token) <= MAX_TOKEN_LENGTH else None
     if match is None:
         raise InvalidLink("not a signed link")
-    claims = LinkClaims(uuid.UUID(match["doc"]), int(match["owner"]), int(match["exp"]))
+    claims = LinkClaims(uuid.UUID(match["doc"]), int(match["owner"]), int(match["gen"]), int(match["exp"]))
     if not hmac.compare_digest(_signature(key, _claims_text(claims)), match["sig"]):
         raise InvalidLink("not a signed link")
     if now >= claims.expires_at:
         raise ExpiredLink("the link has expired")
     return claims
+
+
+def check_generation(claims: LinkClaims, current: int) -> None:
+    """Raise ``RevokedLink`` unless the document is still at the generation the link was signed for."""
+    if claims.link_generation != current:
+        raise RevokedLink("the document changed since the link was made")

@@ -13,9 +13,13 @@ read model) and the sum of those documents' file sizes. Not counted:
 An upload is admitted when one more document and its size stay within both limits, or when the person
 already stores that content live: a duplicate adds nothing (the bot then shows the existing document).
 
+**Duplicates** are found by the keyed content id (``file.content_id`` of the person's live documents, the
+same key for the same bytes of one person); while the API also computes the plain sha256 (v1 events), a live
+v1 document with that sha256 is the same content too.
+
 **When.** Before the body is read, with the declared ``Content-Length``: refused at once unless it fits or
 the person has a live file of exactly that size (only then could it turn out a duplicate). Again once the
-sha256 and the real size are known, before the object is put under ``owners/``: a refused upload leaves
+content id and the real size are known, before the object is put under ``owners/``: a refused upload leaves
 nothing new in S3, whatever ``Content-Length`` claimed.
 
 **The race.** The read models show a document only once the bot appended its ``document.added`` and the
@@ -32,7 +36,10 @@ from dataclasses import dataclass
 
 from api.core.served_projection import Database
 from api.documents import queries
+from api.files.uploads import Content
 from contracts.api_schemas import DocumentSummary, StorageUsage
+from contracts.vocabulary import DocumentStatus
+from service_kit.metrics import timed
 
 
 @dataclass(frozen=True)
@@ -74,15 +81,35 @@ async def check_declared_size(db: Database, owner_id: int, size: int, limits: St
     raise QuotaExceeded(usage, size)
 
 
-async def admit_content(
-    db: Database, owner_id: int, sha256: str, size: int, limits: StorageLimits
-) -> DocumentSummary | None:
+@timed("mongo", "find_live_by_content_id")
+async def find_live_by_content_id(db: Database, owner_id: int, content_id: str) -> DocumentSummary | None:
+    """The owner's live document whose file has this keyed content id (an encrypted upload's identity).
+
+    Filtered on exactly (owner, content id), the keys of the read models' dedup lookup index, which the test
+    server serves from that index too; the few documents sharing them (a live one, its duplicates, deleted
+    ones) are told apart here, as ``queries.find_live_by_content`` does."""
+    query = {"owner_id": owner_id, "file.content_id": content_id}
+    rows = await db[queries.DOCUMENTS].find(query, queries.SUMMARY_FIELDS | {"status": 1}).to_list(None)
+    live = next((raw for raw in rows if raw["status"] == DocumentStatus.live), None)
+    return None if live is None else queries.summary_of(live)
+
+
+async def find_duplicate(db: Database, owner_id: int, content: Content) -> DocumentSummary | None:
+    """The owner's live document with the same bytes: by content id, then (v1 documents) by sha256."""
+    if content.content_id is not None:
+        found = await find_live_by_content_id(db, owner_id, content.content_id)
+        if found is not None:
+            return found
+    return None if content.sha256 is None else await queries.find_live_by_content(db, owner_id, content.sha256)
+
+
+async def admit_content(db: Database, owner_id: int, content: Content, limits: StorageLimits) -> DocumentSummary | None:
     """Once the content is known, before it is stored: the live document it duplicates, or ``None`` when a
     new document fits; raises ``QuotaExceeded`` otherwise."""
-    duplicate = await queries.find_live_by_content(db, owner_id, sha256)
+    duplicate = await find_duplicate(db, owner_id, content)
     if duplicate is not None:
         return duplicate
     usage = await storage_usage(db, owner_id, limits)
-    if not admits_new_document(usage, size):
-        raise QuotaExceeded(usage, size)
+    if not admits_new_document(usage, content.size):
+        raise QuotaExceeded(usage, content.size)
     return None

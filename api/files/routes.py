@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
+from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from api.core.clients import ApiState
@@ -15,15 +16,35 @@ from api.core.errors import ApiError, not_found
 from api.core.openapi_errors import OWNER_READ_ERRORS, described_error, error_responses
 from api.core.parameters import OwnerId, State
 from api.core.security import require_service_token
-from api.documents import queries
 from api.documents.dependencies import OwnedDocument, require_fresh
-from api.files.downloads import serve_file
+from api.documents.queries import StoredDocument
 from api.documents.opening import opened_duplicate
+from api.files.downloads import serve_file
 from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
-from api.files.links import MAX_TOKEN_LENGTH, ExpiredLink, InvalidLink, LinkClaims, sign_link, verify_link
+from api.files.linked import find_linked_document
+from api.files.links import (
+    MAX_TOKEN_LENGTH,
+    ExpiredLink,
+    InvalidLink,
+    LinkClaims,
+    SIGNED_PATH,
+    RevokedLink,
+    check_generation,
+    sign_link,
+    verify_link,
+)
 from api.files.quota import QuotaExceeded, StorageLimits, admit_content, check_declared_size, storage_usage
-from api.files.uploads import EmptyUpload, UploadLimits, UploadTooLarge, store_upload
-from contracts.api_schemas import API_PREFIX, OWNER_SCOPE, QUOTA_EXCEEDED, SignedLink, StorageUsage, UploadedFile
+from api.files.uploads import EmptyUpload, Sealing, StoredObject, UploadLimits, UploadTooLarge, store_upload
+from contracts.api_schemas import (
+    API_PREFIX,
+    OWNER_SCOPE,
+    QUOTA_EXCEEDED,
+    DocumentSummary,
+    SignedLink,
+    StorageUsage,
+    UploadedFile,
+)
+from contracts.events import StoredFile
 from contracts.text import InvalidFileName
 
 router = APIRouter(prefix=OWNER_SCOPE, tags=["files"], dependencies=[Depends(require_service_token)])
@@ -39,6 +60,7 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 RangeHeader = Annotated[
     str | None, Header(alias="Range", max_length=200, description="One byte range, e.g. bytes=0-1023.")
 ]
+_EVENT_FILE_NAME: TypeAdapter[str | None] = TypeAdapter(StoredFile.model_fields["file_name"].annotation)
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -73,6 +95,34 @@ def _limits(state: ApiState) -> UploadLimits:
     return UploadLimits(settings.max_upload_bytes, settings.upload_part_bytes, settings.upload_parallel_parts)
 
 
+async def _sealing(state: ApiState, owner_id: int) -> Sealing:
+    """The person's key (created on their first upload) unless encryption is off for a benchmark."""
+    if not state.settings.encrypt_uploads:
+        return Sealing(keys=None, plain_sha256=True)
+    return Sealing(await state.keys.get_or_create(owner_id), state.settings.upload_plain_sha256)
+
+
+def _sealed_file_name(sealing: Sealing, file_name: str | None) -> str | None:
+    """The file name as the event carries it: sealed under the person's key. A name whose sealed form the event
+    cannot hold is refused like any unusable name (the bot then uploads the file without one)."""
+    if file_name is None or sealing.keys is None:
+        return file_name
+    sealed = sealing.keys.seal("file_name", file_name)
+    try:
+        _EVENT_FILE_NAME.validate_python(sealed)
+    except ValidationError:
+        raise ApiError(422, "invalid_file_name", "the file name is too long to store") from None
+    return sealed
+
+
+def _uploaded(stored: StoredObject, file_name: str | None, duplicate: DocumentSummary | None) -> UploadedFile:
+    content = stored.content
+    return UploadedFile(
+        object_key=stored.object_key, sha256=content.sha256, size=content.size, mime_type=stored.mime_type,
+        duplicate_of=duplicate, file_name=file_name, content_id=content.content_id, encrypted=stored.encrypted,
+    )
+
+
 def _storage_limits(state: ApiState) -> StorageLimits:
     return StorageLimits(state.settings.max_documents_per_person, state.settings.max_bytes_per_person)
 
@@ -103,9 +153,11 @@ async def upload_file(
     limits = _storage_limits(state)
     try:
         await _check_declared_length(state, owner_id, request, limits)
+        sealing = await _sealing(state, owner_id)
+        sealed_name = _sealed_file_name(sealing, file_name)
         stored, duplicate = await store_upload(
-            state.files, owner_id, request.stream(), media_type, _limits(state),
-            lambda sha256, size: admit_content(state.database, owner_id, sha256, size, limits),
+            state.files, owner_id, request.stream(), media_type, _limits(state), sealing,
+            lambda content: admit_content(state.database, owner_id, content, limits),
         )
     except UploadTooLarge as error:
         raise _too_large(error.limit) from None
@@ -113,10 +165,7 @@ async def upload_file(
         raise ApiError(422, "empty_file", str(error)) from None
     except QuotaExceeded as error:
         raise ApiError(403, QUOTA_EXCEEDED, str(error), usage=error.usage) from None
-    return UploadedFile(
-        object_key=stored.object_key, sha256=stored.sha256, size=stored.size, mime_type=stored.mime_type,
-        duplicate_of=await opened_duplicate(state.keys, owner_id, duplicate), file_name=file_name,
-    )
+    return _uploaded(stored, sealed_name, await opened_duplicate(state.keys, owner_id, duplicate))
 
 
 @router.get(
@@ -133,7 +182,7 @@ async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
     responses=FILE_RESPONSES | error_responses(401, 404, 409, 422, 503),
 )
 async def download_file(document: OwnedDocument, state: State, range_header: RangeHeader = None) -> Response:
-    return await serve_file(state.files, document, range_header)
+    return await serve_file(state.files, state.keys, document, range_header)
 
 
 @router.post(
@@ -146,10 +195,14 @@ async def create_link(owner_id: OwnerId, document: OwnedDocument, state: State) 
         raise ApiError(503, "links_disabled", "signed links need LINK_SIGNING_KEY and PUBLIC_BASE_URL")
     if not document.downloadable:
         raise ApiError(410, "document_deleted", "the document was deleted; restore it to get the file")
-    claims = LinkClaims(uuid.UUID(document.detail.document_id), owner_id, int(time.time()) + settings.link_ttl_seconds)
+    linked = await find_linked_document(state.database, owner_id, document.detail.document_id)
+    if linked is None:
+        raise not_found("document")
+    expires_at = int(time.time()) + settings.link_ttl_seconds
+    claims = LinkClaims(uuid.UUID(document.detail.document_id), owner_id, linked.link_generation, expires_at)
     token = sign_link(settings.link_signing_key.get_secret_value().encode(), claims)
     return SignedLink(
-        url=f"{settings.public_base_url}{API_PREFIX}/files/signed/{token}",
+        url=f"{settings.public_base_url}{SIGNED_PATH}{token}",
         expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
     )
 
@@ -166,15 +219,28 @@ def _verified(state: ApiState, token: str) -> LinkClaims:
         raise ApiError(403, "link_expired", "this link has expired; ask the bot for a new one") from None
 
 
+async def _linked(state: ApiState, claims: LinkClaims) -> StoredDocument:
+    """The document the link names, while it is still what the link was made for."""
+    linked = await find_linked_document(state.database, claims.owner_id, str(claims.document_id))
+    if linked is None:
+        raise not_found("document")
+    try:
+        check_generation(claims, linked.link_generation)
+    except RevokedLink:
+        raise ApiError(410, "link_revoked", "the document changed since this link was made; ask the bot for a "
+                       "new one") from None
+    return linked.document
+
+
 @signed_router.get(
     "/files/signed/{token}", response_class=Response, summary="The file behind a signed link (no token needed)",
-    responses=FILE_RESPONSES | error_responses(404, 422, 503) | {403: described_error("Tampered or expired link.")},
+    responses=FILE_RESPONSES | error_responses(404, 422, 503) | {
+        403: described_error("Tampered or expired link."),
+        410: described_error("The document was deleted, or renamed or deleted since the link was made."),
+    },
 )
 async def signed_download(
     token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: State, range_header: RangeHeader = None
 ) -> Response:
-    claims = _verified(state, token)
-    document = await queries.find_document(state.database, claims.owner_id, str(claims.document_id))
-    if document is None:
-        raise not_found("document")
-    return await serve_file(state.files, document, range_header)
+    document = await _linked(state, _verified(state, token))
+    return await serve_file(state.files, state.keys, document, range_header)

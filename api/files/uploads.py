@@ -1,18 +1,25 @@
-"""Upload: the request body goes to S3 as it arrives, while its sha256 and size are computed.
+"""Upload: the request body goes to S3 as it arrives, encrypted, while its keyed content id and size are computed.
 
-The object key is ``owners/<owner_id>/<sha256>`` (content-addressed per owner, never from user text),
-but the hash is known only at the end. So:
+Every new object is encrypted under its owner's key in segments (``service_kit.segments``: the object's key is
+bound to the random object id in its header, so Range reads decrypt only what they touch). Its identity is the
+person's keyed content hash (``PersonKeys.content_hasher``), never a plain hash: equal files of one person get
+the same content id (per-person deduplication), and nobody without the key can tell what a file is. While the
+bot still writes v1 events, which require the plain ``sha256``, it is computed too (``UPLOAD_PLAIN_SHA256``).
 
-* a body that fits in one part (``UPLOAD_PART_BYTES``) is hashed in memory first and written once,
-  straight to its final key, or not at all when that key already holds the same bytes;
+The object key is ``owners/<owner_id>/<content id>`` (never from user text), but the id is known only at the
+end. So:
+
+* a body that fits in one part (``UPLOAD_PART_BYTES``) is hashed and sealed in memory first and written once,
+  straight to its final key, or not at all when that key already holds the same content (any object under the
+  key is a complete encryption of the same bytes under the same person's key: a forgotten key's ids differ);
 * a larger body streams as a multipart upload to a staging key (``staging/<owner_id>/<random>``) and
   is then copied server-side to its final key and the staging object removed.
 
-Memory stays bounded by a few parts whatever the file size. If the body is too large, the client
-goes away or S3 fails, the multipart upload is aborted and the staging object removed: nothing is
-left half-written under ``owners/``. Once the hash and size are known, and before anything is put
-under ``owners/``, the caller's admission check runs (the storage limits, ``api.files.quota``): what it
-raises leaves nothing new there either.
+Memory stays bounded by a few parts whatever the file size (the sealer holds one 64 KiB segment). If the body
+is too large, the client goes away or S3 fails, the multipart upload is aborted and the staging object
+removed: nothing is left half-written under ``owners/``. Once the content id and size are known, and before
+anything is put under ``owners/``, the caller's admission check runs (the storage limits, ``api.files.quota``):
+what it raises leaves nothing new there either.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ import anyio
 import anyio.from_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from service_kit.crypto import KEYED_HASH_HEX, PersonKeys
 from service_kit.s3 import ObjectStore, StorageUnavailable
+from service_kit.segments import SegmentSealer
 
 log = logging.getLogger(__name__)
 BATCH_BYTES = 1024 * 1024  # what the event loop hands to the uploading thread at a time
@@ -58,49 +67,90 @@ class UploadLimits:
 
 
 @dataclass(frozen=True)
+class Content:
+    """What an upload turned out to be: its plaintext size and identities (known once the body has arrived)."""
+
+    size: int
+    content_id: str | None  # the keyed content hash (encrypted uploads)
+    sha256: str | None  # the plain hash: unencrypted uploads, and encrypted ones while v1 events need it
+
+    @property
+    def key(self) -> str:
+        """What names the object in S3: the keyed content id, or the sha256 of an unencrypted upload."""
+        identity = self.content_id or self.sha256
+        assert identity is not None, "an upload has a content id or a sha256"
+        return identity
+
+
+@dataclass(frozen=True)
 class StoredObject:
     object_key: str
-    sha256: str
-    size: int
+    content: Content
     mime_type: str
+    encrypted: bool
 
 
-def object_key(owner_id: int, sha256: str) -> str:
-    return f"owners/{owner_id}/{sha256}"
+def object_key(owner_id: int, content_key: str) -> str:
+    return f"owners/{owner_id}/{content_key}"
 
 
 def staging_key(owner_id: int) -> str:
     return f"staging/{owner_id}/{uuid.uuid4().hex}"
 
 
-class Digest:
-    """Running sha256 and size of the body, enforcing the size limit as bytes arrive."""
+@dataclass(frozen=True)
+class Sealing:
+    """How an upload is stored: encrypted under ``keys`` (or in the clear, as a v1 object, when ``keys`` is None:
+    only the price-of-encryption benchmark does that), and whether the plain sha256 is computed as well."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self._hash = hashlib.sha256()
+    keys: PersonKeys | None
+    plain_sha256: bool
+
+
+class Intake:
+    """What the body becomes on its way to S3: counted (enforcing the size limit as bytes arrive), hashed, and
+    sealed in segments. ``add`` and ``finish`` return the bytes to store."""
+
+    def __init__(self, max_bytes: int, sealing: Sealing) -> None:
+        keys = sealing.keys
         self._max_bytes = max_bytes
+        self._keyed = keys.content_hasher() if keys else None
+        self._sha256 = hashlib.sha256() if sealing.plain_sha256 or keys is None else None
+        self._sealer = SegmentSealer(keys.file_key) if keys else None
         self.size = 0
 
-    def add(self, chunk: bytes) -> None:
+    @property
+    def encrypted(self) -> bool:
+        return self._sealer is not None
+
+    def add(self, chunk: bytes) -> bytes:
         self.size += len(chunk)
         if self.size > self._max_bytes:
             raise UploadTooLarge(self._max_bytes)
-        self._hash.update(chunk)
+        for running in (self._keyed, self._sha256):
+            if running is not None:
+                running.update(chunk)
+        return self._sealer.feed(chunk) if self._sealer else chunk
 
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
+    def finish(self) -> bytes:
+        return self._sealer.finish() if self._sealer else b""
+
+    def content(self) -> Content:
+        content_id = self._keyed.hexdigest()[:KEYED_HASH_HEX] if self._keyed else None
+        return Content(self.size, content_id, self._sha256.hexdigest() if self._sha256 else None)
 
 
-async def read_batch(body: AsyncIterator[bytes], digest: Digest, at_least: int) -> bytes:
-    """At least ``at_least`` bytes of the body (fewer only at its end), hashed and counted."""
+async def read_batch(body: AsyncIterator[bytes], intake: Intake, at_least: int) -> tuple[bytes, bool]:
+    """At least ``at_least`` bytes to store (fewer only at the end of the body), and whether the body ended:
+    then the batch includes what the sealer still held (the last segment)."""
     batch = bytearray()
     while len(batch) < at_least:
         chunk = await anext(body, None)
         if chunk is None:
-            break
-        digest.add(chunk)
-        batch += chunk
-    return bytes(batch)
+            batch += intake.finish()
+            return bytes(batch), True
+        batch += intake.add(chunk)
+    return bytes(batch), False
 
 
 class ChannelReader:
@@ -135,20 +185,23 @@ class ChannelReader:
 
 @dataclass(frozen=True)
 class Incoming:
-    """One upload on its way: where it goes, the rest of its body, its running digest, how to store it."""
+    """One upload on its way: where it goes, the rest of its body, what it becomes on the way, how to store it."""
 
     store: ObjectStore
     owner_id: int
     body: AsyncIterator[bytes]
-    digest: Digest
+    intake: Intake
     media_type: str
     limits: UploadLimits
 
 
 async def _feed(send: MemoryObjectSendStream[bytes], first: bytes, upload: Incoming) -> None:
     await send.send(first)
-    while batch := await read_batch(upload.body, upload.digest, BATCH_BYTES):
-        await send.send(batch)
+    ended = False
+    while not ended:
+        batch, ended = await read_batch(upload.body, upload.intake, BATCH_BYTES)
+        if batch:
+            await send.send(batch)
 
 
 async def _stream_to(key: str, first: bytes, upload: Incoming) -> None:
@@ -199,31 +252,32 @@ async def _store_small(store: ObjectStore, key: str, data: bytes, media_type: st
         await store.put_bytes(key, data, media_type)
 
 
-async def _store_large(upload: Incoming, first: bytes, admit: Callable[[str, int], Awaitable[Admitted]]) -> Admitted:
-    staged, digest = staging_key(upload.owner_id), upload.digest
+async def _store_large(upload: Incoming, first: bytes, admit: Callable[[Content], Awaitable[Admitted]]) -> Admitted:
+    staged = staging_key(upload.owner_id)
     try:
         await _stream_to(staged, first, upload)
-        admitted = await admit(digest.hexdigest(), digest.size)
+        admitted = await admit(upload.intake.content())
     except BaseException:
         await _remove_quietly(upload.store, staged)  # a single-part put may have completed before the failure
         raise
-    await _publish_staged(upload.store, staged, object_key(upload.owner_id, digest.hexdigest()))
+    await _publish_staged(upload.store, staged, object_key(upload.owner_id, upload.intake.content().key))
     return admitted
 
 
 async def store_upload(
     store: ObjectStore, owner_id: int, body: AsyncIterator[bytes], media_type: str, limits: UploadLimits,
-    admit: Callable[[str, int], Awaitable[Admitted]],
+    sealing: Sealing, admit: Callable[[Content], Awaitable[Admitted]],
 ) -> tuple[StoredObject, Admitted]:
-    """Store the body under its owner and content hash once ``admit(sha256, size)`` returned; raises
+    """Store the body under its owner and content key once ``admit(content)`` returned; raises
     ``UploadTooLarge``, ``EmptyUpload`` or what ``admit`` raises, with nothing new under ``owners/``."""
-    digest = Digest(limits.max_bytes)
-    first = await read_batch(body, digest, limits.part_bytes + 1)
-    if not first:
+    intake = Intake(limits.max_bytes, sealing)
+    first, ended = await read_batch(body, intake, limits.part_bytes + 1)
+    if intake.size == 0:
         raise EmptyUpload("the file is empty")
-    if len(first) <= limits.part_bytes:
-        admitted = await admit(digest.hexdigest(), digest.size)
-        await _store_small(store, object_key(owner_id, digest.hexdigest()), first, media_type)
+    if ended:
+        admitted = await admit(intake.content())
+        await _store_small(store, object_key(owner_id, intake.content().key), first, media_type)
     else:
-        admitted = await _store_large(Incoming(store, owner_id, body, digest, media_type, limits), first, admit)
-    return StoredObject(object_key(owner_id, digest.hexdigest()), digest.hexdigest(), digest.size, media_type), admitted
+        admitted = await _store_large(Incoming(store, owner_id, body, intake, media_type, limits), first, admit)
+    content = intake.content()
+    return StoredObject(object_key(owner_id, content.key), content, media_type, intake.encrypted), admitted

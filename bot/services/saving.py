@@ -178,9 +178,11 @@ def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
     return existing is not None and existing.document_id != str(attempt.document_id)
 
 
+_AS_STORED = {"object_key", "sha256", "size", "mime_type", "file_name", "content_id", "encrypted"}
+
+
 def stored_file(uploaded: UploadedFile, file: IncomingFile) -> StoredFile:
-    """The event's file: its name is the one the API cleaned (no directories, control, bidi or zero-width
-    characters), never Telegram's raw name, so nothing enters the log that the download header would refuse."""
-    return StoredFile(object_key=uploaded.object_key, sha256=uploaded.sha256, size=uploaded.size,
-                      mime_type=uploaded.mime_type, file_name=uploaded.file_name,
-                      telegram_file_id=file.file_id, telegram_file_unique_id=file.file_unique_id)
+    """The event's file as the API stored it (its name cleaned and sealed by the API, never Telegram's raw name;
+    the keyed content id; no plain hash once the API sends none), with Telegram's ids."""
+    telegram = {"telegram_file_id": file.file_id, "telegram_file_unique_id": file.file_unique_id}
+    return StoredFile.model_validate(uploaded.model_dump(include=_AS_STORED, exclude_none=True) | telegram)

@@ -11,22 +11,24 @@ from urllib.parse import quote
 
 import httpx
 from minio import Minio
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.settings import ApiSettings
-from service_kit.keystore import KeyStore, keys_database_name
-from tests.keyrings import TEST_KEYRING, TEST_MASTER_KEYS
 from contracts.codec import encode_event
 from contracts.events import DocumentAdded, EventEnvelope, StoredFile, new_event
 from contracts.read_models import READ_MODELS, read_model_database
 from contracts.text import type_slug
+from service_kit.crypto import KEYED_HASH_HEX, PersonKeys
 from service_kit.eventlog import RawPublisher, StreamRecord
+from service_kit.keystore import KeyStore, keys_database_name
 from service_kit.mongo import init_read_models, mongo_client
-from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
+from service_kit.settings import MongoSettings, RabbitSettings, S3Settings, master_keyring
 from stream_processors.processor import Processor, ProcessorIdentity
+from tests.factories import at
+from tests.keyrings import TEST_KEYRING, TEST_MASTER_KEYS
 from tests.mongo_cleanup import drop_databases
 from tests.s3_cleanup import remove_bucket
-from tests.factories import at
 
 TOKEN = "test-service-token-0123456789"
 LINK_KEY = "test-link-signing-key-0123456789abcdef"
@@ -49,6 +51,7 @@ def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> 
         "read_your_writes_timeout_seconds": 0.3,
         "upload_part_bytes": 5 * MIB,
         "s3_retries": 0,
+        "encrypt_uploads": True,  # the API tests check encrypted files (off by default until the bot writes v2)
     }
     return ApiSettings.model_validate(values | overrides)
 
@@ -115,14 +118,31 @@ def added_from_upload(
     file_name: str | None = None,
 ) -> EventEnvelope:
     """The ``document.added`` the bot appends after an upload."""
-    stored = StoredFile(
-        object_key=uploaded["object_key"], sha256=uploaded["sha256"], size=uploaded["size"],
-        mime_type=uploaded["mime_type"], file_name=file_name if file_name is not None else uploaded.get("file_name"),
-    )
+    as_stored = {key: uploaded[key] for key in ("object_key", "sha256", "size", "mime_type", "content_id", "encrypted")}
+    named = file_name if file_name is not None else uploaded.get("file_name")
+    stored = StoredFile.model_validate({key: value for key, value in as_stored.items() if value is not None}
+                                       | {"file_name": named})
     payload = DocumentAdded(
         document_id=uuid.uuid4(), type_slug=type_slug(type_title), type_title=type_title, name=name, file=stored
     )
     return new_event(payload, owner_id=owner_id, correlation_id=f"upload-{step}", occurred_at=at(step))
+
+
+async def person_keys(mongo: MongoSettings, owner_id: int) -> PersonKeys:
+    """The person's data key as the API holds it (created if they have none yet)."""
+    client = mongo_client(mongo)
+    try:
+        keyring = master_keyring(SecretStr(TEST_MASTER_KEYS))
+        return await KeyStore(client[keys_database_name(mongo)], keyring).get_or_create(owner_id)
+    finally:
+        await client.close()
+
+
+def content_id(keys: PersonKeys, data: bytes) -> str:
+    """The keyed content id the API gives these bytes of this person."""
+    running = keys.content_hasher()
+    running.update(data)
+    return running.hexdigest()[:KEYED_HASH_HEX]
 
 
 def stored_keys(raw_s3: Minio, bucket: str) -> list[str]:

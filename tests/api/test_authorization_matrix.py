@@ -292,12 +292,12 @@ async def test_owner_route_refuses_or_shows_nothing_when_given_another_owners_id
     assert not _leaked(answer, world.secrets), f"{where}: leaked {_leaked(answer, world.secrets)}"
 
 
-def _token(document_id: str, owner_id: int, expires_at: int, key: str = LINK_KEY) -> str:
-    return sign_link(key.encode(), LinkClaims(uuid.UUID(document_id), owner_id, expires_at))
+def _token(document_id: str, owner_id: int, expires_at: int, key: str = LINK_KEY, generation: int = 0) -> str:
+    return sign_link(key.encode(), LinkClaims(uuid.UUID(document_id), owner_id, generation, expires_at))
 
 
 def _with_part(token: str, index: int, value: str) -> str:
-    """``token`` with one of its four dot-separated parts replaced, the signature kept."""
+    """``token`` with one of its five dot-separated parts replaced, the signature kept."""
     parts = token.split(".")
     parts[index] = value
     return ".".join(parts)
@@ -312,7 +312,8 @@ LinkCase = Callable[[World, str], str]  # (world, a genuine token of the owner's
 INVALID, EXPIRED = (403, "invalid_link"), (403, "link_expired")
 LINK_CASES: dict[str, tuple[LinkCase, tuple[int, str]]] = {
     "tampered signature": (lambda w, t: SIGNED + _flip_last(t), INVALID),
-    "tampered expiry": (lambda w, t: SIGNED + _with_part(t, 2, str(int(t.split(".")[2]) + 3600)), INVALID),
+    "tampered expiry": (lambda w, t: SIGNED + _with_part(t, 3, str(int(t.split(".")[3]) + 3600)), INVALID),
+    "tampered generation": (lambda w, t: SIGNED + _with_part(t, 2, "1"), INVALID),
     "retargeted to their document": (lambda w, t: SIGNED + _with_part(t, 0, w.theirs.document_id), INVALID),
     "retargeted to my deleted document": (lambda w, t: SIGNED + _with_part(t, 0, w.gone_document_id), INVALID),
     "retargeted to their owner id": (lambda w, t: SIGNED + _with_part(t, 1, str(OTHER)), INVALID),
@@ -322,6 +323,9 @@ LINK_CASES: dict[str, tuple[LinkCase, tuple[int, str]]] = {
     "expired": (lambda w, t: SIGNED + _token(w.mine.document_id, OWNER, int(time.time()) - 1), EXPIRED),
     "genuine but naming their document": (
         lambda w, t: SIGNED + _token(w.theirs.document_id, OWNER, int(time.time()) + 60), NO_DOCUMENT),
+    "genuine but for another link generation": (
+        lambda w, t: SIGNED + _token(w.mine.document_id, OWNER, int(time.time()) + 60, generation=1),
+        (410, "link_revoked")),
     "genuine but deleted": (
         lambda w, t: SIGNED + _token(w.gone_document_id, OWNER, int(time.time()) + 60), (410, "document_deleted")),
     "uppercase document id": (lambda w, t: SIGNED + _with_part(t, 0, w.mine.document_id.upper()), INVALID),

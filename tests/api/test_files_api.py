@@ -14,13 +14,21 @@ import httpx
 import pytest
 from minio import Minio
 from prometheus_client import REGISTRY
+from urllib.parse import quote
+
+from contracts.events import StoredFile
+from service_kit.segments import encrypted_size
 
 from api.files.links import LinkClaims, sign_link
 from api.settings import ApiSettings
+from contracts.read_models import read_model_database
+from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
 from tests.api.support import (
     AUTH,
+    content_id,
+    person_keys,
     LINK_KEY,
     MIB,
     PUBLIC_BASE_URL,
@@ -59,19 +67,55 @@ async def stored_document(
     return str(f.document_id_of(event))
 
 
-async def test_upload_stores_under_owner_and_sha256_when_the_body_is_small(
-    api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings
+async def test_upload_stores_encrypted_under_owner_and_content_id_when_the_body_is_small(
+    api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings, mongo_settings: MongoSettings
 ) -> None:
     data = b"%PDF-1.7 small scan"
 
     uploaded = await upload(api, OWNER, data, media_type="Application/PDF", file_name="../../etc/Паспорт\r\n.pdf")
 
-    digest = hashlib.sha256(data).hexdigest()
-    assert uploaded == {"object_key": f"owners/{OWNER}/{digest}", "sha256": digest, "size": len(data),
-                        "mime_type": "application/pdf", "duplicate_of": None, "file_name": "Паспорт .pdf"}
+    keys = await person_keys(mongo_settings, OWNER)
+    sealed_name = uploaded.pop("file_name")
+    assert uploaded == {"object_key": f"owners/{OWNER}/{content_id(keys, data)}", "content_id": content_id(keys, data),
+                        "encrypted": True, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                        "mime_type": "application/pdf", "duplicate_of": None}
+    assert keys.open("file_name", sealed_name) == "Паспорт .pdf"
     stored = raw_s3.get_object(s3_settings.bucket, uploaded["object_key"])
-    assert (stored.read(), stored.headers["Content-Type"]) == (data, "application/pdf")
+    ciphertext = stored.read()
+    assert stored.headers["Content-Type"] == "application/pdf"
+    assert len(ciphertext) == encrypted_size(len(data)) and b"small scan" not in ciphertext
     assert stored_keys(raw_s3, s3_settings.bucket) == [uploaded["object_key"]]
+
+
+async def test_upload_returns_no_plain_hash_when_the_transition_to_v2_events_is_over(
+    mongo_settings: MongoSettings, s3_settings: S3Settings, raw_s3: Minio
+) -> None:
+    settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
+    data = os.urandom(7 * MIB)  # past one part: the multipart path too
+
+    async with running_api(settings, headers=AUTH) as api:
+        small, large = await upload(api, OWNER, b"one page"), await upload(api, OWNER, data)
+
+    keys = await person_keys(mongo_settings, OWNER)
+    assert (small["sha256"], large["sha256"]) == (None, None)
+    assert (small["content_id"], large["content_id"]) == (content_id(keys, b"one page"), content_id(keys, data))
+    stored = raw_s3.get_object(s3_settings.bucket, large["object_key"]).read()
+    assert len(stored) == encrypted_size(len(data)) and data[:4096] not in stored
+
+
+async def test_upload_refuses_the_file_name_when_its_sealed_form_does_not_fit_the_event(
+    api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings
+) -> None:
+    headers = {"Content-Type": "application/pdf", "X-File-Name": quote("Д" * 120 + ".pdf")}
+
+    response = await api.post(f"{BASE}/files", content=b"%PDF", headers=headers)
+
+    if response.status_code == 201:  # the event's bound holds a sealed name this long (v2 events)
+        StoredFile(object_key="k", sha256="0" * 64, size=4, mime_type="application/pdf",
+                   file_name=response.json()["file_name"])
+    else:
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_file_name")
+        assert stored_keys(raw_s3, s3_settings.bucket) == []
 
 
 async def test_upload_round_trips_30_mb_with_the_same_sha256_when_streamed_in_chunks(
@@ -107,7 +151,9 @@ async def test_upload_reports_the_live_document_when_the_owner_uploads_the_same_
     assert again["object_key"] == before["object_key"]
     assert again["duplicate_of"]["document_id"] == str(f.document_id_of(event))
     assert again["duplicate_of"]["name"] == "Receipt"
-    assert other_owner["duplicate_of"] is None and other_owner["object_key"] == f"owners/{OTHER}/{before['sha256']}"
+    assert other_owner["duplicate_of"] is None
+    assert other_owner["object_key"] == f"owners/{OTHER}/{other_owner['content_id']}"
+    assert other_owner["content_id"] != before["content_id"]  # keyed per person: nobody can match two people's files
     assert len(stored_keys(raw_s3, s3_settings.bucket)) == 2
 
 
@@ -189,7 +235,7 @@ async def test_download_sends_type_and_rfc5987_disposition_when_the_file_name_is
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.headers["Content-Disposition"] == disposition
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["ETag"] == f'"{uploaded["sha256"]}"'
+    assert response.headers["ETag"] == f'"{uploaded["content_id"]}"'
 
 
 async def test_download_forces_attachment_when_the_type_could_run_in_a_browser(
@@ -246,7 +292,7 @@ async def test_signed_link_serves_the_file_without_a_token_when_fresh(
 
 
 def _signed_path(document_id: str, owner_id: int, expires_at: int) -> str:
-    token = sign_link(LINK_KEY.encode(), LinkClaims(uuid.UUID(document_id), owner_id, expires_at))
+    token = sign_link(LINK_KEY.encode(), LinkClaims(uuid.UUID(document_id), owner_id, 0, expires_at))
     return f"/v1/files/signed/{token}"
 
 
@@ -297,3 +343,85 @@ async def test_upload_and_link_answer_401_when_the_token_is_missing(api: httpx.A
     linked = await api.post(f"{BASE}/documents/{uuid.uuid4()}/link")
 
     assert uploaded.status_code == linked.status_code == 401
+
+
+async def _bump_link_generation(mongo: MongoSettings, document_id: str) -> None:
+    """What the processors do on a rename, delete or forget (their projections bump the field)."""
+    client = mongo_client(mongo)
+    try:
+        documents = client[read_model_database(mongo.database, 1)]["documents"]
+        await documents.update_one({"_id": document_id}, {"$inc": {"link_generation": 1}})
+    finally:
+        await client.close()
+
+
+async def test_signed_link_answers_410_link_revoked_when_the_documents_link_generation_moved_on(
+    api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings
+) -> None:
+    document_id = await stored_document(api, projector, b"%PDF renamed later")
+    old = (await api.post(f"{BASE}/documents/{document_id}/link")).json()["url"].removeprefix(PUBLIC_BASE_URL)
+    assert (await api.get(old, headers={"Authorization": ""})).status_code == 200
+
+    await _bump_link_generation(mongo_settings, document_id)
+    revoked = await api.get(old, headers={"Authorization": ""})
+    new = (await api.post(f"{BASE}/documents/{document_id}/link")).json()["url"].removeprefix(PUBLIC_BASE_URL)
+
+    assert (revoked.status_code, revoked.json()["code"]) == (410, "link_revoked")
+    assert b"%PDF" not in revoked.content
+    assert f".{OWNER}.1." in new  # signed for the generation the document is at now
+    assert (await api.get(new, headers={"Authorization": ""})).content == b"%PDF renamed later"
+
+
+async def test_signed_link_answers_410_when_the_document_was_deleted_after_the_link_was_made(
+    api: httpx.AsyncClient, projector: Projector
+) -> None:
+    document_id = await stored_document(api, projector, b"%PDF deleted later")
+    link = (await api.post(f"{BASE}/documents/{document_id}/link")).json()["url"].removeprefix(PUBLIC_BASE_URL)
+
+    await projector.apply(f.deleted(OWNER, uuid.UUID(document_id), 9))
+    response = await api.get(link, headers={"Authorization": ""})
+
+    assert response.status_code == 410 and b"%PDF" not in response.content
+
+
+async def test_signed_link_answers_no_store_no_referrer_and_a_sandbox_csp_when_serving_or_refusing(
+    api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings
+) -> None:
+    document_id = await stored_document(api, projector, b"<html><script>alert(1)</script>", media_type="text/html")
+    fresh = _signed_path(document_id, OWNER, int(time.time()) + 60)
+    answers = [
+        await api.get(fresh),
+        await api.get(fresh, headers={"Range": "bytes=0-3"}),
+        await api.get(_signed_path(document_id, OWNER, int(time.time()) - 1)),  # expired
+        await api.get(fresh[:-2] + "AA"),  # tampered
+        await api.get("/v1/files/signed/" + "a" * 200),  # refused by validation
+        await api.get(_signed_path(str(uuid.uuid4()), OWNER, int(time.time()) + 60)),  # no such document
+    ]
+    await _bump_link_generation(mongo_settings, document_id)
+    answers.append(await api.get(fresh))  # revoked
+
+    assert [answer.status_code for answer in answers] == [200, 206, 403, 403, 422, 404, 410]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    owner_route = await api.get(f"{BASE}/documents/{document_id}/file")
+    assert "Content-Security-Policy" not in owner_route.headers  # only link answers are changed
+
+
+async def test_upload_reports_the_live_document_by_content_id_when_no_plain_hash_is_computed(
+    mongo_settings: MongoSettings, s3_settings: S3Settings, projector: Projector
+) -> None:
+    settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
+    async with running_api(settings, headers=AUTH) as api:
+        first = await upload(api, OWNER, b"the same contract")
+        # The v1 event still needs a sha256: any value distinct per file serves the test's processor.
+        await projector.apply(event := added_from_upload(OWNER, "Contract", first | {"sha256": "1" * 64}))
+        again = await upload(api, OWNER, b"the same contract")
+        other = await upload(api, OWNER, b"another contract")
+        await projector.apply(f.deleted(OWNER, f.document_id_of(event), 9))
+        after_delete = await upload(api, OWNER, b"the same contract")
+
+    assert again["duplicate_of"]["document_id"] == str(f.document_id_of(event))
+    assert again["content_id"] == first["content_id"] and again["object_key"] == first["object_key"]
+    assert other["duplicate_of"] is None and after_delete["duplicate_of"] is None

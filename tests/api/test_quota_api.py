@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import subprocess
 import sys
@@ -29,7 +28,9 @@ from tests.api.support import (
     Projector,
     added_from_upload,
     api_settings_for,
+    content_id,
     open_multipart_uploads,
+    person_keys,
     running_api,
     stored_keys,
     upload,
@@ -91,7 +92,8 @@ async def small_limits(mongo_settings: MongoSettings, s3_settings: S3Settings) -
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
 async def test_upload_answers_403_with_the_usage_and_stores_nothing_when_the_documents_limit_is_reached(
-    small_limits: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings, streamed: bool
+    small_limits: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings, streamed: bool,
+    mongo_settings: MongoSettings,
 ) -> None:
     await stored_documents(small_limits, projector, b"first", b"second")  # 2 of 2, 11 of 100 bytes
     keys_before = stored_keys(raw_s3, s3_settings.bucket)
@@ -101,7 +103,7 @@ async def test_upload_answers_403_with_the_usage_and_stores_nothing_when_the_doc
 
     assert_quota_exceeded(response, usage(2, 2, 11, 100))
     assert stored_keys(raw_s3, s3_settings.bucket) == keys_before
-    assert f"owners/{OWNER}/{hashlib.sha256(third).hexdigest()}" not in keys_before
+    assert f"owners/{OWNER}/{content_id(await person_keys(mongo_settings, OWNER), third)}" not in keys_before
 
 
 async def test_upload_is_accepted_up_to_the_limits_and_refused_one_past_them_when_limits_are_small(
@@ -137,7 +139,8 @@ async def test_upload_accepts_a_duplicate_and_reports_it_when_the_person_is_at_b
 
 
 async def test_upload_refuses_before_reading_the_body_when_the_declared_length_passes_the_bytes_limit(
-    small_limits: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings
+    small_limits: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings,
+    mongo_settings: MongoSettings,
 ) -> None:
     await stored_documents(small_limits, projector, b"x" * 60)
     body = WatchedBody(b"z" * 50)
@@ -146,7 +149,8 @@ async def test_upload_refuses_before_reading_the_body_when_the_declared_length_p
 
     assert_quota_exceeded(response, usage(1, 2, 60, 100))
     assert not body.read
-    assert stored_keys(raw_s3, s3_settings.bucket) == [f"owners/{OWNER}/{hashlib.sha256(b'x' * 60).hexdigest()}"]
+    first = content_id(await person_keys(mongo_settings, OWNER), b"x" * 60)
+    assert stored_keys(raw_s3, s3_settings.bucket) == [f"owners/{OWNER}/{first}"]
 
 
 async def test_upload_holds_the_client_to_its_declared_length_when_it_claims_more_than_the_limit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -19,6 +20,8 @@ import httpx
 import psutil
 import pytest
 
+from service_kit.s3 import s3_client
+from service_kit.segments import HEADER_BYTES, SEALED_SEGMENT_BYTES, SEGMENT_BYTES
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
 from tests.api.support import (
@@ -195,3 +198,26 @@ async def test_served_api_streams_a_64_mb_file_both_ways_when_memory_growth_is_b
     assert uploaded["sha256"] == digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert upload_rss[1] - upload_rss[0] < 64 * MIB, upload_rss
     assert download_rss[1] - download_rss[0] < 32 * MIB, download_rss
+
+
+async def test_served_api_ends_the_download_before_a_tampered_segment_when_it_lies_past_the_first_chunk(
+    served: Served,
+) -> None:
+    data = os.urandom(6 * MIB)
+    async with httpx.AsyncClient(base_url=served.url, headers=AUTH, timeout=60) as client:
+        uploaded = (await client.post(f"/v1/owners/{OWNER}/files", content=data)).json()
+        await Projector(served.mongo).apply(event := added_from_upload(OWNER, "Tampered", uploaded, "Backups"))
+        tampered_segment = 80
+        raw_s3 = s3_client(served.s3)
+        stored = bytearray(raw_s3.get_object(served.s3.bucket, uploaded["object_key"]).read())
+        stored[HEADER_BYTES + tampered_segment * SEALED_SEGMENT_BYTES + 3] ^= 0x01
+        raw_s3.put_object(served.s3.bucket, uploaded["object_key"], io.BytesIO(stored), len(stored))
+        received = bytearray()
+        with pytest.raises(httpx.RemoteProtocolError):  # fewer bytes than Content-Length, then the end
+            async with client.stream("GET", f"/v1/owners/{OWNER}/documents/{f.document_id_of(event)}/file") as got:
+                assert got.status_code == 200
+                async for chunk in got.aiter_bytes():
+                    received += chunk
+
+    assert 0 < len(received) <= tampered_segment * SEGMENT_BYTES
+    assert received == data[:len(received)]  # only segments that authenticated were sent

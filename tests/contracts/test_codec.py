@@ -379,3 +379,23 @@ def test_encode_message_writes_the_bytes_rstream_writes_when_given_the_same_prop
 
 def test_encode_message_keeps_a_data_section_when_the_body_is_empty() -> None:
     assert data_body(encode_message(b"", message_id="m", correlation_id="c", content_type="t", subject="s")) == b""
+
+
+def test_encode_event_writes_content_id_and_encrypted_when_the_upload_was_encrypted() -> None:
+    raw = golden_dict("document.added")
+    raw["payload"]["file"] |= {"content_id": "0123456789abcdef" * 2, "encrypted": True}
+    event = decode_envelope_json(json.dumps(raw).encode())
+
+    written = json.loads(data_body(encode_event(event)))
+
+    assert written["payload"]["file"]["content_id"] == "0123456789abcdef" * 2
+    assert written["payload"]["file"]["encrypted"] is True
+    assert decode_event(encode_event(event)) == event
+
+
+def test_encode_event_leaves_out_content_id_and_encrypted_when_they_hold_their_defaults() -> None:
+    event = decode_envelope_json(json.dumps(golden_dict("document.added")).encode())
+
+    written = json.loads(data_body(encode_event(event)))
+
+    assert {"content_id", "encrypted"}.isdisjoint(written["payload"]["file"])

@@ -39,7 +39,7 @@ from tests.ports import free_port
 
 LOCATION = re.compile(r"^\s*location\s+[^{]+\{(?P<body>.*?)^\s{8}\}", re.MULTILINE | re.DOTALL)
 RESOLVER_VALID_SECONDS = 1.0  # tests.infra.edge.render
-TOKEN = "6f1c2b9e-8f5e-4c1a-9d7e-2b3c4d5e6f70.7.1893456000.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TOKEN = "6f1c2b9e-8f5e-4c1a-9d7e-2b3c4d5e6f70.7.0.1893456000.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
 def nginx_test(conf: Path) -> subprocess.CompletedProcess[str]:
@@ -180,6 +180,16 @@ def test_edge_keeps_link_tokens_out_of_the_access_log_when_links_are_followed(ed
     line = next(line for line in log.read_text().splitlines() if marker in line)
     assert json.loads(line)["uri"] == "/v1/files/signed/<token>"
     assert TOKEN.split(".")[0] not in log.read_text() and TOKEN.split(".")[-1] not in log.read_text()
+
+
+def test_edge_keeps_link_tokens_out_of_the_error_log_when_a_burst_of_link_requests_is_refused(edge: Edge) -> None:
+    token = TOKEN.replace("abcdefghij", "burstburst")
+    statuses = [edge.https("GET", f"/v1/files/signed/{token}")[0] for _ in range(40)]
+    time.sleep(2.5)  # the signed_links zone (10 r/s, burst 20) is full again for the tests after this one
+
+    assert 429 in statuses  # refusals that nginx logs at error level, request line included, by default
+    logs = (edge.prefix / "error.log").read_text() + (edge.prefix / "access.log").read_text()
+    assert "burstburst" not in logs and token.split(".")[0] not in logs
 
 
 def test_edge_takes_the_client_address_from_a_trusted_proxy_when_it_forwards_one(edge: Edge) -> None:

@@ -61,6 +61,7 @@ def test_alert_rules_cover_lag_dead_letters_errors_and_targets_when_loaded() -> 
     assert "docvault_dead_lettered_total" in metrics_by_alert["DocVaultUnapplicableEvents"]
     assert "docvault_requests_total" in metrics_by_alert["DocVaultHighErrorRate"]
     assert metrics_by_alert["DocVaultTargetDown"] == {"up"}
+    assert metrics_by_alert["DocVaultBrokenCiphertext"] == {"docvault_broken_ciphertext_total"}
     for rule in alert_rules():
         assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
         assert {"summary", "description", "runbook"} <= set(rule["annotations"]), rule["alert"]
