@@ -215,8 +215,10 @@ def _check_plain(value: str, max_length: int, field: str) -> None:
 
 
 def _check_plain_file(file: StoredFile) -> None:
-    if file.sha256 is None or file.content_id is not None or file.encrypted:
-        raise ValueError("a v1 file has a sha256, and no content_id and no encryption")
+    # Transitional (until the bot writes v2): a v1 file may also carry the keyed content id and be encrypted,
+    # as the API stores uploads with ENCRYPT_UPLOADS on, but it always has the plain sha256 v1 requires.
+    if file.sha256 is None or (file.encrypted and file.content_id is None):
+        raise ValueError("a v1 file has a sha256, and an encrypted one its content_id")
     if file.file_name is not None and len(file.file_name) > MAX_FILE_NAME_LENGTH:
         raise ValueError(f"a v1 file_name is at most {MAX_FILE_NAME_LENGTH} characters")
 

@@ -326,8 +326,13 @@ LINK_CASES: dict[str, tuple[LinkCase, tuple[int, str]]] = {
     "genuine but for another link generation": (
         lambda w, t: SIGNED + _token(w.mine.document_id, OWNER, int(time.time()) + 60, generation=1),
         (410, "link_revoked")),
+    # The delete bumped the document's link generation (0 -> 1): a link made before it is revoked, and one that
+    # names the deleted document's own generation still finds nothing to serve.
+    "genuine, made before the delete": (
+        lambda w, t: SIGNED + _token(w.gone_document_id, OWNER, int(time.time()) + 60), (410, "link_revoked")),
     "genuine but deleted": (
-        lambda w, t: SIGNED + _token(w.gone_document_id, OWNER, int(time.time()) + 60), (410, "document_deleted")),
+        lambda w, t: SIGNED + _token(w.gone_document_id, OWNER, int(time.time()) + 60, generation=1),
+        (410, "document_deleted")),
     "uppercase document id": (lambda w, t: SIGNED + _with_part(t, 0, w.mine.document_id.upper()), INVALID),
     "owner id with a leading zero": (lambda w, t: SIGNED + _with_part(t, 1, f"0{OWNER}"), INVALID),
     "padded signature": (lambda w, t: SIGNED + t + "=", INVALID),

@@ -73,6 +73,7 @@ class Served:
 def _environment(mongo: MongoSettings, s3: S3Settings, port: int) -> dict[str, str]:
     return os.environ | {
         "API_SERVICE_TOKEN": TOKEN, "LINK_SIGNING_KEY": LINK_KEY, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "ENCRYPT_UPLOADS": "true",
         "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
         "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket, "S3_ENDPOINT": s3.endpoint,
         "MAX_UPLOAD_BYTES": str(256 * MIB),
