@@ -11,6 +11,7 @@ from contracts.api_schemas import StorageUsage
 from contracts.effects import Effect
 
 from bot.clients.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
+from bot.clients.telegram_files import FileTooBig
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
 from tests.bot.api_stub import TOKEN, StubState, start_stub
@@ -101,6 +102,16 @@ async def test_client_streams_an_upload_with_name_and_type_when_uploading(stub: 
     assert stub[0].bodies == [b"first second third"] and uploaded.size == 18
     assert request.headers["X-File-Name"] == "%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%20%E2%84%961.pdf"
     assert request.content_type == "application/pdf"
+
+
+async def _chunks_then_too_big() -> AsyncIterator[bytes]:
+    yield b"first "
+    raise FileTooBig("more than 6 bytes")
+
+
+async def test_client_raises_the_sources_own_error_when_the_upload_source_fails(client: ApiClient) -> None:
+    with pytest.raises(FileTooBig):
+        await client.upload_file(5, _chunks_then_too_big(), "application/pdf", "a.pdf")
 
 
 async def test_client_raises_quota_exceeded_with_the_usage_when_an_upload_is_past_the_limits(
