@@ -7,8 +7,9 @@ under ``docvault_integration_call_seconds{target="api"}``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from urllib.parse import quote
@@ -39,8 +40,10 @@ Model = TypeVar("Model", bound=BaseModel)
 # The API waits for a named event itself; the bot tries again a few times before giving up.
 NOT_APPLIED_RETRIES = 3
 MAX_RETRY_WAIT_SECONDS = 1.0
-# Connections to the API kept open at most; more requests at once wait for one (up to the connect timeout).
-MAX_CONNECTIONS = 16
+# Calls to the API in flight at once (one connection each), as many as Telegram may deliver webhook updates at
+# once (``WEBHOOK_MAX_CONNECTIONS`` is at most 100), so an update does not wait for another's call; beyond it, a
+# call waits for a free one up to the timeout, then ``ApiBusy``.
+MAX_CONNECTIONS = 100
 
 
 class ApiError(Exception):
@@ -61,6 +64,12 @@ class ApiNotYetApplied(ApiError):
 
 class ApiUnavailable(ApiError):
     """The API is down, overloaded (5xx), unreachable or answered something unreadable."""
+
+
+class ApiBusy(ApiUnavailable):
+    """The API is overloaded, not down: no connection to it came free in time (this bot has as many calls in
+    flight as it allows) or it was slower to answer than the timeout. The person is told to try again in a few
+    seconds; callers that handle ``ApiUnavailable`` (a save keeps its answers for "Try again") handle this too."""
 
 
 class ApiRejected(ApiError):
@@ -173,25 +182,31 @@ class _Source:
             raise
 
 
-def _unavailable(error: BaseException) -> ApiUnavailable:
-    return ApiUnavailable(f"{type(error).__name__}: {error}")
+def _failure(error: BaseException) -> ApiUnavailable:
+    """A read that timed out is overload (``ApiBusy``); a TCP connect that timed out, a refused or dropped
+    connection is an outage."""
+    kind = ApiBusy if isinstance(error, aiohttp.SocketTimeoutError) else ApiUnavailable
+    return kind(f"{type(error).__name__}: {error}")
 
 
 class ApiClient:
     """HTTP client of the query API on aiohttp (the stack aiogram already runs on); one per process, closed on
     shutdown. The session is opened on first use, inside the running event loop.
 
-    Timeouts as before on httpx: ``timeout_seconds`` to get a connection (waiting for a free one in the pool
-    included) and for each read, at most 3 s to open a TCP connection.
+    Timeouts as before on httpx: ``timeout_seconds`` to wait for a free connection and for each read, at most
+    3 s to open a TCP connection. Waiting longer for a connection or an answer is overload (``ApiBusy``); a refused
+    or failed connection, a 5xx or an unreadable answer is ``ApiUnavailable``.
     """
 
     def __init__(self, base_url: str, token: str, timeout_seconds: float = 10.0,
                  max_connections: int = MAX_CONNECTIONS) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout_seconds,
-                                              sock_connect=min(timeout_seconds, 3.0), sock_read=timeout_seconds)
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(timeout_seconds, 3.0),
+                                              sock_read=timeout_seconds)
+        self._queue_seconds = timeout_seconds
         self._max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
@@ -208,17 +223,33 @@ class ApiClient:
         if self._session is not None:
             await self._session.close()
 
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the ``max_connections`` calls in flight, waited for up to the timeout (then ``ApiBusy``)."""
+        if self._slots.locked():  # all in use: queue, for a bounded time
+            try:
+                async with asyncio.timeout(self._queue_seconds):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise ApiBusy(f"no free connection to the API within {self._queue_seconds:g} s") from None
+        else:
+            await self._slots.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     async def _send(self, method: str, path: str, params: Mapping[str, str | int] | None = None,
                     headers: Mapping[str, str] | None = None, data: _Source | None = None) -> Reply:
         all_headers = {CORRELATION_HEADER: current_correlation_id(), **(headers or {})}
         try:
-            async with self._http().request(method, self._url(path), params=params, headers=all_headers,
-                                            data=data) as response:
+            async with self._slot(), self._http().request(method, self._url(path), params=params,
+                                                          headers=all_headers, data=data) as response:
                 reply = Reply(response.status, await response.read(), response.headers.get("Retry-After"))
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (aiohttp.ClientError, TimeoutError) as error:
             if data is not None and data.failure is not None:
                 raise data.failure from None
-            raise _unavailable(error) from error
+            raise _failure(error) from error
         if _is_success(reply.status):
             return reply
         raise _error_for(reply)
@@ -287,20 +318,20 @@ class ApiClient:
         path = _owner_path(owner_id, f"/events/{quote(event_id, safe='')}")
         return _parse(EventStatus, await self._send("GET", path))
 
-    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
+    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncGenerator[bytes, None]:
         """The document's bytes as they arrive (timed by hand: a decorator cannot see a generator's end)."""
         path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}/file")
         started, outcome = time.perf_counter(), "error"
         headers = {CORRELATION_HEADER: current_correlation_id()}
         try:
-            async with self._http().get(self._url(path), headers=headers) as response:
+            async with self._slot(), self._http().get(self._url(path), headers=headers) as response:
                 if not _is_success(response.status):
                     raise _error_for(Reply(response.status, await response.read(), response.headers.get("Retry-After")))
                 async for chunk in response.content.iter_any():
                     yield chunk
             outcome = "ok"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            raise _unavailable(error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise _failure(error) from error
         finally:
             observe_call("api", "download_file", outcome, started)
 
@@ -310,7 +341,7 @@ class ApiClient:
             async with self._http().get(self._url("/healthz"), timeout=aiohttp.ClientTimeout(total=2.0)) as response:
                 await response.read()
                 return _is_success(response.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (aiohttp.ClientError, TimeoutError):
             return False
 
 

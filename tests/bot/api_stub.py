@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ class StubState:
     name_after_event: str | None = None
     duplicate_of: str | None = None
     event_effect: str | None = None  # GET .../events/{id}: applied with this effect, or not applied (None)
+    delay_seconds: float = 0.0  # every answer waits this long first (a slow, overloaded API)
 
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -71,6 +73,8 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
     """Check the token, then play the failure the test asked for (5xx, or 409 for reads after an event)."""
     state = _state(request)
     state.requests.append(request)
+    if state.delay_seconds:
+        await asyncio.sleep(state.delay_seconds)
     if request.headers.get("Authorization") != f"Bearer {TOKEN}":
         return _json(ErrorBody(code="unauthorized", message="bad token"), 401)
     if state.fail_status:

@@ -16,7 +16,7 @@ from aiogram.types import Chat, Document, Message, PhotoSize
 from contracts.api_schemas import DocumentSummary
 from contracts.text import MAX_NAME_LENGTH
 
-from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.clients.api_client import ApiBusy, ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.clients.person_store import list_token
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed, file_chunks
 from bot.handlers.errors import error_values, message_key
@@ -151,7 +151,8 @@ def test_document_card_offers_a_link_only_when_links_are_enabled() -> None:
 
 
 @pytest.mark.parametrize(("error", "key"), [
-    (ApiUnavailable("x"), "error.api_down"), (ApiNotYetApplied(0.1), "error.not_applied"),
+    (ApiUnavailable("x"), "error.api_down"), (ApiBusy("x"), "error.overloaded"),
+    (ApiNotYetApplied(0.1), "error.not_applied"),
     (ApiNotFound("x"), "card.gone"), (EventLogUnavailable("x"), "error.stream_down"),
     (RedisConnectionError("x"), "error.busy"), (RuntimeError("boom"), "error.generic"),
     (EventBudgetSpent(7), "budget.spent"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +11,14 @@ from prometheus_client import REGISTRY
 from contracts.api_schemas import StorageUsage
 from contracts.effects import Effect
 
-from bot.clients.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
+from bot.clients.api_client import (
+    ApiBusy,
+    ApiClient,
+    ApiNotFound,     ApiNotYetApplied,
+    ApiRejected,
+    ApiUnavailable,
+    QuotaExceeded,
+)
 from bot.clients.telegram_files import FileTooBig
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
@@ -76,6 +84,36 @@ async def test_client_raises_unavailable_when_nothing_listens() -> None:
     try:
         with pytest.raises(ApiUnavailable):
             await api.list_types(5)
+    finally:
+        await api.close()
+
+
+async def test_client_raises_busy_not_unavailable_when_the_api_answers_later_than_the_timeout(
+    stub: tuple[StubState, str]
+) -> None:
+    stub[0].delay_seconds = 0.5
+    api = ApiClient(stub[1], TOKEN, timeout_seconds=0.1)
+    try:
+        with pytest.raises(ApiBusy):
+            await api.list_types(5)
+    finally:
+        await api.close()
+
+
+async def test_client_queues_then_raises_busy_when_every_connection_stays_taken(stub: tuple[StubState, str]) -> None:
+    stub[0].delay_seconds = 0.2
+    api = ApiClient(stub[1], TOKEN, timeout_seconds=0.5, max_connections=1)
+    try:
+        first = asyncio.create_task(api.list_types(5))
+        queued = asyncio.create_task(api.list_types(6))  # waits ~0.2 s for the one connection, then is served
+        assert len((await first).items) == 3 and len((await queued).items) == 3
+        stub[0].delay_seconds = 0
+        download = api.file_chunks(5, "00000000-0000-4000-8000-000000000001")
+        await anext(download)  # a download being read holds its connection until it ends
+        with pytest.raises(ApiBusy, match="no free connection"):
+            await api.list_types(6)
+        await download.aclose()
+        assert len((await api.list_types(6)).items) == 3
     finally:
         await api.close()
 
