@@ -55,6 +55,7 @@ from tests.ports import free_port
 WEBHOOK_PATH = "/telegram/webhook"
 FIRST_DOCUMENT = "00000000-0000-4000-8000-000000000000"
 USER_BASE = 700_000
+STARTUP_SECONDS = 120.0
 REDIS_URL = redis_url(database=12)
 REDIS_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 # One sequence for the whole run: the bot claims update ids in Redis and drops an id it has seen, so ids that
@@ -161,7 +162,12 @@ async def start_bot(kind: str, telegram_url: str, api_url: str, log_dir: Path) -
                       LOG_LEVEL="WARNING")
         service = await start_service("docvault", "bot", env, log_dir)
     base = f"http://127.0.0.1:{port}"
-    await wait_http_ok(base + "/healthz", service)
+    try:
+        # Start-up imports aiogram's models: on a machine busy with other work that took over 30 s.
+        await wait_http_ok(base + "/healthz", service, timeout=STARTUP_SECONDS)
+    except BaseException:
+        await service.stop()  # not left running without its benchmark
+        raise
     return service, base + WEBHOOK_PATH
 
 
