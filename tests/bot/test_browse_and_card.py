@@ -11,11 +11,14 @@ from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 
 from bot.dialogs.states import RenameDocument
 from bot.ui.callbacks import DocAction, DocCb, ListCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
 
 OTHER_OWNER = 9999
+TR = Texts("en")
+CARD_BUTTONS = ("card.get", "card.link", "card.rename", "card.delete", "card.back", "common.menu")
 
 
 def _doc(app: BotUnderTest, name: str, type_title: str = "Receipts", owner: int = OWNER, content: bytes = b"",
@@ -44,13 +47,13 @@ async def test_browse_lists_types_with_counts_when_documents_exist(app: BotUnder
     _doc(app, "p", type_title="Passport")
     _doc(app, "foreign", owner=OTHER_OWNER)
     await ann.says("/documents")
-    assert ann.last_text() == "Your documents by type:"
+    assert ann.last_text() == TR("browse.types_title")
     assert _buttons(app)[:2] == ["Passport (1)", "Receipts (2)"]
 
 
 async def test_browse_says_so_when_there_are_no_documents(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/documents")
-    assert ann.last_text() == "You have no documents yet."
+    assert ann.last_text() == TR("browse.no_documents")
 
 
 async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app: BotUnderTest, ann: Person) -> None:
@@ -59,25 +62,25 @@ async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app:
     await ann.says("/documents")
     await ann.presses_button("Receipts")
     assert ann.last_text() == "<b>Receipts</b>, page 1:"
-    assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", "More ›"]
-    await ann.presses_button("More")
-    await ann.presses_button("More")
+    assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", TR.plain("browse.next")]
+    await ann.presses_button(TR.plain("browse.next"))
+    await ann.presses_button(TR.plain("browse.next"))
     assert ann.last_text() == "<b>Receipts</b>, page 3:"
-    assert _buttons(app)[:2] == ["receipt 6", "‹ Back"]
-    await ann.presses_button("Back")
+    assert _buttons(app)[:2] == ["receipt 6", TR.plain("browse.prev")]
+    await ann.presses_button(TR.plain("browse.prev"))
     assert ann.last_text() == "<b>Receipts</b>, page 2:"
 
 
 async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnderTest, ann: Person) -> None:
     await ann.presses(ListCb(token="nosuchtoken1"))
-    assert ann.last_text() == "This button is outdated."
+    assert ann.last_text() == TR("stale.button")
 
 
 async def test_card_shows_name_type_size_and_date_when_opened(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Café <bill>", content=b"x" * 2048)
     await ann.presses(_open(doc))
-    assert ann.last_text() == "📄 <b>Café &lt;bill&gt;</b>\nType: Receipts\nSize: 2 KB\nAdded: 2026-03-01"
-    assert _buttons(app) == ["📥 Get file", "🔗 Link", "✏️ Rename", "🗑 Delete", "‹ Back", "🏠 Menu"]
+    assert ann.last_text() == TR("card.text", name="Café <bill>", type="Receipts", size="2 KB", date="2026-03-01")
+    assert _buttons(app) == [TR.plain(key) for key in CARD_BUTTONS]
 
 
 async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(app: BotUnderTest,
@@ -85,7 +88,7 @@ async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(
     secret = _doc(app, "Secret of another owner", owner=OTHER_OWNER)
     for action in DocAction:
         await ann.presses(_act(secret, action))
-    assert set(ann.saw()) == {"This document is no longer available."}
+    assert set(ann.saw()) == {TR("card.gone")}
     assert not app.publisher.events
     assert all("Secret" not in str(request) for request in app.session.requests)
 
@@ -93,7 +96,7 @@ async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(
 async def test_card_answers_outdated_when_callback_data_is_forged(app: BotUnderTest, ann: Person) -> None:
     for forged in ("d:o:not-a-uuid", "d:zz:" + "0" * 32, "garbage", "t:", "x" * 64):
         await ann.presses(forged)
-    assert set(ann.saw()) <= {"This document is no longer available.", "This button is outdated."}
+    assert set(ann.saw()) <= {TR("card.gone"), TR("stale.button")}
     assert len(app.session.calls(AnswerCallbackQuery)) == 5
 
 
@@ -122,10 +125,10 @@ async def test_get_file_uploads_bytes_from_the_api_when_telegram_refuses_the_id(
 async def test_rename_appends_the_event_when_a_new_name_is_free(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Old")
     await ann.presses(_act(doc, DocAction.rename))
-    assert ann.last_text() == "Send a new name for “Old”."
+    assert ann.last_text() == TR("rename.ask", name="Old")
     await ann.says("  New   name ")
     assert app.publisher.payloads() == [DocumentRenamed(document_id=uuid.UUID(doc.document_id), name="New name")]
-    assert ann.last_text() == "✅ Renamed to “New name”."
+    assert ann.last_text() == TR("rename.done", name="New name")
 
 
 async def test_rename_asks_again_when_the_name_is_taken_or_bad(app: BotUnderTest, ann: Person) -> None:
@@ -134,22 +137,21 @@ async def test_rename_asks_again_when_the_name_is_taken_or_bad(app: BotUnderTest
     await ann.presses(_act(doc, DocAction.rename))
     await ann.says("taken")
     await ann.says(" \u200b ")
-    assert ann.saw()[-2:] == ["Another document of this type is already called “taken”. Please send another name.",
-                              "The name can't be empty. Please send a name."]
+    assert ann.saw()[-2:] == [TR("rename.taken", name="taken"), TR("name.empty")]
     assert await ann.state() == RenameDocument.entering_name.state
     await ann.says("Old")
-    assert ann.last_text() == "That is already its name." and not app.publisher.events
+    assert ann.last_text() == TR("rename.same") and not app.publisher.events
 
 
 async def test_delete_asks_confirmation_then_undo_restores_when_pressed(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Ticket")
     await ann.presses(_act(doc, DocAction.delete))
-    assert ann.last_text() == "Delete “Ticket”?" and not app.publisher.events
-    await ann.presses_button("Yes, delete")
-    assert ann.last_text() == "Deleted “Ticket”."
+    assert ann.last_text() == TR("delete.confirm", name="Ticket") and not app.publisher.events
+    await ann.presses_button(TR.plain("delete.yes"))
+    assert ann.last_text() == TR("delete.done", name="Ticket")
     assert app.api.docs[doc.document_id].status == "deleted"
-    await ann.presses_button("Undo")
-    assert ann.last_text() == "✅ Restored “Ticket”."
+    await ann.presses_button(TR.plain("delete.undo"))
+    assert ann.last_text() == TR("undo.done", name="Ticket")
     assert [type(p) for p in app.publisher.payloads()] == [DocumentDeleted, DocumentRestored]
     await ann.presses(_act(doc, DocAction.undo))  # a second tap restores nothing twice
     assert len(app.publisher.events) == 2
@@ -159,7 +161,7 @@ async def test_delete_alerts_when_the_document_is_already_deleted(app: BotUnderT
     doc = _doc(app, "Ticket")
     await ann.presses(_act(doc, DocAction.confirm_delete))
     await ann.presses(_act(doc, DocAction.confirm_delete))
-    assert ann.last_text() == "This document is no longer available." and len(app.publisher.events) == 1
+    assert ann.last_text() == TR("card.gone") and len(app.publisher.events) == 1
 
 
 async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app: BotUnderTest,

@@ -7,9 +7,12 @@ from aiogram.types import Contact
 from contracts.events import UserLanguageChanged, UserStarted
 
 from bot.ui.callbacks import LangCb, MenuAction, MenuCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
+
+TR, RU = Texts("en"), Texts("ru")
 
 
 async def test_start_greets_and_records_the_user_when_sent(app: BotUnderTest, ann: Person) -> None:
@@ -54,10 +57,10 @@ async def test_cancel_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, a
 async def test_language_switch_changes_texts_and_appends_when_chosen(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/language")
     await ann.presses(LangCb(code="ru"))
-    assert ann.last_text() == "Теперь я говорю по-русски. Что сделать?"
+    assert ann.last_text() == RU("lang.set")
     assert app.publisher.payloads() == [UserLanguageChanged(language="ru")]
     await ann.says("/menu")
-    assert ann.last_text() == "Что сделать?"
+    assert ann.last_text() == RU("menu.title")
 
 
 async def test_language_appends_nothing_when_the_chosen_language_is_chosen_again(
@@ -66,12 +69,12 @@ async def test_language_appends_nothing_when_the_chosen_language_is_chosen_again
     for code in ("ru", "ru", "en", "en"):
         await ann.presses(LangCb(code=code))
     assert app.publisher.payloads() == [UserLanguageChanged(language="ru"), UserLanguageChanged(language="en")]
-    assert ann.last_text() == "The language is now English. What would you like to do?"
+    assert ann.last_text() == TR("lang.set")
 
 
 async def test_language_answers_outdated_when_the_code_is_unknown(app: BotUnderTest, ann: Person) -> None:
     await ann.presses(LangCb(code="de"))
-    assert ann.last_text() == "This button is outdated." and not app.publisher.events
+    assert ann.last_text() == TR("stale.button") and not app.publisher.events
 
 
 def _add(app: BotUnderTest, name: str) -> None:
@@ -84,7 +87,7 @@ async def test_search_shows_results_as_buttons_when_names_match(app: BotUnderTes
     _add(app, "Visa")
     await ann.presses(MenuCb(action=MenuAction.search))
     await ann.says("pass")
-    assert ann.last_text() == "Found for “pass”:"
+    assert ann.last_text() == TR("search.results", query="pass")
     assert app.session.last_markup().inline_keyboard[0][0].text == "Passport scan · Things"
 
 
@@ -96,19 +99,19 @@ async def test_search_says_nothing_found_when_no_name_matches(app: BotUnderTest,
 async def test_search_asks_again_when_the_query_is_blank(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/search")
     await ann.says("   \u3000 ")
-    assert ann.last_text() == "Please send a word to search for."
+    assert ann.last_text() == TR("search.empty_query")
 
 
 async def test_unknown_text_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
     await ann.says("hello?")
-    assert ann.last_text().startswith("I didn't get that. If you were in the middle of something")
+    assert ann.last_text() == TR("input.unknown")
 
 
 async def test_unsupported_content_is_explained_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
     await ann.send(contact=Contact(phone_number="+1", first_name="Bo"))
-    assert ann.last_text().startswith("I can't keep stickers")
+    assert ann.last_text() == TR("input.unsupported")
 
 
 async def test_edited_message_is_explained_when_a_person_edits(app: BotUnderTest, ann: Person) -> None:
     await ann.feed(edited_message=ann._message(text="edited", edit_date=1))
-    assert ann.last_text() == "I only read new messages: please send it again instead of editing."
+    assert ann.last_text() == TR("input.edited")
