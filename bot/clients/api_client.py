@@ -198,12 +198,14 @@ class ApiClient:
     or failed connection, a 5xx or an unreadable answer is ``ApiUnavailable``.
     """
 
-    def __init__(self, base_url: str, token: str, timeout_seconds: float = 10.0,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+    def __init__(
+        self, base_url: str, token: str, timeout_seconds: float = 10.0, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(timeout_seconds, 3.0),
-                                              sock_read=timeout_seconds)
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=min(timeout_seconds, 3.0), sock_read=timeout_seconds
+        )
         self._queue_seconds = timeout_seconds
         self._max_connections = max_connections
         self._slots = asyncio.Semaphore(max_connections)
@@ -239,12 +241,22 @@ class ApiClient:
         finally:
             self._slots.release()
 
-    async def _send(self, method: str, path: str, params: Mapping[str, str | int] | None = None,
-                    headers: Mapping[str, str] | None = None, data: _Source | None = None) -> Reply:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: _Source | None = None,
+    ) -> Reply:
         all_headers = {CORRELATION_HEADER: current_correlation_id(), **(headers or {})}
         try:
-            async with self._slot(), self._http().request(method, self._url(path), params=params,
-                                                          headers=all_headers, data=data) as response:
+            async with (
+                self._slot(),
+                self._http().request(
+                    method, self._url(path), params=params, headers=all_headers, data=data
+                ) as response,
+            ):
                 reply = Reply(response.status, await response.read(), response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as error:
             if data is not None and data.failure is not None:

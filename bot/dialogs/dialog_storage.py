@@ -54,7 +54,8 @@ class GatedRedisStorage(RedisStorage):
             return await super().get_state(key)
         data_key = self.key_builder.build(key, "data")
         cell.context, (state, cell.data_json) = await self._users.enter(
-            key.user_id, cell.update_id, also_get=(self.key_builder.build(key, "state"), data_key))
+            key.user_id, cell.update_id, also_get=(self.key_builder.build(key, "state"), data_key)
+        )
         cell.data_key = data_key
         return state
 

@@ -30,9 +30,14 @@ async def fake() -> AsyncIterator[tuple[FakeTelegram, Bot]]:
 
 def telegram_calls() -> dict[tuple[str, str], float]:
     """Count of timed Telegram calls by (operation, outcome)."""
-    return {(operation, outcome): REGISTRY.get_sample_value(
-        CALLS, {"target": "telegram", "operation": operation, "outcome": outcome}) or 0.0
-        for operation in OPERATIONS for outcome in ("ok", "error")}
+    return {
+        (operation, outcome): REGISTRY.get_sample_value(
+            CALLS, {"target": "telegram", "operation": operation, "outcome": outcome}
+        )
+        or 0.0
+        for operation in OPERATIONS
+        for outcome in ("ok", "error")
+    }
 
 
 def calls_since(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:

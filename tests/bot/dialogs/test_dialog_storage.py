@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from bot.app import fsm_storage
 from bot.clients.person_store import UserStore
-from bot.dialogs.dialog_storage import GatedRedisStorage, GateCell, current_gate
+from bot.dialogs.dialog_storage import GateCell, GatedRedisStorage, current_gate
 from tests.bot.conftest import REDIS_URL
 from tests.e2e.processes import forget_keys
 
@@ -48,9 +48,7 @@ async def test_storage_answers_data_reads_from_the_first_read_when_an_update_rea
     assert await storage.get_data(KEY) == {"step": 1}
 
 
-async def test_storage_answers_what_was_written_when_data_is_read_after_a_write(
-    storage: GatedRedisStorage
-) -> None:
+async def test_storage_answers_what_was_written_when_data_is_read_after_a_write(storage: GatedRedisStorage) -> None:
     await start_update(storage, update_id=2)
     assert await storage.get_data(KEY) == {}
     await storage.set_data(KEY, {"name": "Passport"})
@@ -63,9 +61,7 @@ async def test_storage_answers_what_was_written_when_data_is_read_after_a_write(
     assert await storage.get_data(KEY) == {}  # Redis agrees once the update is over
 
 
-async def test_storage_reads_redis_when_another_persons_data_is_asked_for(
-    storage: GatedRedisStorage
-) -> None:
+async def test_storage_reads_redis_when_another_persons_data_is_asked_for(storage: GatedRedisStorage) -> None:
     other = StorageKey(bot_id=1, chat_id=PERSON + 1, user_id=PERSON + 1)
     await storage.set_data(other, {"theirs": True})
     await start_update(storage, update_id=3)
