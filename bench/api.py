@@ -47,8 +47,8 @@ from contracts.read_models import (
     DocumentView,
     file_content_key,
     page_key,
-    seq_page_key,
     read_model_database,
+    seq_page_key,
 )
 from contracts.text import type_slug
 from contracts.vocabulary import DocumentStatus
@@ -78,12 +78,18 @@ MB = 10**6
 
 
 def stored_file(keys: PersonKeys, sha256: str, size: int) -> StoredFile:
-    return StoredFile(object_key=f"owners/{keys.owner_id}/{sha256}", sha256=sha256, size=size,
-                      mime_type="application/pdf", file_name=keys.seal("file_name", "scan.pdf"))
+    return StoredFile(
+        object_key=f"owners/{keys.owner_id}/{sha256}",
+        sha256=sha256,
+        size=size,
+        mime_type="application/pdf",
+        file_name=keys.seal("file_name", "scan.pdf"),
+    )
 
 
-def document_row(keys: PersonKeys, title: str, number: int, at: datetime, file: StoredFile | None = None
-                 ) -> dict[str, Any]:
+def document_row(
+    keys: PersonKeys, title: str, number: int, at: datetime, file: StoredFile | None = None
+) -> dict[str, Any]:
     """One live document as the processor stores it (sealed names, keyed hashes, built through the read model, so
     the shape is exact)."""
     owner_id = keys.owner_id
@@ -92,11 +98,23 @@ def document_row(keys: PersonKeys, title: str, number: int, at: datetime, file: 
     digest = uuid.uuid5(uuid.NAMESPACE_OID, f"{owner_id}/{title}/{number}").hex * 2  # unique per owner
     file = file or stored_file(keys, digest, 1000 + number)
     document = DocumentView(
-        _id=str(uuid.uuid4()), owner_id=owner_id, type_slug=keys.keyed(TYPE, type_slug(title)),
-        type_title=keys.seal("type_title", title), name=keys.seal("name", name), name_key=names.name_key,
-        name_base_key=names.base_key, copies_key=names.copies_key, content_key=file_content_key(owner_id, file),
-        search_prefixes=search_keys(keys, name), file=file, status=DocumentStatus.live, created_at=at,
-        updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number, type_seq=number + 1,
+        _id=str(uuid.uuid4()),
+        owner_id=owner_id,
+        type_slug=keys.keyed(TYPE, type_slug(title)),
+        type_title=keys.seal("type_title", title),
+        name=keys.seal("name", name),
+        name_key=names.name_key,
+        name_base_key=names.base_key,
+        copies_key=names.copies_key,
+        content_key=file_content_key(owner_id, file),
+        search_prefixes=search_keys(keys, name),
+        file=file,
+        status=DocumentStatus.live,
+        created_at=at,
+        updated_at=at,
+        last_event_id=str(uuid.uuid4()),
+        last_offset=number,
+        type_seq=number + 1,
     )
     row: dict[str, Any] = document.model_copy(update={"page_key": page_key(document)}).model_dump(by_alias=True)
     return row
@@ -104,9 +122,16 @@ def document_row(keys: PersonKeys, title: str, number: int, at: datetime, file: 
 
 def type_row(keys: PersonKeys, title: str, count: int, at: datetime) -> dict[str, Any]:
     slug = keys.keyed(TYPE, type_slug(title))
-    view = DocumentTypeView(_id=f"{keys.owner_id}:{slug}", owner_id=keys.owner_id, slug=slug,
-                            title=keys.seal("type_title", title), live_count=count, added_count=count,
-                            created_at=at, updated_at=at)
+    view = DocumentTypeView(
+        _id=f"{keys.owner_id}:{slug}",
+        owner_id=keys.owner_id,
+        slug=slug,
+        title=keys.seal("type_title", title),
+        live_count=count,
+        added_count=count,
+        created_at=at,
+        updated_at=at,
+    )
     row: dict[str, Any] = view.model_dump(by_alias=True)
     return row
 
@@ -171,13 +196,16 @@ class Connection:
         reader, writer = await asyncio.open_connection(host, port, limit=2**20)
         return cls(reader, writer)
 
-    async def request(self, method: str, path: str, body: bytes | memoryview = b"",
-                      sink: Callable[[bytes], None] | None = None) -> int:
-        head = (f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {TOKEN}\r\n"
-                f"Content-Length: {len(body)}\r\nContent-Type: application/pdf\r\n\r\n")
+    async def request(
+        self, method: str, path: str, body: bytes | memoryview = b"", sink: Callable[[bytes], None] | None = None
+    ) -> int:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Length: {len(body)}\r\nContent-Type: application/pdf\r\n\r\n"
+        )
         self._writer.write(head.encode())
         for start in range(0, len(body), CHUNK):
-            self._writer.write(body[start:start + CHUNK])
+            self._writer.write(body[start : start + CHUNK])
             await self._writer.drain()
         await self._writer.drain()
         status, length = await self._head()
@@ -265,10 +293,17 @@ def api_call(port: int, path: str) -> Callable[[], Awaitable[Call]]:
     return make
 
 
-def mongo_call(client: MongoClient, database: str, collection: str, query: dict[str, Any],
-               projection: dict[str, int] | None, sort: list[tuple[str, int]], limit: int
-               ) -> Callable[[], Awaitable[Call]]:
+def mongo_call(
+    client: MongoClient,
+    database: str,
+    collection: str,
+    query: dict[str, Any],
+    projection: dict[str, int] | None,
+    sort: list[tuple[str, int]],
+    limit: int,
+) -> Callable[[], Awaitable[Call]]:
     """The API's own query, sent straight through pymongo (what the API could do at best)."""
+
     async def make() -> Call:
         async def call() -> None:
             cursor = client[database][collection].find(query, projection, limit=limit).sort(sort)
@@ -292,20 +327,41 @@ class ReadScenario:
 
 def read_scenarios(page: int, owner_documents: int, keys: dict[int, PersonKeys]) -> list[ReadScenario]:
     """The API's reads and the raw MongoDB query each makes (as api.documents.queries shapes it)."""
-    summary = {"type_slug": 1, "type_title": 1, "name": 1, "page_key": 1, "file.size": 1, "file.mime_type": 1,
-               "created_at": 1, "type_seq": 1}
+    summary = {
+        "type_slug": 1,
+        "type_title": 1,
+        "name": 1,
+        "page_key": 1,
+        "file.size": 1,
+        "file.mime_type": 1,
+        "created_at": 1,
+        "type_seq": 1,
+    }
     by_creation = [("page_key", ASCENDING)]
 
     def page_of(owner: int, title: str, documents: str) -> ReadScenario:
         slug = keys[owner].keyed(TYPE, type_slug(title))
         window = {"$gte": seq_page_key(owner, slug, 1), "$lt": seq_page_key(owner, slug, 1 + max(page + 1, 8))}
         return ReadScenario(
-            f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{slug}/documents"
-            f"?limit={page}", DocumentView.Settings.name, {"page_key": window}, summary, by_creation, page + 1)
+            f"document page ({documents}, first {page})",
+            f"/v1/owners/{owner}/types/{slug}/documents?limit={page}",
+            DocumentView.Settings.name,
+            {"page_key": window},
+            summary,
+            by_creation,
+            page + 1,
+        )
 
     return [
-        ReadScenario("type list", f"/v1/owners/{BENCH_OWNER}/types", DocumentTypeView.Settings.name,
-                     {"owner_id": BENCH_OWNER}, {"slug": 1, "title": 1, "live_count": 1}, [("slug", ASCENDING)], 500),
+        ReadScenario(
+            "type list",
+            f"/v1/owners/{BENCH_OWNER}/types",
+            DocumentTypeView.Settings.name,
+            {"owner_id": BENCH_OWNER},
+            {"slug": 1, "title": 1, "live_count": 1},
+            [("slug", ASCENDING)],
+            500,
+        ),
         page_of(BENCH_OWNER, BIG_TYPE, f"type of {owner_documents:,}"),
         page_of(SMALL_OWNER, SMALL_TYPE, "type of 100"),
     ]
@@ -318,11 +374,32 @@ async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) 
         database = read_model_database(mongo.database, 1)
         keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
         for scenario in read_scenarios(args.page, args.owner_documents, keys):
-            raw = await hammer(mongo_call(client, database, scenario.collection, scenario.query, scenario.projection,
-                                          scenario.sort, scenario.limit), args.concurrency, args.seconds)
+            raw = await hammer(
+                mongo_call(
+                    client,
+                    database,
+                    scenario.collection,
+                    scenario.query,
+                    scenario.projection,
+                    scenario.sort,
+                    scenario.limit,
+                ),
+                args.concurrency,
+                args.seconds,
+            )
             api = await hammer(api_call(port, scenario.path), args.concurrency, args.seconds)
-            rows.append([scenario.name, raw.per_second, raw.ms(50), raw.ms(99), api.per_second, api.ms(50),
-                         api.ms(99), f"{api.per_second / raw.per_second:.0%}"])
+            rows.append(
+                [
+                    scenario.name,
+                    raw.per_second,
+                    raw.ms(50),
+                    raw.ms(99),
+                    api.per_second,
+                    api.ms(50),
+                    api.ms(99),
+                    f"{api.per_second / raw.per_second:.0%}",
+                ]
+            )
             print(f"  measured {scenario.name}", file=sys.stderr)
     finally:
         await client.close()
@@ -335,9 +412,15 @@ def large_type_ratios(reads: Sequence[Sequence[object]]) -> list[list[object]]:
     """Each document page's rate as a share of the type list's, raw and through the API (the issue's measure
     for large types: a page of a big type should answer at least half as often as the type list)."""
     type_list = reads[0]
-    return [[row[0], f"{float(str(row[1])) / float(str(type_list[1])):.2%}",
-             f"{float(str(row[4])) / float(str(type_list[4])):.2%}"]
-            for row in reads[1:] if str(row[0]).startswith("document page")]
+    return [
+        [
+            row[0],
+            f"{float(str(row[1])) / float(str(type_list[1])):.2%}",
+            f"{float(str(row[4])) / float(str(type_list[4])):.2%}",
+        ]
+        for row in reads[1:]
+        if str(row[0]).startswith("document page")
+    ]
 
 
 async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[str]:
@@ -348,8 +431,11 @@ async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[st
         plans = []
         keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
         for scenario in read_scenarios(args.page, args.owner_documents, keys):
-            cursor = database[scenario.collection].find(scenario.query, scenario.projection,
-                                                        limit=scenario.limit).sort(scenario.sort)
+            cursor = (
+                database[scenario.collection]
+                .find(scenario.query, scenario.projection, limit=scenario.limit)
+                .sort(scenario.sort)
+            )
             plan: dict[str, Any] = dict(await cursor.explain())
             winning = describe_plan(plan.get("queryPlanner", {}).get("winningPlan", plan))
             plans.append(f"{scenario.name}: {winning}{execution_counts(plan.get('executionStats', {}))}")
@@ -360,8 +446,7 @@ async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[st
 
 def execution_counts(stats: dict[str, Any]) -> str:
     """What the server read to answer (when its explain reports execution statistics)."""
-    counts = {"keys examined": "totalKeysExamined", "documents examined": "totalDocsExamined",
-              "returned": "nReturned"}
+    counts = {"keys examined": "totalKeysExamined", "documents examined": "totalDocsExamined", "returned": "nReturned"}
     found = [f"{label} {stats[key]:,}" for label, key in counts.items() if isinstance(stats.get(key), int)]
     return f" ({', '.join(found)})" if found else ""
 
@@ -413,8 +498,9 @@ async def file_document(mongo: MongoSettings, uploaded: dict[str, Any], owner_id
     """A read-model document for a file uploaded through the API (its answer, as the bot's event would carry
     it); returns the document's file path."""
     keys = await person_keys(mongo, owner_id)
-    file = StoredFile.model_validate({key: value for key, value in uploaded.items()
-                                      if key != "duplicate_of" and value is not None})
+    file = StoredFile.model_validate(
+        {key: value for key, value in uploaded.items() if key != "duplicate_of" and value is not None}
+    )
     client = mongo_client(mongo)
     try:
         database = client[read_model_database(mongo.database, 1)]
@@ -431,8 +517,7 @@ async def api_upload(port: int, data: bytes, owner_id: int = BENCH_OWNER) -> dic
     answer = bytearray()
     connection = await Connection.open("127.0.0.1", port)
     try:
-        status = await connection.request("POST", f"/v1/owners/{owner_id}/files", memoryview(data),
-                                          sink=answer.extend)
+        status = await connection.request("POST", f"/v1/owners/{owner_id}/files", memoryview(data), sink=answer.extend)
     finally:
         await connection.close()
     if status != 201:
@@ -460,8 +545,9 @@ async def api_transfer(port: int, method: str, path: str, body: bytes = b"") -> 
     return received
 
 
-async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3Settings,
-                     args: argparse.Namespace) -> list[list[object]]:
+async def file_rates(
+    port: int, pid: int, mongo: MongoSettings, s3_settings: S3Settings, args: argparse.Namespace
+) -> list[list[object]]:
     data = os.urandom(args.file_mb * MB)
     s3 = s3_client(s3_settings)
 
@@ -471,8 +557,14 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
         uploads.append(await api_upload(port, data))
 
     def direct_put() -> None:
-        s3.put_object(s3_settings.bucket, f"direct/{uuid.uuid4().hex}", io.BytesIO(data), -1,
-                      part_size=PART_BYTES, num_parallel_uploads=PARALLEL_PARTS)
+        s3.put_object(
+            s3_settings.bucket,
+            f"direct/{uuid.uuid4().hex}",
+            io.BytesIO(data),
+            -1,
+            part_size=PART_BYTES,
+            num_parallel_uploads=PARALLEL_PARTS,
+        )
 
     up_api, up_rss = await with_rss(pid, upload, args.repeats)
     up_direct = await best_seconds(lambda: anyio.to_thread.run_sync(direct_put), args.repeats)
@@ -483,12 +575,12 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
             raise RuntimeError("the download was incomplete")
 
     down_direct = await best_seconds(
-        lambda: anyio.to_thread.run_sync(direct_get, s3, s3_settings.bucket, key), args.repeats)
+        lambda: anyio.to_thread.run_sync(direct_get, s3, s3_settings.bucket, key), args.repeats
+    )
     down_api, down_rss = await with_rss(pid, api_download, args.repeats)
     size = len(data) / MB
     return [
-        [f"download {args.file_mb} MB", size / down_direct, size / down_api, f"{down_direct / down_api:.0%}",
-         down_rss],
+        [f"download {args.file_mb} MB", size / down_direct, size / down_api, f"{down_direct / down_api:.0%}", down_rss],
         [f"upload {args.file_mb} MB", size / up_direct, size / up_api, f"{up_direct / up_api:.0%}", up_rss],
     ]
 
@@ -497,14 +589,25 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
 
 
 @asynccontextmanager
-async def served_api(mongo: MongoSettings, s3: S3Settings, port: int, log_path: Path,
-                     settings: dict[str, str] | None = None) -> AsyncIterator[int]:
+async def served_api(
+    mongo: MongoSettings, s3: S3Settings, port: int, log_path: Path, settings: dict[str, str] | None = None
+) -> AsyncIterator[int]:
     """``python -m api`` with its default settings (INFO access log included) but ``settings``; yields its pid."""
-    env = os.environ | {"API_SERVICE_TOKEN": TOKEN, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
-                        "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket} | (settings or {})
+    env = (
+        os.environ
+        | {
+            "API_SERVICE_TOKEN": TOKEN,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            "MONGO_DATABASE": mongo.database,
+            "S3_BUCKET": s3.bucket,
+        }
+        | (settings or {})
+    )
     with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api", cwd=ROOT, env=env, stdout=log,
-                                                       stderr=asyncio.subprocess.STDOUT)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "api", cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
     try:
         await _until_ready(port, process)
         yield process.pid
@@ -543,11 +646,27 @@ async def main(args: argparse.Namespace) -> int:
             files = await file_rates(port, pid, mongo, s3, args) if args.only in (None, "files") else []
     finally:
         await forget(mongo, s3)
-    print(f"\n{os.cpu_count()} cores; MongoDB: SecantusDB; S3: moto server; {args.concurrency} concurrent "
-          f"clients, {args.seconds:g} s per row; transfers: best of {args.repeats}\n")
+    print(
+        f"\n{os.cpu_count()} cores; MongoDB: SecantusDB; S3: moto server; {args.concurrency} concurrent "
+        f"clients, {args.seconds:g} s per row; transfers: best of {args.repeats}\n"
+    )
     if reads:
-        print(table(["query", "raw MongoDB q/s", "raw p50 ms", "raw p99 ms", "API req/s", "API p50 ms",
-                     "API p99 ms", "API/raw"], reads), end="\n\n")
+        print(
+            table(
+                [
+                    "query",
+                    "raw MongoDB q/s",
+                    "raw p50 ms",
+                    "raw p99 ms",
+                    "API req/s",
+                    "API p50 ms",
+                    "API p99 ms",
+                    "API/raw",
+                ],
+                reads,
+            ),
+            end="\n\n",
+        )
         print(table(["page", "raw rate / type list", "API rate / type list"], large_type_ratios(reads)), end="\n\n")
     if plans:
         print("query plans (explain, winning plan):\n" + "\n".join(f"  {plan}" for plan in plans), end="\n\n")
@@ -557,8 +676,9 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--owner-documents", type=int, default=10_000)
     parser.add_argument("--total-documents", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=50)
@@ -567,8 +687,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--file-mb", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2, help="transfers per side (the best counts)")
     parser.add_argument("--log", default="/tmp/bench-api.log", help="where the API process writes its log")
-    parser.add_argument("--only", choices=("reads", "files", "plans"), default=None,
-                        help="run one half only (plans: the query plans alone, no load)")
+    parser.add_argument(
+        "--only",
+        choices=("reads", "files", "plans"),
+        default=None,
+        help="run one half only (plans: the query plans alone, no load)",
+    )
     return parser.parse_args(argv)
 
 

@@ -61,8 +61,9 @@ async def cpu_ms_per_call(call: Call, calls: int, concurrency: int) -> float:
 
 async def measure(base_url: str, calls: int, concurrency: int) -> dict[str, float]:
     bot_client = ApiClient(base_url, TOKEN)
-    bare_httpx = httpx.AsyncClient(base_url=base_url, headers=HEADERS,
-                                   limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
+    bare_httpx = httpx.AsyncClient(
+        base_url=base_url, headers=HEADERS, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    )
     session = aiohttp.ClientSession(base_url, headers=HEADERS, connector=aiohttp.TCPConnector(limit=16))
 
     async def by_httpx() -> TypeList:
@@ -78,8 +79,11 @@ async def measure(base_url: str, calls: int, concurrency: int) -> dict[str, floa
     async def by_bot_client() -> TypeList:
         return await bot_client.list_types(OWNER)
 
-    stacks: dict[str, Call] = {"bot ApiClient (httpx)": by_bot_client, "httpx.AsyncClient": by_httpx,
-                               "aiohttp.ClientSession": by_aiohttp}
+    stacks: dict[str, Call] = {
+        "bot ApiClient (httpx)": by_bot_client,
+        "httpx.AsyncClient": by_httpx,
+        "aiohttp.ClientSession": by_aiohttp,
+    }
     try:
         return {name: await cpu_ms_per_call(call, calls, concurrency) for name, call in stacks.items()}
     finally:
@@ -99,8 +103,14 @@ def rows(results: dict[int, list[dict[str, float]]]) -> list[list[object]]:
         reference = statistics.median(run["aiohttp.ClientSession"] for run in runs)
         for name in runs[0]:
             values = [run[name] for run in runs]
-            out.append([name, concurrency, f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})",
-                        f"{statistics.median(values) / reference:.1f}x"])
+            out.append(
+                [
+                    name,
+                    concurrency,
+                    f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})",
+                    f"{statistics.median(values) / reference:.1f}x",
+                ]
+            )
     return out
 
 
@@ -111,12 +121,16 @@ async def main(args: argparse.Namespace) -> int:
         base_url = f"http://127.0.0.1:{port}"
         try:
             await wait_http_ok(base_url + "/healthz", stub, headers=HEADERS)  # the stub asks the token of every path
-            results = {level: [await measure(base_url, args.calls, level) for _ in range(args.runs)]
-                       for level in args.concurrency}
+            results = {
+                level: [await measure(base_url, args.calls, level) for _ in range(args.runs)]
+                for level in args.concurrency
+            }
         finally:
             await stub.stop()
-    print(f"\n{args.calls} type-list calls per run, {args.runs} runs: median (min-max); {os.cpu_count()} CPUs, "
-          f"Python {sys.version.split()[0]}\n")
+    print(
+        f"\n{args.calls} type-list calls per run, {args.runs} runs: median (min-max); {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}\n"
+    )
     print(table(["client", "at a time", "client CPU ms/call", "vs aiohttp"], rows(results)))
     return 0
 
@@ -126,8 +140,9 @@ def _levels(text: str) -> list[int]:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.http_clients", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http_clients", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=_levels, default=[1, 8], help="calls at a time, e.g. 1,8")
     parser.add_argument("--runs", type=int, default=3)

@@ -40,30 +40,46 @@ def measure(lines: int) -> dict[str, float]:
         handler = logging.StreamHandler(sink)
         handler.setFormatter(JsonFormatter("bot"))
         logger.handlers[:] = [handler]
-        entry = {"ts": "2026-12-03T10:00:00.000+00:00", "level": "INFO", "service": "bot", "logger": "bot",
-                 "msg": "update handled", "correlation_id": "0123456789abcdef", **EXTRA}
+        entry = {
+            "ts": "2026-12-03T10:00:00.000+00:00",
+            "level": "INFO",
+            "service": "bot",
+            "logger": "bot",
+            "msg": "update handled",
+            "correlation_id": "0123456789abcdef",
+            **EXTRA,
+        }
         logger.setLevel(logging.INFO)
         written = us_per_call(lambda: logger.info("update handled", extra=EXTRA), lines)
         encoded = us_per_call(lambda: json.dumps(entry, default=str, ensure_ascii=False), lines)
         logger.setLevel(logging.WARNING)
         dropped = us_per_call(lambda: logger.info("update handled", extra=EXTRA), lines)
-    return {"logger.info, JSON line written (INFO)": written,
-            "json.dumps of the line's dict alone": encoded,
-            "logger.info below the level (WARNING)": dropped}
+    return {
+        "logger.info, JSON line written (INFO)": written,
+        "json.dumps of the line's dict alone": encoded,
+        "logger.info below the level (WARNING)": dropped,
+    }
 
 
 def main(args: argparse.Namespace) -> int:
     runs = [measure(args.lines) for _ in range(args.runs)]
-    rows = [[name, f"{statistics.median(r[name] for r in runs):.1f} ({min(r[name] for r in runs):.1f}-"
-                   f"{max(r[name] for r in runs):.1f})"] for name in runs[0]]
+    rows = [
+        [
+            name,
+            f"{statistics.median(r[name] for r in runs):.1f} ({min(r[name] for r in runs):.1f}-"
+            f"{max(r[name] for r in runs):.1f})",
+        ]
+        for name in runs[0]
+    ]
     print(f"\n{args.lines} lines per run, {args.runs} runs: median (min-max); Python {sys.version.split()[0]}\n")
     print(table(["log call", "CPU µs/line"], rows))
     return 0
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.log_lines", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.log_lines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     return parser.parse_args(argv)

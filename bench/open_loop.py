@@ -65,8 +65,9 @@ class Crowd:
     """The distinct people arrivals are drawn from: the longest idle comes next; a busy person is not drawn."""
 
     def __init__(self, telegram: RoutedTelegram, count: int) -> None:
-        self._idle = deque(Person(telegram.chat(FIRST_PERSON + i), random.Random(FIRST_PERSON + i))
-                           for i in range(count))
+        self._idle = deque(
+            Person(telegram.chat(FIRST_PERSON + i), random.Random(FIRST_PERSON + i)) for i in range(count)
+        )
 
     def take(self) -> Person | None:
         return self._idle.popleft() if self._idle else None
@@ -115,8 +116,7 @@ def arrival_offsets(rate: float, seconds: float, kind: str, rng: random.Random) 
     return offsets
 
 
-async def one_flow(person: Person, telegram: RoutedTelegram, planned: float, outcome: Outcome,
-                   crowd: Crowd) -> None:
+async def one_flow(person: Person, telegram: RoutedTelegram, planned: float, outcome: Outcome, crowd: Crowd) -> None:
     outcome.lags.append(time.perf_counter() - planned)
     try:
         outcome.flows.append(await flow(person.chat, telegram, person.flows_done, file_content(person.rng)))
@@ -150,8 +150,14 @@ async def arrive(offsets: Sequence[float], telegram: RoutedTelegram, crowd: Crow
     return outcome
 
 
-async def run_rate(rate: float, args: argparse.Namespace, telegram: RoutedTelegram, crowd: Crowd,
-                   services: Sequence[Service], rng: random.Random) -> RatePhase:
+async def run_rate(
+    rate: float,
+    args: argparse.Namespace,
+    telegram: RoutedTelegram,
+    crowd: Crowd,
+    services: Sequence[Service],
+    rng: random.Random,
+) -> RatePhase:
     offsets = arrival_offsets(rate, args.seconds, args.arrivals, rng)
     watches = start_watches(services)
     telegram.take_reply_seconds()
@@ -160,11 +166,18 @@ async def run_rate(rate: float, args: argparse.Namespace, telegram: RoutedTelegr
     outcome = await arrive(offsets, telegram, crowd)
     elapsed = time.perf_counter() - began
     await stop_watches(watches)
-    return RatePhase(rate, len(offsets), elapsed, telegram.updates_posted - updates_before, outcome,
-                     telegram.take_reply_seconds(),
-                     {name: watch.cpu_share for name, watch in watches.items()},
-                     {name: watch.peak_mb for name, watch in watches.items()}, psutil.cpu_percent() / 100,
-                     os.getloadavg()[0])
+    return RatePhase(
+        rate,
+        len(offsets),
+        elapsed,
+        telegram.updates_posted - updates_before,
+        outcome,
+        telegram.take_reply_seconds(),
+        {name: watch.cpu_share for name, watch in watches.items()},
+        {name: watch.peak_mb for name, watch in watches.items()},
+        psutil.cpu_percent() / 100,
+        os.getloadavg()[0],
+    )
 
 
 async def one_run(args: argparse.Namespace, run_number: int, log_dir: Path) -> list[RatePhase]:
@@ -173,13 +186,19 @@ async def one_run(args: argparse.Namespace, run_number: int, log_dir: Path) -> l
     rng = random.Random(run_number)
     async with load_system(log_dir, telegram) as system:
         warm_up = Outcome()  # not counted: the services' first calls open connections and fill caches
-        await one_flow(Person(telegram.chat(WARM_UP_PERSON), random.Random(0)), telegram, time.perf_counter(),
-                       warm_up, Crowd(telegram, 0))
+        await one_flow(
+            Person(telegram.chat(WARM_UP_PERSON), random.Random(0)),
+            telegram,
+            time.perf_counter(),
+            warm_up,
+            Crowd(telegram, 0),
+        )
         if warm_up.errors:
             raise RuntimeError(f"the warm-up flow failed: {warm_up.samples}")
         crowd = Crowd(telegram, args.people)
-        phases = [await run_rate(rate, args, telegram, crowd, list(system.services.values()), rng)
-                  for rate in args.rates]
+        phases = [
+            await run_rate(rate, args, telegram, crowd, list(system.services.values()), rng) for rate in args.rates
+        ]
     for problem in problems_seen(telegram, system.exit_codes):  # of the whole run: charged to its last rate
         phases[-1].outcome.failed(problem.split(":")[0], problem)
     return phases
@@ -198,10 +217,12 @@ def spread(values: Sequence[float], unit: float = 1000.0, fmt: str = ",.0f") -> 
 
 def latency_rows(runs: Sequence[Sequence[RatePhase]], rate_index: int) -> list[list[object]]:
     phases = [run[rate_index] for run in runs]
-    measures = {"file sent -> saved": [[f.file_to_saved for f in p.outcome.flows] for p in phases],
-                "saved -> listed": [[f.saved_to_listed for f in p.outcome.flows] for p in phases],
-                "every bot reply": [p.replies for p in phases],
-                "scheduler lag": [p.outcome.lags for p in phases]}
+    measures = {
+        "file sent -> saved": [[f.file_to_saved for f in p.outcome.flows] for p in phases],
+        "saved -> listed": [[f.saved_to_listed for f in p.outcome.flows] for p in phases],
+        "every bot reply": [p.replies for p in phases],
+        "scheduler lag": [p.outcome.lags for p in phases],
+    }
     return [[f"{phases[0].rate:g}/s", name, *quantiles(per_run)] for name, per_run in measures.items()]
 
 
@@ -213,13 +234,18 @@ def quantiles(per_run: Sequence[Sequence[float]]) -> list[str]:
 
 def flow_rows(runs: Sequence[Sequence[RatePhase]], rate_index: int) -> list[object]:
     phases = [run[rate_index] for run in runs]
-    return [f"{phases[0].rate:g}/s", spread([p.arrivals for p in phases], 1),
-            spread([len(p.outcome.flows) for p in phases], 1),
-            spread([len(p.outcome.flows) / p.seconds for p in phases], 1, ".2f"),
-            spread([p.updates for p in phases], 1), spread([len(p.replies) for p in phases], 1),
-            spread([p.cpu["bot"] * p.seconds / p.updates for p in phases if p.updates], 1000, ".2f"),
-            spread([sum(p.outcome.errors.values()) for p in phases], 1),
-            spread([p.machine_busy for p in phases], 100), spread([p.load_average for p in phases], 1, ".1f")]
+    return [
+        f"{phases[0].rate:g}/s",
+        spread([p.arrivals for p in phases], 1),
+        spread([len(p.outcome.flows) for p in phases], 1),
+        spread([len(p.outcome.flows) / p.seconds for p in phases], 1, ".2f"),
+        spread([p.updates for p in phases], 1),
+        spread([len(p.replies) for p in phases], 1),
+        spread([p.cpu["bot"] * p.seconds / p.updates for p in phases if p.updates], 1000, ".2f"),
+        spread([sum(p.outcome.errors.values()) for p in phases], 1),
+        spread([p.machine_busy for p in phases], 100),
+        spread([p.load_average for p in phases], 1, ".1f"),
+    ]
 
 
 def process_rows(runs: Sequence[Sequence[RatePhase]]) -> list[list[object]]:
@@ -244,20 +270,45 @@ def error_lines(runs: Sequence[Sequence[RatePhase]]) -> list[str]:
 
 def report(args: argparse.Namespace, runs: Sequence[Sequence[RatePhase]]) -> int:
     rates = [f"{rate:g}/s" for rate in args.rates]
-    print(f"\nopen loop, {args.arrivals} arrivals for {args.seconds:g} s per rate over {args.people} people; "
-          f"flow: /start|/menu, Add document, type, name, file (4-100 KB), saved, /documents, type, open, "
-          f"Get file; {len(runs)} run(s): median (min-max); {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
-    print(table(["rate", "arrivals", "flows done", "flows/s", "updates", "bot replies", "bot CPU ms/update",
-                 "errors", "machine CPU busy %", "load average"],
-                [flow_rows(runs, i) for i in range(len(rates))]))
+    print(
+        f"\nopen loop, {args.arrivals} arrivals for {args.seconds:g} s per rate over {args.people} people; "
+        f"flow: /start|/menu, Add document, type, name, file (4-100 KB), saved, /documents, type, open, "
+        f"Get file; {len(runs)} run(s): median (min-max); {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n"
+    )
+    print(
+        table(
+            [
+                "rate",
+                "arrivals",
+                "flows done",
+                "flows/s",
+                "updates",
+                "bot replies",
+                "bot CPU ms/update",
+                "errors",
+                "machine CPU busy %",
+                "load average",
+            ],
+            [flow_rows(runs, i) for i in range(len(rates))],
+        )
+    )
     print()
-    print(table(["rate", "measure", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-                [row for i in range(len(rates)) for row in latency_rows(runs, i)]))
+    print(
+        table(
+            ["rate", "measure", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            [row for i in range(len(rates)) for row in latency_rows(runs, i)],
+        )
+    )
     print()
-    print(table(["process", *(f"CPU % at {r}" for r in rates), *(f"peak RSS MB at {r}" for r in rates)],
-                process_rows(runs)))
-    print("\n(CPU: % of one core over the arrival window and the drain; the shared servers' figures include other "
-          "work on this machine)")
+    print(
+        table(
+            ["process", *(f"CPU % at {r}" for r in rates), *(f"peak RSS MB at {r}" for r in rates)], process_rows(runs)
+        )
+    )
+    print(
+        "\n(CPU: % of one core over the arrival window and the drain; the shared servers' figures include other "
+        "work on this machine)"
+    )
     lines = error_lines(runs)
     print(f"\nerrors: {sum(sum(p.outcome.errors.values()) for run in runs for p in run)}")
     print("\n".join(lines))
@@ -278,8 +329,9 @@ def _rates(text: str) -> list[float]:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.open_loop", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.open_loop", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rates", type=_rates, default=[1.0, 3.0, 5.0], help="flows started per second, e.g. 1,3,5")
     parser.add_argument("--seconds", type=float, default=60.0, help="arrival window per rate")
     parser.add_argument("--people", type=int, default=1000, help="distinct people the arrivals are drawn from")

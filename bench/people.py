@@ -204,16 +204,18 @@ async def add_document(chat: RoutedChat, round_number: int, content: bytes) -> t
     await expect("type", chat.says(TYPE_TITLE, STEP_SECONDS), TR("add.ask_name", type=TYPE_TITLE))
     await expect("name", chat.says(name, STEP_SECONDS), TR("add.ask_file", name=name))
     sent = time.perf_counter()
-    await expect("file", chat.sends_document(content, "scan.pdf", STEP_SECONDS),
-                 TR("add.saved", name=name, type=TYPE_TITLE))
+    await expect(
+        "file", chat.sends_document(content, "scan.pdf", STEP_SECONDS), TR("add.saved", name=name, type=TYPE_TITLE)
+    )
     return sent, time.perf_counter()
 
 
 async def find_in_list(chat: RoutedChat, name: str) -> None:
     """/documents -> the type: the new document must be on the first page (the bot's reads wait for it)."""
     await expect("/documents", chat.says("/documents", STEP_SECONDS), TR("browse.types_title"))
-    await expect("type page", chat.presses(f"{TYPE_TITLE} (", STEP_SECONDS),
-                 TR("browse.type_page", title=TYPE_TITLE, page=1))
+    await expect(
+        "type page", chat.presses(f"{TYPE_TITLE} (", STEP_SECONDS), TR("browse.type_page", title=TYPE_TITLE, page=1)
+    )
     if name not in (text for text, _ in chat.buttons()):
         raise Unexpected("type page", "not listed after it was saved", name)
 
@@ -225,7 +227,7 @@ async def open_card(chat: RoutedChat, name: str) -> None:
 
 
 async def get_file(chat: RoutedChat, telegram: RoutedTelegram, content: bytes) -> None:
-    """"Get file": the bot sends the document back by its Telegram file_id (or uploads it); same bytes."""
+    """ "Get file": the bot sends the document back by its Telegram file_id (or uploads it); same bytes."""
     sent = await reply_at("get file", chat.presses("Get file", STEP_SECONDS))
     if sent.method != "sendDocument":
         raise Unexpected("get file", "unexpected reply", f"{sent.method} {text_of(sent)!r}")
@@ -256,8 +258,9 @@ async def load_system(log_dir: Path, telegram: RoutedTelegram) -> AsyncIterator[
     far over the 30 per 10 s a human would need) and services log at WARNING (as in ``bench.bot``)."""
     quiet = {"LOG_LEVEL": "WARNING"}
     bot = {**quiet, "REDIS_URL": REDIS_URL, "FLOOD_LIMIT": "100000"}
-    async with running_system("webhook", log_dir, overrides=quiet, bot_overrides=bot, telegram=telegram,
-                              require_clean_exit=False) as system:
+    async with running_system(
+        "webhook", log_dir, overrides=quiet, bot_overrides=bot, telegram=telegram, require_clean_exit=False
+    ) as system:
         yield system
     for name, service in system.services.items():
         if system.exit_codes[name] not in GRACEFUL_EXITS:

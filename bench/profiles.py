@@ -75,8 +75,8 @@ def package_of(path: str) -> str:
     the top-level name for libraries (``aiogram``, ``asyncio``)."""
     parts = path.replace("\\", "/").split("/")
     marker = next((i for i, part in enumerate(parts) if part == "site-packages"), None)
-    parts = parts[marker + 1:] if marker is not None else parts
-    parts = parts[next((i for i, part in enumerate(parts) if part in PROJECT), 0):]
+    parts = parts[marker + 1 :] if marker is not None else parts
+    parts = parts[next((i for i, part in enumerate(parts) if part in PROJECT), 0) :]
     top = parts[0].removesuffix(".py")
     if top in PROJECT and len(parts) > 1:
         return f"{top}/{parts[1].removesuffix('.py')}"
@@ -130,25 +130,34 @@ def summary(stacks: Sequence[Stack], top: int) -> str:
         return [[name, count, f"{count / total:.1%}"] for name, count in counts.most_common(top)]
 
     parts = [f"{total} samples (on the CPU)"]
-    for title, counts in (("self, by package", self_counts(stacks, "package")),
-                          ("cumulative, by package", cumulative_counts(stacks, "package")),
-                          ("self, by function", self_counts(stacks, "function")),
-                          ("cumulative, by function", cumulative_counts(stacks, "function"))):
+    for title, counts in (
+        ("self, by package", self_counts(stacks, "package")),
+        ("cumulative, by package", cumulative_counts(stacks, "package")),
+        ("self, by function", self_counts(stacks, "function")),
+        ("cumulative, by function", cumulative_counts(stacks, "function")),
+    ):
         parts.append(f"\n{title}\n" + table(["where", "samples", "share"], rows(counts)))
     costs = [[name, count, f"{count / total:.1%}"] for name, count in cost_shares(stacks).items()]
-    parts.append("\nnamed costs (cumulative; the last three by the innermost frame only)\n"
-                 + table(["cost", "samples", "share"], costs))
+    parts.append(
+        "\nnamed costs (cumulative; the last three by the innermost frame only)\n"
+        + table(["cost", "samples", "share"], costs)
+    )
     return "\n".join(parts)
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.profiles", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profiles", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("raw", type=Path, help="a py-spy --format raw output file")
     parser.add_argument("--top", type=int, default=20)
-    parser.add_argument("--within", metavar="FUNCTION", default=None,
-                        help="keep only stacks through this function, e.g. BaseEventLoop.run_forever (drops the "
-                             "imports of a process sampled while it was starting)")
+    parser.add_argument(
+        "--within",
+        metavar="FUNCTION",
+        default=None,
+        help="keep only stacks through this function, e.g. BaseEventLoop.run_forever (drops the "
+        "imports of a process sampled while it was starting)",
+    )
     return parser.parse_args(argv)
 
 

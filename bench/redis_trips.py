@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.common import table
 
-LINE = re.compile(r'^(?P<at>\d+\.\d+) \[(?P<db>\d+) (?P<client>[^\]]+)\] (?P<command>.*)$')
+LINE = re.compile(r"^(?P<at>\d+\.\d+) \[(?P<db>\d+) (?P<client>[^\]]+)\] (?P<command>.*)$")
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,11 @@ def parse_monitor(lines: Iterable[str], db: int) -> list[Command]:
 
 
 def updates_claimed(commands: Sequence[Command]) -> int:
-    return sum(1 for c in commands if c.name == "SET" and ":update:" in c.words[1] and "NX" in (
-        word.upper() for word in c.words))
+    return sum(
+        1
+        for c in commands
+        if c.name == "SET" and ":update:" in c.words[1] and "NX" in (word.upper() for word in c.words)
+    )
 
 
 def round_trips(commands: Sequence[Command], gap_seconds: float) -> int:
@@ -78,16 +81,19 @@ def summary(commands: Sequence[Command], gap_ms: float) -> str:
     updates = updates_claimed(commands) or 1
     kinds = Counter(f"{c.name} {c.key_kind}".strip() for c in commands)
     trips = round_trips(commands, gap_ms / 1000)
-    head = (f"{len(commands)} commands, ~{trips} round trips (commands < {gap_ms:g} ms apart on one connection "
-            f"count as one), {updates} updates claimed: {len(commands) / updates:.1f} commands and "
-            f"~{trips / updates:.1f} round trips per update\n")
+    head = (
+        f"{len(commands)} commands, ~{trips} round trips (commands < {gap_ms:g} ms apart on one connection "
+        f"count as one), {updates} updates claimed: {len(commands) / updates:.1f} commands and "
+        f"~{trips / updates:.1f} round trips per update\n"
+    )
     rows = [[kind, count, f"{count / updates:.2f}"] for kind, count in kinds.most_common()]
     return head + table(["command and key kind", "commands", "per update"], rows)
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.redis_trips", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.redis_trips", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("capture", type=Path, help="the output of redis-cli MONITOR")
     parser.add_argument("--db", type=int, default=12)
     parser.add_argument("--gap-ms", type=float, default=0.2)

@@ -133,8 +133,9 @@ class AppliedEvent(Document):
         name = "applied_events"
         use_revision = False
         indexes = [
-            IndexModel([("owner_id", ASCENDING), ("document_id", ASCENDING), ("offset", ASCENDING)],
-                       name="document_history"),
+            IndexModel(
+                [("owner_id", ASCENDING), ("document_id", ASCENDING), ("offset", ASCENDING)], name="document_history"
+            ),
         ]
 
 

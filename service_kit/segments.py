@@ -59,7 +59,7 @@ class Header:
     def parse(cls, data: bytes) -> Header:
         if len(data) != HEADER_BYTES or not data.startswith(MAGIC):
             raise BrokenCiphertext("not an encrypted DocVault object")
-        return cls(data[len(MAGIC):].hex())
+        return cls(data[len(MAGIC) :].hex())
 
     def to_bytes(self) -> bytes:
         return MAGIC + bytes.fromhex(self.object_id)
@@ -156,7 +156,7 @@ class SegmentOpener:
 
     def _wanted_part(self, plain: bytes) -> bytes:
         if self._skip or len(plain) > self._remaining:
-            plain = plain[self._skip:self._skip + self._remaining]
+            plain = plain[self._skip : self._skip + self._remaining]
         self._skip, self._remaining = 0, self._remaining - len(plain)
         return plain
 
@@ -168,7 +168,7 @@ class SegmentOpener:
             length = _sealed_length(self._index, self._last_index, self._size)
             if len(data) - position < length:
                 break
-            opened.append(self._wanted_part(self._open_one(data[position:position + length])))
+            opened.append(self._wanted_part(self._open_one(data[position : position + length])))
             position += length
             self._index += 1
         self._carry = bytes(data[position:])
@@ -181,8 +181,9 @@ class SegmentOpener:
             raise BrokenCiphertext(f"object {self._object_id} runs on past its last segment")
 
 
-async def open_segments(key_for: KeyForObject, header: Header, stored: AsyncIterator[bytes], wanted: CipherRange,
-                        size: int) -> AsyncIterator[bytes]:
+async def open_segments(
+    key_for: KeyForObject, header: Header, stored: AsyncIterator[bytes], wanted: CipherRange, size: int
+) -> AsyncIterator[bytes]:
     """Decrypt the segments of ``wanted`` from ``stored`` (the object's bytes from ``stored_start``, past the
     header) and yield the plaintext of the range. Raises ``BrokenCiphertext`` at the first segment that does not
     authenticate, before yielding any of its bytes, and when the object ends early or runs on."""

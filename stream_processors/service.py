@@ -16,7 +16,7 @@ from contracts.read_models import READ_MODELS, read_model_database
 from service_kit.eventlog import RawPublisher, ensure_streams, streams_exist
 from service_kit.http import start_ops_server
 from service_kit.keystore import KeyStore, keys_database_name
-from service_kit.mongo import mongo_client, init_read_models
+from service_kit.mongo import init_read_models, mongo_client
 from service_kit.settings import master_keyring
 from stream_processors.failures import describe_failure
 from stream_processors.lease import LeaseTiming
@@ -47,8 +47,9 @@ async def open_processor(
         database = client[read_model_database(settings.mongo.database, identity.version)]
         await init_read_models(database, READ_MODELS)
         keys = KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys))
-        processor = Processor(identity, client, database, dead_letters, settings.rabbitmq.events_stream,
-                              projection, rules, keys=keys)
+        processor = Processor(
+            identity, client, database, dead_letters, settings.rabbitmq.events_stream, projection, rules, keys=keys
+        )
         await processor.start(LeaseTiming(settings.lease_ttl_seconds, settings.lease_renew_seconds))
         try:
             yield processor
@@ -69,8 +70,9 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
     probe = mongo_client(settings.mongo)
 
     async def readiness() -> dict[str, bool]:
-        mongo, stream = await asyncio.gather(mongo_answers(probe[settings.mongo.database]),
-                                             streams_exist(settings.rabbitmq))
+        mongo, stream = await asyncio.gather(
+            mongo_answers(probe[settings.mongo.database]), streams_exist(settings.rabbitmq)
+        )
         return {"mongo": mongo, "stream": stream}
 
     ops = await start_ops_server(settings.http_host, settings.http_port, readiness)
@@ -82,8 +84,9 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
                 attempt = 0
             except Exception as error:
                 delay = backoff_delay(attempt)
-                log.warning("processor not running, retrying",
-                            extra={"error": describe_failure(error), "retry_in": delay})
+                log.warning(
+                    "processor not running, retrying", extra={"error": describe_failure(error), "retry_in": delay}
+                )
                 attempt += 1
                 await stopped_within(stop, delay)
     finally:

@@ -13,12 +13,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope
 from contracts.read_models import (
-    file_content_key,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
     ProcessorCheckpoint,
     UserView,
+    file_content_key,
 )
 from contracts.vocabulary import DocumentStatus
 from service_kit.crypto import PersonKeys
@@ -63,8 +63,11 @@ Keys = Mapping[int, PersonKeys]
 
 def _adds(events: Sequence[Positioned], keys: Keys) -> list[tuple[int, DocumentAdded | DocumentAddedV2]]:
     """The adds of people whose key was handed in (an add of a forgotten person applies as a no-op)."""
-    return [(p.event.owner_id, p.event.payload) for p in events
-            if isinstance(p.event.payload, (DocumentAdded, DocumentAddedV2)) and p.event.owner_id in keys]
+    return [
+        (p.event.owner_id, p.event.payload)
+        for p in events
+        if isinstance(p.event.payload, (DocumentAdded, DocumentAddedV2)) and p.event.owner_id in keys
+    ]
 
 
 def _wanted_copies(events: Sequence[Positioned], documents: list[DocumentView], keys: Keys) -> list[str]:

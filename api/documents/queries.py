@@ -27,7 +27,13 @@ TYPES = DocumentTypeView.Settings.name
 USERS = UserView.Settings.name
 APPLIED = AppliedEvent.Settings.name
 SUMMARY_FIELDS = {
-    "type_slug": 1, "type_title": 1, "name": 1, "page_key": 1, "file.size": 1, "file.mime_type": 1, "created_at": 1,
+    "type_slug": 1,
+    "type_title": 1,
+    "name": 1,
+    "page_key": 1,
+    "file.size": 1,
+    "file.mime_type": 1,
+    "created_at": 1,
 }
 
 
@@ -70,8 +76,9 @@ def stored_document_of(raw: Raw) -> StoredDocument:
         updated_at=raw["updated_at"],
         deleted_at=raw.get("deleted_at"),
     )
-    return StoredDocument(detail=detail, owner_id=raw["owner_id"], file=file,
-                          link_generation=raw.get("link_generation", 0))
+    return StoredDocument(
+        detail=detail, owner_id=raw["owner_id"], file=file, link_generation=raw.get("link_generation", 0)
+    )
 
 
 @timed("mongo", "list_types")
@@ -99,8 +106,10 @@ async def documents_page(
     rows: list[dict[str, Any]] = []
     start, width = after_seq + 1, max(limit, 8)
     while len(rows) < limit and start <= last:
-        window = {"$gte": seq_page_key(owner_id, type_slug, start),
-                  "$lt": seq_page_key(owner_id, type_slug, start + width)}
+        window = {
+            "$gte": seq_page_key(owner_id, type_slug, start),
+            "$lt": seq_page_key(owner_id, type_slug, start + width),
+        }
         cursor = db[DOCUMENTS].find({"page_key": window}, SUMMARY_FIELDS | {"type_seq": 1}, limit=limit - len(rows))
         rows += await cursor.sort("page_key", ASCENDING).to_list(None)
         start, width = start + width, width * 2

@@ -52,7 +52,9 @@ RAW_NAME_LENGTH = 4 * MAX_NAME_LENGTH
 
 @router.get("/types", dependencies=fresh, summary="The owner's document types with live counts")
 async def list_types(
-    owner_id: OwnerId, state: State, keys: PersonKeysOrNone,
+    owner_id: OwnerId,
+    state: State,
+    keys: PersonKeysOrNone,
     non_empty: Annotated[bool, Query(description="Only types holding live documents.")] = False,
 ) -> TypeList:
     if keys is None:
@@ -72,9 +74,14 @@ def _position(cursor: str | None, slug: str) -> PagePosition | None:
 
 @router.get("/types/{slug}/documents", dependencies=fresh, summary="Live documents of a type, oldest first")
 async def documents_of_type(
-    owner_id: OwnerId, slug: TypeSlug, state: State, limit: PageLimit, keys: PersonKeysOrNone,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")]
-    = None,
+    owner_id: OwnerId,
+    slug: TypeSlug,
+    state: State,
+    limit: PageLimit,
+    keys: PersonKeysOrNone,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
 ) -> DocumentPage:
     position = _position(cursor, slug)
     if keys is None:
@@ -88,7 +95,10 @@ async def documents_of_type(
 
 @router.get("/documents/search", dependencies=fresh, summary="Live documents whose words start with the query's")
 async def search_documents(
-    owner_id: OwnerId, state: State, limit: PageLimit, keys: PersonKeysOrNone,
+    owner_id: OwnerId,
+    state: State,
+    limit: PageLimit,
+    keys: PersonKeysOrNone,
     q: Annotated[str, Query(min_length=1, max_length=MAX_NAME_LENGTH, description="Words or word beginnings.")],
 ) -> DocumentList:
     try:
@@ -114,7 +124,9 @@ async def document_history(owner_id: OwnerId, document: OwnedDocument, state: St
 
 @router.get("/name-check", dependencies=fresh, summary="Whether a live document of the type has this name")
 async def name_check(
-    owner_id: OwnerId, state: State, keys: PersonKeysOrNone,
+    owner_id: OwnerId,
+    state: State,
+    keys: PersonKeysOrNone,
     type_slug: Annotated[str, Query(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)],
     name: Annotated[str, Query(min_length=1, max_length=RAW_NAME_LENGTH)],
 ) -> NameCheck:

@@ -17,17 +17,17 @@ from api.core.openapi_errors import OWNER_READ_ERRORS, described_error, error_re
 from api.core.parameters import OwnerId, State
 from api.core.security import require_service_token
 from api.documents.dependencies import OwnedDocument, require_fresh
-from api.documents.queries import StoredDocument
 from api.documents.opening import opened_duplicate
+from api.documents.queries import StoredDocument
 from api.files.downloads import serve_file
 from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
 from api.files.linked import find_linked_document
 from api.files.links import (
     MAX_TOKEN_LENGTH,
+    SIGNED_PATH,
     ExpiredLink,
     InvalidLink,
     LinkClaims,
-    SIGNED_PATH,
     RevokedLink,
     check_generation,
     sign_link,
@@ -118,8 +118,14 @@ def _sealed_file_name(sealing: Sealing, file_name: str | None) -> str | None:
 def _uploaded(stored: StoredObject, file_name: str | None, duplicate: DocumentSummary | None) -> UploadedFile:
     content = stored.content
     return UploadedFile(
-        object_key=stored.object_key, sha256=content.sha256, size=content.size, mime_type=stored.mime_type,
-        duplicate_of=duplicate, file_name=file_name, content_id=content.content_id, encrypted=stored.encrypted,
+        object_key=stored.object_key,
+        sha256=content.sha256,
+        size=content.size,
+        mime_type=stored.mime_type,
+        duplicate_of=duplicate,
+        file_name=file_name,
+        content_id=content.content_id,
+        encrypted=stored.encrypted,
     )
 
 
@@ -139,11 +145,16 @@ async def _check_declared_length(state: ApiState, owner_id: int, request: Reques
 
 
 @router.post(
-    "/files", status_code=201, summary="Store a file (streamed to S3); reports a live document with the same bytes",
-    openapi_extra=UPLOAD_BODY, responses=error_responses(401, 403, 413, 422, 503),
+    "/files",
+    status_code=201,
+    summary="Store a file (streamed to S3); reports a live document with the same bytes",
+    openapi_extra=UPLOAD_BODY,
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 async def upload_file(
-    owner_id: OwnerId, request: Request, state: State,
+    owner_id: OwnerId,
+    request: Request,
+    state: State,
     content_type: Annotated[str | None, Header(max_length=255)] = None,
     x_file_name: Annotated[
         str | None, Header(alias="X-File-Name", max_length=1024, description="The original file name, %-encoded UTF-8.")
@@ -156,7 +167,12 @@ async def upload_file(
         sealing = await _sealing(state, owner_id)
         sealed_name = _sealed_file_name(sealing, file_name)
         stored, duplicate = await store_upload(
-            state.files, owner_id, request.stream(), media_type, _limits(state), sealing,
+            state.files,
+            owner_id,
+            request.stream(),
+            media_type,
+            _limits(state),
+            sealing,
             lambda content: admit_content(state.database, owner_id, content, limits),
         )
     except UploadTooLarge as error:
@@ -169,7 +185,9 @@ async def upload_file(
 
 
 @router.get(
-    "/usage", dependencies=[Depends(require_fresh)], responses=OWNER_READ_ERRORS,
+    "/usage",
+    dependencies=[Depends(require_fresh)],
+    responses=OWNER_READ_ERRORS,
     summary="What the owner stores (live documents and their bytes) against their storage limits",
 )
 async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
@@ -177,7 +195,9 @@ async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
 
 
 @router.get(
-    "/documents/{document_id}/file", dependencies=[Depends(require_fresh)], response_class=Response,
+    "/documents/{document_id}/file",
+    dependencies=[Depends(require_fresh)],
+    response_class=Response,
     summary="The document's bytes (Range supported)",
     responses=FILE_RESPONSES | error_responses(401, 404, 409, 422, 503),
 )
@@ -186,7 +206,8 @@ async def download_file(document: OwnedDocument, state: State, range_header: Ran
 
 
 @router.post(
-    "/documents/{document_id}/link", summary="A short-lived link to the file that works without the token",
+    "/documents/{document_id}/link",
+    summary="A short-lived link to the file that works without the token",
     responses=error_responses(401, 404, 422, 503) | {410: FILE_RESPONSES[410]},
 )
 async def create_link(owner_id: OwnerId, document: OwnedDocument, state: State) -> SignedLink:
@@ -227,14 +248,19 @@ async def _linked(state: ApiState, claims: LinkClaims) -> StoredDocument:
     try:
         check_generation(claims, linked.link_generation)
     except RevokedLink:
-        raise ApiError(410, "link_revoked", "the document changed since this link was made; ask the bot for a "
-                       "new one") from None
+        raise ApiError(
+            410, "link_revoked", "the document changed since this link was made; ask the bot for a new one"
+        ) from None
     return linked.document
 
 
 @signed_router.get(
-    "/files/signed/{token}", response_class=Response, summary="The file behind a signed link (no token needed)",
-    responses=FILE_RESPONSES | error_responses(404, 422, 503) | {
+    "/files/signed/{token}",
+    response_class=Response,
+    summary="The file behind a signed link (no token needed)",
+    responses=FILE_RESPONSES
+    | error_responses(404, 422, 503)
+    | {
         403: described_error("Tampered or expired link."),
         410: described_error("The document was deleted, or renamed or deleted since the link was made."),
     },

@@ -265,8 +265,13 @@ async def _store_large(upload: Incoming, first: bytes, admit: Callable[[Content]
 
 
 async def store_upload(
-    store: ObjectStore, owner_id: int, body: AsyncIterator[bytes], media_type: str, limits: UploadLimits,
-    sealing: Sealing, admit: Callable[[Content], Awaitable[Admitted]],
+    store: ObjectStore,
+    owner_id: int,
+    body: AsyncIterator[bytes],
+    media_type: str,
+    limits: UploadLimits,
+    sealing: Sealing,
+    admit: Callable[[Content], Awaitable[Admitted]],
 ) -> tuple[StoredObject, Admitted]:
     """Store the body under its owner and content key once ``admit(content)`` returned; raises
     ``UploadTooLarge``, ``EmptyUpload`` or what ``admit`` raises, with nothing new under ``owners/``."""

@@ -7,13 +7,16 @@ under ``docvault_integration_call_seconds{target="api"}``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ValidationError
+from yarl import URL
 
 from contracts.api_schemas import (
     OWNER_SCOPE,
@@ -37,6 +40,10 @@ Model = TypeVar("Model", bound=BaseModel)
 # The API waits for a named event itself; the bot tries again a few times before giving up.
 NOT_APPLIED_RETRIES = 3
 MAX_RETRY_WAIT_SECONDS = 1.0
+# Calls to the API in flight at once (one connection each), as many as Telegram may deliver webhook updates at
+# once (``WEBHOOK_MAX_CONNECTIONS`` is at most 100), so an update does not wait for another's call; beyond it, a
+# call waits for a free one up to the timeout, then ``ApiBusy``.
+MAX_CONNECTIONS = 100
 
 
 class ApiError(Exception):
@@ -57,6 +64,12 @@ class ApiNotYetApplied(ApiError):
 
 class ApiUnavailable(ApiError):
     """The API is down, overloaded (5xx), unreachable or answered something unreadable."""
+
+
+class ApiBusy(ApiUnavailable):
+    """The API is overloaded, not down: no connection to it came free in time (this bot has as many calls in
+    flight as it allows) or it was slower to answer than the timeout. The person is told to try again in a few
+    seconds; callers that handle ``ApiUnavailable`` (a save keeps its answers for "Try again") handle this too."""
 
 
 class ApiRejected(ApiError):
@@ -107,26 +120,39 @@ def _owner_path(owner_id: int, tail: str = "") -> str:
     return OWNER_SCOPE.format(owner_id=owner_id) + tail
 
 
-def _error_for(response: httpx.Response) -> ApiError:
-    status = response.status_code
+@dataclass(frozen=True)
+class Reply:
+    """An answer of the API, read in full (the connection is back in the pool)."""
+
+    status: int
+    body: bytes
+    retry_after: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def _error_for(reply: Reply) -> ApiError:
+    status = reply.status
     if status == 404:
-        return ApiNotFound(response.text[:200])
+        return ApiNotFound(reply.text[:200])
     if status == 409:
-        return ApiNotYetApplied(_retry_after(response))
+        return ApiNotYetApplied(_retry_after(reply.retry_after))
     if status >= 500:
         return ApiUnavailable(f"{status} from the API")
     try:
-        body = ErrorBody.model_validate_json(response.content)
+        body = ErrorBody.model_validate_json(reply.body)
     except ValidationError:
-        return ApiRejected(status, "unknown", response.text[:200])
+        return ApiRejected(status, "unknown", reply.text[:200])
     if status == 403 and body.code == QUOTA_EXCEEDED:
         return QuotaExceeded(body.message, body.usage)
     return ApiRejected(status, body.code, body.message)
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(header: str | None) -> float:
     try:
-        return min(max(float(response.headers.get("Retry-After", "0.2")), 0.05), MAX_RETRY_WAIT_SECONDS)
+        return min(max(float(header or "0.2"), 0.05), MAX_RETRY_WAIT_SECONDS)
     except ValueError:
         return 0.2
 
@@ -135,44 +161,122 @@ def _params(**values: str | int | None) -> dict[str, str | int]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-class ApiClient:
-    """HTTP client of the query API; one per process, closed on shutdown."""
+def _is_success(status: int) -> bool:
+    return 200 <= status < 300
 
-    def __init__(self, base_url: str, token: str, timeout_seconds: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0)),
-            # httpcore scans its whole pool for every request; a small pool is faster than a wide one.
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-            transport=transport,
+
+class _Source:
+    """An upload's bytes, remembering what the source itself raised: aiohttp wraps a failure of the body in a
+    ``ClientConnectionError``, and the caller must see the source's own (``FileTooBig``, a failed download)."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+        self.failure: BaseException | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._chunks:
+                yield chunk
+        except Exception as error:
+            self.failure = error
+            raise
+
+
+def _failure(error: BaseException) -> ApiUnavailable:
+    """A read that timed out is overload (``ApiBusy``); a TCP connect that timed out, a refused or dropped
+    connection is an outage."""
+    kind = ApiBusy if isinstance(error, aiohttp.SocketTimeoutError) else ApiUnavailable
+    return kind(f"{type(error).__name__}: {error}")
+
+
+class ApiClient:
+    """HTTP client of the query API on aiohttp (the stack aiogram already runs on); one per process, closed on
+    shutdown. The session is opened on first use, inside the running event loop.
+
+    Timeouts as before on httpx: ``timeout_seconds`` to wait for a free connection and for each read, at most
+    3 s to open a TCP connection. Waiting longer for a connection or an answer is overload (``ApiBusy``); a refused
+    or failed connection, a 5xx or an unreadable answer is ``ApiUnavailable``.
+    """
+
+    def __init__(
+        self, base_url: str, token: str, timeout_seconds: float = 10.0, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=min(timeout_seconds, 3.0), sock_read=timeout_seconds
         )
+        self._queue_seconds = timeout_seconds
+        self._max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout, connector=connector)
+        return self._session
+
+    def _url(self, path: str) -> URL:
+        # Paths are percent-encoded here (``quote``): yarl must not decode a ``%2F`` in a slug.
+        return URL(self._base_url + path, encoded=True)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {CORRELATION_HEADER: current_correlation_id(), **kwargs.pop("headers", {})}
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the ``max_connections`` calls in flight, waited for up to the timeout (then ``ApiBusy``)."""
+        if self._slots.locked():  # all in use: queue, for a bounded time
+            try:
+                async with asyncio.timeout(self._queue_seconds):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise ApiBusy(f"no free connection to the API within {self._queue_seconds:g} s") from None
+        else:
+            await self._slots.acquire()
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as error:
-            raise ApiUnavailable(f"{type(error).__name__}: {error}") from error
-        if response.is_success:
-            return response
-        raise _error_for(response)
+            yield
+        finally:
+            self._slots.release()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: _Source | None = None,
+    ) -> Reply:
+        all_headers = {CORRELATION_HEADER: current_correlation_id(), **(headers or {})}
+        try:
+            async with (
+                self._slot(),
+                self._http().request(
+                    method, self._url(path), params=params, headers=all_headers, data=data
+                ) as response,
+            ):
+                reply = Reply(response.status, await response.read(), response.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError) as error:
+            if data is not None and data.failure is not None:
+                raise data.failure from None
+            raise _failure(error) from error
+        if _is_success(reply.status):
+            return reply
+        raise _error_for(reply)
 
     async def _read(self, model: type[Model], path: str, params: Mapping[str, str | int]) -> Model:
         """GET with retries while the API reports the named event as not yet applied (409)."""
         for attempt in range(NOT_APPLIED_RETRIES + 1):
             try:
-                response = await self._send("GET", path, params=params)
+                reply = await self._send("GET", path, params=params)
                 break
             except ApiNotYetApplied as error:
                 if attempt == NOT_APPLIED_RETRIES:
                     raise
                 await asyncio.sleep(error.retry_after)
-        return _parse(model, response)
+        return _parse(model, reply)
 
     @timed("api", "list_types")
     async def list_types(self, owner_id: int, after_event: str | None = None) -> TypeList:
@@ -212,8 +316,8 @@ class ApiClient:
         if file_name:
             # Header values are Latin-1 on the wire; a percent-encoded UTF-8 name survives any proxy.
             headers["X-File-Name"] = quote(file_name, safe="")
-        response = await self._send("POST", _owner_path(owner_id, "/files"), content=content, headers=headers)
-        return _parse(UploadedFile, response)
+        reply = await self._send("POST", _owner_path(owner_id, "/files"), headers=headers, data=_Source(content))
+        return _parse(UploadedFile, reply)
 
     @timed("api", "create_link")
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink:
@@ -226,35 +330,35 @@ class ApiClient:
         path = _owner_path(owner_id, f"/events/{quote(event_id, safe='')}")
         return _parse(EventStatus, await self._send("GET", path))
 
-    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
+    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncGenerator[bytes, None]:
         """The document's bytes as they arrive (timed by hand: a decorator cannot see a generator's end)."""
         path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}/file")
         started, outcome = time.perf_counter(), "error"
         headers = {CORRELATION_HEADER: current_correlation_id()}
         try:
-            async with self._http.stream("GET", path, headers=headers) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise _error_for(response)
-                async for chunk in response.aiter_bytes():
+            async with self._slot(), self._http().get(self._url(path), headers=headers) as response:
+                if not _is_success(response.status):
+                    raise _error_for(Reply(response.status, await response.read(), response.headers.get("Retry-After")))
+                async for chunk in response.content.iter_any():
                     yield chunk
             outcome = "ok"
-        except httpx.HTTPError as error:
-            raise ApiUnavailable(f"{type(error).__name__}: {error}") from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise _failure(error) from error
         finally:
             observe_call("api", "download_file", outcome, started)
 
     @timed("api", "health")
     async def healthy(self) -> bool:
         try:
-            response = await self._http.get("/healthz", timeout=2.0)
-        except httpx.HTTPError:
+            async with self._http().get(self._url("/healthz"), timeout=aiohttp.ClientTimeout(total=2.0)) as response:
+                await response.read()
+                return _is_success(response.status)
+        except (aiohttp.ClientError, TimeoutError):
             return False
-        return response.is_success
 
 
-def _parse(model: type[Model], response: httpx.Response) -> Model:
+def _parse(model: type[Model], reply: Reply) -> Model:
     try:
-        return model.model_validate_json(response.content)
+        return model.model_validate_json(reply.body)
     except ValidationError as error:
         raise ApiUnavailable(f"unreadable {model.__name__}: {error.error_count()} errors") from error

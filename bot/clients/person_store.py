@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
@@ -78,12 +79,14 @@ class UserStore:
     def _key(self, *parts: object) -> str:
         return ":".join((self._prefix, *map(str, parts)))
 
-    async def enter(self, user_id: int, update_id: int,
-                    also_get: str | None = None) -> tuple[UserContext, str | None]:
+    async def enter(
+        self, user_id: int, update_id: int, also_get: Sequence[str] = ()
+    ) -> tuple[UserContext, list[str | None]]:
         """Count this update in the person's flood window, read language and last write, and claim
         ``update_id`` (telling whether an earlier delivery claimed it), in one round trip.
 
-        ``also_get`` names one more key to read in that round trip (the dialog state); its value is returned.
+        ``also_get`` names more keys to read in that round trip (the dialog state and data); their values are
+        returned in order.
         """
         window = int(time.time()) // self._window
         flood_key = self._key("flood", user_id, window)
@@ -93,11 +96,11 @@ class UserStore:
             pipe.get(self._key("lang", user_id))
             pipe.get(self._key("last_event", user_id))
             pipe.set(self._key("update", update_id), 1, nx=True, ex=HANDLED_UPDATE_TTL_SECONDS)
-            if also_get is not None:
-                pipe.get(also_get)
+            for key in also_get:
+                pipe.get(key)
             count, _, language, last_event, claimed, *extra = await pipe.execute()
         context = UserContext(int(count), _text(language), _text(last_event), already_handled=not claimed)
-        return context, _text(extra[0]) if extra else None
+        return context, [_text(value) for value in extra]
 
     async def language(self, user_id: int) -> str | None:
         return _text(await self._redis.get(self._key("lang", user_id)))

@@ -1,8 +1,14 @@
-"""Fetching a file a person sent from the Bot API server, as a stream of chunks."""
+"""Fetching a file a person sent from the Bot API server, as a stream of chunks.
+
+Timed once each under ``docvault_integration_call_seconds{target="telegram"}``: ``getFile`` by the Bot API
+session (``bot.telegram.session``, as every method), the download of the bytes here as ``download_file``, from
+the first request to the last chunk (the upload that consumes the chunks is timed apart, as ``api/upload_file``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,9 +16,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiohttp import ClientError
 
-from service_kit.metrics import timed
+from service_kit.metrics import CallOutcome, observe_call
 
 CHUNK_BYTES = 256 * 1024
+DOWNLOAD_OPERATION = "download_file"
 
 
 class FileTooBig(Exception):
@@ -23,9 +30,9 @@ class TelegramDownloadFailed(Exception):
     """The file could not be fetched from the Bot API server; the person can send it again."""
 
 
-@timed("telegram", "resolve_file")
 async def resolve_file_path(bot: Bot, file_id: str) -> str:
-    """``getFile``: where the server keeps the file. Telegram refuses it with "file is too big" past its limit."""
+    """``getFile``: where the server keeps the file. Telegram refuses it with "file is too big" past its limit.
+    Not timed here: the session times every Bot API method."""
     try:
         file = await bot.get_file(file_id)
     except TelegramBadRequest as error:
@@ -38,14 +45,23 @@ async def resolve_file_path(bot: Bot, file_id: str) -> str:
 
 
 async def file_chunks(bot: Bot, file_path: str, limit: int, local: bool) -> AsyncIterator[bytes]:
-    """The file's bytes; stops with ``FileTooBig`` once more than ``limit`` bytes arrived."""
+    """The file's bytes; stops with ``FileTooBig`` once more than ``limit`` bytes arrived.
+
+    Timed by hand as ``telegram/download_file`` (a decorator cannot see a generator's end): ``ok`` once the last
+    chunk arrived, ``error`` when it failed, was cut at the limit or was abandoned by its consumer.
+    """
+    started, outcome = time.perf_counter(), CallOutcome.error
     received = 0
     source = _local_chunks(Path(file_path)) if local else _remote_chunks(bot, file_path)
-    async for chunk in source:
-        received += len(chunk)
-        if received > limit:
-            raise FileTooBig(f"more than {limit} bytes")
-        yield chunk
+    try:
+        async for chunk in source:
+            received += len(chunk)
+            if received > limit:
+                raise FileTooBig(f"more than {limit} bytes")
+            yield chunk
+        outcome = CallOutcome.ok
+    finally:
+        observe_call("telegram", DOWNLOAD_OPERATION, outcome, started)
 
 
 async def _remote_chunks(bot: Bot, file_path: str) -> AsyncIterator[bytes]:

@@ -15,11 +15,6 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InputFile, Message
 
-from contracts.api_schemas import DocumentDetail
-from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
-from contracts.text import MAX_NAME_LENGTH
-from contracts.vocabulary import DocumentStatus
-
 from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
@@ -30,6 +25,10 @@ from bot.ui.i18n import Texts
 from bot.ui.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
 from bot.ui.screen import say, show
 from bot.ui.undo_replies import restore_reply
+from contracts.api_schemas import DocumentDetail
+from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+from contracts.text import MAX_NAME_LENGTH
+from contracts.vocabulary import DocumentStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +47,26 @@ class StreamedFile(InputFile):
             yield chunk
 
 
-async def _load(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person,
-                allow_deleted: bool = False) -> DocumentDetail | None:
+async def _load(
+    query: CallbackQuery, callback_data: DocCb, services: Services, person: Person, allow_deleted: bool = False
+) -> DocumentDetail | None:
     """The document behind a button if it is this owner's and live (or deleted, when allowed); else an alert."""
-    document = await services.library.document(person.owner_id, parse_doc_ref(callback_data.doc), person.after_event,
-                                               allow_deleted)
+    document = await services.library.document(
+        person.owner_id, parse_doc_ref(callback_data.doc), person.after_event, allow_deleted
+    )
     if document is None:
         await query.answer(person.tr.plain("card.gone"), show_alert=True)
     return document
 
 
 def card_text(tr: Texts, document: DocumentDetail) -> str:
-    return tr("card.text", name=document.name, type=document.type_title, size=size_text(tr, document.size),
-              date=document.created_at.date().isoformat())
+    return tr(
+        "card.text",
+        name=document.name,
+        type=document.type_title,
+        size=size_text(tr, document.size),
+        date=document.created_at.date().isoformat(),
+    )
 
 
 async def open_card(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -68,8 +74,11 @@ async def open_card(query: CallbackQuery, callback_data: DocCb, services: Servic
     if document is None:
         return
     [back] = await first_pages(services, person.owner_id, [(document.type_slug, document.type_title)])
-    await show(query, card_text(person.tr, document),
-               keyboards.document_card(person.tr, document.document_id, back, services.config.links_enabled))
+    await show(
+        query,
+        card_text(person.tr, document),
+        keyboards.document_card(person.tr, document.document_id, back, services.config.links_enabled),
+    )
 
 
 async def get_file(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person, bot: Bot) -> None:
@@ -102,14 +111,14 @@ async def _send_by_file_id(bot: Bot, chat_id: int, document: DocumentDetail, cap
     return True
 
 
-async def ask_rename(query: CallbackQuery, callback_data: DocCb, state: FSMContext, services: Services,
-                     person: Person) -> None:
+async def ask_rename(
+    query: CallbackQuery, callback_data: DocCb, state: FSMContext, services: Services, person: Person
+) -> None:
     document = await _load(query, callback_data, services, person)
     if document is None:
         return
     await state.set_state(RenameDocument.entering_name)
-    await state.set_data({"document_id": document.document_id, "type_slug": document.type_slug,
-                          "name": document.name})
+    await state.set_data({"document_id": document.document_id, "type_slug": document.type_slug, "name": document.name})
     await say(query, person.tr("rename.ask", name=document.name), keyboards.cancel_only(person.tr))
 
 
@@ -117,8 +126,9 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
     tr = person.tr
     checked = check_name(message.text or "", MAX_NAME_LENGTH, "name")
     if checked.name is None:
-        await message.answer(tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH),
-                             reply_markup=keyboards.cancel_only(tr))
+        await message.answer(
+            tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH), reply_markup=keyboards.cancel_only(tr)
+        )
         return
     data = await state.get_data()
     if checked.name == data["name"]:
@@ -131,15 +141,19 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
         return
     await services.recorder.record(person.owner_id, DocumentRenamed(document_id=data["document_id"], name=checked.name))
     await state.clear()
-    await message.answer(tr("rename.done", name=checked.name),
-                         reply_markup=keyboards.open_document(tr, data["document_id"]))
+    await message.answer(
+        tr("rename.done", name=checked.name), reply_markup=keyboards.open_document(tr, data["document_id"])
+    )
 
 
 async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
     document = await _load(query, callback_data, services, person)
     if document is not None:
-        await show(query, person.tr("delete.confirm", name=document.name),
-                   keyboards.confirm_delete(person.tr, document.document_id))
+        await show(
+            query,
+            person.tr("delete.confirm", name=document.name),
+            keyboards.confirm_delete(person.tr, document.document_id),
+        )
 
 
 async def delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -147,8 +161,9 @@ async def delete(query: CallbackQuery, callback_data: DocCb, services: Services,
     if document is None:
         return
     await services.recorder.record(person.owner_id, DocumentDeleted(document_id=document.document_id))
-    await show(query, person.tr("delete.done", name=document.name),
-               keyboards.undo_delete(person.tr, document.document_id))
+    await show(
+        query, person.tr("delete.done", name=document.name), keyboards.undo_delete(person.tr, document.document_id)
+    )
 
 
 async def undo(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -179,9 +194,14 @@ async def link(query: CallbackQuery, callback_data: DocCb, services: Services, p
 def router() -> Router:
     r = Router(name="card")
     actions: dict[DocAction, Callable[..., Awaitable[None]]] = {
-        DocAction.open: open_card, DocAction.back: open_card, DocAction.get: get_file,
-        DocAction.rename: ask_rename, DocAction.delete: ask_delete, DocAction.confirm_delete: delete,
-        DocAction.undo: undo, DocAction.link: link,
+        DocAction.open: open_card,
+        DocAction.back: open_card,
+        DocAction.get: get_file,
+        DocAction.rename: ask_rename,
+        DocAction.delete: ask_delete,
+        DocAction.confirm_delete: delete,
+        DocAction.undo: undo,
+        DocAction.link: link,
     }
     for action, handler in actions.items():
         r.callback_query.register(handler, DocCb.filter(F.action == action))

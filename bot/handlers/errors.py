@@ -8,18 +8,18 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from redis.exceptions import RedisError
 
-from service_kit.eventlog import EventLogUnavailable
-
-from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
+from bot.clients.api_client import ApiBusy, ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.injected import Services
 from bot.middlewares.private_chats import Verdict, chat_verdict
 from bot.services.limits import EventBudgetSpent
 from bot.telegram.seen import was_answered
 from bot.ui.i18n import Texts, pick_language
+from service_kit.eventlog import EventLogUnavailable
 
 log = logging.getLogger(__name__)
 
 _MESSAGE_KEYS: tuple[tuple[type[Exception], str], ...] = (
+    (ApiBusy, "error.overloaded"),  # before its base class: overload is not an outage
     (ApiUnavailable, "error.api_down"),
     (ApiNotYetApplied, "error.not_applied"),
     (ApiNotFound, "card.gone"),

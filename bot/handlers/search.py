@@ -21,8 +21,9 @@ async def ask(target: Message | CallbackQuery, state: FSMContext, person: Person
     await show(target, person.tr("search.ask"), keyboards.cancel_only(person.tr))
 
 
-async def command(message: Message, command: CommandObject, state: FSMContext, services: Services,
-                  person: Person) -> None:
+async def command(
+    message: Message, command: CommandObject, state: FSMContext, services: Services, person: Person
+) -> None:
     words = (command.args or "").strip()
     if not words:
         await ask(message, state, person)

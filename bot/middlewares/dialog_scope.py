@@ -116,7 +116,10 @@ class DialogScope(BaseMiddleware):
         if not shown or not await _dialog_open_now(state, data):
             return
         current = await state.get_data()
-        await state.set_data({**current, DIALOG_MESSAGES: tied_messages(_ids_in(current), shown)})
+        already = _ids_in(current)
+        tied = tied_messages(already, shown)
+        if tied != already:  # an edit of a screen the dialog holds already changes nothing stored
+            await state.set_data({**current, DIALOG_MESSAGES: tied})
 
 
 async def _leave(state: FSMContext, data: dict[str, Any]) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from contracts.api_schemas import DocumentDetail, DocumentSummary, NameCheck, SignedLink, TypeSummary
-from contracts.vocabulary import DocumentStatus
-
 from bot.clients.api_client import ApiNotFound, DocumentsApi
 from bot.clients.person_store import ListRef, UserStore
 from bot.services.restores import RestoreOutcome, restore_outcome
 from bot.settings import BotConfig
+from contracts.api_schemas import DocumentDetail, DocumentSummary, NameCheck, SignedLink, TypeSummary
+from contracts.vocabulary import DocumentStatus
 
 MAX_QUERY_LENGTH = 100
 
@@ -45,8 +44,9 @@ class Library:
 
     async def page(self, owner_id: int, ref: ListRef, back: str, after_event: str | None) -> Page:
         """The page ``ref`` stands for; ``back`` (packed callback data of this page) becomes the next one's Back."""
-        result = await self._api.list_documents(owner_id, ref.slug, self._config.page_size, ref.cursor,
-                                                after_event=after_event)
+        result = await self._api.list_documents(
+            owner_id, ref.slug, self._config.page_size, ref.cursor, after_event=after_event
+        )
         title = result.items[0].type_title if result.items else ref.title
         next_token = None
         if result.next_cursor and result.items:
@@ -54,8 +54,9 @@ class Library:
             [next_token] = await self._store.save_lists(owner_id, [following])
         return Page(result.items, title, next_token)
 
-    async def document(self, owner_id: int, document_id: str | None, after_event: str | None,
-                       allow_deleted: bool = False) -> DocumentDetail | None:
+    async def document(
+        self, owner_id: int, document_id: str | None, after_event: str | None, allow_deleted: bool = False
+    ) -> DocumentDetail | None:
         """The document if it is this owner's and live (or deleted, when allowed); None otherwise."""
         if document_id is None:
             return None

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from contracts.api_schemas import DocumentSummary, TypeSummary
-
 from bot.ui.callbacks import (
     DocAction,
     DocCb,
@@ -21,6 +19,7 @@ from bot.ui.callbacks import (
 )
 from bot.ui.i18n import LANGUAGES, Texts
 from bot.ui.presentation import doc_ref
+from contracts.api_schemas import DocumentSummary, TypeSummary
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
@@ -38,11 +37,16 @@ def _menu_button(tr: Texts, action: MenuAction, key: str) -> InlineKeyboardButto
 
 
 def main_menu(tr: Texts) -> InlineKeyboardMarkup:
-    return _markup([
-        [_menu_button(tr, MenuAction.add, "menu.add"), _menu_button(tr, MenuAction.browse, "menu.browse")],
-        [_menu_button(tr, MenuAction.search, "menu.search"), _menu_button(tr, MenuAction.language, "menu.language")],
-        [_menu_button(tr, MenuAction.help, "menu.help")],
-    ])
+    return _markup(
+        [
+            [_menu_button(tr, MenuAction.add, "menu.add"), _menu_button(tr, MenuAction.browse, "menu.browse")],
+            [
+                _menu_button(tr, MenuAction.search, "menu.search"),
+                _menu_button(tr, MenuAction.language, "menu.language"),
+            ],
+            [_menu_button(tr, MenuAction.help, "menu.help")],
+        ]
+    )
 
 
 def cancel_only(tr: Texts) -> InlineKeyboardMarkup:
@@ -54,8 +58,10 @@ def back_to_menu(tr: Texts) -> InlineKeyboardMarkup:
 
 
 def type_list(tr: Texts, types: Sequence[TypeSummary], pages: Sequence[CallbackData]) -> InlineKeyboardMarkup:
-    rows = [[_button(tr.plain("browse.type_button", title=t.title, count=t.live_count), page)]
-            for t, page in zip(types, pages)]
+    rows = [
+        [_button(tr.plain("browse.type_button", title=t.title, count=t.live_count), page)]
+        for t, page in zip(types, pages)
+    ]
     rows.append([_menu_button(tr, MenuAction.add, "menu.add"), _menu_button(tr, MenuAction.menu, "common.menu")])
     return _markup(rows)
 
@@ -81,11 +87,15 @@ def document_page(
 ) -> InlineKeyboardMarkup:
     """Documents as buttons, then paging; ``prev_page``/``next_page`` are packed callback data."""
     rows = [[_doc_button(d.name, DocAction.open, d.document_id)] for d in documents]
-    paging = [InlineKeyboardButton(text=tr.plain(key), callback_data=data)
-              for key, data in (("browse.prev", prev_page), ("browse.next", next_page)) if data]
+    paging = [
+        InlineKeyboardButton(text=tr.plain(key), callback_data=data)
+        for key, data in (("browse.prev", prev_page), ("browse.next", next_page))
+        if data
+    ]
     rows.append(paging)
-    rows.append([_menu_button(tr, MenuAction.browse, "browse.to_types"),
-                 _menu_button(tr, MenuAction.menu, "common.menu")])
+    rows.append(
+        [_menu_button(tr, MenuAction.browse, "browse.to_types"), _menu_button(tr, MenuAction.menu, "common.menu")]
+    )
     return _markup(rows)
 
 
@@ -93,34 +103,52 @@ def document_card(tr: Texts, document_id: str, back: CallbackData, links_enabled
     actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id)]
     if links_enabled:
         actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id))
-    return _markup([
-        actions,
-        [_doc_button(tr.plain("card.rename"), DocAction.rename, document_id),
-         _doc_button(tr.plain("card.delete"), DocAction.delete, document_id)],
-        [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],
-    ])
+    return _markup(
+        [
+            actions,
+            [
+                _doc_button(tr.plain("card.rename"), DocAction.rename, document_id),
+                _doc_button(tr.plain("card.delete"), DocAction.delete, document_id),
+            ],
+            [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
 
 
 def confirm_delete(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
-    return _markup([[
-        _doc_button(tr.plain("delete.yes"), DocAction.confirm_delete, document_id),
-        _doc_button(tr.plain("delete.no"), DocAction.open, document_id),
-    ]])
+    return _markup(
+        [
+            [
+                _doc_button(tr.plain("delete.yes"), DocAction.confirm_delete, document_id),
+                _doc_button(tr.plain("delete.no"), DocAction.open, document_id),
+            ]
+        ]
+    )
 
 
 def undo_delete(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
-    return _markup([[_doc_button(tr.plain("delete.undo"), DocAction.undo, document_id)],
-                    [_menu_button(tr, MenuAction.menu, "common.menu")]])
+    return _markup(
+        [
+            [_doc_button(tr.plain("delete.undo"), DocAction.undo, document_id)],
+            [_menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
 
 
 def open_document(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
-    return _markup([[_doc_button(tr.plain("common.open"), DocAction.open, document_id)],
-                    [_menu_button(tr, MenuAction.menu, "common.menu")]])
+    return _markup(
+        [
+            [_doc_button(tr.plain("common.open"), DocAction.open, document_id)],
+            [_menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
 
 
 def search_results(tr: Texts, documents: Sequence[DocumentSummary]) -> InlineKeyboardMarkup:
-    rows = [[_doc_button(tr.plain("search.result_button", name=d.name, type=d.type_title), DocAction.open,
-                         d.document_id)] for d in documents]
+    rows = [
+        [_doc_button(tr.plain("search.result_button", name=d.name, type=d.type_title), DocAction.open, d.document_id)]
+        for d in documents
+    ]
     rows.append([_menu_button(tr, MenuAction.search, "search.again"), _menu_button(tr, MenuAction.menu, "common.menu")])
     return _markup(rows)
 
@@ -130,10 +158,12 @@ def language_choice() -> InlineKeyboardMarkup:
 
 
 def quota_reached(tr: Texts) -> InlineKeyboardMarkup:
-    return _markup([[_menu_button(tr, MenuAction.browse, "menu.browse"),
-                     _menu_button(tr, MenuAction.menu, "common.menu")]])
+    return _markup(
+        [[_menu_button(tr, MenuAction.browse, "menu.browse"), _menu_button(tr, MenuAction.menu, "common.menu")]]
+    )
 
 
 def retry_save(tr: Texts) -> InlineKeyboardMarkup:
-    return _markup([[_button(tr.plain("common.retry"), RetrySaveCb()),
-                     _menu_button(tr, MenuAction.cancel, "common.cancel")]])
+    return _markup(
+        [[_button(tr.plain("common.retry"), RetrySaveCb()), _menu_button(tr, MenuAction.cancel, "common.cancel")]]
+    )

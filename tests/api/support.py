@@ -114,14 +114,19 @@ async def upload(
 
 
 def added_from_upload(
-    owner_id: int, name: str, uploaded: dict[str, Any], type_title: str = "Passport", step: int = 0,
+    owner_id: int,
+    name: str,
+    uploaded: dict[str, Any],
+    type_title: str = "Passport",
+    step: int = 0,
     file_name: str | None = None,
 ) -> EventEnvelope:
     """The ``document.added`` the bot appends after an upload."""
     as_stored = {key: uploaded[key] for key in ("object_key", "sha256", "size", "mime_type", "content_id", "encrypted")}
     named = file_name if file_name is not None else uploaded.get("file_name")
-    stored = StoredFile.model_validate({key: value for key, value in as_stored.items() if value is not None}
-                                       | {"file_name": named})
+    stored = StoredFile.model_validate(
+        {key: value for key, value in as_stored.items() if value is not None} | {"file_name": named}
+    )
     payload = DocumentAdded(
         document_id=uuid.uuid4(), type_slug=type_slug(type_title), type_title=type_title, name=name, file=stored
     )

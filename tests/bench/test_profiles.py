@@ -6,11 +6,10 @@ from bench.profiles import cost_shares, cumulative_counts, package_of, parse_raw
 
 RAW = [
     'process 1:"python -m bot";thread (0x1);run (asyncio/base_events.py);'
-    'feed_update (aiogram/dispatcher/dispatcher.py);request (httpx/_client.py) 3',
+    "feed_update (aiogram/dispatcher/dispatcher.py);request (httpx/_client.py) 3",
     'process 1:"python -m bot";thread (0x1);run (asyncio/base_events.py);'
-    'feed_update (aiogram/dispatcher/dispatcher.py);__call__ (bot/middlewares.py);format (logging/__init__.py) 2',
-    'process 1:"python -m bot";thread (0x1);_run_once (asyncio/base_events.py);'
-    'EpollSelector.select (selectors.py) 5',
+    "feed_update (aiogram/dispatcher/dispatcher.py);__call__ (bot/middlewares.py);format (logging/__init__.py) 2",
+    'process 1:"python -m bot";thread (0x1);_run_once (asyncio/base_events.py);EpollSelector.select (selectors.py) 5',
     "not a stack line",
 ]
 

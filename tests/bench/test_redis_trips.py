@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.redis_trips import parse_monitor, round_trips, updates_claimed
 
 CAPTURE = [
-    'OK',
+    "OK",
     '1733213012.000100 [12 127.0.0.1:5001] "INCR" "p:flood:42"',
     '1733213012.000110 [12 127.0.0.1:5001] "GET" "p:lang:42"',
     '1733213012.000120 [12 127.0.0.1:5001] "SET" "p:update:7" "1" "NX" "EX" "3600"',

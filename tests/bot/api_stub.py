@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +12,6 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from api.files.headers import decode_file_name_header
-from contracts.text import InvalidFileName
 from contracts.api_schemas import (
     QUOTA_EXCEEDED,
     DocumentDetail,
@@ -25,6 +25,7 @@ from contracts.api_schemas import (
     TypeSummary,
     UploadedFile,
 )
+from contracts.text import InvalidFileName
 
 TOKEN = "stub-service-token"
 CREATED = datetime(2026, 3, 1, tzinfo=UTC)
@@ -47,6 +48,7 @@ class StubState:
     name_after_event: str | None = None
     duplicate_of: str | None = None
     event_effect: str | None = None  # GET .../events/{id}: applied with this effect, or not applied (None)
+    delay_seconds: float = 0.0  # every answer waits this long first (a slow, overloaded API)
 
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -55,8 +57,15 @@ def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = 
 
 def _summary(slug: str, index: int) -> DocumentSummary:
     title = f"Type {slug.removeprefix('type')}"
-    return DocumentSummary(document_id=f"00000000-0000-4000-8000-{index:012d}", type_slug=slug, type_title=title,
-                           name=f"{slug} {index}", size=1234, mime_type="application/pdf", created_at=CREATED)
+    return DocumentSummary(
+        document_id=f"00000000-0000-4000-8000-{index:012d}",
+        type_slug=slug,
+        type_title=title,
+        name=f"{slug} {index}",
+        size=1234,
+        mime_type="application/pdf",
+        created_at=CREATED,
+    )
 
 
 STATE = web.AppKey("state", StubState)
@@ -71,6 +80,8 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
     """Check the token, then play the failure the test asked for (5xx, or 409 for reads after an event)."""
     state = _state(request)
     state.requests.append(request)
+    if state.delay_seconds:
+        await asyncio.sleep(state.delay_seconds)
     if request.headers.get("Authorization") != f"Bearer {TOKEN}":
         return _json(ErrorBody(code="unauthorized", message="bad token"), 401)
     if state.fail_status:
@@ -84,8 +95,9 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def _types(request: web.Request) -> web.Response:
     state = _state(request)
-    items = [TypeSummary(slug=f"type{i}", title=f"Type {i}", live_count=state.documents_per_type)
-             for i in range(state.types)]
+    items = [
+        TypeSummary(slug=f"type{i}", title=f"Type {i}", live_count=state.documents_per_type) for i in range(state.types)
+    ]
     return _json(TypeList(items=items))
 
 
@@ -107,8 +119,9 @@ async def _document(request: web.Request) -> web.Response:
     if request.query.get("after_event"):
         status, duplicate_of = state.status_after_event, state.duplicate_of
         summary["name"] = state.name_after_event or summary["name"]
-    return _json(DocumentDetail(**summary, status=status, duplicate_of=duplicate_of, sha256="0" * 64,
-                                updated_at=CREATED))
+    return _json(
+        DocumentDetail(**summary, status=status, duplicate_of=duplicate_of, sha256="0" * 64, updated_at=CREATED)
+    )
 
 
 async def _event(request: web.Request) -> web.Response:
@@ -134,8 +147,15 @@ async def _upload(request: web.Request) -> web.Response:
     except InvalidFileName as error:
         return _json(ErrorBody(code="invalid_file_name", message=str(error)), 422)
     digest = hashlib.sha256(body).hexdigest()
-    return _json(UploadedFile(object_key=f"owners/{request.match_info['owner_id']}/{digest}", sha256=digest,
-                              size=len(body), mime_type=request.content_type, file_name=file_name))
+    return _json(
+        UploadedFile(
+            object_key=f"owners/{request.match_info['owner_id']}/{digest}",
+            sha256=digest,
+            size=len(body),
+            mime_type=request.content_type,
+            file_name=file_name,
+        )
+    )
 
 
 async def _download(request: web.Request) -> web.Response:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiogram.types import Contact
 
-from contracts.events import UserLanguageChanged, UserStarted
-
 from bot.ui.callbacks import LangCb, MenuAction, MenuCb
 from bot.ui.i18n import Texts
+from contracts.events import UserLanguageChanged, UserStarted
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -78,8 +77,20 @@ async def test_language_answers_outdated_when_the_code_is_unknown(app: BotUnderT
 
 
 def _add(app: BotUnderTest, name: str) -> None:
-    app.api.add(StoredDoc(OWNER, f"00000000-0000-0000-0000-{len(app.api.docs):012d}", "t", "Things", name,
-                          f"{len(app.api.docs):064d}", 1, "application/pdf", None, None))
+    app.api.add(
+        StoredDoc(
+            OWNER,
+            f"00000000-0000-0000-0000-{len(app.api.docs):012d}",
+            "t",
+            "Things",
+            name,
+            f"{len(app.api.docs):064d}",
+            1,
+            "application/pdf",
+            None,
+            None,
+        )
+    )
 
 
 async def test_search_shows_results_as_buttons_when_names_match(app: BotUnderTest, ann: Person) -> None:

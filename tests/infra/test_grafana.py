@@ -39,6 +39,8 @@ REQUIRED_PANELS = [
     ("dlq",),
     ("unapplicable",),
     ("stream messages/s",),
+    ("bot calls to the query api", "operation"),
+    ("telegram file download", "getfile"),
 ]
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 

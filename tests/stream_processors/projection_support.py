@@ -16,8 +16,9 @@ from tests.factories import document_id_of
 from tests.keyrings import TEST_PEOPLE
 
 
-def apply_all(events: Sequence[EventEnvelope], state: BatchState | None = None, first_offset: int = 0
-              ) -> tuple[BatchState, list[Effect]]:
+def apply_all(
+    events: Sequence[EventEnvelope], state: BatchState | None = None, first_offset: int = 0
+) -> tuple[BatchState, list[Effect]]:
     """Apply ``events`` at consecutive offsets; returns the state and the effect of each event."""
     state = BatchState(keys=TEST_PEOPLE) if state is None else state
     effects = [apply_event(state, event, first_offset + index) for index, event in enumerate(events)]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import REGISTRY
 
+from bot.clients.api_client import (
+    ApiBusy,
+    ApiClient,
+    ApiNotFound,
+    ApiNotYetApplied,
+    ApiRejected,
+    ApiUnavailable,
+    QuotaExceeded,
+)
+from bot.clients.telegram_files import FileTooBig
 from contracts.api_schemas import StorageUsage
 from contracts.effects import Effect
-
-from bot.clients.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
 from tests.bot.api_stub import TOKEN, StubState, start_stub
@@ -31,9 +40,7 @@ async def client(stub: tuple[StubState, str]) -> AsyncIterator[ApiClient]:
     await api.close()
 
 
-async def test_client_sends_token_and_request_id_when_reading(
-    stub: tuple[StubState, str], client: ApiClient
-) -> None:
+async def test_client_sends_token_and_request_id_when_reading(stub: tuple[StubState, str], client: ApiClient) -> None:
     correlation_id_var.set("corr-123")
     page = await client.list_documents(5, "type 1/x", limit=2, cursor="4", after_event="ev-1")
     request = stub[0].requests[-1]
@@ -51,9 +58,7 @@ async def test_client_retries_then_reads_when_the_event_is_applied_late(
     assert len(types.items) == 3 and len(stub[0].requests) == 3
 
 
-async def test_client_raises_not_yet_applied_when_409_persists(
-    stub: tuple[StubState, str], client: ApiClient
-) -> None:
+async def test_client_raises_not_yet_applied_when_409_persists(stub: tuple[StubState, str], client: ApiClient) -> None:
     stub[0].conflicts_left = 100
     with pytest.raises(ApiNotYetApplied):
         await client.list_types(5, after_event="ev-1")
@@ -79,6 +84,36 @@ async def test_client_raises_unavailable_when_nothing_listens() -> None:
         await api.close()
 
 
+async def test_client_raises_busy_not_unavailable_when_the_api_answers_later_than_the_timeout(
+    stub: tuple[StubState, str],
+) -> None:
+    stub[0].delay_seconds = 0.5
+    api = ApiClient(stub[1], TOKEN, timeout_seconds=0.1)
+    try:
+        with pytest.raises(ApiBusy):
+            await api.list_types(5)
+    finally:
+        await api.close()
+
+
+async def test_client_queues_then_raises_busy_when_every_connection_stays_taken(stub: tuple[StubState, str]) -> None:
+    stub[0].delay_seconds = 0.2
+    api = ApiClient(stub[1], TOKEN, timeout_seconds=0.5, max_connections=1)
+    try:
+        first = asyncio.create_task(api.list_types(5))
+        queued = asyncio.create_task(api.list_types(6))  # waits ~0.2 s for the one connection, then is served
+        assert len((await first).items) == 3 and len((await queued).items) == 3
+        stub[0].delay_seconds = 0
+        download = api.file_chunks(5, "00000000-0000-4000-8000-000000000001")
+        await anext(download)  # a download being read holds its connection until it ends
+        with pytest.raises(ApiBusy, match="no free connection"):
+            await api.list_types(6)
+        await download.aclose()
+        assert len((await api.list_types(6)).items) == 3
+    finally:
+        await api.close()
+
+
 async def test_client_raises_rejected_when_the_token_is_wrong(stub: tuple[StubState, str]) -> None:
     api = ApiClient(stub[1], "wrong", timeout_seconds=5)
     try:
@@ -94,13 +129,24 @@ async def _chunks() -> AsyncIterator[bytes]:
         yield part
 
 
-async def test_client_streams_an_upload_with_name_and_type_when_uploading(stub: tuple[StubState, str],
-                                                                          client: ApiClient) -> None:
+async def test_client_streams_an_upload_with_name_and_type_when_uploading(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
     uploaded = await client.upload_file(5, _chunks(), "application/pdf", "Договор №1.pdf")
     request = stub[0].requests[-1]
     assert stub[0].bodies == [b"first second third"] and uploaded.size == 18
     assert request.headers["X-File-Name"] == "%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%20%E2%84%961.pdf"
     assert request.content_type == "application/pdf"
+
+
+async def _chunks_then_too_big() -> AsyncIterator[bytes]:
+    yield b"first "
+    raise FileTooBig("more than 6 bytes")
+
+
+async def test_client_raises_the_sources_own_error_when_the_upload_source_fails(client: ApiClient) -> None:
+    with pytest.raises(FileTooBig):
+        await client.upload_file(5, _chunks_then_too_big(), "application/pdf", "a.pdf")
 
 
 async def test_client_raises_quota_exceeded_with_the_usage_when_an_upload_is_past_the_limits(
@@ -122,8 +168,9 @@ async def test_client_reads_what_an_event_did_when_asked_for_its_status(
     assert status.applied and status.effect == "restored_renamed"
 
 
-async def test_client_yields_file_bytes_and_times_the_download_when_streaming(stub: tuple[StubState, str],
-                                                                              client: ApiClient) -> None:
+async def test_client_yields_file_bytes_and_times_the_download_when_streaming(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
     labels = {"target": "api", "operation": "download_file", "outcome": "ok"}
     before = REGISTRY.get_sample_value("docvault_integration_call_seconds_count", labels) or 0
     data = b"".join([chunk async for chunk in client.file_chunks(5, "00000000-0000-4000-8000-000000000001")])
@@ -131,8 +178,9 @@ async def test_client_yields_file_bytes_and_times_the_download_when_streaming(st
     assert REGISTRY.get_sample_value("docvault_integration_call_seconds_count", labels) == before + 1
 
 
-async def test_client_raises_before_any_bytes_when_the_file_is_missing(stub: tuple[StubState, str],
-                                                                       client: ApiClient) -> None:
+async def test_client_raises_before_any_bytes_when_the_file_is_missing(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
     stub[0].fail_status = 404
     with pytest.raises(ApiNotFound):
         await anext(client.file_chunks(5, MISSING))

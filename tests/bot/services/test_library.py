@@ -16,8 +16,21 @@ OWNER = 7001
 
 
 def _doc(api: FakeApi, name: str, owner: int = OWNER, status: str = "live", slug: str = "receipts") -> StoredDoc:
-    return api.add(StoredDoc(owner, str(uuid.uuid4()), slug, slug.title(), name, uuid.uuid4().hex * 2, 1,
-                             "application/pdf", None, None, status=status))
+    return api.add(
+        StoredDoc(
+            owner,
+            str(uuid.uuid4()),
+            slug,
+            slug.title(),
+            name,
+            uuid.uuid4().hex * 2,
+            1,
+            "application/pdf",
+            None,
+            None,
+            status=status,
+        )
+    )
 
 
 @pytest.fixture
@@ -30,9 +43,15 @@ def library(api: FakeApi, store: UserStore) -> Library:
     return Library(api, store, BotConfig(page_size=2))
 
 
-@pytest.mark.parametrize(("status", "allow_deleted", "found"), [
-    ("live", False, True), ("deleted", False, False), ("deleted", True, True), ("duplicate", True, False),
-])
+@pytest.mark.parametrize(
+    ("status", "allow_deleted", "found"),
+    [
+        ("live", False, True),
+        ("deleted", False, False),
+        ("deleted", True, True),
+        ("duplicate", True, False),
+    ],
+)
 async def test_document_offers_only_live_or_allowed_deleted_documents_when_asked_by_their_owner(
     api: FakeApi, library: Library, status: str, allow_deleted: bool, found: bool
 ) -> None:
@@ -69,9 +88,14 @@ async def test_page_stores_a_token_for_the_next_page_with_this_page_as_back_when
     assert [d.name for d in last.documents] == ["c"] and last.next_token is None
 
 
-@pytest.mark.parametrize(("raw", "words"), [
-    ("  tax   2025 ", "tax 2025"), ("\n\t", ""), ("x" * (MAX_QUERY_LENGTH + 5), "x" * MAX_QUERY_LENGTH),
-])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("  tax   2025 ", "tax 2025"),
+        ("\n\t", ""),
+        ("x" * (MAX_QUERY_LENGTH + 5), "x" * MAX_QUERY_LENGTH),
+    ],
+)
 def test_search_words_are_single_spaced_and_bounded_when_typed_loosely(raw: str, words: str) -> None:
     assert search_words(raw) == words
 
@@ -87,5 +111,7 @@ async def test_shelves_choice_gives_each_type_a_token_that_recalls_it_when_addin
 
     assert [t.slug for t in choice.types] == ["receipts", "taxes"]
     assert [await shelves.recall(OWNER, token) for token in choice.tokens] == [
-        ListRef("receipts", "Receipts"), ListRef("taxes", "Taxes")]
+        ListRef("receipts", "Receipts"),
+        ListRef("taxes", "Taxes"),
+    ]
     assert await shelves.recall(OWNER + 1, choice.tokens[0]) is None  # tokens are the owner's

@@ -15,13 +15,12 @@ from aiogram.methods import AnswerCallbackQuery
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from contracts.text import type_slug
-
 from bot.clients.person_store import list_token
 from bot.dialogs.states import AddDocument
 from bot.ui import callbacks as cb
 from bot.ui.i18n import LANGUAGES, Texts
 from bot.ui.presentation import doc_ref
+from contracts.text import type_slug
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 
@@ -66,8 +65,11 @@ def hostile_text(factory: type[CallbackData]) -> st.SearchStrategy[str]:
 
 
 def test_valid_values_cover_every_factory_when_one_is_added() -> None:
-    factories = {obj for _, obj in inspect.getmembers(cb, inspect.isclass)
-                 if issubclass(obj, CallbackData) and obj is not CallbackData}
+    factories = {
+        obj
+        for _, obj in inspect.getmembers(cb, inspect.isclass)
+        if issubclass(obj, CallbackData) and obj is not CallbackData
+    }
 
     assert factories == set(VALID)
 
@@ -108,8 +110,18 @@ FORGED: dict[type[CallbackData], list[str]] = {
     cb.ListCb: ["t", "t:", "t:a:b", "t:nosuchtoken"],
     cb.PickTypeCb: ["p", "p:", "p:a:b", "p:nosuchtoken"],
     cb.SuggestedNameCb: ["n:", "n:x", "n::"],
-    cb.DocCb: ["d", "d:o", "d:o:", "d:o:not-a-uuid", f"d:zz:{HEX}", f"d:o:{HEX.upper()}", f"d:o:{uuid.UUID(HEX)}",
-               f"d:o:{HEX}:x", f"d:o:{HEX[:-1]}", f"d:o:{HEX}\n"],
+    cb.DocCb: [
+        "d",
+        "d:o",
+        "d:o:",
+        "d:o:not-a-uuid",
+        f"d:zz:{HEX}",
+        f"d:o:{HEX.upper()}",
+        f"d:o:{uuid.UUID(HEX)}",
+        f"d:o:{HEX}:x",
+        f"d:o:{HEX[:-1]}",
+        f"d:o:{HEX}\n",
+    ],
     cb.LangCb: ["l", "l:", "l:xx", "l:EN", "l:en:x"],
     cb.RetrySaveCb: ["r:", "r:x"],
 }

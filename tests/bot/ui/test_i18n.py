@@ -52,10 +52,18 @@ def test_every_locale_key_is_used_when_the_bot_package_is_scanned() -> None:
     assert not unused
 
 
-@pytest.mark.parametrize(("stored", "telegram", "expected"), [
-    (None, "ru", "ru"), (None, "ru-RU", "ru"), (None, "de", "en"), (None, None, "en"),
-    ("en", "ru", "en"), ("ru", "en", "ru"), ("xx", "ru", "ru"),
-])
+@pytest.mark.parametrize(
+    ("stored", "telegram", "expected"),
+    [
+        (None, "ru", "ru"),
+        (None, "ru-RU", "ru"),
+        (None, "de", "en"),
+        (None, None, "en"),
+        ("en", "ru", "en"),
+        ("ru", "en", "ru"),
+        ("xx", "ru", "ru"),
+    ],
+)
 def test_pick_language_prefers_the_choice_then_telegram_when_both_are_known(
     stored: str | None, telegram: str | None, expected: str
 ) -> None:
