@@ -65,6 +65,7 @@ class RecordingSession(BaseSession):
         self.messages: dict[tuple[int, int], Message] = {}  # (chat id, message id) -> what it shows now
         self.last_keyboard: Message | None = None
         self.last_keyboards: dict[int, Message] = {}  # chat id -> the latest message there with buttons
+        self.dead_ends: list[TelegramMethod[Any]] = []  # messages shown in a private chat without a way on
         self.middleware(TelegramCalls(max_wait_seconds=5, sleep=self._no_sleep))
 
     async def _no_sleep(self, seconds: float) -> None:
@@ -80,6 +81,8 @@ class RecordingSession(BaseSession):
     async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
                            timeout: int | None = None) -> TelegramType:
         self.requests.append(method)
+        if dead_end(method):
+            self.dead_ends.append(method)
         pending = self.failures.get(type(method))
         if pending:
             error = pending.pop(0)(method)
@@ -109,7 +112,8 @@ class RecordingSession(BaseSession):
         if isinstance(payload, InputFile):
             data = b"".join([chunk async for chunk in cast(AsyncIterator[bytes], payload.read(bot))])
             self.uploaded.append((payload.filename or "", data))
-        return _message(int(method.chat_id), text=None).as_(bot)
+        return self._keep(_message(int(method.chat_id), text=None, caption=method.caption,
+                                   reply_markup=method.reply_markup), bot)
 
     async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
                              chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
@@ -150,6 +154,20 @@ class RecordingSession(BaseSession):
             if isinstance(markup, InlineKeyboardMarkup):
                 return markup
         raise AssertionError("no keyboard was sent")
+
+
+SHOWN = (SendMessage, EditMessageText, SendDocument, SendPhoto)
+
+
+def dead_end(method: TelegramMethod[Any]) -> bool:
+    """A message shown to a person in their private chat with no button to go on (Menu, Back, the next step).
+
+    Groups are left out: the bot says one thing there (it works only in private chats) and a button there would
+    only answer "this button works only in your own private chat"."""
+    if not isinstance(method, SHOWN) or method.chat_id is None or int(method.chat_id) < 0:
+        return False
+    markup = method.reply_markup
+    return not (isinstance(markup, InlineKeyboardMarkup) and any(markup.inline_keyboard))
 
 
 def _message(chat_id: int, text: str | None, reply_markup: Any = None, message_id: int | None = None,

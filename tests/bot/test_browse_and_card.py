@@ -58,14 +58,52 @@ async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app:
         _doc(app, f"receipt {index}")
     await ann.says("/documents")
     await ann.presses_button("Receipts")
-    assert ann.last_text() == "<b>Receipts</b>, page 1:"
+    assert ann.last_text() == "<b>Receipts</b> · page 1 of 3:"
     assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", "More ›"]
     await ann.presses_button("More")
     await ann.presses_button("More")
-    assert ann.last_text() == "<b>Receipts</b>, page 3:"
+    assert ann.last_text() == "<b>Receipts</b> · page 3 of 3:"
     assert _buttons(app)[:2] == ["receipt 6", "‹ Back"]
     await ann.presses_button("Back")
-    assert ann.last_text() == "<b>Receipts</b>, page 2:"
+    assert ann.last_text() == "<b>Receipts</b> · page 2 of 3:"
+
+
+async def test_card_back_returns_to_the_page_it_was_opened_from_when_that_is_not_the_first(
+    app: BotUnderTest, ann: Person
+) -> None:
+    for index in range(7):
+        _doc(app, f"receipt {index}")
+    await ann.says("/documents")
+    await ann.presses_button("Receipts")
+    await ann.presses_button("More")
+    await ann.presses_button("receipt 4")
+    assert ann.last_text().startswith("📄 <b>receipt 4</b>")
+    await ann.presses_button("Delete")
+    await ann.presses_button("No, keep it")  # the card again, still knowing where it came from
+    await ann.presses_button("‹ Back")
+    assert ann.last_text() == "<b>Receipts</b> · page 2 of 3:"
+    assert _buttons(app)[:3] == ["receipt 3", "receipt 4", "receipt 5"]
+    await ann.presses_button("receipt 3")
+    await ann.presses_button("Get file")  # the file comes with a way back to its card, and on to page 2
+    await ann.presses_button("Open")
+    await ann.presses_button("‹ Back")
+    assert ann.last_text() == "<b>Receipts</b> · page 2 of 3:"
+
+
+async def test_card_back_returns_to_the_first_page_when_opened_there_or_from_an_old_button(
+    app: BotUnderTest, ann: Person
+) -> None:
+    doc = _doc(app, "receipt 0")
+    _doc(app, "receipt 1")
+    await ann.says("/documents")
+    await ann.presses_button("Receipts")
+    assert ann.last_text() == "<b>Receipts</b>:"  # one page: no "1 of 1"
+    await ann.presses_button("receipt 0")
+    await ann.presses_button("‹ Back")
+    assert ann.last_text() == "<b>Receipts</b>:"
+    await ann.presses(f"d:o:{uuid.UUID(doc.document_id).hex}")  # a card button of the bot before origins
+    await ann.presses_button("‹ Back")
+    assert ann.last_text() == "<b>Receipts</b>:"
 
 
 async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnderTest, ann: Person) -> None:
@@ -73,10 +111,11 @@ async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnde
     assert ann.last_text() == "This button is outdated."
 
 
-async def test_card_shows_name_type_size_and_date_when_opened(app: BotUnderTest, ann: Person) -> None:
-    doc = _doc(app, "Café <bill>", content=b"x" * 2048)
+async def test_card_shows_file_name_format_size_and_local_date_when_opened(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Café <bill>", content=b"x" * 2048, file_name="bill <1>.pdf")
     await ann.presses(_open(doc))
-    assert ann.last_text() == "📄 <b>Café &lt;bill&gt;</b>\nType: Receipts\nSize: 2 KB\nAdded: 2026-03-01"
+    assert ann.last_text() == ("📄 <b>Café &lt;bill&gt;</b>\nType: Receipts\nFile: bill &lt;1&gt;.pdf\n"
+                               "Format: PDF, 2 KB\nAdded: 1 Mar 2026, 15:00 MSK")  # created 12:00 UTC
     assert _buttons(app) == ["📥 Get file", "🔗 Link", "✏️ Rename", "🗑 Delete", "‹ Back", "🏠 Menu"]
 
 
@@ -174,7 +213,8 @@ async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app
 async def test_link_sends_a_signed_url_when_links_are_enabled(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Visa")
     await ann.presses(_act(doc, DocAction.link))
-    assert ann.last_text().startswith("Download link (valid until 2026-03-01 12:15 UTC):\nhttps://files.example/")
+    assert ann.last_text().startswith("Download link (valid until 1 Mar 2026, 15:15 MSK):\nhttps://files.example/")
+    assert _buttons(app) == ["📄 Open", "🏠 Menu"]
 
 
 async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(app: BotUnderTest,
@@ -187,4 +227,22 @@ async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(a
               if b.text.startswith("Документы")]
     assert data is not None and data.startswith("t:")
     await ann.presses(data)
-    assert ann.last_text() == f"<b>{long_title}</b>, page 1:"
+    assert ann.last_text() == f"<b>{long_title}</b>:"
+
+
+async def test_card_shows_russian_dates_and_a_photo_without_file_name_when_the_person_speaks_russian(
+    app: BotUnderTest
+) -> None:
+    olga = app.person(language="ru")
+    doc = _doc(app, "Паспорт", content=b"x" * 10, file_name=None, mime="image/jpeg")
+    await olga.presses(_open(doc))
+    assert olga.last_text() == ("📄 <b>Паспорт</b>\nТип: Receipts\nФайл: фотография\nФормат: JPG, 10 Б\n"
+                                "Добавлен: 01.03.2026, 15:00 МСК")
+
+
+async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type_tells(
+    app: BotUnderTest, ann: Person
+) -> None:
+    doc = _doc(app, "Blob", file_name="blob", mime="application/octet-stream")
+    await ann.presses(_open(doc))
+    assert "File: blob\nFormat: unknown, 0 B" in ann.last_text()

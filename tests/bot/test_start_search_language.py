@@ -99,9 +99,12 @@ async def test_search_asks_again_when_the_query_is_blank(app: BotUnderTest, ann:
     assert ann.last_text() == "Please send a word to search for."
 
 
-async def test_unknown_text_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
-    await ann.says("hello?")
-    assert ann.last_text().startswith("I didn't get that. If you were in the middle of something")
+async def test_unknown_text_shows_the_menu_when_it_is_no_word(app: BotUnderTest, ann: Person) -> None:
+    for text in ("/frobnicate", "👍", "?!"):
+        await ann.says(text)
+        assert ann.last_text().startswith("I didn't get that. If you were in the middle of something")
+        assert "Add document" in str(app.session.last_markup())
+    assert not app.api.after_events  # nothing was searched for
 
 
 async def test_unsupported_content_is_explained_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:

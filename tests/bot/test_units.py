@@ -28,9 +28,12 @@ from bot.ui.callbacks import (
     LangCb,
     ListCb,
     MenuAction,
+    MAX_SEARCH_PAGE,
     MenuCb,
+    Origin,
     PickTypeCb,
     RetrySaveCb,
+    SearchCb,
     SuggestedNameCb,
     TypeCb,
     fits,
@@ -45,6 +48,9 @@ LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
 @pytest.mark.parametrize("data", [
     *(MenuCb(action=action) for action in MenuAction),
     *(DocCb(action=action, doc=uuid.uuid4().hex) for action in DocAction),
+    *(DocCb(action=action, doc=uuid.uuid4().hex, back=Origin(search_token=LONGEST_TOKEN, page=MAX_SEARCH_PAGE).pack())
+      for action in DocAction),
+    SearchCb(token=LONGEST_TOKEN, page=MAX_SEARCH_PAGE),
     ListCb(token=LONGEST_TOKEN), PickTypeCb(token=LONGEST_TOKEN), SuggestedNameCb(), RetrySaveCb(),
     TypeCb(slug="я" * 31),
     LangCb(code="ru"),
@@ -136,7 +142,7 @@ def _summary(name: str) -> DocumentSummary:
 ])
 def test_document_page_shows_paging_buttons_when_pages_exist(prev: str | None, next_: str | None,
                                                              expected: list[str]) -> None:
-    markup = keyboards.document_page(Texts("en"), [_summary("a"), _summary("b")], prev, next_)
+    markup = keyboards.document_page(Texts("en"), [_summary("a"), _summary("b")], prev, next_, Origin())
     texts = [[button.text for button in row] for row in markup.inline_keyboard]
     assert texts[:2] == [["a"], ["b"]]
     paging = texts[2] if len(texts) == 4 else []

@@ -161,7 +161,7 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
     typed = await ann.says("hello")
 
     assert sent.method == "sendDocument" and sent.params["caption"] == "Bravo"
-    assert text_of(typed).startswith("I didn't get that. If you were in the middle of something, it was interrupted")
+    assert text_of(typed).startswith("I found no document called “hello”. If you were in the middle of something")
     found = await ann.says("/search alpha")
     assert text_of(found) == "Found for “alpha”:" and ann.buttons()[0][0] == "Alpha · Receipts"
     row, events = await _person_row(system, ann, "abandoned dialog: rename of A left open, B opened and fetched, "
