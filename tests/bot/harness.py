@@ -236,12 +236,12 @@ class Person:
         await self.send(document=document, **extra)
         return file_id
 
-    async def sends_photo(self, data: bytes) -> str:
+    async def sends_photo(self, data: bytes, caption: str | None = None) -> str:
         file_id = f"photo{_next_id()}"
         self.session.files[file_id] = data
         sizes = [PhotoSize(file_id="small" + file_id, file_unique_id="s", width=90, height=90, file_size=10),
                  PhotoSize(file_id=file_id, file_unique_id="u" + file_id, width=800, height=600, file_size=len(data))]
-        await self.send(photo=sizes)
+        await self.send(photo=sizes, caption=caption)
         return file_id
 
     async def presses(self, data: CallbackData | str, on: Message | None = None) -> Any:

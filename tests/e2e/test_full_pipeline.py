@@ -51,7 +51,9 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     assert ann.buttons()[0][0] == "Passport (1)"
     await ann.presses("Passport")
     opened = await ann.presses("Main passport")
-    assert text_of(opened).startswith("📄 <b>Main passport</b>\nType: Passport\nSize: 293 KB")
+    assert text_of(opened).startswith("📄 <b>Main passport</b>\nType: Passport\nFile: passport.pdf\n"
+                                      "Format: PDF, 293 KB\nAdded: ")
+    assert text_of(opened).endswith(" MSK")  # the bot's time zone, named
 
     by_id = await ann.presses("Get file")
     assert by_id.method == "sendDocument" and by_id.uploaded is None  # Telegram knew the file_id
