@@ -274,6 +274,7 @@ async def test_add_keeps_the_step_when_the_api_is_down(app: BotUnderTest, ann: P
     await ann.says("Main")
     assert ann.last_text().startswith("The document service is temporarily unavailable")
     assert await ann.state() == AddDocument.entering_name.state
+    assert [b.text for row in app.session.last_markup().inline_keyboard for b in row] == ["✖ Cancel"]  # in a dialog
     app.api.down = False
     await ann.says("Main")
     assert await ann.state() == AddDocument.waiting_file.state
