@@ -54,8 +54,8 @@ async def _ask_type(target: Target, state: FSMContext, services: Services, perso
     await show(target, intro + question, keyboards.type_choice(person.tr, choice.types, choice.tokens))
 
 
-async def accepted_file(message: Message, services: Services, tr: Texts, way_on: InlineKeyboardMarkup,
-                        ) -> IncomingFile | None:
+async def accepted_file(message: Message, services: Services, tr: Texts,
+                        way_on: InlineKeyboardMarkup) -> IncomingFile | None:
     """The file of ``message`` if the dialog can take it; otherwise say why (once per album), offering
     ``way_on`` (Cancel in a dialog, the menu outside), and return None."""
     if message.media_group_id is not None:

@@ -72,7 +72,7 @@ class Library:
     async def page(self, owner_id: int, ref: ListRef, back: str, after_event: str | None) -> Page:
         """The page ``ref`` stands for; ``back`` (packed callback data of this page) becomes the next one's Back."""
         size = self._config.page_size
-        # The page has no total; the type's live count has (read at the same time, so no slower).
+        # The page carries no total; the type's live count does (read concurrently with the page).
         result, types = await asyncio.gather(
             self._api.list_documents(owner_id, ref.slug, size, ref.cursor, after_event=after_event),
             self._api.list_types(owner_id, after_event=after_event))
