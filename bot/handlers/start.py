@@ -11,7 +11,6 @@ from bot.dialogs.states import leave_dialog
 from bot.injected import Person, Services
 from bot.ui import keyboards
 from bot.ui.callbacks import MenuAction, MenuCb
-from bot.ui.commands import commands_text
 from bot.ui.screen import show
 
 
@@ -29,8 +28,7 @@ async def menu(target: Message | CallbackQuery, state: FSMContext, raw_state: st
 
 
 async def help_text(target: Message | CallbackQuery, person: Person) -> None:
-    tr = person.tr
-    await show(target, tr("help.text") + "\n" + commands_text(tr), keyboards.back_to_menu(tr))
+    await show(target, person.tr("help.text"), keyboards.back_to_menu(person.tr))
 
 
 async def cancel(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, person: Person,

@@ -1,6 +1,6 @@
-"""The bot's commands: what Telegram's menu button lists (``setMyCommands``, per language) and /help shows.
+"""The bot's commands: what Telegram's menu button lists (``setMyCommands``, per language).
 
-One list, so the two cannot drift apart; a test checks it names every command a router handles.
+Tests check that this list, the routers' commands and the ones /help names (``help.text``) are the same.
 """
 
 from __future__ import annotations
@@ -15,9 +15,3 @@ COMMANDS = ("start", "menu", "add", "documents", "search", "language", "help", "
 def bot_commands(tr: Texts) -> list[BotCommand]:
     """The commands with their descriptions in the language of ``tr`` (plain text, as Telegram shows it)."""
     return [BotCommand(command=name, description=tr.plain(f"commands.{name}")) for name in COMMANDS]
-
-
-def commands_text(tr: Texts) -> str:
-    """The commands as /help lists them, one a line (HTML)."""
-    return "\n".join(tr("commands.line", command=f"/{name}", description=tr.plain(f"commands.{name}"))
-                     for name in COMMANDS)

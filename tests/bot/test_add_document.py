@@ -18,11 +18,13 @@ from bot.app import Dependencies, build_dispatcher, fsm_storage
 from bot.dialogs.states import AddDocument
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
 
 PDF = b"%PDF-1.7 passport scan"
+TR = Texts("en")
 
 
 async def _start_adding(person: Person, type_title: str = "Passport", name: str = "Main passport") -> None:
@@ -37,14 +39,14 @@ def _added(app: BotUnderTest) -> list[DocumentAdded]:
 
 async def test_add_saves_after_the_append_when_type_name_and_file_are_given(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
-    assert ann.last_text() == "Now send the file or photo for “Main passport”."
+    assert ann.last_text() == TR("add.ask_file", name="Main passport")
     await ann.sends_file(PDF, file_name="scan.pdf")
 
     [added] = _added(app)
     assert (added.type_slug, added.type_title, added.name) == ("passport", "Passport", "Main passport")
     assert added.file.size == len(PDF) and added.file.telegram_file_id and added.file.file_name == "scan.pdf"
     assert app.api.uploads == [(OWNER, PDF, "application/pdf", "scan.pdf")]
-    assert ann.last_text() == "✅ Saved “Main passport” under Passport."
+    assert ann.last_text() == TR("add.saved", name="Main passport", type="Passport")
     assert await ann.state() is None
 
 
@@ -52,7 +54,7 @@ async def test_add_keeps_everything_and_offers_retry_when_the_stream_is_down(app
     await _start_adding(ann)
     app.publisher.down = True
     await ann.sends_file(PDF)
-    assert "couldn't save" in ann.last_text() and not _added(app)
+    assert ann.last_text() == TR("add.save_failed") and not _added(app)
     assert await ann.state() == AddDocument.waiting_file.state
 
     app.publisher.down = False
@@ -67,13 +69,13 @@ async def test_add_retries_with_the_same_event_and_document_ids_when_a_stored_ap
     await _start_adding(ann)
     app.publisher.loses_confirms = True
     await ann.sends_file(PDF)
-    assert "couldn't save" in ann.last_text()
+    assert ann.last_text() == TR("add.save_failed")
 
     app.publisher.loses_confirms = False
     await ann.presses_button("Try again")
     first, retry = app.publisher.events
     assert (retry.event_id, _added(app)[1].document_id) == (first.event_id, _added(app)[0].document_id)
-    assert len(app.api.docs) == 1 and ann.last_text() == "✅ Saved “Main passport” under Passport."
+    assert len(app.api.docs) == 1 and ann.last_text() == TR("add.saved", name="Main passport", type="Passport")
     assert await ann.state() is None
 
 
@@ -92,13 +94,13 @@ async def test_add_saves_once_when_telegram_delivers_the_file_message_again(app:
 async def test_add_keeps_the_step_when_telegram_delivers_an_answer_again(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/add")
     await ann.says("Passport")
-    assert ann.last_update is not None and ann.last_text().startswith("Type: <b>Passport</b>. Now send a name")
+    assert ann.last_update is not None and ann.last_text() == TR("add.ask_name", type="Passport")
 
     await ann.delivers(ann.last_update)  # handled again, "Passport" would become the document's name
 
     assert await ann.state() == AddDocument.entering_name.state
     await ann.says("Main passport")
-    assert ann.last_text() == "Now send the file or photo for “Main passport”."
+    assert ann.last_text() == TR("add.ask_file", name="Main passport")
 
 
 async def test_add_makes_new_ids_when_the_next_document_is_added(app: BotUnderTest, ann: Person) -> None:
@@ -113,9 +115,9 @@ async def test_add_makes_new_ids_when_the_next_document_is_added(app: BotUnderTe
 
 async def test_add_asks_questions_after_when_the_file_comes_first(app: BotUnderTest, ann: Person) -> None:
     await ann.sends_file(PDF, file_name="Insurance policy 2026.pdf")
-    assert ann.last_text().startswith("Got the file.\nWhat kind of document")
+    assert ann.last_text() == TR("add.file_received") + "\n" + TR("add.ask_type_first")
     await ann.says("Insurance")
-    await ann.presses_button("Use “Insurance policy 2026”")
+    await ann.presses_button(TR.plain("add.use_suggestion", name="Insurance policy 2026"))
     [added] = _added(app)
     assert added.name == "Insurance policy 2026" and added.type_title == "Insurance"
 
@@ -135,7 +137,7 @@ async def test_add_asks_another_name_when_the_name_is_taken_in_the_type(app: Bot
     app.api.add(StoredDoc(OWNER, "00000000-0000-0000-0000-000000000001", "passport", "Passport", "Main passport",
                           "a" * 64, 1, "application/pdf", None, None))
     await _start_adding(ann, name="main  PASSPORT")
-    assert ann.last_text() == "You already have “main PASSPORT” under Passport. Please send another name."
+    assert ann.last_text() == TR("add.name_taken", name="main PASSPORT", type="Passport")
     assert await ann.state() == AddDocument.entering_name.state
     await ann.says("Old passport")
     assert await ann.state() == AddDocument.waiting_file.state
@@ -146,7 +148,7 @@ async def test_add_reports_the_existing_document_when_content_is_a_duplicate(app
     await ann.sends_file(PDF)
     await _start_adding(ann, type_title="Copies", name="Same bytes")
     await ann.sends_file(PDF)
-    assert ann.last_text() == "You already have this file: “Main passport” (Passport). Nothing new was added."
+    assert ann.last_text() == TR("add.duplicate", name="Main passport", type="Passport")
     assert len(_added(app)) == 1 and await ann.state() is None
 
 
@@ -174,14 +176,14 @@ async def test_add_tells_once_per_album_when_files_come_as_an_album(app: BotUnde
     await _start_adding(ann)
     for part in (b"one", b"two", b"three"):
         await ann.sends_file(part, media_group_id="album-1")
-    assert ann.saw().count("Please send one file at a time: albums are not supported.") == 1
+    assert ann.saw().count(TR("add.album")) == 1
     assert not _added(app) and await ann.state() == AddDocument.waiting_file.state
 
 
 async def test_add_asks_for_a_file_when_text_or_sticker_comes_instead(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
     await ann.says("here it is")
-    assert ann.last_text() == "Please send the document as a file or a photo (or tap Cancel)."
+    assert ann.last_text() == TR("add.not_a_file")
     await ann.send(sticker=Sticker(file_id="s", file_unique_id="s", type="regular", width=1, height=1,
                                    is_animated=False, is_video=False))
     await ann.send(voice=Voice(file_id="v", file_unique_id="v", duration=1))
@@ -195,17 +197,16 @@ async def test_add_explains_and_keeps_the_step_when_a_name_is_bad(app: BotUnderT
     await ann.says("Passport")
     await ann.says("\u0000\u200b\t")
     await ann.says("n" * 200)
-    assert ann.saw()[-2:] == ["The name can't be empty. Please send a name.",
-                              "That name is too long: at most 128 characters, please."]
+    assert ann.saw()[-2:] == [TR("name.empty"), TR("name.too_long", max=128)]
     assert await ann.state() == AddDocument.entering_name.state
     await ann.says("x\u0007y")
-    assert ann.last_text() == "Now send the file or photo for “x y”."
+    assert ann.last_text() == TR("add.ask_file", name="x y")
 
 
 async def test_add_explains_when_a_type_is_too_long(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/add")
     await ann.says("t" * 65)
-    assert ann.last_text() == "That type is too long: at most 64 characters, please."
+    assert ann.last_text() == TR("type.too_long", max=64)
     assert await ann.state() == AddDocument.choosing_type.state
 
 
@@ -213,7 +214,7 @@ async def test_add_escapes_html_when_a_name_contains_markup(app: BotUnderTest, a
     await _start_adding(ann, name="<script>alert(1)</script> & co")
     await ann.sends_file(PDF)
     assert _added(app)[0].name == "<script>alert(1)</script> & co"
-    assert ann.last_text() == "✅ Saved “&lt;script&gt;alert(1)&lt;/script&gt; &amp; co” under Passport."
+    assert ann.last_text() == "✅ Saved “&lt;script&gt;alert(1)&lt;/script&gt; &amp; co” under “Passport”."
 
 
 async def test_add_stores_a_photo_as_jpeg_when_a_photo_is_sent(app: BotUnderTest, ann: Person) -> None:
@@ -227,26 +228,25 @@ async def test_add_offers_a_photos_caption_as_its_name_and_hints_at_quality_when
     app: BotUnderTest, ann: Person
 ) -> None:
     await ann.sends_photo(b"\xff\xd8jpeg", caption="  Passport  p.1 ")
-    assert ann.last_text().startswith("Got the file.\nTip: Telegram compresses photos.")
+    assert ann.last_text().startswith(TR("add.file_received") + "\n" + TR("add.photo_hint") + "\n")
     await ann.says("Passport")
-    await ann.presses_button("Use “Passport p.1”")
+    await ann.presses_button(TR.plain("add.use_suggestion", name="Passport p.1"))
     [added] = _added(app)
     assert added.name == "Passport p.1"
-    assert ann.last_text() == "✅ Saved “Passport p.1” under Passport."  # the hint was given once, up front
+    assert ann.last_text() == TR("add.saved", name="Passport p.1", type="Passport")  # the hint came once, up front
 
 
 async def test_add_hints_at_quality_once_saved_when_the_photo_comes_last(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
     await ann.sends_photo(b"\xff\xd8jpeg")
-    assert ann.last_text() == ("✅ Saved “Main passport” under Passport.\n"
-                               "Tip: Telegram compresses photos. To keep full quality, send the picture as a file.")
+    assert ann.last_text() == TR("add.saved", name="Main passport", type="Passport") + "\n" + TR("add.photo_hint")
 
 
 async def test_add_prefers_the_caption_to_the_file_name_when_a_file_has_both(app: BotUnderTest, ann: Person) -> None:
     await ann.sends_file(PDF, file_name="scan_0001.pdf", caption="Lease 2026")
-    assert "Tip:" not in ann.last_text()  # a file keeps its quality
+    assert TR("add.photo_hint") not in ann.last_text()  # a file keeps its quality
     await ann.says("Leases")
-    assert "Use “Lease 2026”" in str(app.session.last_markup())
+    assert TR.plain("add.use_suggestion", name="Lease 2026") in str(app.session.last_markup())
 
 
 async def test_add_suggests_nothing_when_a_forwarded_file_has_no_name(app: BotUnderTest, ann: Person) -> None:
@@ -262,7 +262,7 @@ async def test_add_keeps_a_file_sent_while_naming_when_the_name_comes_later(app:
     await ann.says("/add")
     await ann.says("Passport")
     await ann.sends_file(PDF, file_name="new.pdf")
-    assert ann.last_text() == "Got the file.\nType: <b>Passport</b>. Now send a name for the document."
+    assert ann.last_text() == TR("add.file_received") + "\n" + TR("add.ask_name", type="Passport")
     await ann.says("Renewed")
     assert [a.name for a in _added(app)] == ["Renewed"]
 
@@ -272,9 +272,9 @@ async def test_add_keeps_the_step_when_the_api_is_down(app: BotUnderTest, ann: P
     await ann.says("Passport")
     app.api.down = True
     await ann.says("Main")
-    assert ann.last_text().startswith("The document service is temporarily unavailable")
+    assert ann.last_text() == TR("error.api_down")
     assert await ann.state() == AddDocument.entering_name.state
-    assert [b.text for row in app.session.last_markup().inline_keyboard for b in row] == ["✖ Cancel"]  # in a dialog
+    assert [b.text for row in app.session.last_markup().inline_keyboard for b in row] == [TR.plain("common.cancel")]
     app.api.down = False
     await ann.says("Main")
     assert await ann.state() == AddDocument.waiting_file.state
@@ -283,7 +283,7 @@ async def test_add_keeps_the_step_when_the_api_is_down(app: BotUnderTest, ann: P
 async def test_cancel_leaves_the_dialog_when_pressed_mid_way(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
     await ann.presses_button("Cancel")
-    assert ann.last_text() == "Cancelled. What would you like to do?"
+    assert ann.last_text() == TR("common.cancelled")
     assert await ann.state() is None
     await ann.sends_file(PDF)  # now a file starts a new dialog instead of finishing the old one
     assert not _added(app)
@@ -308,11 +308,9 @@ async def _add_through_the_stub(stubbed: StubbedBot, file_name: str | None = "sc
 
 @pytest.mark.parametrize(("usage", "expected"), [
     (StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3),
-     "“Lease” was not saved: you keep 100 of 100 documents, the most I can store for you (storage used: 5 MB of "
-     "1 GB). Delete documents you no longer need in My documents, then add it again."),
+     TR("quota.documents", name="Lease", documents=100, documents_limit=100, used="5 MB", limit="1 GB")),
     (StorageUsage(documents=12, documents_limit=100, bytes=1023 * 1024**2, bytes_limit=1024**3),
-     "“Lease” was not saved: it does not fit in your storage (1023 MB of 1 GB used, 12 of 100 documents). Delete "
-     "documents you no longer need in My documents, then add it again."),
+     TR("quota.bytes", name="Lease", documents=12, documents_limit=100, used="1023 MB", limit="1 GB")),
 ], ids=["documents", "bytes"])
 async def test_add_tells_the_usage_and_a_way_on_when_the_api_refuses_past_the_quota(
     stubbed: StubbedBot, usage: StorageUsage, expected: str
@@ -322,7 +320,7 @@ async def test_add_tells_the_usage_and_a_way_on_when_the_api_refuses_past_the_qu
 
     assert stubbed.person.last_text() == expected
     buttons = [b.text for row in stubbed.session.last_markup().inline_keyboard for b in row]
-    assert buttons == ["📂 My documents", "🏠 Menu"]
+    assert buttons == [TR.plain("menu.browse"), TR.plain("common.menu")]
     assert not stubbed.publisher.events and await stubbed.person.state() is None
 
 
@@ -346,7 +344,7 @@ async def test_add_saves_without_a_file_name_when_nothing_is_left_of_it_once_cle
 
     [event] = stubbed.publisher.events
     assert isinstance(event.payload, DocumentAdded) and event.payload.file.file_name is None
-    assert stubbed.person.last_text() == "✅ Saved “Lease” under Type 0."
+    assert stubbed.person.last_text() == TR("add.saved", name="Lease", type="Type 0")
     assert len(stubbed.stub.bodies) == 2 and stubbed.stub.bodies[1] == PDF
 
 
@@ -358,7 +356,7 @@ async def test_add_keeps_the_dialog_and_says_when_to_retry_when_the_hourly_budge
     await _start_adding(ann)
     await ann.sends_file(PDF)
 
-    assert ann.last_text().startswith("You have made more changes in the last hour than I can record for one person.")
+    assert ann.last_text().startswith(TR("budget.spent", minutes="|").partition("|")[0])
     assert "Try again" in str(app.session.last_markup())
     assert not _added(app) and await ann.state() == AddDocument.waiting_file.state
 

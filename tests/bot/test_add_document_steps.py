@@ -54,6 +54,7 @@ FILE = IncomingFile("file-1", "unique-1", "scan.pdf", "application/pdf", 1234)
 KEPT = "kept"  # the answers, the file and the attempt stay for "Try again"
 FILE_DROPPED = "file dropped"  # the answers stay, the file is asked again
 CLEARED = "cleared"  # the dialog is over
+TR = Texts("en")
 
 
 class Fixture:
@@ -109,19 +110,20 @@ RETRY = [RetrySaveCb(), MenuCb(action=MenuAction.cancel)]
 
 
 @pytest.mark.parametrize(("result", "text", "buttons", "dialog"), [
-    (Saved(DOCUMENT_ID, "Tax 2025", "Taxes"), "✅ Saved “Tax 2025” under Taxes.", [OPEN, MENU], CLEARED),
-    (Duplicate(DOCUMENT_ID, "Old scan", "Receipts"), "You already have this file: “Old scan” (Receipts).",
+    (Saved(DOCUMENT_ID, "Tax 2025", "Taxes"), TR("add.saved", name="Tax 2025", type="Taxes"), [OPEN, MENU], CLEARED),
+    (Duplicate(DOCUMENT_ID, "Old scan", "Receipts"), TR("add.duplicate", name="Old scan", type="Receipts"),
      [OPEN, MENU], CLEARED),
-    (Rejected(too_big=True), "This file is too big: I can fetch files up to 1000 B from Telegram.",
+    (Rejected(too_big=True), TR("add.too_big", limit="1000 B"),
      [MenuCb(action=MenuAction.cancel)], FILE_DROPPED),
-    (Rejected(too_big=False), "I couldn't fetch the file from Telegram.", [MenuCb(action=MenuAction.cancel)],
+    (Rejected(too_big=False), TR("add.download_failed"), [MenuCb(action=MenuAction.cancel)],
      FILE_DROPPED),
     (QuotaReached(StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3)),
-     "“Tax 2025” was not saved: you keep 100 of 100 documents", [MenuCb(action=MenuAction.browse), MENU], CLEARED),
-    (QuotaReached(None), "“Tax 2025” was not saved: your storage is full.",
+     TR("quota.documents", name="Tax 2025", documents=100, documents_limit=100, used="5 MB", limit="1 GB"),
      [MenuCb(action=MenuAction.browse), MENU], CLEARED),
-    (OverBudget(minutes_left=7), "please try again in 7 min.", RETRY, KEPT),
-    (Unavailable("ApiUnavailable"), "I couldn't save the document right now.", RETRY, KEPT),
+    (QuotaReached(None), TR("quota.reached", name="Tax 2025"),
+     [MenuCb(action=MenuAction.browse), MENU], CLEARED),
+    (OverBudget(minutes_left=7), TR("budget.spent", minutes=7), RETRY, KEPT),
+    (Unavailable("ApiUnavailable"), TR("add.save_failed"), RETRY, KEPT),
 ], ids=["saved", "duplicate", "too-big", "download-failed", "quota", "quota-unknown", "over-budget", "unavailable"])
 async def test_name_step_renders_what_the_saver_answered_when_the_file_came_first(
     result: SaveResult, text: str, buttons: list[CallbackData], dialog: str
@@ -158,7 +160,7 @@ async def test_name_step_asks_for_the_file_and_saves_nothing_when_no_file_came_y
     await step.types_name()
 
     shown, _ = step.reply()
-    assert shown == "Now send the file or photo for “Tax 2025”."
+    assert shown == TR("add.ask_file", name="Tax 2025")
     step.saver.save.assert_not_awaited()
     assert await step.state.get_state() == AddDocument.waiting_file.state
 
@@ -170,7 +172,7 @@ async def test_name_step_refuses_a_taken_name_and_saves_nothing_when_the_type_ha
     await step.types_name()
 
     shown, _ = step.reply()
-    assert shown == "You already have “Tax 2025” under Taxes. Please send another name."
+    assert shown == TR("add.name_taken", name="Tax 2025", type="Taxes")
     step.saver.save.assert_not_awaited()
     assert await step.state.get_state() == AddDocument.entering_name.state
 
@@ -198,4 +200,4 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
         "application/pdf", "scan.pdf")
     store.remember_write.assert_awaited_once_with(OWNER, str(event.event_id))
     shown, _ = step.reply()
-    assert shown == "✅ Saved “Tax 2025” under Taxes." and await step.dialog() == CLEARED
+    assert shown == TR("add.saved", name="Tax 2025", type="Taxes") and await step.dialog() == CLEARED

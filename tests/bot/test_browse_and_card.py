@@ -11,11 +11,14 @@ from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 
 from bot.dialogs.states import RenameDocument
 from bot.ui.callbacks import DocAction, DocCb, ListCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
 
 OTHER_OWNER = 9999
+TR = Texts("en")
+CARD_BUTTONS = ("card.get", "card.link", "card.rename", "card.delete", "card.back", "common.menu")
 
 
 def _doc(app: BotUnderTest, name: str, type_title: str = "Receipts", owner: int = OWNER, content: bytes = b"",
@@ -44,13 +47,13 @@ async def test_browse_lists_types_with_counts_when_documents_exist(app: BotUnder
     _doc(app, "p", type_title="Passport")
     _doc(app, "foreign", owner=OTHER_OWNER)
     await ann.says("/documents")
-    assert ann.last_text() == "Your documents by type:"
+    assert ann.last_text() == TR("browse.types_title")
     assert _buttons(app)[:2] == ["Passport (1)", "Receipts (2)"]
 
 
 async def test_browse_says_so_when_there_are_no_documents(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/documents")
-    assert ann.last_text() == "You have no documents yet."
+    assert ann.last_text() == TR("browse.no_documents")
 
 
 async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app: BotUnderTest, ann: Person) -> None:
@@ -58,14 +61,14 @@ async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app:
         _doc(app, f"receipt {index}")
     await ann.says("/documents")
     await ann.presses_button("Receipts")
-    assert ann.last_text() == "<b>Receipts</b> · page 1 of 3:"
-    assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", "More ›"]
-    await ann.presses_button("More")
-    await ann.presses_button("More")
-    assert ann.last_text() == "<b>Receipts</b> · page 3 of 3:"
-    assert _buttons(app)[:2] == ["receipt 6", "‹ Back"]
-    await ann.presses_button("Back")
-    assert ann.last_text() == "<b>Receipts</b> · page 2 of 3:"
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=1, pages=3)
+    assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", TR.plain("browse.next")]
+    await ann.presses_button(TR.plain("browse.next"))
+    await ann.presses_button(TR.plain("browse.next"))
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=3, pages=3)
+    assert _buttons(app)[:2] == ["receipt 6", TR.plain("browse.prev")]
+    await ann.presses_button(TR.plain("browse.prev"))
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=2, pages=3)
 
 
 async def test_card_back_returns_to_the_page_it_was_opened_from_when_that_is_not_the_first(
@@ -75,19 +78,19 @@ async def test_card_back_returns_to_the_page_it_was_opened_from_when_that_is_not
         _doc(app, f"receipt {index}")
     await ann.says("/documents")
     await ann.presses_button("Receipts")
-    await ann.presses_button("More")
+    await ann.presses_button(TR.plain("browse.next"))
     await ann.presses_button("receipt 4")
     assert ann.last_text().startswith("📄 <b>receipt 4</b>")
-    await ann.presses_button("Delete")
-    await ann.presses_button("No, keep it")  # the card again, still knowing where it came from
-    await ann.presses_button("‹ Back")
-    assert ann.last_text() == "<b>Receipts</b> · page 2 of 3:"
+    await ann.presses_button(TR.plain("card.delete"))
+    await ann.presses_button(TR.plain("delete.no"))  # the card again, still knowing where it came from
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=2, pages=3)
     assert _buttons(app)[:3] == ["receipt 3", "receipt 4", "receipt 5"]
     await ann.presses_button("receipt 3")
-    await ann.presses_button("Get file")  # the file comes with a way back to its card, and on to page 2
-    await ann.presses_button("Open")
-    await ann.presses_button("‹ Back")
-    assert ann.last_text() == "<b>Receipts</b> · page 2 of 3:"
+    await ann.presses_button(TR.plain("card.get"))  # the file comes with a way back to its card, and on to page 2
+    await ann.presses_button(TR.plain("common.open"))
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=2, pages=3)
 
 
 async def test_card_back_returns_to_the_first_page_when_opened_there_or_from_an_old_button(
@@ -97,26 +100,26 @@ async def test_card_back_returns_to_the_first_page_when_opened_there_or_from_an_
     _doc(app, "receipt 1")
     await ann.says("/documents")
     await ann.presses_button("Receipts")
-    assert ann.last_text() == "<b>Receipts</b>:"  # one page: no "1 of 1"
+    assert ann.last_text() == TR("browse.type_single", title="Receipts")  # one page: no "1 of 1"
     await ann.presses_button("receipt 0")
-    await ann.presses_button("‹ Back")
-    assert ann.last_text() == "<b>Receipts</b>:"
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_single", title="Receipts")
     await ann.presses(f"d:o:{uuid.UUID(doc.document_id).hex}")  # a card button of the bot before origins
-    await ann.presses_button("‹ Back")
-    assert ann.last_text() == "<b>Receipts</b>:"
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_single", title="Receipts")
 
 
 async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnderTest, ann: Person) -> None:
     await ann.presses(ListCb(token="nosuchtoken1"))
-    assert ann.last_text() == "This button is outdated."
+    assert ann.last_text() == TR("stale.button")
 
 
 async def test_card_shows_file_name_format_size_and_local_date_when_opened(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Café <bill>", content=b"x" * 2048, file_name="bill <1>.pdf")
     await ann.presses(_open(doc))
-    assert ann.last_text() == ("📄 <b>Café &lt;bill&gt;</b>\nType: Receipts\nFile: bill &lt;1&gt;.pdf\n"
-                               "Format: PDF, 2 KB\nAdded: 1 Mar 2026, 15:00 MSK")  # created 12:00 UTC
-    assert _buttons(app) == ["📥 Get file", "🔗 Link", "✏️ Rename", "🗑 Delete", "‹ Back", "🏠 Menu"]
+    assert ann.last_text() == TR("card.text", name="Café <bill>", type="Receipts", file="bill <1>.pdf", format="PDF",
+                                 size="2 KB", date="1 Mar 2026, 15:00 MSK")  # created 12:00 UTC
+    assert _buttons(app) == [TR.plain(key) for key in CARD_BUTTONS]
 
 
 async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(app: BotUnderTest,
@@ -124,7 +127,7 @@ async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(
     secret = _doc(app, "Secret of another owner", owner=OTHER_OWNER)
     for action in DocAction:
         await ann.presses(_act(secret, action))
-    assert set(ann.saw()) == {"This document is no longer available."}
+    assert set(ann.saw()) == {TR("card.gone")}
     assert not app.publisher.events
     assert all("Secret" not in str(request) for request in app.session.requests)
 
@@ -132,7 +135,7 @@ async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(
 async def test_card_answers_outdated_when_callback_data_is_forged(app: BotUnderTest, ann: Person) -> None:
     for forged in ("d:o:not-a-uuid", "d:zz:" + "0" * 32, "garbage", "t:", "x" * 64):
         await ann.presses(forged)
-    assert set(ann.saw()) <= {"This document is no longer available.", "This button is outdated."}
+    assert set(ann.saw()) <= {TR("card.gone"), TR("stale.button")}
     assert len(app.session.calls(AnswerCallbackQuery)) == 5
 
 
@@ -161,10 +164,10 @@ async def test_get_file_uploads_bytes_from_the_api_when_telegram_refuses_the_id(
 async def test_rename_appends_the_event_when_a_new_name_is_free(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Old")
     await ann.presses(_act(doc, DocAction.rename))
-    assert ann.last_text() == "Send a new name for “Old”."
+    assert ann.last_text() == TR("rename.ask", name="Old")
     await ann.says("  New   name ")
     assert app.publisher.payloads() == [DocumentRenamed(document_id=uuid.UUID(doc.document_id), name="New name")]
-    assert ann.last_text() == "✅ Renamed to “New name”."
+    assert ann.last_text() == TR("rename.done", name="New name")
 
 
 async def test_rename_asks_again_when_the_name_is_taken_or_bad(app: BotUnderTest, ann: Person) -> None:
@@ -173,22 +176,21 @@ async def test_rename_asks_again_when_the_name_is_taken_or_bad(app: BotUnderTest
     await ann.presses(_act(doc, DocAction.rename))
     await ann.says("taken")
     await ann.says(" \u200b ")
-    assert ann.saw()[-2:] == ["Another document of this type is already called “taken”. Please send another name.",
-                              "The name can't be empty. Please send a name."]
+    assert ann.saw()[-2:] == [TR("rename.taken", name="taken"), TR("name.empty")]
     assert await ann.state() == RenameDocument.entering_name.state
     await ann.says("Old")
-    assert ann.last_text() == "That is already its name." and not app.publisher.events
+    assert ann.last_text() == TR("rename.same") and not app.publisher.events
 
 
 async def test_delete_asks_confirmation_then_undo_restores_when_pressed(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Ticket")
     await ann.presses(_act(doc, DocAction.delete))
-    assert ann.last_text() == "Delete “Ticket”?" and not app.publisher.events
-    await ann.presses_button("Yes, delete")
-    assert ann.last_text() == "Deleted “Ticket”."
+    assert ann.last_text() == TR("delete.confirm", name="Ticket") and not app.publisher.events
+    await ann.presses_button(TR.plain("delete.yes"))
+    assert ann.last_text() == TR("delete.done", name="Ticket")
     assert app.api.docs[doc.document_id].status == "deleted"
-    await ann.presses_button("Undo")
-    assert ann.last_text() == "✅ Restored “Ticket”."
+    await ann.presses_button(TR.plain("delete.undo"))
+    assert ann.last_text() == TR("undo.done", name="Ticket")
     assert [type(p) for p in app.publisher.payloads()] == [DocumentDeleted, DocumentRestored]
     await ann.presses(_act(doc, DocAction.undo))  # a second tap restores nothing twice
     assert len(app.publisher.events) == 2
@@ -198,7 +200,7 @@ async def test_delete_alerts_when_the_document_is_already_deleted(app: BotUnderT
     doc = _doc(app, "Ticket")
     await ann.presses(_act(doc, DocAction.confirm_delete))
     await ann.presses(_act(doc, DocAction.confirm_delete))
-    assert ann.last_text() == "This document is no longer available." and len(app.publisher.events) == 1
+    assert ann.last_text() == TR("card.gone") and len(app.publisher.events) == 1
 
 
 async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app: BotUnderTest,
@@ -213,8 +215,9 @@ async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app
 async def test_link_sends_a_signed_url_when_links_are_enabled(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Visa")
     await ann.presses(_act(doc, DocAction.link))
-    assert ann.last_text().startswith("Download link (valid until 1 Mar 2026, 15:15 MSK):\nhttps://files.example/")
-    assert _buttons(app) == ["📄 Open", "🏠 Menu"]
+    link = f"https://files.example/{doc.document_id}?sig=x"
+    assert ann.last_text() == TR("card.link_text", expires="1 Mar 2026, 15:15 MSK", url=link)
+    assert _buttons(app) == [TR.plain("common.open"), TR.plain("common.menu")]
 
 
 async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(app: BotUnderTest,
@@ -236,8 +239,8 @@ async def test_card_shows_russian_dates_and_a_photo_without_file_name_when_the_p
     olga = app.person(language="ru")
     doc = _doc(app, "Паспорт", content=b"x" * 10, file_name=None, mime="image/jpeg")
     await olga.presses(_open(doc))
-    assert olga.last_text() == ("📄 <b>Паспорт</b>\nТип: Receipts\nФайл: фотография\nФормат: JPG, 10 Б\n"
-                                "Добавлен: 01.03.2026, 15:00 МСК")
+    assert olga.last_text() == Texts("ru")("card.text", name="Паспорт", type="Receipts", file="фото", format="JPG",
+                                           size="10 Б", date="01.03.2026, 15:00 МСК")
 
 
 async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type_tells(
@@ -245,4 +248,5 @@ async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type
 ) -> None:
     doc = _doc(app, "Blob", file_name="blob", mime="application/octet-stream")
     await ann.presses(_open(doc))
-    assert "File: blob\nFormat: unknown, 0 B" in ann.last_text()
+    assert ann.last_text() == TR("card.text", name="Blob", type="Receipts", file="blob", format="unknown", size="0 B",
+                                 date="1 Mar 2026, 15:00 MSK")

@@ -61,5 +61,5 @@ async def test_too_big_language_and_error_replies_offer_a_way_on_when_provoked(a
     app.api.down = True
     await ann.presses(MenuCb(action=MenuAction.browse))
     await ann.says("/documents")  # an error reply as a message (the button's was an alert)
-    assert [m.text for m in app.session.calls(SendMessage)][-1].startswith("The document service is temporarily")
+    assert [m.text for m in app.session.calls(SendMessage)][-1] == Texts("en")("error.api_down")
     assert len(app.session.requests) >= 4 and not app.session.dead_ends

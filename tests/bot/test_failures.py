@@ -8,6 +8,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from prometheus_client import REGISTRY
 
 from bot.ui.callbacks import MenuAction, MenuCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 
@@ -28,7 +29,7 @@ async def test_telegram_call_waits_retry_after_and_retries_when_rate_limited(
 async def test_telegram_call_gives_up_when_retry_after_is_too_long(app: BotUnderTest, ann: Person) -> None:
     app.session.fail_next(SendMessage, lambda m: TelegramRetryAfter(m, "Too Many Requests: retry after 999", 999))
     await ann.says("/menu")  # the error handler's own message goes out instead; nothing raises
-    assert ann.last_text() == "Something went wrong on my side. Please try again."
+    assert ann.last_text() == Texts("en")("error.generic")
 
 
 async def test_edit_is_a_silent_no_op_when_the_message_is_not_modified(app: BotUnderTest, ann: Person) -> None:

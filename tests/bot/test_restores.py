@@ -9,11 +9,13 @@ from contracts.effects import Effect
 from contracts.events import DocumentRestored
 
 from bot.ui.callbacks import DocAction, DocCb
+from bot.ui.i18n import Texts
 from tests.bot.api_stub import MISSING_DOCUMENT
 from tests.bot.conftest import StubbedBot
 
 DOCUMENT = "00000000-0000-4000-8000-000000000042"
 ORIGINAL = "00000000-0000-4000-8000-000000000007"
+TR = Texts("en")
 UNDO = DocCb(action=DocAction.undo, doc=DOCUMENT.replace("-", ""))
 
 
@@ -32,34 +34,31 @@ async def _undo(stubbed: StubbedBot, effect: str | None, status: str = "live", n
 
 
 async def test_undo_says_restored_when_the_document_is_back_under_its_name(stubbed: StubbedBot) -> None:
-    assert await _undo(stubbed, Effect.restored) == "✅ Restored “type0 1”."
-    assert _buttons(stubbed) == ["📄 Open", "🏠 Menu"]
+    assert await _undo(stubbed, Effect.restored) == TR("undo.done", name="type0 1")
+    assert _buttons(stubbed) == [TR.plain("common.open"), TR.plain("common.menu")]
 
 
 async def test_undo_names_the_new_name_when_the_old_one_was_taken_meanwhile(stubbed: StubbedBot) -> None:
     text = await _undo(stubbed, Effect.restored_renamed, name="type0 1 (2)")
-    assert text == "✅ Restored as “type0 1 (2)”: another document took “type0 1” meanwhile."
+    assert text == TR("undo.renamed", name="type0 1 (2)", old="type0 1")
 
 
 async def test_undo_points_at_the_original_when_the_same_file_is_live_again(stubbed: StubbedBot) -> None:
     text = await _undo(stubbed, Effect.restored_duplicate, status="duplicate", duplicate_of=ORIGINAL)
-    assert text == ("“type0 1” was not restored as a separate document: you already keep the same file as "
-                    "“type0 1”.")
+    assert text == TR("undo.duplicate", name="type0 1", original="type0 1")
     opened = stubbed.session.last_markup().inline_keyboard[0][0].callback_data
     assert opened == DocCb(action=DocAction.open, doc=ORIGINAL.replace("-", "")).pack()
 
 
 async def test_undo_says_the_same_file_is_kept_when_the_original_is_gone(stubbed: StubbedBot) -> None:
     text = await _undo(stubbed, Effect.restored_duplicate, status="duplicate", duplicate_of=MISSING_DOCUMENT)
-    assert text == ("“type0 1” was not restored as a separate document: you already keep the same file in another "
-                    "document.")
+    assert text == TR("undo.duplicate_gone", name="type0 1")
 
 
 async def test_undo_says_it_stays_deleted_and_offers_undo_again_when_no_name_is_free(stubbed: StubbedBot) -> None:
     text = await _undo(stubbed, Effect.restore_conflict, status="deleted")
-    assert text == ("“type0 1” stays deleted: its name and every numbered copy of it are taken in its type. Rename "
-                    "another document of the type, then tap Undo again.")
-    assert _buttons(stubbed) == ["↩ Undo", "🏠 Menu"]
+    assert text == TR("undo.conflict", name="type0 1")
+    assert _buttons(stubbed) == [TR.plain("delete.undo"), TR.plain("common.menu")]
 
 
 @pytest.mark.parametrize("late", ["event not applied", "reads answer 409"])
@@ -67,4 +66,4 @@ async def test_undo_says_it_was_sent_when_the_outcome_is_not_known_in_time(stubb
     if late == "reads answer 409":
         stubbed.stub.conflicts_left = 100
     text = await _undo(stubbed, None if late == "event not applied" else Effect.restored)
-    assert text == "Restoring “type0 1” was sent: it will be back in My documents shortly."
+    assert text == TR("undo.pending", name="type0 1")

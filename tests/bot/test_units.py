@@ -147,15 +147,17 @@ def _summary(name: str) -> DocumentSummary:
 
 
 @pytest.mark.parametrize(("prev", "next_", "expected"), [
-    (None, None, []), ("p", None, ["‹ Back"]), (None, "n", ["More ›"]), ("p", "n", ["‹ Back", "More ›"]),
+    (None, None, []), ("p", None, ["browse.prev"]), (None, "n", ["browse.next"]),
+    ("p", "n", ["browse.prev", "browse.next"]),
 ])
 def test_document_page_shows_paging_buttons_when_pages_exist(prev: str | None, next_: str | None,
                                                              expected: list[str]) -> None:
-    markup = keyboards.document_page(Texts("en"), [_summary("a"), _summary("b")], prev, next_, Origin())
+    tr = Texts("en")
+    markup = keyboards.document_page(tr, [_summary("a"), _summary("b")], prev, next_, Origin())
     texts = [[button.text for button in row] for row in markup.inline_keyboard]
     assert texts[:2] == [["a"], ["b"]]
     paging = texts[2] if len(texts) == 4 else []
-    assert paging == expected
+    assert paging == [tr.plain(key) for key in expected]
 
 
 def test_document_card_offers_a_link_only_when_links_are_enabled() -> None:

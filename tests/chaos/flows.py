@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot.ui.i18n import Texts
 from tests.e2e.processes import Chat, text_of
 
-SAVE_FAILED = "I couldn't save the document right now"
-SAVED = "✅ Saved"
+EN = Texts("en")
+SAVE_FAILED = EN("add.save_failed")
+SAVED = EN("add.saved", name="|", type="|").partition("|")[0]
 
 
 async def start_adding(chat: Chat, type_title: str, name: str) -> None:
@@ -13,7 +15,7 @@ async def start_adding(chat: Chat, type_title: str, name: str) -> None:
     await chat.says("/add")
     await chat.says(type_title)
     asked = await chat.says(name)
-    assert text_of(asked) == f"Now send the file or photo for “{name}”.", text_of(asked)
+    assert text_of(asked) == EN("add.ask_file", name=name), text_of(asked)
 
 
 async def send_until_saved(chat: Chat, content: bytes, file_name: str, max_retries: int = 5) -> int:

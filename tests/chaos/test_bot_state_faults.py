@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.flows import send_until_saved, start_adding
+from tests.chaos.flows import EN, send_until_saved, start_adding
 from tests.chaos.observe import added_rows
 from tests.chaos.report import FaultRow
 from tests.e2e.processes import text_of
@@ -81,7 +81,7 @@ async def test_bot_starts_the_dialog_over_with_a_clear_message_when_its_redis_re
 
     redis.restart()  # the dialog state is gone
     interrupted = await ann.says("Flat lease")
-    assert "If you were in the middle of something, it was interrupted" in text_of(interrupted)  # searched first
+    assert text_of(interrupted) == EN("search.nothing_at_menu", query="Flat lease")  # searched for
     menu = await ann.presses("Add document")  # the menu of that reply works: the bot keeps working
     assert "What kind of document" in text_of(menu)
     await ann.says("Leases")
@@ -108,7 +108,7 @@ async def test_bot_continues_the_dialog_where_it_was_when_the_bot_restarts_mid_d
 
     assert await send_until_saved(ann, PDF, "lease.pdf") == 0  # waiting for the file, as before
     named = await bob.says("Coffee machine")  # naming the document, as before
-    assert text_of(named) == "Now send the file or photo for “Coffee machine”."
+    assert text_of(named) == EN("add.ask_file", name="Coffee machine")
     assert await send_until_saved(bob, PDF + b"receipt", "receipt.pdf") == 0
 
     how = "SIGKILL" if kill else "SIGTERM"
@@ -128,7 +128,7 @@ async def test_bot_says_so_and_works_again_when_its_redis_is_down_for_a_while(
     redis.stop()
     busy = await ann.says("/documents")
     redis.start()
-    assert text_of(busy).startswith("Part of me is briefly unavailable, so I couldn't handle that.")
+    assert text_of(busy) == EN("error.busy")
 
     again = await ann.says("/documents")
     assert text_of(again).startswith("You have no documents yet.")

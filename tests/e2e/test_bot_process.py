@@ -12,32 +12,34 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from bot.ui.i18n import Texts
 from contracts.api_schemas import StorageUsage
 from contracts.events import DocumentAdded, UserStarted
 from service_kit.correlation import CORRELATION_HEADER
 from service_kit.settings import RabbitSettings
 from tests.bot.api_stub import TOKEN as API_TOKEN
 from tests.bot.api_stub import StubState, start_stub
+from tests.chaos.observe import stream_events
 from tests.e2e.processes import (
     BOT_TOKEN,
     WEBHOOK_SECRET,
     Chat,
-    bot_env,
     Service,
+    bot_env,
+    forget_keys,
     rabbit_env,
     read_events,
-    start_service,
-    forget_keys,
     redis_url,
+    start_service,
     text_of,
     wait_http_ok,
 )
-from tests.chaos.observe import stream_events
-from tests.streams import fresh_streams
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
 from tests.ports import free_port
+from tests.streams import fresh_streams
 
 pytestmark = pytest.mark.integration
+EN = Texts("en")
 PDF = b"%PDF-1.4 e2e document " + bytes(range(256))
 
 
@@ -90,16 +92,16 @@ async def test_bot_process_greets_browses_and_pages_when_driven_through_telegram
     await ann.presses("My documents")
     assert [text for text, _ in ann.buttons()][:3] == ["Type 0 (20)", "Type 1 (20)", "Type 2 (20)"]
     page = await ann.presses("Type 1")
-    assert text_of(page) == "<b>Type 1</b> · page 1 of 4:"
-    page = await ann.presses("More")
-    assert text_of(page) == "<b>Type 1</b> · page 2 of 4:" and ann.buttons()[0][0] == "type1 5"
+    assert text_of(page) == EN("browse.type_page", title="Type 1", page=1, pages=4)
+    page = await ann.presses(EN.plain("browse.next"))
+    assert text_of(page) == EN("browse.type_page", title="Type 1", page=2, pages=4) and ann.buttons()[0][0] == "type1 5"
     card = await ann.presses("type1 5")
     assert text_of(card).startswith("📄 <b>type0 1</b>\nType: Type 0")  # the stub's one document detail
     sent = await ann.presses("Get file")
     assert sent.method == "sendDocument" and sent.uploaded == running.stub.file_bytes
     ann.keyboard_message = card.result
-    back = await ann.presses("‹ Back")  # from the card to the page it was opened from, not to page 1
-    assert text_of(back) == "<b>Type 1</b> · page 2 of 4:" and ann.buttons()[0][0] == "type1 5"
+    back = await ann.presses(EN.plain("card.back"))  # from the card to the page it was opened from, not to page 1
+    assert text_of(back) == EN("browse.type_page", title="Type 1", page=2, pages=4) and ann.buttons()[0][0] == "type1 5"
 
 
 async def test_bot_process_pages_search_results_and_returns_to_them_from_a_card_when_many_match(
@@ -107,14 +109,16 @@ async def test_bot_process_pages_search_results_and_returns_to_them_from_a_card_
 ) -> None:
     ann = running.person(502)
     found = await ann.says("type2 1")  # a word typed at the menu is searched for: type2 1, 10 ... 19, 5 per page
-    assert text_of(found) == "Found for “type2 1” · page 1 of 3:"
-    found = await ann.presses("More")
-    assert text_of(found) == "Found for “type2 1” · page 2 of 3:" and ann.buttons()[0][0] == "type2 14 · Type 2"
+    assert text_of(found) == EN("search.results_page", query="type2 1", page=1, pages=3)
+    found = await ann.presses(EN.plain("browse.next"))
+    assert text_of(found) == EN("search.results_page", query="type2 1", page=2, pages=3)
+    assert ann.buttons()[0][0] == "type2 14 · Type 2"
     await ann.presses("type2 15")
-    back = await ann.presses("‹ Back")
-    assert text_of(back) == "Found for “type2 1” · page 2 of 3:"
-    last = await ann.presses("More")
-    assert text_of(last) == "Found for “type2 1” · page 3 of 3:" and "More ›" not in [t for t, _ in ann.buttons()]
+    back = await ann.presses(EN.plain("card.back"))
+    assert text_of(back) == EN("search.results_page", query="type2 1", page=2, pages=3)
+    last = await ann.presses(EN.plain("browse.next"))
+    assert text_of(last) == EN("search.results_page", query="type2 1", page=3, pages=3)
+    assert EN.plain("browse.next") not in [text for text, _ in ann.buttons()]
 
 
 async def test_bot_process_publishes_its_commands_in_both_languages_when_it_starts(running: Running) -> None:
@@ -138,7 +142,7 @@ async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_docu
     ann = running.person(502)
     await _names_a_new_document(ann, "Lease 2026")
     saved = await ann.sends_document(PDF, "lease.pdf")
-    assert text_of(saved) == "✅ Saved “Lease 2026” under Type 0."
+    assert text_of(saved) == EN("add.saved", name="Lease 2026", type="Type 0")
     started, added = await read_events(rabbit, 2, owner_id=ann.user_id)
     assert isinstance(started.payload, UserStarted) and isinstance(added.payload, DocumentAdded)
     assert added.payload.name == "Lease 2026" and added.payload.file.size == len(PDF)
@@ -159,9 +163,10 @@ async def test_bot_process_tells_the_usage_and_appends_nothing_when_the_api_refu
         running.stub.quota = None
     [started] = await read_events(rabbit, 1, owner_id=ann.user_id)
 
-    assert text_of(refused).startswith("“Lease 2027” was not saved: you keep 50 of 50 documents")
+    told = EN("quota.documents", name="Lease 2027", documents=50, documents_limit=50, used="|", limit="|")
+    assert text_of(refused).startswith(told.partition("|")[0])
     assert "(storage used: 3 MB of 1 GB)" in text_of(refused)
-    assert [text for text, _ in ann.buttons()] == ["📂 My documents", "🏠 Menu"]
+    assert [text for text, _ in ann.buttons()] == [EN.plain("menu.browse"), EN.plain("common.menu")]
     mine = [event for event in await stream_events(rabbit) if event.owner_id == ann.user_id]
     assert [event.event_id for event in mine] == [started.event_id]  # user.started only: no document.added
     await ann.presses("My documents")  # the way on works

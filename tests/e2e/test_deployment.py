@@ -25,6 +25,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
+from bot.ui.i18n import Texts
 from contracts.read_models import read_model_database
 from infra.docker import generate_secrets as gs
 from service_kit.eventlog import EventLogUnavailable, RawPublisher, StartAt, StreamSubscriber
@@ -43,6 +44,7 @@ from tests.e2e.processes import Chat, text_of
 from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
+EN = Texts("en")
 PDF = b"%PDF-1.7\n" + os.urandom(50_000)
 TAKEOVER_REPORT = os.environ.get("TAKEOVER_REPORT")  # a file to write the measured takeover seconds into
 
@@ -133,7 +135,7 @@ async def test_person_saves_a_document_and_downloads_it_by_a_signed_link_through
     deployment: Deployment,
 ) -> None:
     ann = Chat(deployment.telegram, 9101)
-    assert await add_document(ann, "Main passport") == "✅ Saved “Main passport” under Passport."
+    assert await add_document(ann, "Main passport") == EN("add.saved", name="Main passport", type="Passport")
     await ann.says("/documents")
     await ann.presses("Passport")
     await ann.presses("Main passport")
@@ -272,7 +274,7 @@ async def test_processor_stops_with_one_line_when_its_secret_file_is_missing(dep
 
 async def test_read_models_are_restored_from_the_stream_when_mongodb_lost_them(deployment: Deployment) -> None:
     bob = Chat(deployment.telegram, 9102)
-    assert await add_document(bob, "Restored passport") == "✅ Saved “Restored passport” under Passport."
+    assert await add_document(bob, "Restored passport") == EN("add.saved", name="Restored passport", type="Passport")
     await deployment.processes["processors"].stop()  # docker compose stop processors
     client = mongo_root(deployment)
     try:
@@ -313,7 +315,7 @@ async def test_two_bot_replicas_keep_one_persons_dialog_in_order_when_updates_al
     routes[public] = [("127.0.0.1", int(first.env["HTTP_PORT"]), False), ("127.0.0.1", port, False)]
     try:
         cleo = Chat(deployment.telegram, 9103)
-        assert await add_document(cleo, "Cleo passport") == "✅ Saved “Cleo passport” under Passport."
+        assert await add_document(cleo, "Cleo passport") == EN("add.saved", name="Cleo passport", type="Passport")
         steps = deployment.telegram.updates_of(9103)
         assert handled_by(first) & set(steps) and handled_by(second) & set(steps)  # both replicas took steps
         before = len(deployment.telegram.calls)
@@ -358,13 +360,13 @@ async def test_standby_processor_takes_over_when_the_active_one_is_killed(deploy
     while "standby: lease held by another instance" not in standby.output():
         await asyncio.sleep(0.1)
     eve = Chat(deployment.telegram, 9105)
-    assert await add_document(eve, "Before") == "✅ Saved “Before” under Passport."
+    assert await add_document(eve, "Before") == EN("add.saved", name="Before", type="Passport")
     before = await checkpoint(deployment)
     active.process.send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
     await active.process.wait()
     # Events appended while no processor is active:
-    assert await add_document(eve, "After", PDF + b"2") == "✅ Saved “After” under Passport."
+    assert await add_document(eve, "After", PDF + b"2") == EN("add.saved", name="After", type="Passport")
     while await checkpoint(deployment) <= before:
         assert time.monotonic() - killed_at < 60, standby.output()
         await asyncio.sleep(0.1)

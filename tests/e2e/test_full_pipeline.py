@@ -17,6 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.ui.i18n import Texts
 from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
@@ -26,6 +27,7 @@ from tests.fake_telegram.server import FakeTelegram
 from tests.infra.infra_files import alert_rules, dashboard_exprs, dashboard_files, load_json, metric_names
 
 pytestmark = pytest.mark.integration
+EN = Texts("en")
 CONTENT = b"%PDF-1.7\n" + os.urandom(300_000)
 
 
@@ -45,7 +47,7 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     await ann.says("Passport")
     await ann.says("Main passport")
     saved = await ann.sends_document(CONTENT, "passport.pdf")
-    assert text_of(saved) == "✅ Saved “Main passport” under Passport."
+    assert text_of(saved) == EN("add.saved", name="Main passport", type="Passport")
 
     await ann.says("/documents")
     assert ann.buttons()[0][0] == "Passport (1)"
@@ -65,7 +67,7 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     renamed = await ann.says("Old passport")
     assert text_of(renamed) == "✅ Renamed to “Old passport”."
     found = await ann.says("/search old pass")
-    assert text_of(found) == "Found for “old pass”:" and ann.buttons()[0][0] == "Old passport · Passport"
+    assert text_of(found) == EN("search.results", query="old pass") and ann.buttons()[0][0] == "Old passport · Passport"
 
     await ann.presses("Old passport")
     await ann.presses("Delete")
@@ -79,7 +81,7 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     restored = await ann.presses("Undo")
     assert text_of(restored) == "✅ Restored “Old passport”."
     back = await ann.says("/search old pass")
-    assert text_of(back) == "Found for “old pass”:"
+    assert text_of(back) == EN("search.results", query="old pass")
 
 
 async def _adds(ann: Chat, type_title: str, name: str, content: bytes, type_exists: bool = False) -> None:
@@ -91,7 +93,7 @@ async def _adds(ann: Chat, type_title: str, name: str, content: bytes, type_exis
         await ann.says(type_title)
     await ann.says(name)
     saved = await ann.sends_document(content, f"{name}.pdf")
-    assert text_of(saved) == f"✅ Saved “{name}” under {type_title}."
+    assert text_of(saved) == EN("add.saved", name=name, type=type_title)
 
 
 async def _handled(system: RunningSystem, endpoint: str, status: str, count: int) -> None:
@@ -133,10 +135,8 @@ async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_
     await _handled(system, "message:private_chats.explain", "refused", 3)
 
     to_group = [c for c in telegram.calls[mark:] if c.params.get("chat_id") == str(group["id"])]
-    assert [(c.method, text_of(c)) for c in to_group] == [("sendMessage", "I keep personal documents, so I work "
-                                                           "only in a private chat: I show and send nothing here. "
-                                                           "Write to me directly to use me.")]
-    alert = ("answerCallbackQuery", "This button works only in your own private chat with me.", "true")
+    assert [(c.method, text_of(c)) for c in to_group] == [("sendMessage", EN("private.group"))]
+    alert = ("answerCallbackQuery", EN.plain("private.button"), "true")
     assert [(c.method, c.params.get("text"), c.params.get("show_alert")) for c in refused] == [alert] * 3
     assert not [c for c in telegram.calls[mark:] if c.method in ("editMessageText", "sendDocument")]
     row, events = await _person_row(system, ann, "group chat: a member asks for documents, buttons pressed there "
@@ -163,9 +163,9 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
     typed = await ann.says("hello")
 
     assert sent.method == "sendDocument" and sent.params["caption"] == "Bravo"
-    assert text_of(typed).startswith("I found no document called “hello”. If you were in the middle of something")
+    assert text_of(typed) == EN("search.nothing_at_menu", query="hello")
     found = await ann.says("/search alpha")
-    assert text_of(found) == "Found for “alpha”:" and ann.buttons()[0][0] == "Alpha · Receipts"
+    assert text_of(found) == EN("search.results", query="alpha") and ann.buttons()[0][0] == "Alpha · Receipts"
     row, events = await _person_row(system, ann, "abandoned dialog: rename of A left open, B opened and fetched, "
                                     "then text typed", "A keeps its name; the text answered as at the menu")
     assert not [e for e in events if isinstance(e.payload, DocumentRenamed)]

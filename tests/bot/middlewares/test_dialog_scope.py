@@ -19,13 +19,15 @@ from bot.middlewares.dialog_scope import (
     tied_messages,
 )
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
 
-STALE = "This button is outdated."
-# Text at the menu is searched for; nothing found, the reply says a dialog may have been interrupted.
-AT_THE_MENU = "If you were in the middle of something, it was interrupted"
+TR = Texts("en")
+STALE = TR.plain("stale.button")
+# Text at the menu is searched for; nothing found, the reply also says a dialog may have been interrupted.
+AT_THE_MENU = TR("search.nothing_at_menu", query="hello")
 
 
 def _doc(app: BotUnderTest, name: str) -> StoredDoc:
@@ -120,7 +122,7 @@ async def test_old_dialogs_buttons_answer_outdated_and_leave_the_open_dialog_whe
     assert ann.saw()[-2:] == [STALE, STALE]
     assert await ann.state() == AddDocument.entering_name.state
     await ann.says("Main")
-    assert ann.last_text() == "Now send the file or photo for “Main”."
+    assert ann.last_text() == TR("add.ask_file", name="Main")
 
 
 async def test_retry_still_saves_when_the_failed_save_is_retried_from_its_own_message(

@@ -21,14 +21,14 @@ from aiogram.types import (
 
 from bot.middlewares.private_chats import Verdict, chat_verdict
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, TypeCb
+from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import BOT_USER, Person
 
 GROUP = Chat(id=-100500, type="supergroup", title="Family")
-EXPLANATION = ("I keep personal documents, so I work only in a private chat: I show and send nothing here. "
-               "Write to me directly to use me.")
-BUTTON_REFUSED = "This button works only in your own private chat with me."
+EXPLANATION = Texts("en")("private.group")
+BUTTON_REFUSED = Texts("en").plain("private.button")
 
 
 def _passport(app: BotUnderTest) -> StoredDoc:
@@ -60,7 +60,7 @@ async def test_group_gets_one_explanation_and_no_list_when_a_member_asks_for_doc
 async def test_group_explanation_speaks_the_persons_language_when_they_write_in_russian(app: BotUnderTest) -> None:
     ivan = app.person(user_id=OWNER + 1, language="ru")
     await ivan.says_in(GROUP, "/add")
-    assert app.session.texts()[0].startswith("Я храню личные документы, поэтому работаю только в личном чате")
+    assert app.session.texts()[0] == Texts("ru")("private.group")
 
 
 async def test_group_explanation_is_english_when_a_channel_posts_without_a_person(app: BotUnderTest) -> None:

@@ -20,12 +20,12 @@ from contracts.text import type_slug
 from bot.clients.person_store import list_token, search_token
 from bot.dialogs.states import AddDocument
 from bot.ui import callbacks as cb
-from bot.ui.i18n import LANGUAGES
+from bot.ui.i18n import LANGUAGES, Texts
 from bot.ui.presentation import doc_ref
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 
-STALE = "This button is outdated."
+STALE = Texts("en").plain("stale.button")
 DOC_REFS = st.uuids().map(lambda u: doc_ref(str(u)))
 TOKENS = st.builds(list_token, st.integers(1, 2**63 - 1), st.text(), st.none() | st.text())
 SEARCH_TOKENS = st.builds(search_token, st.integers(1, 2**63 - 1), st.text(max_size=100))
