@@ -72,19 +72,26 @@ class Library:
     async def page(self, owner_id: int, ref: ListRef, back: str, after_event: str | None) -> Page:
         """The page ``ref`` stands for; ``back`` (packed callback data of this page) becomes the next one's Back."""
         size = self._config.page_size
-        # The page carries no total; the type's live count does (read concurrently with the page).
-        result, types = await asyncio.gather(
-            self._api.list_documents(owner_id, ref.slug, size, ref.cursor, after_event=after_event),
-            self._api.list_types(owner_id, after_event=after_event))
+        documents = self._api.list_documents(owner_id, ref.slug, size, ref.cursor, after_event=after_event)
+        if ref.page == 1:  # most types fit on one page: their count is read only when a next page shows it is needed
+            result, count = await documents, None
+        else:
+            result, count = await asyncio.gather(documents, self._live_count(owner_id, ref.slug, after_event))
         title = result.items[0].type_title if result.items else ref.title
         next_token = None
         if result.next_cursor and result.items:
             following = ListRef(ref.slug, title, result.next_cursor, ref.page + 1, prev=back)
             [next_token] = await self._store.save_lists(owner_id, [following])
-        count = next((t.live_count for t in types.items if t.slug == ref.slug), 0)
-        # Counts and pages are read apart: a document added or deleted in between must not show "3 / 2".
-        pages = max(page_count(count, size), ref.page + (1 if next_token else 0))
+            if count is None:
+                count = await self._live_count(owner_id, ref.slug, after_event)
+        # The page carries no total; the type's live count does. They are read apart, so a document added or deleted
+        # in between must not show "page 3 of 2": never fewer pages than this one (and the next, if there is one).
+        pages = max(page_count(count or 0, size), ref.page + (1 if next_token else 0))
         return Page(result.items, title, next_token, pages)
+
+    async def _live_count(self, owner_id: int, slug: str, after_event: str | None) -> int:
+        types = (await self._api.list_types(owner_id, after_event=after_event)).items
+        return next((t.live_count for t in types if t.slug == slug), 0)
 
     async def document(self, owner_id: int, document_id: str | None, after_event: str | None,
                        allow_deleted: bool = False) -> DocumentDetail | None:

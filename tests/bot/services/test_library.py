@@ -137,3 +137,16 @@ async def test_shelves_choice_gives_each_type_a_token_that_recalls_it_when_addin
     assert [await shelves.recall(OWNER, token) for token in choice.tokens] == [
         ListRef("receipts", "Receipts"), ListRef("taxes", "Taxes")]
     assert await shelves.recall(OWNER + 1, choice.tokens[0]) is None  # tokens are the owner's
+
+
+async def test_page_reads_the_type_count_only_when_there_is_more_than_one_page(api: FakeApi, library: Library) -> None:
+    _doc(api, "alone", slug="visas")
+    for name in ("a", "b", "c"):
+        _doc(api, name)
+
+    single = await library.page(OWNER, ListRef("visas", "visas"), "y:visas", None)
+    calls_for_one_page = len(api.after_events)
+    first = await library.page(OWNER, ListRef("receipts", "receipts"), "y:receipts", None)
+
+    assert single.pages == 1 and calls_for_one_page == 1  # the page alone: it has no next page
+    assert first.pages == 2 and len(api.after_events) - calls_for_one_page == 2  # the page, then the count
