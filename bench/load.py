@@ -214,7 +214,9 @@ async def find_in_list(chat: RoutedChat, name: str) -> None:
     """/documents -> the type: the new document must be on the first page (the bot's reads wait for it)."""
     expect(await chat.says("/documents", STEP_SECONDS), "/documents", TR("browse.types_title"))
     page = await chat.presses(f"{TYPE_TITLE} (", STEP_SECONDS)
-    expect(page, "type page", TR("browse.type_page", title=TYPE_TITLE, page=1))
+    # One page says only the type; more say "page 1 of N" (N from the type's count, whatever the page size).
+    first_of_many = (TR("browse.type_page", title=TYPE_TITLE, page=1, pages=pages) for pages in range(2, 1000))
+    expect(page, "type page", TR("browse.type_single", title=TYPE_TITLE), *first_of_many)
     if name not in (text for text, _ in chat.buttons()):
         raise Unexpected(f"type page: {name} not listed after it was saved")
 
