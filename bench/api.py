@@ -73,22 +73,40 @@ MB = 10**6
 
 
 def stored_file(owner_id: int, sha256: str, size: int) -> StoredFile:
-    return StoredFile(object_key=f"owners/{owner_id}/{sha256}", sha256=sha256, size=size,
-                      mime_type="application/pdf", file_name="scan.pdf")
+    return StoredFile(
+        object_key=f"owners/{owner_id}/{sha256}",
+        sha256=sha256,
+        size=size,
+        mime_type="application/pdf",
+        file_name="scan.pdf",
+    )
 
 
-def document_row(owner_id: int, title: str, number: int, at: datetime, file: StoredFile | None = None
-                 ) -> dict[str, Any]:
+def document_row(
+    owner_id: int, title: str, number: int, at: datetime, file: StoredFile | None = None
+) -> dict[str, Any]:
     """One live document as the processor stores it (built through the read model, so the shape is exact)."""
     name = f"{title} {number:06d}"
     key = name_key(name)
     digest = uuid.uuid5(uuid.NAMESPACE_OID, f"{owner_id}/{title}/{number}").hex * 2  # unique per owner
     file = file or stored_file(owner_id, digest, 1000 + number)
     document = DocumentView(
-        _id=str(uuid.uuid4()), owner_id=owner_id, type_slug=type_slug(title), type_title=title, name=name,
-        name_key=key, name_base_key=base_name_key(key), copies_key=copies_key(owner_id, base_name_key(key)),
-        content_key=content_key(owner_id, file.sha256), search_prefixes=search_prefixes(key), file=file,
-        status=DocumentStatus.live, created_at=at, updated_at=at, last_event_id=str(uuid.uuid4()), last_offset=number,
+        _id=str(uuid.uuid4()),
+        owner_id=owner_id,
+        type_slug=type_slug(title),
+        type_title=title,
+        name=name,
+        name_key=key,
+        name_base_key=base_name_key(key),
+        copies_key=copies_key(owner_id, base_name_key(key)),
+        content_key=content_key(owner_id, file.sha256),
+        search_prefixes=search_prefixes(key),
+        file=file,
+        status=DocumentStatus.live,
+        created_at=at,
+        updated_at=at,
+        last_event_id=str(uuid.uuid4()),
+        last_offset=number,
     )
     row: dict[str, Any] = document.model_dump(by_alias=True)
     return row
@@ -96,8 +114,15 @@ def document_row(owner_id: int, title: str, number: int, at: datetime, file: Sto
 
 def type_row(owner_id: int, title: str, count: int, at: datetime) -> dict[str, Any]:
     slug = type_slug(title)
-    view = DocumentTypeView(_id=f"{owner_id}:{slug}", owner_id=owner_id, slug=slug, title=title, live_count=count,
-                            created_at=at, updated_at=at)
+    view = DocumentTypeView(
+        _id=f"{owner_id}:{slug}",
+        owner_id=owner_id,
+        slug=slug,
+        title=title,
+        live_count=count,
+        created_at=at,
+        updated_at=at,
+    )
     row: dict[str, Any] = view.model_dump(by_alias=True)
     return row
 
@@ -151,13 +176,16 @@ class Connection:
         reader, writer = await asyncio.open_connection(host, port, limit=2**20)
         return cls(reader, writer)
 
-    async def request(self, method: str, path: str, body: bytes | memoryview = b"",
-                      sink: Callable[[bytes], None] | None = None) -> int:
-        head = (f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {TOKEN}\r\n"
-                f"Content-Length: {len(body)}\r\nContent-Type: application/pdf\r\n\r\n")
+    async def request(
+        self, method: str, path: str, body: bytes | memoryview = b"", sink: Callable[[bytes], None] | None = None
+    ) -> int:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Length: {len(body)}\r\nContent-Type: application/pdf\r\n\r\n"
+        )
         self._writer.write(head.encode())
         for start in range(0, len(body), CHUNK):
-            self._writer.write(body[start:start + CHUNK])
+            self._writer.write(body[start : start + CHUNK])
             await self._writer.drain()
         await self._writer.drain()
         status, length = await self._head()
@@ -245,10 +273,17 @@ def api_call(port: int, path: str) -> Callable[[], Awaitable[Call]]:
     return make
 
 
-def mongo_call(client: MongoClient, database: str, collection: str, query: dict[str, Any],
-               projection: dict[str, int] | None, sort: list[tuple[str, int]], limit: int
-               ) -> Callable[[], Awaitable[Call]]:
+def mongo_call(
+    client: MongoClient,
+    database: str,
+    collection: str,
+    query: dict[str, Any],
+    projection: dict[str, int] | None,
+    sort: list[tuple[str, int]],
+    limit: int,
+) -> Callable[[], Awaitable[Call]]:
     """The API's own query, sent straight through pymongo (what the API could do at best)."""
+
     async def make() -> Call:
         async def call() -> None:
             cursor = client[database][collection].find(query, projection, limit=limit).sort(sort)
@@ -271,20 +306,38 @@ class ReadScenario:
 
 
 def read_scenarios(page: int, owner_documents: int) -> list[ReadScenario]:
-    summary = {"type_slug": 1, "type_title": 1, "name": 1, "name_key": 1, "file.size": 1, "file.mime_type": 1,
-               "created_at": 1}
+    summary = {
+        "type_slug": 1,
+        "type_title": 1,
+        "name": 1,
+        "name_key": 1,
+        "file.size": 1,
+        "file.mime_type": 1,
+        "created_at": 1,
+    }
     by_name = [("name_key", ASCENDING), ("_id", ASCENDING)]
 
     def page_of(owner: int, title: str, documents: str) -> ReadScenario:
         return ReadScenario(
-            f"document page ({documents}, first {page})", f"/v1/owners/{owner}/types/{type_slug(title)}/documents"
-            f"?limit={page}", DocumentView.Settings.name,
-            {"owner_id": owner, "type_slug": type_slug(title), "status": DocumentStatus.live}, summary, by_name,
-            page + 1)
+            f"document page ({documents}, first {page})",
+            f"/v1/owners/{owner}/types/{type_slug(title)}/documents?limit={page}",
+            DocumentView.Settings.name,
+            {"owner_id": owner, "type_slug": type_slug(title), "status": DocumentStatus.live},
+            summary,
+            by_name,
+            page + 1,
+        )
 
     return [
-        ReadScenario("type list", f"/v1/owners/{BENCH_OWNER}/types", DocumentTypeView.Settings.name,
-                     {"owner_id": BENCH_OWNER}, {"slug": 1, "title": 1, "live_count": 1}, [("slug", ASCENDING)], 500),
+        ReadScenario(
+            "type list",
+            f"/v1/owners/{BENCH_OWNER}/types",
+            DocumentTypeView.Settings.name,
+            {"owner_id": BENCH_OWNER},
+            {"slug": 1, "title": 1, "live_count": 1},
+            [("slug", ASCENDING)],
+            500,
+        ),
         page_of(BENCH_OWNER, BIG_TYPE, f"type of {owner_documents:,}"),
         page_of(SMALL_OWNER, SMALL_TYPE, "type of 100"),
     ]
@@ -296,11 +349,32 @@ async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) 
     try:
         database = read_model_database(mongo.database, 1)
         for scenario in read_scenarios(args.page, args.owner_documents):
-            raw = await hammer(mongo_call(client, database, scenario.collection, scenario.query, scenario.projection,
-                                          scenario.sort, scenario.limit), args.concurrency, args.seconds)
+            raw = await hammer(
+                mongo_call(
+                    client,
+                    database,
+                    scenario.collection,
+                    scenario.query,
+                    scenario.projection,
+                    scenario.sort,
+                    scenario.limit,
+                ),
+                args.concurrency,
+                args.seconds,
+            )
             api = await hammer(api_call(port, scenario.path), args.concurrency, args.seconds)
-            rows.append([scenario.name, raw.per_second, raw.ms(50), raw.ms(99), api.per_second, api.ms(50),
-                         api.ms(99), f"{api.per_second / raw.per_second:.0%}"])
+            rows.append(
+                [
+                    scenario.name,
+                    raw.per_second,
+                    raw.ms(50),
+                    raw.ms(99),
+                    api.per_second,
+                    api.ms(50),
+                    api.ms(99),
+                    f"{api.per_second / raw.per_second:.0%}",
+                ]
+            )
             print(f"  measured {scenario.name}", file=sys.stderr)
     finally:
         await client.close()
@@ -374,8 +448,9 @@ async def api_transfer(port: int, method: str, path: str, body: bytes = b"") -> 
     return received
 
 
-async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3Settings,
-                     args: argparse.Namespace) -> list[list[object]]:
+async def file_rates(
+    port: int, pid: int, mongo: MongoSettings, s3_settings: S3Settings, args: argparse.Namespace
+) -> list[list[object]]:
     data = os.urandom(args.file_mb * MB)
     s3 = s3_client(s3_settings)
 
@@ -383,8 +458,14 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
         await api_transfer(port, "POST", f"/v1/owners/{BENCH_OWNER}/files", data)
 
     def direct_put() -> None:
-        s3.put_object(s3_settings.bucket, f"direct/{uuid.uuid4().hex}", io.BytesIO(data), -1,
-                      part_size=PART_BYTES, num_parallel_uploads=PARALLEL_PARTS)
+        s3.put_object(
+            s3_settings.bucket,
+            f"direct/{uuid.uuid4().hex}",
+            io.BytesIO(data),
+            -1,
+            part_size=PART_BYTES,
+            num_parallel_uploads=PARALLEL_PARTS,
+        )
 
     up_api, up_rss = await with_rss(pid, api_upload, args.repeats)
     up_direct = await best_seconds(lambda: anyio.to_thread.run_sync(direct_put), args.repeats)
@@ -395,12 +476,12 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
             raise RuntimeError("the download was incomplete")
 
     down_direct = await best_seconds(
-        lambda: anyio.to_thread.run_sync(direct_get, s3, s3_settings.bucket, key), args.repeats)
+        lambda: anyio.to_thread.run_sync(direct_get, s3, s3_settings.bucket, key), args.repeats
+    )
     down_api, down_rss = await with_rss(pid, api_download, args.repeats)
     size = len(data) / MB
     return [
-        [f"download {args.file_mb} MB", size / down_direct, size / down_api, f"{down_direct / down_api:.0%}",
-         down_rss],
+        [f"download {args.file_mb} MB", size / down_direct, size / down_api, f"{down_direct / down_api:.0%}", down_rss],
         [f"upload {args.file_mb} MB", size / up_direct, size / up_api, f"{up_direct / up_api:.0%}", up_rss],
     ]
 
@@ -411,11 +492,17 @@ async def file_rates(port: int, pid: int, mongo: MongoSettings, s3_settings: S3S
 @asynccontextmanager
 async def served_api(mongo: MongoSettings, s3: S3Settings, port: int, log_path: Path) -> AsyncIterator[int]:
     """``python -m api`` with its default settings (INFO access log included); yields its pid."""
-    env = os.environ | {"API_SERVICE_TOKEN": TOKEN, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
-                        "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket}
+    env = os.environ | {
+        "API_SERVICE_TOKEN": TOKEN,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        "MONGO_DATABASE": mongo.database,
+        "S3_BUCKET": s3.bucket,
+    }
     with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api", cwd=ROOT, env=env, stdout=log,
-                                                       stderr=asyncio.subprocess.STDOUT)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "api", cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
     try:
         await _until_ready(port, process)
         yield process.pid
@@ -453,19 +540,36 @@ async def main(args: argparse.Namespace) -> int:
             files = await file_rates(port, pid, mongo, s3, args) if args.only != "reads" else []
     finally:
         await forget(mongo, s3)
-    print(f"\n{os.cpu_count()} cores; MongoDB: SecantusDB; S3: moto server; {args.concurrency} concurrent "
-          f"clients, {args.seconds:g} s per row; transfers: best of {args.repeats}\n")
+    print(
+        f"\n{os.cpu_count()} cores; MongoDB: SecantusDB; S3: moto server; {args.concurrency} concurrent "
+        f"clients, {args.seconds:g} s per row; transfers: best of {args.repeats}\n"
+    )
     if reads:
-        print(table(["query", "raw MongoDB q/s", "raw p50 ms", "raw p99 ms", "API req/s", "API p50 ms",
-                     "API p99 ms", "API/raw"], reads), end="\n\n")
+        print(
+            table(
+                [
+                    "query",
+                    "raw MongoDB q/s",
+                    "raw p50 ms",
+                    "raw p99 ms",
+                    "API req/s",
+                    "API p50 ms",
+                    "API p99 ms",
+                    "API/raw",
+                ],
+                reads,
+            ),
+            end="\n\n",
+        )
     if files:
         print(table(["transfer", "direct S3 MB/s", "API MB/s", "API/direct", "API peak RSS growth MB"], files))
     return 0
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--owner-documents", type=int, default=10_000)
     parser.add_argument("--total-documents", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=50)

@@ -85,14 +85,36 @@ def person_updates(telegram: FakeTelegram, user_id: int, rounds: int) -> list[di
     """The update bodies one person sends: /menu, My documents, first type page, a document card."""
     user = telegram.user(user_id)
     menu = telegram.bot_message(user_id, "menu")
-    steps = [MenuCb(action=MenuAction.browse).pack(), TypeCb(slug="type0").pack(),
-             DocCb(action=DocAction.open, doc=doc_ref(FIRST_DOCUMENT)).pack()]
+    steps = [
+        MenuCb(action=MenuAction.browse).pack(),
+        TypeCb(slug="type0").pack(),
+        DocCb(action=DocAction.open, doc=doc_ref(FIRST_DOCUMENT)).pack(),
+    ]
     updates: list[dict[str, Any]] = []
     for step in range(rounds):
-        updates.append({"message": {"message_id": 1, "date": int(time.time()), "from": user, "text": "/menu",
-                                    "chat": {"id": user_id, "type": "private"}}})
-        updates.extend({"callback_query": {"id": f"{user_id}-{step}-{index}", "from": user, "chat_instance": "b",
-                                           "message": menu, "data": data}} for index, data in enumerate(steps))
+        updates.append(
+            {
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "from": user,
+                    "text": "/menu",
+                    "chat": {"id": user_id, "type": "private"},
+                }
+            }
+        )
+        updates.extend(
+            {
+                "callback_query": {
+                    "id": f"{user_id}-{step}-{index}",
+                    "from": user,
+                    "chat_instance": "b",
+                    "message": menu,
+                    "data": data,
+                }
+            }
+            for index, data in enumerate(steps)
+        )
     return updates
 
 
@@ -108,8 +130,9 @@ async def drive(url: str, people: Sequence[list[dict[str, Any]]], concurrency: i
         async with gate:
             for body in updates:
                 started = time.perf_counter()
-                async with http.post(url, json={"update_id": next(counter), **body},
-                                     headers={SECRET_HEADER: WEBHOOK_SECRET}) as response:
+                async with http.post(
+                    url, json={"update_id": next(counter), **body}, headers={SECRET_HEADER: WEBHOOK_SECRET}
+                ) as response:
                     await response.read()
                     failures += response.status != 200
                 latencies.append(time.perf_counter() - started)
@@ -137,7 +160,8 @@ async def run_echo_bot(telegram_url: str, port: int) -> None:
     bot = Bot(BOT_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram_url)))
     app = web.Application()
     SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=WEBHOOK_SECRET).register(
-        app, path=WEBHOOK_PATH)
+        app, path=WEBHOOK_PATH
+    )
     app.router.add_get("/healthz", lambda _: _ok())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -154,16 +178,18 @@ async def start_bot(kind: str, telegram_url: str, api_url: str, log_dir: Path) -
     if kind == "echo":
         service = await start_service("echo", "bench.bot", {}, log_dir, "--echo-bot", telegram_url, str(port))
     else:
-        env = bot_env("webhook", telegram_url, api_url, API_TOKEN, port, REDIS_PREFIX, REDIS_URL=REDIS_URL,
-                      LOG_LEVEL="WARNING")
+        env = bot_env(
+            "webhook", telegram_url, api_url, API_TOKEN, port, REDIS_PREFIX, REDIS_URL=REDIS_URL, LOG_LEVEL="WARNING"
+        )
         service = await start_service("docvault", "bot", env, log_dir)
     base = f"http://127.0.0.1:{port}"
     await wait_http_ok(base + "/healthz", service)
     return service, base + WEBHOOK_PATH
 
 
-async def measure(kind: str, args: argparse.Namespace, telegram: FakeTelegram, telegram_url: str, api_url: str,
-                  log_dir: Path) -> list[Result]:
+async def measure(
+    kind: str, args: argparse.Namespace, telegram: FakeTelegram, telegram_url: str, api_url: str, log_dir: Path
+) -> list[Result]:
     """One bot process, measured at each concurrency level (fresh people per level, after a warm-up)."""
     service, url = await start_bot(kind, telegram_url, api_url, log_dir)
     process = psutil.Process(service.process.pid)
@@ -183,13 +209,17 @@ async def measure(kind: str, args: argparse.Namespace, telegram: FakeTelegram, t
 
 def table(results: Sequence[Result]) -> str:
     echo = {r.concurrency: r for r in results if r.name == "echo"}
-    lines = ["| bot | at a time | updates | updates/s | p50 ms | p99 ms | bot CPU ms/update | failed | "
-             "share of echo rate |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| bot | at a time | updates | updates/s | p50 ms | p99 ms | bot CPU ms/update | failed | share of echo rate |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for result in sorted(results, key=lambda r: (r.concurrency, r.name != "echo")):
-        lines.append(f"| {result.name} | {result.concurrency} | {result.updates} | {result.rate:,.0f} | "
-                     f"{result.percentile(0.5):.1f} | {result.percentile(0.99):.1f} | "
-                     f"{result.cpu_ms_per_update:.2f} | {result.failures} | "
-                     f"{result.rate / echo[result.concurrency].rate:.0%} |")
+        lines.append(
+            f"| {result.name} | {result.concurrency} | {result.updates} | {result.rate:,.0f} | "
+            f"{result.percentile(0.5):.1f} | {result.percentile(0.99):.1f} | "
+            f"{result.cpu_ms_per_update:.2f} | {result.failures} | "
+            f"{result.rate / echo[result.concurrency].rate:.0%} |"
+        )
     return "\n".join(lines)
 
 
@@ -200,14 +230,19 @@ async def main(args: argparse.Namespace) -> int:
     stub_runner, api_url = await start_stub(stub)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-bot-") as folder:
-            results = [result for kind in ("echo", "docvault")
-                       for result in await measure(kind, args, telegram, telegram_url, api_url, Path(folder))]
+            results = [
+                result
+                for kind in ("echo", "docvault")
+                for result in await measure(kind, args, telegram, telegram_url, api_url, Path(folder))
+            ]
     finally:
         await stub_runner.cleanup()
         await telegram_runner.cleanup()
         await forget_keys(REDIS_URL, REDIS_PREFIX)
-    print(f"{args.users} people x {args.rounds} rounds x 4 updates per level, "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(
+        f"{args.users} people x {args.rounds} rounds x 4 updates per level, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
     print(table(results))
     return 0 if all(r.failures == 0 for r in results) else 1
 
@@ -217,8 +252,9 @@ def _levels(text: str) -> list[int]:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=_levels, default=[8, 32], help="people served at a time, e.g. 8,32")

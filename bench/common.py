@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import os
+import statistics
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -108,15 +108,17 @@ class ProcessWatch:
         self.cpu_share = (cpu_seconds(self._process) - self._cpu_before) / elapsed if elapsed else 0.0
 
 
-async def start_serving(name: str, module: str, env: Mapping[str, str], log_dir: Path,
-                        *args: str) -> tuple[Service, str]:
+async def start_serving(
+    name: str, module: str, env: Mapping[str, str], log_dir: Path, *args: str
+) -> tuple[Service, str]:
     """``python -m module *args`` on loopback, returned once its /healthz answers, with its base URL.
 
     It listens on ``env["HTTP_PORT"]`` when given (the bot must know its port for its webhook URL), else on
     a free port."""
     port = int(env.get("HTTP_PORT") or free_port())
-    service = await start_service(name, module, {"HTTP_HOST": "127.0.0.1", **env, "HTTP_PORT": str(port)},
-                                  log_dir, *args)
+    service = await start_service(
+        name, module, {"HTTP_HOST": "127.0.0.1", **env, "HTTP_PORT": str(port)}, log_dir, *args
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         await wait_http_ok(base_url + "/healthz", service)
@@ -136,9 +138,11 @@ def listener_pid(port: int) -> int | None:
 
 def shared_server_pids() -> dict[str, int]:
     """The local servers the services use (their load shows where a bottleneck is), by the test settings."""
-    ports = {"SecantusDB": urlsplit(MongoSettings().url.get_secret_value()).port,
-             "RabbitMQ": RabbitSettings().stream_port,
-             "moto S3": int(S3Settings().endpoint.rsplit(":", 1)[1]),
-             "Redis": urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")).port}
+    ports = {
+        "SecantusDB": urlsplit(MongoSettings().url.get_secret_value()).port,
+        "RabbitMQ": RabbitSettings().stream_port,
+        "moto S3": int(S3Settings().endpoint.rsplit(":", 1)[1]),
+        "Redis": urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")).port,
+    }
     pids = {name: listener_pid(port) for name, port in ports.items() if port is not None}
     return {name: pid for name, pid in pids.items() if pid is not None}

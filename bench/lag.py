@@ -112,8 +112,9 @@ class RateResult:
         return self.slope < BOUNDED_SLOPE_SHARE * self.target
 
 
-async def append_at_rate(rabbit: RabbitSettings, events: Sequence[EventEnvelope], rate: int, seconds: float,
-                         appends: Appends) -> None:
+async def append_at_rate(
+    rabbit: RabbitSettings, events: Sequence[EventEnvelope], rate: int, seconds: float, appends: Appends
+) -> None:
     """Every tick, append the events due by then (one append, confirmed by the broker) until ``seconds``."""
     publisher = EventPublisher(rabbit, "bench-lag")
     started = time.perf_counter()
@@ -121,7 +122,7 @@ async def append_at_rate(rabbit: RabbitSettings, events: Sequence[EventEnvelope]
         while (elapsed := time.perf_counter() - started) < seconds:
             due = min(len(events), int(elapsed * rate))
             if due > appends.confirmed:
-                await publisher.append(*events[appends.confirmed:due])
+                await publisher.append(*events[appends.confirmed : due])
                 appends.confirmed = due
             await asyncio.sleep(APPEND_TICK_SECONDS)
         appends.seconds = time.perf_counter() - started
@@ -146,8 +147,12 @@ async def lag_gauge(metrics_url: str) -> float | None:
     """The processor's own lag gauge from its /metrics page."""
     async with httpx.AsyncClient(timeout=5) as http:
         page = (await http.get(metrics_url)).text
-    values = [sample.value for family in text_string_to_metric_families(page) for sample in family.samples
-              if sample.name == LAG_GAUGE]
+    values = [
+        sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+        if sample.name == LAG_GAUGE
+    ]
     return values[0] if values else None
 
 
@@ -160,8 +165,14 @@ async def time_to_drain(mongo: MongoSettings, end_offset: int) -> float | None:
     return time.perf_counter() - started
 
 
-async def load_processor(result: RateResult, rabbit: RabbitSettings, mongo: MongoSettings,
-                         events: Sequence[EventEnvelope], seconds: float, processor_url: str) -> None:
+async def load_processor(
+    result: RateResult,
+    rabbit: RabbitSettings,
+    mongo: MongoSettings,
+    events: Sequence[EventEnvelope],
+    seconds: float,
+    processor_url: str,
+) -> None:
     """Append at the rate while sampling the lag; then read the gauge, wait for the drain, check the end."""
     sampler = asyncio.create_task(sample_lag(mongo, result.appends, result.samples))
     try:
@@ -180,8 +191,12 @@ async def measure_rate(rate: int, seconds: float, events: Sequence[EventEnvelope
     result = RateResult(rate, Appends())
     try:
         async with fresh_streams(f"bench-lag-{tag}") as rabbit:
-            env = {**rabbit_env(rabbit), "MONGO_DATABASE": mongo.database, "LOG_LEVEL": "WARNING",
-                   "BATCH_SIZE": str(BATCH_SIZE)}
+            env = {
+                **rabbit_env(rabbit),
+                "MONGO_DATABASE": mongo.database,
+                "LOG_LEVEL": "WARNING",
+                "BATCH_SIZE": str(BATCH_SIZE),
+            }
             processor, url = await start_serving(f"processor-{rate}", "stream_processors", env, log_dir, "run")
             watch, database = watches(processor)
             try:
@@ -214,12 +229,22 @@ def row(result: RateResult) -> list[object]:
     lags = [lag for _, lag in result.samples]
     drain = f"{result.drain_seconds:.1f}" if result.drain_seconds is not None else f"> {DRAIN_TIMEOUT_SECONDS:.0f}"
     checked = "" if result.probed_end == result.appends.end_offset else f" (probe says {result.probed_end})"
-    return [result.target, f"{result.achieved:.0f}", f"{result.appends.confirmed}{checked}",
-            _whole(result.processed_rate),
-            lags[-1] if lags else "-", max(lags, default=0), f"{result.slope:.1f}",
-            "yes" if result.bounded else "no", drain, _whole(result.drain_rate), f"{result.cpu_share:.0%}",
-            f"{result.peak_rss_mb:.0f}", f"{result.database_cpu_share:.0%}",
-            "never set" if result.gauge is None else f"{result.gauge:.0f}"]
+    return [
+        result.target,
+        f"{result.achieved:.0f}",
+        f"{result.appends.confirmed}{checked}",
+        _whole(result.processed_rate),
+        lags[-1] if lags else "-",
+        max(lags, default=0),
+        f"{result.slope:.1f}",
+        "yes" if result.bounded else "no",
+        drain,
+        _whole(result.drain_rate),
+        f"{result.cpu_share:.0%}",
+        f"{result.peak_rss_mb:.0f}",
+        f"{result.database_cpu_share:.0%}",
+        "never set" if result.gauge is None else f"{result.gauge:.0f}",
+    ]
 
 
 def _whole(value: float) -> str:
@@ -227,11 +252,31 @@ def _whole(value: float) -> str:
 
 
 def report(results: Sequence[RateResult], seconds: float) -> None:
-    print(f"\n{seconds:.0f} s of appends per rate, lag sampled every {SAMPLE_SECONDS} s, "
-          f"fresh stream and database per rate, BATCH_SIZE {BATCH_SIZE}\n")
-    print(table(["target ev/s", "achieved ev/s", "events", "processed ev/s", "lag at end", "max lag", "slope ev/s",
-                 "bounded", "drain s", "drain ev/s", "processor CPU", "processor RSS MB", "SecantusDB CPU",
-                 "gauge at end"], [row(r) for r in results]))
+    print(
+        f"\n{seconds:.0f} s of appends per rate, lag sampled every {SAMPLE_SECONDS} s, "
+        f"fresh stream and database per rate, BATCH_SIZE {BATCH_SIZE}\n"
+    )
+    print(
+        table(
+            [
+                "target ev/s",
+                "achieved ev/s",
+                "events",
+                "processed ev/s",
+                "lag at end",
+                "max lag",
+                "slope ev/s",
+                "bounded",
+                "drain s",
+                "drain ev/s",
+                "processor CPU",
+                "processor RSS MB",
+                "SecantusDB CPU",
+                "gauge at end",
+            ],
+            [row(r) for r in results],
+        )
+    )
     bounded = [r.target for r in results if r.bounded]
     print(f"\nhighest rate with bounded lag: {max(bounded) if bounded else 'none'} ev/s")
 
@@ -248,8 +293,9 @@ def _rates(text: str) -> list[int]:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.lag", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.lag", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rates", type=_rates, default=[50, 100, 200, 300, 400, 800], help="events/s, e.g. 50,100")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the appends at each rate")
     return parser.parse_args(argv)

@@ -228,7 +228,7 @@ async def open_card(chat: RoutedChat, name: str) -> None:
 
 
 async def get_file(chat: RoutedChat, telegram: RoutedTelegram, content: bytes) -> None:
-    """"Get file": the bot sends the document back by its Telegram file_id (or uploads it); same bytes."""
+    """ "Get file": the bot sends the document back by its Telegram file_id (or uploads it); same bytes."""
     sent = await chat.presses("Get file", STEP_SECONDS)
     if sent.method != "sendDocument":
         raise Unexpected(f"get file: {sent.method} {text_of(sent)!r}")
@@ -277,8 +277,9 @@ class Phase:
         return len(self.tally.flows) / self.seconds
 
 
-async def run_phase(telegram: RoutedTelegram, user_ids: Sequence[int], seconds: float,
-                    services: Sequence[Service]) -> Phase:
+async def run_phase(
+    telegram: RoutedTelegram, user_ids: Sequence[int], seconds: float, services: Sequence[Service]
+) -> Phase:
     watches = {service.name: ProcessWatch(service.process.pid) for service in services}
     watches["bench (people + fake Telegram)"] = ProcessWatch(os.getpid())
     # Shared with other work on this machine: their CPU includes whatever else used them meanwhile.
@@ -311,8 +312,9 @@ async def run(args: argparse.Namespace, log_dir: Path) -> tuple[list[Phase], Rou
     telegram = RoutedTelegram(BOT_TOKEN)
     quiet = {"LOG_LEVEL": "WARNING"}
     bot = {**quiet, "REDIS_URL": REDIS_URL, "FLOOD_LIMIT": "100000"}
-    async with running_system("webhook", log_dir, overrides=quiet, bot_overrides=bot, telegram=telegram,
-                              require_clean_exit=False) as system:
+    async with running_system(
+        "webhook", log_dir, overrides=quiet, bot_overrides=bot, telegram=telegram, require_clean_exit=False
+    ) as system:
         phases = await measure(args, telegram, list(system.services.values()))
     print_failed_services(system)
     return phases, telegram, system
@@ -335,26 +337,46 @@ def flow_row(label: str, phase: Phase) -> list[object]:
     saved = [f.file_to_saved for f in phase.tally.flows]
     listed = [f.saved_to_listed for f in phase.tally.flows]
     whole = [f.whole for f in phase.tally.flows]
-    return [label, len(phase.tally.flows), f"{phase.rate:.2f}",
-            " / ".join(ms(saved, q) for q in (50, 95, 99)), " / ".join(ms(listed, q) for q in (50, 95, 99)),
-            ms(whole, 50), len(phase.tally.errors)]
+    return [
+        label,
+        len(phase.tally.flows),
+        f"{phase.rate:.2f}",
+        " / ".join(ms(saved, q) for q in (50, 95, 99)),
+        " / ".join(ms(listed, q) for q in (50, 95, 99)),
+        ms(whole, 50),
+        len(phase.tally.errors),
+    ]
 
 
 def ratio_row(baseline: Phase, load: Phase) -> list[object]:
     def slower(pick: str, q: float) -> str:
         def of(phase: Phase) -> float:
             return percentile([getattr(f, pick) for f in phase.tally.flows], q)
+
         return f"{of(load) / of(baseline):.1f}x" if baseline.tally.flows and load.tally.flows else "-"
 
-    return [f"{load.users} people / 1 person", "", f"{load.rate / baseline.rate:.1f}x" if baseline.rate else "-",
-            " / ".join(slower("file_to_saved", q) for q in (50, 95, 99)),
-            " / ".join(slower("saved_to_listed", q) for q in (50, 95, 99)), slower("whole", 50), ""]
+    return [
+        f"{load.users} people / 1 person",
+        "",
+        f"{load.rate / baseline.rate:.1f}x" if baseline.rate else "-",
+        " / ".join(slower("file_to_saved", q) for q in (50, 95, 99)),
+        " / ".join(slower("saved_to_listed", q) for q in (50, 95, 99)),
+        slower("whole", 50),
+        "",
+    ]
 
 
 def process_rows(baseline: Phase, load: Phase) -> list[list[object]]:
-    return [[name, f"{baseline.watches[name].peak_mb:.0f}", f"{load.watches[name].peak_mb:.0f}",
-             f"{baseline.watches[name].cpu_share:.0%}", f"{load.watches[name].cpu_share:.0%}"]
-            for name in load.watches]
+    return [
+        [
+            name,
+            f"{baseline.watches[name].peak_mb:.0f}",
+            f"{load.watches[name].peak_mb:.0f}",
+            f"{baseline.watches[name].cpu_share:.0%}",
+            f"{load.watches[name].cpu_share:.0%}",
+        ]
+        for name in load.watches
+    ]
 
 
 def problems(phases: Sequence[Phase], telegram: RoutedTelegram, exits: dict[str, int]) -> list[str]:
@@ -368,17 +390,42 @@ def problems(phases: Sequence[Phase], telegram: RoutedTelegram, exits: dict[str,
 
 def report(args: argparse.Namespace, phases: list[Phase], telegram: RoutedTelegram, exits: dict[str, int]) -> int:
     baseline, load = phases
-    print(f"\nflow: /start|/menu, Add document, type, name, file (4-100 KB), saved, /documents, type, open, "
-          f"Get file; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
-    print(table(["people", "completed flows", "flows/s", "file sent -> saved p50/p95/p99 ms",
-                 "saved -> listed p50/p95/p99 ms", "whole flow p50 ms", "errors"],
-                [flow_row("1 (baseline)", baseline), flow_row(str(args.users), load), ratio_row(baseline, load)]))
+    print(
+        f"\nflow: /start|/menu, Add document, type, name, file (4-100 KB), saved, /documents, type, open, "
+        f"Get file; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n"
+    )
+    print(
+        table(
+            [
+                "people",
+                "completed flows",
+                "flows/s",
+                "file sent -> saved p50/p95/p99 ms",
+                "saved -> listed p50/p95/p99 ms",
+                "whole flow p50 ms",
+                "errors",
+            ],
+            [flow_row("1 (baseline)", baseline), flow_row(str(args.users), load), ratio_row(baseline, load)],
+        )
+    )
     print()
-    print(table(["process", "peak RSS MB, 1 person", f"peak RSS MB, {args.users} people", "CPU, 1 person",
-                 f"CPU, {args.users} people"], process_rows(baseline, load)))
+    print(
+        table(
+            [
+                "process",
+                "peak RSS MB, 1 person",
+                f"peak RSS MB, {args.users} people",
+                "CPU, 1 person",
+                f"CPU, {args.users} people",
+            ],
+            process_rows(baseline, load),
+        )
+    )
     found = problems(phases, telegram, exits)
-    print(f"\nmachine CPU busy (every process, {os.cpu_count()} cores): {baseline.machine_busy:.0f}% with 1 person, "
-          f"{load.machine_busy:.0f}% with {args.users} people")
+    print(
+        f"\nmachine CPU busy (every process, {os.cpu_count()} cores): {baseline.machine_busy:.0f}% with 1 person, "
+        f"{load.machine_busy:.0f}% with {args.users} people"
+    )
     print(f"\nerrors: {len(found)}")
     for line in found[:50]:
         print(f"  {line}")
@@ -394,8 +441,9 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=200, help="people at once in the load phase")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the load phase")
     parser.add_argument("--baseline-seconds", type=float, default=15.0, help="length of the one-person phase")

@@ -86,16 +86,27 @@ class QuietSession(BaseSession):
             return Message(message_id=1, date=datetime.now(UTC), chat=chat, from_user=BOT_USER, text=method.text)
         return True
 
-    async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-                             chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError("no file moves in this benchmark")
         yield b""  # pragma: no cover - makes this an async generator, as the base class declares
 
 
 def _menu_update(update_id: int, user_id: int) -> Update:
     user = User(id=user_id, is_bot=False, first_name="P", language_code="en")
-    message = Message(message_id=update_id, date=datetime.now(UTC), chat=Chat(id=user_id, type="private"),
-                      from_user=user, text="/menu")
+    message = Message(
+        message_id=update_id,
+        date=datetime.now(UTC),
+        chat=Chat(id=user_id, type="private"),
+        from_user=user,
+        text="/menu",
+    )
     return Update(update_id=update_id, message=message)
 
 
@@ -124,16 +135,31 @@ async def child(through: str, kind: str, people: int, at_a_time: int) -> dict[st
     feed = feed_dispatcher if through == "dispatcher" else feed_isolation
     await feed(isolation, people, at_a_time)
     seconds = time.perf_counter() - started
-    return {"through": through, "isolation": kind, "people": people, "before": before, "after": rss_mb(),
-            "locks": locks_kept(isolation), "seconds": seconds}
+    return {
+        "through": through,
+        "isolation": kind,
+        "people": people,
+        "before": before,
+        "after": rss_mb(),
+        "locks": locks_kept(isolation),
+        "seconds": seconds,
+    }
 
 
 def run_row(through: str, kind: str, people: int, at_a_time: int) -> list[object]:
     command = [sys.executable, "-m", "bench.locks", "--child", through, kind, str(people), str(at_a_time)]
     output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ).stdout
     row = json.loads(output.strip().splitlines()[-1])
-    return [row["through"], row["isolation"], row["people"], round(row["before"], 1), round(row["after"], 1),
-            round(row["after"] - row["before"], 1), row["locks"], round(row["seconds"], 1)]
+    return [
+        row["through"],
+        row["isolation"],
+        row["people"],
+        round(row["before"], 1),
+        round(row["after"], 1),
+        round(row["after"] - row["before"], 1),
+        row["locks"],
+        round(row["seconds"], 1),
+    ]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -145,8 +171,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.locks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.locks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--dispatcher-people", type=int, default=20_000, help="0 to skip the dispatcher rows")
     parser.add_argument("--at-a-time", type=int, default=100)

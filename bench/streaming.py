@@ -54,8 +54,13 @@ def event_mix(count: int, owners: int = 1000, seed: int = 1) -> list[EventEnvelo
 
 
 def _admin_producer(rabbit: RabbitSettings) -> Producer:
-    return Producer(host=rabbit.host, port=rabbit.stream_port, username=rabbit.username,
-                    password=rabbit.password.get_secret_value(), load_balancer_mode=True)
+    return Producer(
+        host=rabbit.host,
+        port=rabbit.stream_port,
+        username=rabbit.username,
+        password=rabbit.password.get_secret_value(),
+        load_balancer_mode=True,
+    )
 
 
 async def raw_publish_rate(rabbit: RabbitSettings, payloads: list[bytes], stream: str) -> float:
@@ -73,8 +78,9 @@ async def raw_publish_rate(rabbit: RabbitSettings, payloads: list[bytes], stream
 
     started = time.perf_counter()
     for start in range(0, len(payloads), 1000):
-        await producer.send_batch(stream, [AMQPMessage(body=p) for p in payloads[start:start + 1000]],
-                                  on_publish_confirm=on_confirm)
+        await producer.send_batch(
+            stream, [AMQPMessage(body=p) for p in payloads[start : start + 1000]], on_publish_confirm=on_confirm
+        )
     await done.wait()
     elapsed = time.perf_counter() - started
     await producer.close()
@@ -82,8 +88,13 @@ async def raw_publish_rate(rabbit: RabbitSettings, payloads: list[bytes], stream
 
 
 async def raw_consume_rate(rabbit: RabbitSettings, stream: str, count: int) -> float:
-    consumer = Consumer(host=rabbit.host, port=rabbit.stream_port, username=rabbit.username,
-                        password=rabbit.password.get_secret_value(), load_balancer_mode=True)
+    consumer = Consumer(
+        host=rabbit.host,
+        port=rabbit.stream_port,
+        username=rabbit.username,
+        password=rabbit.password.get_secret_value(),
+        load_balancer_mode=True,
+    )
     await consumer.start()
     received = 0
     done = asyncio.Event()
@@ -95,8 +106,12 @@ async def raw_consume_rate(rabbit: RabbitSettings, stream: str, count: int) -> f
             done.set()
 
     started = time.perf_counter()
-    await consumer.subscribe(stream, on_message, decoder=lambda b: b,
-                             offset_specification=ConsumerOffsetSpecification(OffsetType.FIRST, None))
+    await consumer.subscribe(
+        stream,
+        on_message,
+        decoder=lambda b: b,
+        offset_specification=ConsumerOffsetSpecification(OffsetType.FIRST, None),
+    )
     await done.wait()
     elapsed = time.perf_counter() - started
     await consumer.close()
@@ -116,7 +131,7 @@ async def append_rates(rabbit: RabbitSettings, events: list[EventEnvelope], sing
     publisher = EventPublisher(rabbit, "bench-publisher")
     started = time.perf_counter()
     for start in range(0, len(events), 1000):
-        await publisher.append(*events[start:start + 1000])
+        await publisher.append(*events[start : start + 1000])
     batch_rate = len(events) / (time.perf_counter() - started)
     latencies = []
     single_events = [f.started(i + 1, step=i) for i in range(singles)]
@@ -141,12 +156,25 @@ class ProcessorResult:
 
 async def processor_run(rabbit: RabbitSettings, mongo: MongoSettings, total: int) -> ProcessorResult:
     """``python -m stream_processors replay`` in its own process, sampled for RSS and progress."""
-    env = {**os.environ, "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
-           "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream, "MONGO_DATABASE": mongo.database,
-           "LOG_LEVEL": "WARNING", "BATCH_SIZE": "1000"}
+    env = {
+        **os.environ,
+        "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
+        "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
+        "MONGO_DATABASE": mongo.database,
+        "LOG_LEVEL": "WARNING",
+        "BATCH_SIZE": "1000",
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "stream_processors", "replay", "--version", "1", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "stream_processors",
+        "replay",
+        "--version",
+        "1",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     sampler = RssSampler(process.pid)
     sampler.start()
     client = mongo_client(mongo)
@@ -183,9 +211,10 @@ async def raw_mongo_upsert_rate(mongo: MongoSettings) -> tuple[float, int]:
     await init_read_models(target, READ_MODELS)
     started = time.perf_counter()
     for start in range(0, len(documents), 1000):
-        batch = documents[start:start + 1000]
+        batch = documents[start : start + 1000]
         await target[DocumentView.Settings.name].bulk_write(
-            [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in batch], ordered=False)
+            [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in batch], ordered=False
+        )
     rate = len(documents) / (time.perf_counter() - started)
     await client.close()
     return rate, len(documents)
@@ -223,23 +252,55 @@ async def _admin_producer_create(rabbit: RabbitSettings, stream: str) -> None:
     await producer.close()
 
 
-def print_report(total: int, singles: int, event_bytes: int, raw_pub: float, appended: AppendResult,
-                 raw_consume: float, processed: ProcessorResult, raw_mongo: float, documents: int) -> None:
+def print_report(
+    total: int,
+    singles: int,
+    event_bytes: int,
+    raw_pub: float,
+    appended: AppendResult,
+    raw_consume: float,
+    processed: ProcessorResult,
+    raw_mongo: float,
+    documents: int,
+) -> None:
     baseline = min(raw_consume, raw_mongo)
-    print(f"\n{total:,} events (~{event_bytes} bytes each, 80% adds), {singles:,} single appends, "
-          f"{os.cpu_count()} cores\n")
-    print(table(["measure", "value", "baseline in this run", "ratio"], [
-        ["append, batches of 1000 (events/s)", appended.batch_rate, f"raw rstream send_batch {raw_pub:,.0f}/s",
-         f"{appended.batch_rate / raw_pub:.0%}"],
-        ["append, one event per call (events/s)", appended.single_rate, "", ""],
-        ["append latency p50 / p99 (ms)", f"{appended.single_p50_ms:.2f} / {appended.single_p99_ms:.2f}", "", ""],
-        ["processor, transactional checkpoint (events/s)", processed.rate,
-         f"slower of raw consume {raw_consume:,.0f}/s and raw Mongo upsert {raw_mongo:,.0f} docs/s",
-         f"{processed.rate / baseline:.0%}"],
-        [f"replay of {total + singles:,} events (s)", processed.seconds, "target < 60 s", ""],
-        ["processor RSS at 10k / at end / peak (MB)",
-         f"{processed.rss_at_10k_mb:.0f} / {processed.rss_at_end_mb:.0f} / {processed.peak_rss_mb:.0f}", "", ""],
-    ]))
+    print(
+        f"\n{total:,} events (~{event_bytes} bytes each, 80% adds), {singles:,} single appends, "
+        f"{os.cpu_count()} cores\n"
+    )
+    print(
+        table(
+            ["measure", "value", "baseline in this run", "ratio"],
+            [
+                [
+                    "append, batches of 1000 (events/s)",
+                    appended.batch_rate,
+                    f"raw rstream send_batch {raw_pub:,.0f}/s",
+                    f"{appended.batch_rate / raw_pub:.0%}",
+                ],
+                ["append, one event per call (events/s)", appended.single_rate, "", ""],
+                [
+                    "append latency p50 / p99 (ms)",
+                    f"{appended.single_p50_ms:.2f} / {appended.single_p99_ms:.2f}",
+                    "",
+                    "",
+                ],
+                [
+                    "processor, transactional checkpoint (events/s)",
+                    processed.rate,
+                    f"slower of raw consume {raw_consume:,.0f}/s and raw Mongo upsert {raw_mongo:,.0f} docs/s",
+                    f"{processed.rate / baseline:.0%}",
+                ],
+                [f"replay of {total + singles:,} events (s)", processed.seconds, "target < 60 s", ""],
+                [
+                    "processor RSS at 10k / at end / peak (MB)",
+                    f"{processed.rss_at_10k_mb:.0f} / {processed.rss_at_end_mb:.0f} / {processed.peak_rss_mb:.0f}",
+                    "",
+                    "",
+                ],
+            ],
+        )
+    )
     print(f"\nraw Mongo upsert rate measured over the {documents:,} documents the processor produced")
 
 

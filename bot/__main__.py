@@ -10,12 +10,11 @@ import asyncio
 import gc
 import sys
 
-from service_kit.logging import configure_logging
-from service_kit.settings import EXIT_CONFIG, load_settings
-
 from bot.runtime import run_polling, run_webhook, runtime
 from bot.settings import BotSettings
 from bot.telegram.startup import StartupRefused
+from service_kit.logging import configure_logging
+from service_kit.settings import EXIT_CONFIG, load_settings
 
 SERVICE = "bot"
 

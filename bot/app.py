@@ -42,12 +42,14 @@ class Dependencies:
 
 def fsm_storage(redis: Redis, users: UserStore, prefix: str, ttl_seconds: int) -> RedisStorage:
     """FSM state per user and chat in Redis; it expires after ``ttl_seconds`` without activity."""
-    return GatedRedisStorage(redis, users, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm"),
-                             state_ttl=ttl_seconds, data_ttl=ttl_seconds)
+    return GatedRedisStorage(
+        redis, users, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm"), state_ttl=ttl_seconds, data_ttl=ttl_seconds
+    )
 
 
-def build_dispatcher(storage: BaseStorage, deps: Dependencies,
-                     events_isolation: BaseEventIsolation | None = None) -> Dispatcher:
+def build_dispatcher(
+    storage: BaseStorage, deps: Dependencies, events_isolation: BaseEventIsolation | None = None
+) -> Dispatcher:
     # Updates of one person are handled one at a time inside this process, so dialog steps cannot interleave
     # (PersonLocks: a lock per person while they have an update in hand, not for everyone ever seen); several
     # replicas behind one webhook pass a Redis isolation instead (bot.runtime.event_isolation).
@@ -55,8 +57,13 @@ def build_dispatcher(storage: BaseStorage, deps: Dependencies,
     # UpdateContext, which opens the cell the first state read fills (bot.dialogs.dialog_storage), and after
     # PrivateChatsOnly, so nothing of a group or a foreign button reaches the dialog state.
     services = Services.build(deps.api, deps.events, deps.store, deps.config)
-    dispatcher = Dispatcher(storage=storage, events_isolation=events_isolation or PersonLocks(), disable_fsm=True,
-                            name="docvault", services=services)
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=events_isolation or PersonLocks(),
+        disable_fsm=True,
+        name="docvault",
+        services=services,
+    )
     dispatcher.update.outer_middleware(UpdateContext())
     dispatcher.update.outer_middleware(PrivateChatsOnly(deps.store))
     dispatcher.update.outer_middleware(dispatcher.fsm)

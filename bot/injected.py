@@ -46,5 +46,12 @@ class Services:
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
         recorder = EventRecorder(appender, store, EventBudget(store, config.event_budget_per_hour))
-        return cls(config=config, store=store, recorder=recorder, saver=DocumentSaver(api, recorder),
-                   library=Library(api, store, config), shelves=Shelves(api, store), people=People(store, recorder))
+        return cls(
+            config=config,
+            store=store,
+            recorder=recorder,
+            saver=DocumentSaver(api, recorder),
+            library=Library(api, store, config),
+            shelves=Shelves(api, store),
+            people=People(store, recorder),
+        )

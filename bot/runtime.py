@@ -21,9 +21,6 @@ from aiogram.types import BufferedInputFile, InputFile
 from aiohttp import web
 from redis.asyncio import Redis
 
-from service_kit.eventlog import EventPublisher
-from service_kit.http import start_ops_server
-
 from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
 from bot.clients.api_client import ApiClient
 from bot.clients.person_store import UserStore, redis_client
@@ -33,6 +30,8 @@ from bot.telegram.startup import until_telegram_answers
 from bot.telegram.webhook import webhook_app
 from bot.ui.commands import bot_commands
 from bot.ui.i18n import Language, Texts
+from service_kit.eventlog import EventPublisher
+from service_kit.http import start_ops_server
 
 log = logging.getLogger(__name__)
 # docker-compose.yml gives the bot a longer stop_grace_period than this (tests/infra checks it).
@@ -47,8 +46,9 @@ class Runtime:
     def __init__(self, settings: BotSettings) -> None:
         self.settings = settings
         self.redis = redis_client(settings.redis_connection_url)
-        self.api = ApiClient(settings.api_base_url, settings.api_service_token.get_secret_value(),
-                             settings.api_timeout_seconds)
+        self.api = ApiClient(
+            settings.api_base_url, settings.api_service_token.get_secret_value(), settings.api_timeout_seconds
+        )
         self.publisher = EventPublisher(settings.rabbitmq, name="docvault-bot")
         store = UserStore(self.redis, settings.redis_prefix, settings.flood_window_seconds)
         deps = Dependencies(self.api, self.publisher, store, BotConfig.from_settings(settings), settings.flood_limit)
@@ -92,8 +92,9 @@ async def publish_commands(rt: Runtime) -> None:
     button lists the commands in the person's language."""
     for language_code, language in COMMAND_LANGUAGES:
         commands = bot_commands(Texts(language))
-        await until_telegram_answers(partial(rt.bot.set_my_commands, commands, language_code=language_code),
-                                     "setMyCommands")
+        await until_telegram_answers(
+            partial(rt.bot.set_my_commands, commands, language_code=language_code), "setMyCommands"
+        )
 
 
 def webhook_certificate(settings: BotSettings) -> InputFile | None:
@@ -120,8 +121,9 @@ async def run_polling(rt: Runtime) -> None:
         await until_telegram_answers(lambda: rt.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
         rt.telegram_ready = True
         # start_polling stops on SIGINT/SIGTERM after the updates in hand are handled.
-        await rt.dispatcher.start_polling(rt.bot, allowed_updates=rt.dispatcher.resolve_used_update_types(),
-                                          close_bot_session=False)
+        await rt.dispatcher.start_polling(
+            rt.bot, allowed_updates=rt.dispatcher.resolve_used_update_types(), close_bot_session=False
+        )
     finally:
         await ops.cleanup()
 
@@ -149,13 +151,16 @@ async def register_webhook(rt: Runtime) -> None:
     settings = rt.settings
     await introduce(rt)
     target = settings.webhook
-    await until_telegram_answers(lambda: rt.bot.set_webhook(
-        target.url,
-        certificate=webhook_certificate(settings),
-        secret_token=webhook_secret(settings),
-        max_connections=settings.webhook_max_connections,
-        allowed_updates=rt.dispatcher.resolve_used_update_types(),
-    ), "WEBHOOK_BASE_URL")
+    await until_telegram_answers(
+        lambda: rt.bot.set_webhook(
+            target.url,
+            certificate=webhook_certificate(settings),
+            secret_token=webhook_secret(settings),
+            max_connections=settings.webhook_max_connections,
+            allowed_updates=rt.dispatcher.resolve_used_update_types(),
+        ),
+        "WEBHOOK_BASE_URL",
+    )
     rt.telegram_ready = True
     log.info("webhook set", extra={"url": target.url, "mode": target.describe()})
 

@@ -43,8 +43,11 @@ class WebhookTarget:
     certificate: CertificateSource
 
     def describe(self) -> str:
-        kind = "bare IP, self-signed certificate uploaded" if self.certificate == "upload-self-signed" \
+        kind = (
+            "bare IP, self-signed certificate uploaded"
+            if self.certificate == "upload-self-signed"
             else "domain, publicly trusted certificate (ACME)"
+        )
         return f"{self.url} ({kind})"
 
 
@@ -74,8 +77,9 @@ def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
         return None
 
 
-def _check_cloud_rules(base_url: str, scheme: str, target: WebhookTarget,
-                       address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> None:
+def _check_cloud_rules(
+    base_url: str, scheme: str, target: WebhookTarget, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+) -> None:
     problem = None
     if scheme != "https":
         problem = "Telegram delivers webhooks over https only"
@@ -162,8 +166,10 @@ class BotSettings(ServiceSettings):
             return
         path = self.webhook_certificate_path
         if path is None or not path.is_file():
-            raise ValueError(f"WEBHOOK_BASE_URL names a bare IP ({target.host}): Telegram needs its self-signed "
-                             f"certificate, but WEBHOOK_CERTIFICATE_PATH={path} is not a file (tls-init writes it)")
+            raise ValueError(
+                f"WEBHOOK_BASE_URL names a bare IP ({target.host}): Telegram needs its self-signed "
+                f"certificate, but WEBHOOK_CERTIFICATE_PATH={path} is not a file (tls-init writes it)"
+            )
 
     @property
     def telegram_cloud(self) -> bool:
@@ -203,6 +209,11 @@ class BotConfig:
 
     @classmethod
     def from_settings(cls, settings: BotSettings) -> BotConfig:
-        return cls(settings.page_size, settings.max_download_bytes, settings.links_enabled,
-                   settings.telegram_api_local, event_budget_per_hour=settings.event_budget_per_hour,
-                   time_zone=settings.bot_time_zone)
+        return cls(
+            settings.page_size,
+            settings.max_download_bytes,
+            settings.links_enabled,
+            settings.telegram_api_local,
+            event_budget_per_hour=settings.event_budget_per_hour,
+            time_zone=settings.bot_time_zone,
+        )

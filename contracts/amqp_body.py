@@ -18,9 +18,33 @@ _AMQP_VALUE_SECTION = 0x77
 _AMQP_SEQUENCE_SECTION = 0x76
 
 # Constructor code -> how its size is written: fixed width, or a 1- or 4-byte length prefix.
-_FIXED_WIDTH = {0x40: 0, 0x41: 0, 0x42: 0, 0x43: 0, 0x44: 0, 0x45: 0, 0x50: 1, 0x51: 1, 0x52: 1, 0x53: 1,
-                0x54: 1, 0x56: 1, 0x60: 2, 0x61: 2, 0x70: 4, 0x71: 4, 0x72: 4, 0x73: 4, 0x80: 8, 0x81: 8,
-                0x82: 8, 0x83: 8, 0x84: 8, 0x94: 16, 0x98: 16}
+_FIXED_WIDTH = {
+    0x40: 0,
+    0x41: 0,
+    0x42: 0,
+    0x43: 0,
+    0x44: 0,
+    0x45: 0,
+    0x50: 1,
+    0x51: 1,
+    0x52: 1,
+    0x53: 1,
+    0x54: 1,
+    0x56: 1,
+    0x60: 2,
+    0x61: 2,
+    0x70: 4,
+    0x71: 4,
+    0x72: 4,
+    0x73: 4,
+    0x80: 8,
+    0x81: 8,
+    0x82: 8,
+    0x83: 8,
+    0x84: 8,
+    0x94: 16,
+    0x98: 16,
+}
 _ONE_BYTE_SIZE = {0xA0, 0xA1, 0xA3, 0xC0, 0xC1, 0xE0}
 _FOUR_BYTE_SIZE = {0xB0, 0xB1, 0xB3, 0xD0, 0xD1, 0xF0}
 
@@ -106,8 +130,11 @@ def encode_message(body: bytes, *, message_id: str, correlation_id: str, content
     ``bytes(AMQPMessage(body=..., properties=Properties(...)))`` writes (tested), at a fraction of its cost
     (rstream builds a generic value tree per message; this is the one shape events use)."""
     fields = (
-        _sized(_STR8, _STR32, message_id.encode()) + _NULL + _NULL  # message-id, user-id, to
-        + _sized(_STR8, _STR32, subject.encode()) + _NULL  # subject, reply-to
+        _sized(_STR8, _STR32, message_id.encode())
+        + _NULL
+        + _NULL  # message-id, user-id, to
+        + _sized(_STR8, _STR32, subject.encode())
+        + _NULL  # subject, reply-to
         + _sized(_STR8, _STR32, correlation_id.encode())
         + _sized(_SYM8, _SYM32, content_type.encode("ascii"))
         + _NULL * 6  # content-encoding ... reply-to-group-id
@@ -116,5 +143,9 @@ def encode_message(body: bytes, *, message_id: str, correlation_id: str, content
         properties = bytes((_LIST8, len(fields) + 1, _PROPERTY_FIELDS)) + fields
     else:
         properties = bytes((_LIST32,)) + struct.pack(">II", len(fields) + 4, _PROPERTY_FIELDS) + fields
-    return (bytes((_DESCRIBED, _SMALL_ULONG, _PROPERTIES_SECTION)) + properties
-            + bytes((_DESCRIBED, _SMALL_ULONG, _DATA_SECTION)) + _sized(_VBIN8, _VBIN32, body))
+    return (
+        bytes((_DESCRIBED, _SMALL_ULONG, _PROPERTIES_SECTION))
+        + properties
+        + bytes((_DESCRIBED, _SMALL_ULONG, _DATA_SECTION))
+        + _sized(_VBIN8, _VBIN32, body)
+    )

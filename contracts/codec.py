@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from contracts.amqp_body import AmqpFormatError, data_body, encode_message
 from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES, EventEnvelope
-from contracts.upcasting import MissingUpcaster, Upcaster, upcast, UPCASTERS
+from contracts.upcasting import UPCASTERS, MissingUpcaster, Upcaster, upcast
 
 MAX_ENCODED_EVENT_BYTES = 64 * 1024
 CONTENT_TYPE = "application/json"
@@ -58,8 +58,13 @@ def encode_event(event: EventEnvelope) -> bytes:
     body = envelope_to_json(event)
     if len(body) > MAX_ENCODED_EVENT_BYTES:
         raise OversizedEvent(f"{len(body)} bytes > {MAX_ENCODED_EVENT_BYTES}")
-    return encode_message(body, message_id=str(event.event_id), correlation_id=event.correlation_id,
-                          content_type=CONTENT_TYPE, subject=event.event_type)
+    return encode_message(
+        body,
+        message_id=str(event.event_id),
+        correlation_id=event.correlation_id,
+        content_type=CONTENT_TYPE,
+        subject=event.event_type,
+    )
 
 
 def decode_event(data: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS) -> EventEnvelope:
@@ -69,9 +74,7 @@ def decode_event(data: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCAS
     return decode_envelope_json(_amqp_body(data), upcasters)
 
 
-def decode_envelope_json(
-    body: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS
-) -> EventEnvelope:
+def decode_envelope_json(body: bytes, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS) -> EventEnvelope:
     """A JSON envelope (as in golden files or exports) -> a validated envelope at the current version."""
     raw = _json_object(body)
     event_type = raw.get("event_type")

@@ -27,20 +27,23 @@ DEFAULT_REMINDER_DAYS = (30, 7)
 
 # Month names as people type them, lower case: English full and short, Russian nominative, genitive and short.
 _MONTH_WORDS: dict[str, int] = {}
-for _number, _words in enumerate((
-    ("january", "jan", "январь", "января", "янв"),
-    ("february", "feb", "февраль", "февраля", "фев", "февр"),
-    ("march", "mar", "март", "марта", "мар"),
-    ("april", "apr", "апрель", "апреля", "апр"),
-    ("may", "май", "мая"),
-    ("june", "jun", "июнь", "июня", "июн"),
-    ("july", "jul", "июль", "июля", "июл"),
-    ("august", "aug", "август", "августа", "авг"),
-    ("september", "sep", "sept", "сентябрь", "сентября", "сен", "сент"),
-    ("october", "oct", "октябрь", "октября", "окт"),
-    ("november", "nov", "ноябрь", "ноября", "ноя", "нояб"),
-    ("december", "dec", "декабрь", "декабря", "дек"),
-), start=1):
+for _number, _words in enumerate(
+    (
+        ("january", "jan", "январь", "января", "янв"),
+        ("february", "feb", "февраль", "февраля", "фев", "февр"),
+        ("march", "mar", "март", "марта", "мар"),
+        ("april", "apr", "апрель", "апреля", "апр"),
+        ("may", "май", "мая"),
+        ("june", "jun", "июнь", "июня", "июн"),
+        ("july", "jul", "июль", "июля", "июл"),
+        ("august", "aug", "август", "августа", "авг"),
+        ("september", "sep", "sept", "сентябрь", "сентября", "сен", "сент"),
+        ("october", "oct", "октябрь", "октября", "окт"),
+        ("november", "nov", "ноябрь", "ноября", "ноя", "нояб"),
+        ("december", "dec", "декабрь", "декабря", "дек"),
+    ),
+    start=1,
+):
     for _word in _words:
         _MONTH_WORDS[_word] = _number
 
@@ -118,12 +121,15 @@ class Reminder:
 
 def reminders_of(valid_until: date, days_before: tuple[int, ...] = DEFAULT_REMINDER_DAYS) -> list[Reminder]:
     """Every reminder a date has, earliest first."""
-    return sorted((Reminder(days, valid_until - timedelta(days=days)) for days in set(days_before)),
-                  key=lambda reminder: reminder.due_on)
+    return sorted(
+        (Reminder(days, valid_until - timedelta(days=days)) for days in set(days_before)),
+        key=lambda reminder: reminder.due_on,
+    )
 
 
-def reminder_due(valid_until: date, today: date, already_sent: frozenset[int],
-                 days_before: tuple[int, ...] = DEFAULT_REMINDER_DAYS) -> Reminder | None:
+def reminder_due(
+    valid_until: date, today: date, already_sent: frozenset[int], days_before: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+) -> Reminder | None:
     """The one reminder to send today, if any: the latest one whose day has come, unless it was sent.
 
     Only the latest: a person who sets a date 5 days ahead gets the 7-day reminder, not the 30-day one as well

@@ -60,8 +60,13 @@ class DocumentView(Document):
                 partialFilterExpression={"status": DocumentStatus.live},
             ),
             IndexModel(
-                [("owner_id", ASCENDING), ("type_slug", ASCENDING), ("status", ASCENDING),
-                 ("name_key", ASCENDING), ("_id", ASCENDING)],
+                [
+                    ("owner_id", ASCENDING),
+                    ("type_slug", ASCENDING),
+                    ("status", ASCENDING),
+                    ("name_key", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
                 name="documents_of_type_page",
             ),
             IndexModel([("copies_key", ASCENDING)], name="copies_of_name"),
@@ -124,8 +129,9 @@ class AppliedEvent(Document):
         name = "applied_events"
         use_revision = False
         indexes = [
-            IndexModel([("owner_id", ASCENDING), ("document_id", ASCENDING), ("offset", ASCENDING)],
-                       name="document_history"),
+            IndexModel(
+                [("owner_id", ASCENDING), ("document_id", ASCENDING), ("offset", ASCENDING)], name="document_history"
+            ),
         ]
 
 

@@ -151,7 +151,7 @@ def sealed_key_id(sealed: str) -> str | None:
     is unreadable by design. A value of the current key that does not open was tampered with."""
     if not sealed.startswith(SEALED_PREFIX):
         return None
-    key_id, dot, _ = sealed[len(SEALED_PREFIX):].partition(".")
+    key_id, dot, _ = sealed[len(SEALED_PREFIX) :].partition(".")
     return key_id if dot and KEY_ID.match(key_id) else None
 
 
@@ -187,7 +187,7 @@ class PersonKeys:
         if sealed_key_id(sealed) != self.key_id:
             raise BrokenCiphertext("not a value sealed under this key")
         try:
-            ciphertext = _b64decode(sealed[len(SEALED_PREFIX) + len(self.key_id) + 1:])
+            ciphertext = _b64decode(sealed[len(SEALED_PREFIX) + len(self.key_id) + 1 :])
             plain = self._fields.decrypt(ciphertext, self._context(field))
             return plain.decode("utf-8")
         except (InvalidTag, UnicodeDecodeError):

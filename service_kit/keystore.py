@@ -44,8 +44,12 @@ class KeyStatus:
 
 
 class KeyStore:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]], keyring: MasterKeyring,
-                 cache_seconds: float = DEFAULT_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        database: AsyncDatabase[dict[str, Any]],
+        keyring: MasterKeyring,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+    ) -> None:
         self._keys = database[KEYS_COLLECTION]
         self._keyring = keyring
         self._cache_seconds = cache_seconds
@@ -98,8 +102,12 @@ class KeyStore:
             return existing
         key_id, data_key = new_key_id(), new_data_key()
         wrapped = self._keyring.wrap(owner_id, data_key)
-        record = {"key_id": key_id, "master_id": wrapped.master_id, "wrapped": Binary(wrapped.blob),
-                  "created_at": datetime.now(UTC)}
+        record = {
+            "key_id": key_id,
+            "master_id": wrapped.master_id,
+            "wrapped": Binary(wrapped.blob),
+            "created_at": datetime.now(UTC),
+        }
         try:
             # Insert, or turn a tombstone into a new key; a live key written meanwhile by another caller wins.
             await self._keys.update_one({"_id": owner_id, "key_id": None}, {"$set": record}, upsert=True)
@@ -117,14 +125,14 @@ class KeyStore:
         self._cache.pop(owner_id, None)
         await self._keys.update_one(
             {"_id": owner_id, "key_id": {"$ne": None}},
-            {"$set": {"key_id": None, "forgotten_at": datetime.now(UTC)},
-             "$unset": {"wrapped": "", "master_id": ""}},
+            {"$set": {"key_id": None, "forgotten_at": datetime.now(UTC)}, "$unset": {"wrapped": "", "master_id": ""}},
         )
 
     async def forgotten_at(self, owner_ids: Iterable[int]) -> dict[int, datetime]:
         """When each of these people was last forgotten (for redacting exports)."""
-        cursor = self._keys.find({"_id": {"$in": list(set(owner_ids))}, "forgotten_at": {"$exists": True}},
-                                 {"forgotten_at": 1})
+        cursor = self._keys.find(
+            {"_id": {"$in": list(set(owner_ids))}, "forgotten_at": {"$exists": True}}, {"forgotten_at": 1}
+        )
         return {int(raw["_id"]): raw["forgotten_at"] async for raw in cursor}
 
     @timed("mongo", "rotate_keys")

@@ -59,7 +59,7 @@ class Header:
     def parse(cls, data: bytes) -> Header:
         if len(data) != HEADER_BYTES or not data.startswith(MAGIC):
             raise BrokenCiphertext("not an encrypted DocVault object")
-        return cls(data[len(MAGIC):].hex())
+        return cls(data[len(MAGIC) :].hex())
 
     def to_bytes(self) -> bytes:
         return MAGIC + bytes.fromhex(self.object_id)
@@ -130,8 +130,9 @@ def whole_file(size: int) -> CipherRange:
     return CipherRange(0, segment_count(size) - 1, HEADER_BYTES, encrypted_size(size) - 1, 0, size)
 
 
-async def open_segments(key_for: KeyForObject, header: Header, stored: AsyncIterator[bytes], wanted: CipherRange,
-                        size: int) -> AsyncIterator[bytes]:
+async def open_segments(
+    key_for: KeyForObject, header: Header, stored: AsyncIterator[bytes], wanted: CipherRange, size: int
+) -> AsyncIterator[bytes]:
     """Decrypt the segments of ``wanted`` from ``stored`` (the object's bytes from ``stored_start``, past the
     header) and yield the plaintext of the range. Raises ``BrokenCiphertext`` at the first segment that does not
     authenticate, before yielding any of its bytes, and when the object ends early or runs on."""
@@ -151,7 +152,7 @@ async def open_segments(key_for: KeyForObject, header: Header, stored: AsyncIter
         buffer += chunk
         while index <= wanted.last_segment and len(buffer) >= _sealed_length(index, last_index, size):
             length = _sealed_length(index, last_index, size)
-            plain = open_one(bytes(buffer[:length]))[skip:skip + remaining]
+            plain = open_one(bytes(buffer[:length]))[skip : skip + remaining]
             del buffer[:length]
             skip, remaining, index = 0, remaining - len(plain), index + 1
             if plain:

@@ -55,17 +55,25 @@ def _aware(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m stream_processors", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m stream_processors", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the processor (resumes at its checkpoint + 1)")
-    for name, text in (("replay", "project into a version from a start position, until caught up"),
-                       ("rebuild", "replay a version from the first event, then make the API serve it")):
+    for name, text in (
+        ("replay", "project into a version from a start position, until caught up"),
+        ("rebuild", "replay a version from the first event, then make the API serve it"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--version", type=int, required=True, help="projection version (its own database)")
         if name == "replay":
-            cmd.add_argument("--from", dest="start", type=parse_start, default=StartAt.first(),
-                             help="first | offset:N | timestamp:ISO8601 (default first)")
+            cmd.add_argument(
+                "--from",
+                dest="start",
+                type=parse_start,
+                default=StartAt.first(),
+                help="first | offset:N | timestamp:ISO8601 (default first)",
+            )
     export = sub.add_parser("export", help="write events as JSON Lines or CSV")
     export.add_argument("--from", dest="start", type=parse_start, default=StartAt.first())
     export.add_argument("--until", type=_aware, default=None, help="only events that occurred before this time")
@@ -88,10 +96,17 @@ def _add_dlq_commands(dlq: argparse.ArgumentParser) -> None:
     show.add_argument("offset", type=_offset, help="its offset in the dead-letter stream")
     redrive = sub.add_parser("redrive", help="append the original records again to the events stream")
     chosen = redrive.add_argument_group("which (at least one)")
-    chosen.add_argument("--offset", dest="offsets", type=_offset, action="append", default=[],
-                        help="a dead letter's offset (repeatable)")
-    chosen.add_argument("--reason", dest="reasons", action="append", default=[],
-                        help="every dead letter with this reason (repeatable)")
+    chosen.add_argument(
+        "--offset",
+        dest="offsets",
+        type=_offset,
+        action="append",
+        default=[],
+        help="a dead letter's offset (repeatable)",
+    )
+    chosen.add_argument(
+        "--reason", dest="reasons", action="append", default=[], help="every dead letter with this reason (repeatable)"
+    )
 
 
 def _is_offset(text: str) -> bool:

@@ -34,11 +34,18 @@ async def replay(settings: ProcessorSettings, version: int, start: StartAt, acti
     async with open_processor(settings, version) as processor:
         if end >= 0:
             with tqdm(total=end + 1, unit="ev", desc=f"replay v{version}", file=sys.stderr) as bar:
+
                 def progress(offset: int, _: int) -> None:
                     bar.update(offset + 1 - bar.n)
 
-                runner = ProcessorRunner(processor, settings.rabbitmq, batch_size=settings.batch_size,
-                                         stop_after=end, idle_exit_seconds=10, on_commit=progress)
+                runner = ProcessorRunner(
+                    processor,
+                    settings.rabbitmq,
+                    batch_size=settings.batch_size,
+                    stop_after=end,
+                    idle_exit_seconds=10,
+                    on_commit=progress,
+                )
                 await runner.run(start)
         if activate:
             await _activate(settings, version)
@@ -65,8 +72,13 @@ async def export(settings: ProcessorSettings, start: StartAt, selection: ExportF
         if fmt == "csv":
             stream.write(csv_header())
         if end >= 0:
-            await _read_until(settings, settings.rabbitmq.events_stream, start, end,
-                              lambda record: _export_one(record, selection, fmt, stream, counts))
+            await _read_until(
+                settings,
+                settings.rabbitmq.events_stream,
+                start,
+                end,
+                lambda record: _export_one(record, selection, fmt, stream, counts),
+            )
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -130,8 +142,10 @@ async def lag(settings: ProcessorSettings, version: int | None, out: TextIO) -> 
     finally:
         await client.close()
     committed = -1 if checkpoint is None else checkpoint
-    out.write(f"processor {identity.checkpoint_id}\nstream end offset {end}\n"
-              f"checkpoint offset {committed}\nlag {max(0, end - committed)} events\n")
+    out.write(
+        f"processor {identity.checkpoint_id}\nstream end offset {end}\n"
+        f"checkpoint offset {committed}\nlag {max(0, end - committed)} events\n"
+    )
     return 0
 
 
@@ -174,7 +188,7 @@ async def dlq_redrive(settings: ProcessorSettings, offsets: Sequence[int], reaso
     publisher = RawPublisher(settings.rabbitmq, target, "docvault-dlq-redrive")
     try:
         for start in range(0, len(chosen), REDRIVE_BATCH):
-            await publisher.append([entry.original for entry in chosen[start:start + REDRIVE_BATCH]])
+            await publisher.append([entry.original for entry in chosen[start : start + REDRIVE_BATCH]])
     finally:
         await publisher.close()
     out.write(f"redriven {len(chosen)} dead letter(s) to {target}\n")

@@ -78,9 +78,15 @@ def listing(entries: Iterable[DeadLetterEntry], reasons: Sequence[str] = ()) -> 
 
 def list_row(entry: DeadLetterEntry) -> tuple[str, ...]:
     event = entry.event()
-    return (str(entry.offset), str(entry.source_offset), entry.reason,
-            event.event_type if event else "-", str(event.event_id) if event else "-",
-            entry.processor or "-", entry.detail)
+    return (
+        str(entry.offset),
+        str(entry.source_offset),
+        entry.reason,
+        event.event_type if event else "-",
+        str(event.event_id) if event else "-",
+        entry.processor or "-",
+        entry.detail,
+    )
 
 
 def format_table(rows: Sequence[tuple[str, ...]]) -> str:
@@ -94,8 +100,12 @@ def shown(entry: DeadLetterEntry) -> dict[str, Any]:
     """The whole entry; the original bytes as the event, else as their JSON body, else base64."""
     event = entry.event()
     described: dict[str, Any] = {
-        "offset": entry.offset, "source_stream": entry.source_stream, "source_offset": entry.source_offset,
-        "reason": entry.reason, "detail": entry.detail, "processor": entry.processor or None,
+        "offset": entry.offset,
+        "source_stream": entry.source_stream,
+        "source_offset": entry.source_offset,
+        "reason": entry.reason,
+        "detail": entry.detail,
+        "processor": entry.processor or None,
     }
     if event is not None:
         return described | {"event": event.model_dump(mode="json")}

@@ -12,8 +12,15 @@ from typing import Any
 from contracts.events import EventEnvelope
 
 CSV_COLUMNS = (
-    "offset", "event_id", "event_type", "schema_version", "occurred_at",
-    "owner_id", "correlation_id", "causation_id", "payload",
+    "offset",
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "owner_id",
+    "correlation_id",
+    "causation_id",
+    "payload",
 )
 
 

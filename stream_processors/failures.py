@@ -30,12 +30,46 @@ from stream_processors.lease import LeaseLost
 UNAPPLICABLE = "unapplicable"
 RETRY_LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult", "RetryableWriteError")
 # Server error codes about the server or our access to it, never about one document's content.
-INFRASTRUCTURE_CODES = frozenset({
-    6, 7, 13, 18, 24, 46, 50, 64, 89, 91, 112, 133, 189, 251, 262, 9001, 10107, 11600, 11601, 11602, 13435,
-    13436, 14031,
-})
-_ENVIRONMENT_ERRORS = (ConnectionFailure, WriteConcernError, ExecutionTimeout, CursorNotFound, ConfigurationError,
-                       InvalidOperation, ProtocolError, EncryptionError, EventLogUnavailable, OSError, MemoryError)
+INFRASTRUCTURE_CODES = frozenset(
+    {
+        6,
+        7,
+        13,
+        18,
+        24,
+        46,
+        50,
+        64,
+        89,
+        91,
+        112,
+        133,
+        189,
+        251,
+        262,
+        9001,
+        10107,
+        11600,
+        11601,
+        11602,
+        13435,
+        13436,
+        14031,
+    }
+)
+_ENVIRONMENT_ERRORS = (
+    ConnectionFailure,
+    WriteConcernError,
+    ExecutionTimeout,
+    CursorNotFound,
+    ConfigurationError,
+    InvalidOperation,
+    ProtocolError,
+    EncryptionError,
+    EventLogUnavailable,
+    OSError,
+    MemoryError,
+)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BRACED = re.compile(r"\{[^{}]*\}")
 MAX_DETAIL_LENGTH = 200

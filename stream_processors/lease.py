@@ -102,8 +102,13 @@ def heartbeat_age(heartbeat: Mapping[str, Any] | None, server_now: datetime) -> 
     return (server_now - _aware(heartbeat["renewed_at"])).total_seconds()
 
 
-def may_take_over(heartbeat: Mapping[str, Any] | None, me: Holder, server_now: datetime, timing: LeaseTiming,
-                  alive: Callable[[int], bool] = pid_alive) -> bool:
+def may_take_over(
+    heartbeat: Mapping[str, Any] | None,
+    me: Holder,
+    server_now: datetime,
+    timing: LeaseTiming,
+    alive: Callable[[int], bool] = pid_alive,
+) -> bool:
     """Whether ``me`` may take the lease now: nobody holds it, the holder stopped renewing for ``ttl_seconds``,
     or the holder is a process of this machine that no longer exists (or an earlier life of this very pid)."""
     age = heartbeat_age(heartbeat, server_now)
@@ -140,7 +145,8 @@ class Lease:
             try:
                 renewed = await self.leases.update_one(
                     {"_id": self.lease_id + HEARTBEAT_SUFFIX, "token": self.holder.token},
-                    {"$currentDate": {"renewed_at": True}})
+                    {"$currentDate": {"renewed_at": True}},
+                )
             except PyMongoError as error:  # MongoDB away: the next beat tries again; commits fail meanwhile
                 log.warning("lease heartbeat failed", extra={"lease": self.lease_id, "error": repr(error)[:200]})
                 continue
@@ -155,8 +161,10 @@ class Lease:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
         with contextlib.suppress(PyMongoError):
-            await self.leases.update_one({"_id": self.lease_id + HEARTBEAT_SUFFIX, "token": self.holder.token},
-                                         {"$set": {"renewed_at": RELEASED}})
+            await self.leases.update_one(
+                {"_id": self.lease_id + HEARTBEAT_SUFFIX, "token": self.holder.token},
+                {"$set": {"renewed_at": RELEASED}},
+            )
         await self.session.end_session()
 
 
@@ -171,8 +179,9 @@ def _aware(moment: datetime) -> datetime:
 
 
 @timed("mongo", "take_lease")
-async def take_lease(client: MongoClient, db: AsyncDatabase[dict[str, Any]], lease_id: str,
-                     timing: LeaseTiming = LeaseTiming()) -> Lease:
+async def take_lease(
+    client: MongoClient, db: AsyncDatabase[dict[str, Any]], lease_id: str, timing: LeaseTiming = LeaseTiming()
+) -> Lease:
     """Wait as a standby until the lease is free (or its holder silent or gone), then take it."""
     leases = db[LEASES_COLLECTION]
     me = Holder.this_process()
@@ -185,13 +194,21 @@ async def take_lease(client: MongoClient, db: AsyncDatabase[dict[str, Any]], lea
                 return lease
         elif heartbeat is not None and (heartbeat.get("machine"), heartbeat.get("pid")) != waiting_for:
             waiting_for = (heartbeat.get("machine"), heartbeat.get("pid"))
-            log.info("standby: lease held by another instance",
-                     extra={"lease": lease_id, "holder": heartbeat.get("machine"), "pid": heartbeat.get("pid")})
+            log.info(
+                "standby: lease held by another instance",
+                extra={"lease": lease_id, "holder": heartbeat.get("machine"), "pid": heartbeat.get("pid")},
+            )
         await asyncio.sleep(timing.renew_seconds)
 
 
-async def _claim(client: MongoClient, leases: AsyncCollection[Document], lease_id: str,
-                 heartbeat: Mapping[str, Any] | None, me: Holder, timing: LeaseTiming) -> Lease | None:
+async def _claim(
+    client: MongoClient,
+    leases: AsyncCollection[Document],
+    lease_id: str,
+    heartbeat: Mapping[str, Any] | None,
+    me: Holder,
+    timing: LeaseTiming,
+) -> Lease | None:
     """Abort the previous holder's session, then compare-and-set the heartbeat and record the new session.
     ``None`` when another standby claimed it first."""
     previous = await leases.find_one({"_id": lease_id})
@@ -205,17 +222,22 @@ async def _claim(client: MongoClient, leases: AsyncCollection[Document], lease_i
         if heartbeat is None:
             await leases.insert_one({"_id": lease_id + HEARTBEAT_SUFFIX, **claim, "renewed_at": RELEASED})
         else:
-            taken = await leases.update_one({"_id": lease_id + HEARTBEAT_SUFFIX, "token": heartbeat.get("token")},
-                                            {"$set": claim})
+            taken = await leases.update_one(
+                {"_id": lease_id + HEARTBEAT_SUFFIX, "token": heartbeat.get("token")}, {"$set": claim}
+            )
             if taken.matched_count == 0:
                 return None
     except DuplicateKeyError:
         return None
-    await leases.update_one({"_id": lease_id + HEARTBEAT_SUFFIX, "token": me.token},
-                            {"$currentDate": {"renewed_at": True}})
+    await leases.update_one(
+        {"_id": lease_id + HEARTBEAT_SUFFIX, "token": me.token}, {"$currentDate": {"renewed_at": True}}
+    )
     session = client.start_session()
-    await leases.update_one({"_id": lease_id}, {"$set": {
-        "session_id": session_id_of(session), **claim, "since": datetime.now(UTC)}}, upsert=True)
+    await leases.update_one(
+        {"_id": lease_id},
+        {"$set": {"session_id": session_id_of(session), **claim, "since": datetime.now(UTC)}},
+        upsert=True,
+    )
     lease = Lease(lease_id, session, me, leases, timing)
     lease.start_heartbeat()
     log.info("lease taken", extra={"lease": lease_id, "previous_pid": (heartbeat or {}).get("pid")})
@@ -226,6 +248,7 @@ async def check_lease(db: AsyncDatabase[dict[str, Any]], lease_id: str, session:
     """Inside a transaction: fence this commit with the lease (a write, so that a takeover conflicts with it);
     raise ``LeaseLost`` unless this session still holds the lease."""
     fenced = await db[LEASES_COLLECTION].update_one(
-        {"_id": lease_id, "session_id": session_id_of(session)}, {"$inc": {"commits": 1}}, session=session)
+        {"_id": lease_id, "session_id": session_id_of(session)}, {"$inc": {"commits": 1}}, session=session
+    )
     if fenced.matched_count == 0:
         raise LeaseLost(f"{lease_id} is now held by another instance")

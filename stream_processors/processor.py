@@ -180,7 +180,8 @@ class Processor:
         new = [letter for letter in letters if letter.record.offset not in self._dead_lettered]
         if new:
             await self._dead_letters.append(
-                [dead_letter_message(letter, self.source_stream, self.identity.checkpoint_id) for letter in new])
+                [dead_letter_message(letter, self.source_stream, self.identity.checkpoint_id) for letter in new]
+            )
             self._dead_lettered.update(letter.record.offset for letter in new)
 
     async def _commit(self, events: Sequence[Positioned], last_offset: int) -> dict[int, str]:

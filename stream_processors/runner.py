@@ -140,8 +140,9 @@ class ProcessorRunner:
                 if classify(error) is not Failure.retry:
                     raise
                 delay = backoff_delay(attempt)
-                log.warning("batch not committed, retrying",
-                            extra={"error": describe_failure(error), "retry_in": delay})
+                log.warning(
+                    "batch not committed, retrying", extra={"error": describe_failure(error), "retry_in": delay}
+                )
                 attempt += 1
                 if await stopped_within(self._stopping, delay):
                     return False

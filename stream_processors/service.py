@@ -15,7 +15,7 @@ from pymongo.errors import PyMongoError
 from contracts.read_models import READ_MODELS, read_model_database
 from service_kit.eventlog import RawPublisher, ensure_streams, streams_exist
 from service_kit.http import start_ops_server
-from service_kit.mongo import mongo_client, init_read_models
+from service_kit.mongo import init_read_models, mongo_client
 from stream_processors.failures import describe_failure
 from stream_processors.lease import LeaseTiming
 from stream_processors.processor import Processor, ProcessorIdentity, Projection
@@ -44,8 +44,9 @@ async def open_processor(
         await ensure_streams(settings.rabbitmq)
         database = client[read_model_database(settings.mongo.database, identity.version)]
         await init_read_models(database, READ_MODELS)
-        processor = Processor(identity, client, database, dead_letters, settings.rabbitmq.events_stream,
-                              projection, rules)
+        processor = Processor(
+            identity, client, database, dead_letters, settings.rabbitmq.events_stream, projection, rules
+        )
         await processor.start(LeaseTiming(settings.lease_ttl_seconds, settings.lease_renew_seconds))
         try:
             yield processor
@@ -66,8 +67,9 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
     probe = mongo_client(settings.mongo)
 
     async def readiness() -> dict[str, bool]:
-        mongo, stream = await asyncio.gather(mongo_answers(probe[settings.mongo.database]),
-                                             streams_exist(settings.rabbitmq))
+        mongo, stream = await asyncio.gather(
+            mongo_answers(probe[settings.mongo.database]), streams_exist(settings.rabbitmq)
+        )
         return {"mongo": mongo, "stream": stream}
 
     ops = await start_ops_server(settings.http_host, settings.http_port, readiness)
@@ -79,8 +81,9 @@ async def run_service(settings: ProcessorSettings, stop: asyncio.Event) -> int:
                 attempt = 0
             except Exception as error:
                 delay = backoff_delay(attempt)
-                log.warning("processor not running, retrying",
-                            extra={"error": describe_failure(error), "retry_in": delay})
+                log.warning(
+                    "processor not running, retrying", extra={"error": describe_failure(error), "retry_in": delay}
+                )
                 attempt += 1
                 await stopped_within(stop, delay)
     finally:

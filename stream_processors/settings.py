@@ -24,6 +24,8 @@ class ProcessorSettings(ServiceSettings):
     @model_validator(mode="after")
     def _renew_well_within_the_ttl(self) -> ProcessorSettings:
         if self.lease_renew_seconds * 2 > self.lease_ttl_seconds:
-            raise ValueError("LEASE_RENEW_SECONDS must be at most half of LEASE_TTL_SECONDS, or one slow renewal "
-                             "hands the lease to a standby")
+            raise ValueError(
+                "LEASE_RENEW_SECONDS must be at most half of LEASE_TTL_SECONDS, or one slow renewal "
+                "hands the lease to a standby"
+            )
         return self

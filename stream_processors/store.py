@@ -13,13 +13,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.events import DocumentAdded, EventEnvelope
 from contracts.read_models import (
-    content_key,
-    copies_key,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
     ProcessorCheckpoint,
     UserView,
+    content_key,
+    copies_key,
 )
 from contracts.text import base_name_key, name_key
 from contracts.vocabulary import DocumentStatus

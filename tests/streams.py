@@ -12,8 +12,13 @@ from service_kit.settings import RabbitSettings
 
 
 async def delete_streams(settings: RabbitSettings, *streams: str) -> None:
-    admin = Producer(host=settings.host, port=settings.stream_port, username=settings.username,
-                     password=settings.password.get_secret_value(), load_balancer_mode=True)
+    admin = Producer(
+        host=settings.host,
+        port=settings.stream_port,
+        username=settings.username,
+        password=settings.password.get_secret_value(),
+        load_balancer_mode=True,
+    )
     await admin.start()
     try:
         for stream in streams:

@@ -35,8 +35,14 @@ _STATUS_CODES = {
 class ApiError(Exception):
     """An answer other than success, raised anywhere below a route and rendered by ``api_error``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
-                 usage: StorageUsage | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        usage: StorageUsage | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -50,8 +56,9 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, f"{what}_not_found", f"no such {what.replace('_', ' ')}")
 
 
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
-                   usage: StorageUsage | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None, usage: StorageUsage | None = None
+) -> JSONResponse:
     body = ErrorBody(code=code, message=message, usage=usage)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
@@ -59,10 +66,12 @@ def error_response(status: int, code: str, message: str, headers: Mapping[str, s
 def describe_problems(errors: Sequence[Any]) -> str:
     """``query.limit: Input should be ...; path.document_id: ...`` without echoing the input."""
     # A parameter shared by a route and its dependencies is reported once per declaration: fold repeats.
-    problems = list(dict.fromkeys(
-        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"[:200]
-        for error in errors
-    ))
+    problems = list(
+        dict.fromkeys(
+            f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"[:200]
+            for error in errors
+        )
+    )
     more = len(problems) - _MAX_LISTED_PROBLEMS
     return "; ".join(problems[:_MAX_LISTED_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
 
@@ -86,7 +95,9 @@ async def http_error(_: Request, error: Exception) -> Response:
 async def mongo_unavailable(_: Request, error: Exception) -> Response:
     log.warning("MongoDB unavailable", extra={"error": type(error).__name__})
     return error_response(
-        503, "mongo_unavailable", "the document database is unavailable, try again shortly",
+        503,
+        "mongo_unavailable",
+        "the document database is unavailable, try again shortly",
         {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
@@ -94,7 +105,9 @@ async def mongo_unavailable(_: Request, error: Exception) -> Response:
 async def s3_unavailable(_: Request, error: Exception) -> Response:
     log.warning("S3 unavailable", extra={"error": str(error)})
     return error_response(
-        503, "s3_unavailable", "the file storage is unavailable, try again shortly",
+        503,
+        "s3_unavailable",
+        "the file storage is unavailable, try again shortly",
         {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 

@@ -43,15 +43,17 @@ def route_template(scope: MutableMapping[str, Any]) -> str:
 async def _send_server_error(send: Send, correlation_id: str) -> None:
     error = ErrorBody(code="internal_error", message="unexpected server error")
     body = json.dumps(error.model_dump(exclude_none=True)).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 500,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (_HEADER, correlation_id.encode("latin-1")),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (_HEADER, correlation_id.encode("latin-1")),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -118,6 +120,10 @@ class RequestMetricsMiddleware(_HttpMiddleware):
         REQUEST_SECONDS.labels(SERVICE, endpoint).observe(seconds)
         log.info(
             "request",
-            extra={"method": scope.get("method"), "route": endpoint, "status": status,
-                   "duration_ms": round(seconds * 1000, 2)},
+            extra={
+                "method": scope.get("method"),
+                "route": endpoint,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            },
         )

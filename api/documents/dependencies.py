@@ -37,7 +37,9 @@ async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent
         raise not_found("event")
     if outcome is Freshness.PENDING:
         raise ApiError(
-            409, "not_yet_applied", f"event {after_event} is not reflected yet, retry shortly",
+            409,
+            "not_yet_applied",
+            f"event {after_event} is not reflected yet, retry shortly",
             {"Retry-After": str(RETRY_AFTER_PENDING_SECONDS)},
         )
 

@@ -27,7 +27,13 @@ TYPES = DocumentTypeView.Settings.name
 USERS = UserView.Settings.name
 APPLIED = AppliedEvent.Settings.name
 SUMMARY_FIELDS = {
-    "type_slug": 1, "type_title": 1, "name": 1, "name_key": 1, "file.size": 1, "file.mime_type": 1, "created_at": 1,
+    "type_slug": 1,
+    "type_title": 1,
+    "name": 1,
+    "name_key": 1,
+    "file.size": 1,
+    "file.mime_type": 1,
+    "created_at": 1,
 }
 
 

@@ -49,7 +49,8 @@ RAW_NAME_LENGTH = 4 * MAX_NAME_LENGTH
 
 @router.get("/types", dependencies=fresh, summary="The owner's document types with live counts")
 async def list_types(
-    owner_id: OwnerId, state: State,
+    owner_id: OwnerId,
+    state: State,
     non_empty: Annotated[bool, Query(description="Only types holding live documents.")] = False,
 ) -> TypeList:
     types = await queries.list_types(state.database, owner_id, state.settings.max_types)
@@ -67,9 +68,13 @@ def _position(cursor: str | None, slug: str) -> PagePosition | None:
 
 @router.get("/types/{slug}/documents", dependencies=fresh, summary="Live documents of a type, by name")
 async def documents_of_type(
-    owner_id: OwnerId, slug: TypeSlug, state: State, limit: PageLimit,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")]
-    = None,
+    owner_id: OwnerId,
+    slug: TypeSlug,
+    state: State,
+    limit: PageLimit,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
 ) -> DocumentPage:
     position = _position(cursor, slug)
     rows = await queries.documents_page(
@@ -81,7 +86,9 @@ async def documents_of_type(
 
 @router.get("/documents/search", dependencies=fresh, summary="Live documents whose words start with the query's")
 async def search_documents(
-    owner_id: OwnerId, state: State, limit: PageLimit,
+    owner_id: OwnerId,
+    state: State,
+    limit: PageLimit,
     q: Annotated[str, Query(min_length=1, max_length=MAX_NAME_LENGTH, description="Words or word beginnings.")],
 ) -> DocumentList:
     try:
@@ -104,7 +111,8 @@ async def document_history(owner_id: OwnerId, document: OwnedDocument, state: St
 
 @router.get("/name-check", dependencies=fresh, summary="Whether a live document of the type has this name")
 async def name_check(
-    owner_id: OwnerId, state: State,
+    owner_id: OwnerId,
+    state: State,
     type_slug: Annotated[str, Query(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)],
     name: Annotated[str, Query(min_length=1, max_length=RAW_NAME_LENGTH)],
 ) -> NameCheck:

@@ -18,9 +18,7 @@ DEFAULT_MEDIA_TYPE = "application/octet-stream"
 # RFC 6838 type/subtype names (lower-cased); parameters such as charset are dropped.
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
 # Shown inline in a browser; anything else (HTML, SVG, scripts...) is forced to download.
-INLINE_MEDIA_TYPES = frozenset(
-    {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"}
-)
+INLINE_MEDIA_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"})
 _FALLBACK_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\%;]')
 
 

@@ -48,8 +48,9 @@ class QuotaExceeded(Exception):
 
 
 def usage_of(totals: queries.LiveTotals, limits: StorageLimits) -> StorageUsage:
-    return StorageUsage(documents=totals.documents, documents_limit=limits.documents, bytes=totals.bytes,
-                        bytes_limit=limits.bytes)
+    return StorageUsage(
+        documents=totals.documents, documents_limit=limits.documents, bytes=totals.bytes, bytes_limit=limits.bytes
+    )
 
 
 def admits_new_document(usage: StorageUsage, size: int) -> bool:
@@ -58,8 +59,10 @@ def admits_new_document(usage: StorageUsage, size: int) -> bool:
 
 
 def refusal_message(usage: StorageUsage, size: int) -> str:
-    return (f"a new document of {size} bytes would pass the storage limits: {usage.documents} of "
-            f"{usage.documents_limit} documents and {usage.bytes} of {usage.bytes_limit} bytes are used")
+    return (
+        f"a new document of {size} bytes would pass the storage limits: {usage.documents} of "
+        f"{usage.documents_limit} documents and {usage.bytes} of {usage.bytes_limit} bytes are used"
+    )
 
 
 async def storage_usage(db: Database, owner_id: int, limits: StorageLimits) -> StorageUsage:

@@ -88,11 +88,16 @@ async def _check_declared_length(state: ApiState, owner_id: int, request: Reques
 
 
 @router.post(
-    "/files", status_code=201, summary="Store a file (streamed to S3); reports a live document with the same bytes",
-    openapi_extra=UPLOAD_BODY, responses=error_responses(401, 403, 413, 422, 503),
+    "/files",
+    status_code=201,
+    summary="Store a file (streamed to S3); reports a live document with the same bytes",
+    openapi_extra=UPLOAD_BODY,
+    responses=error_responses(401, 403, 413, 422, 503),
 )
 async def upload_file(
-    owner_id: OwnerId, request: Request, state: State,
+    owner_id: OwnerId,
+    request: Request,
+    state: State,
     content_type: Annotated[str | None, Header(max_length=255)] = None,
     x_file_name: Annotated[
         str | None, Header(alias="X-File-Name", max_length=1024, description="The original file name, %-encoded UTF-8.")
@@ -103,7 +108,11 @@ async def upload_file(
     try:
         await _check_declared_length(state, owner_id, request, limits)
         stored, duplicate = await store_upload(
-            state.files, owner_id, request.stream(), media_type, _limits(state),
+            state.files,
+            owner_id,
+            request.stream(),
+            media_type,
+            _limits(state),
             lambda sha256, size: admit_content(state.database, owner_id, sha256, size, limits),
         )
     except UploadTooLarge as error:
@@ -113,13 +122,19 @@ async def upload_file(
     except QuotaExceeded as error:
         raise ApiError(403, QUOTA_EXCEEDED, str(error), usage=error.usage) from None
     return UploadedFile(
-        object_key=stored.object_key, sha256=stored.sha256, size=stored.size, mime_type=stored.mime_type,
-        duplicate_of=duplicate, file_name=file_name,
+        object_key=stored.object_key,
+        sha256=stored.sha256,
+        size=stored.size,
+        mime_type=stored.mime_type,
+        duplicate_of=duplicate,
+        file_name=file_name,
     )
 
 
 @router.get(
-    "/usage", dependencies=[Depends(require_fresh)], responses=OWNER_READ_ERRORS,
+    "/usage",
+    dependencies=[Depends(require_fresh)],
+    responses=OWNER_READ_ERRORS,
     summary="What the owner stores (live documents and their bytes) against their storage limits",
 )
 async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
@@ -127,7 +142,9 @@ async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
 
 
 @router.get(
-    "/documents/{document_id}/file", dependencies=[Depends(require_fresh)], response_class=Response,
+    "/documents/{document_id}/file",
+    dependencies=[Depends(require_fresh)],
+    response_class=Response,
     summary="The document's bytes (Range supported)",
     responses=FILE_RESPONSES | error_responses(401, 404, 409, 422, 503),
 )
@@ -136,7 +153,8 @@ async def download_file(document: OwnedDocument, state: State, range_header: Ran
 
 
 @router.post(
-    "/documents/{document_id}/link", summary="A short-lived link to the file that works without the token",
+    "/documents/{document_id}/link",
+    summary="A short-lived link to the file that works without the token",
     responses=error_responses(401, 404, 422, 503) | {410: FILE_RESPONSES[410]},
 )
 async def create_link(owner_id: OwnerId, document: OwnedDocument, state: State) -> SignedLink:
@@ -166,7 +184,9 @@ def _verified(state: ApiState, token: str) -> LinkClaims:
 
 
 @signed_router.get(
-    "/files/signed/{token}", response_class=Response, summary="The file behind a signed link (no token needed)",
+    "/files/signed/{token}",
+    response_class=Response,
+    summary="The file behind a signed link (no token needed)",
     responses=FILE_RESPONSES | error_responses(404, 422, 503) | {403: described_error("Tampered or expired link.")},
 )
 async def signed_download(

@@ -212,7 +212,11 @@ async def _store_large(upload: Incoming, first: bytes, admit: Callable[[str, int
 
 
 async def store_upload(
-    store: ObjectStore, owner_id: int, body: AsyncIterator[bytes], media_type: str, limits: UploadLimits,
+    store: ObjectStore,
+    owner_id: int,
+    body: AsyncIterator[bytes],
+    media_type: str,
+    limits: UploadLimits,
     admit: Callable[[str, int], Awaitable[Admitted]],
 ) -> tuple[StoredObject, Admitted]:
     """Store the body under its owner and content hash once ``admit(sha256, size)`` returned; raises

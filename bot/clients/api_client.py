@@ -138,8 +138,13 @@ def _params(**values: str | int | None) -> dict[str, str | int]:
 class ApiClient:
     """HTTP client of the query API; one per process, closed on shutdown."""
 
-    def __init__(self, base_url: str, token: str, timeout_seconds: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        timeout_seconds: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}"},

@@ -84,8 +84,7 @@ class UserStore:
     def _key(self, *parts: object) -> str:
         return ":".join((self._prefix, *map(str, parts)))
 
-    async def enter(self, user_id: int, update_id: int,
-                    also_get: str | None = None) -> tuple[UserContext, str | None]:
+    async def enter(self, user_id: int, update_id: int, also_get: str | None = None) -> tuple[UserContext, str | None]:
         """Count this update in the person's flood window, read language and last write, and claim
         ``update_id`` (telling whether an earlier delivery claimed it), in one round trip.
 

@@ -46,8 +46,9 @@ class GatedRedisStorage(RedisStorage):
         cell = current_gate.get()
         if cell is None or cell.context is not None or cell.user_id != key.user_id:
             return await super().get_state(key)
-        cell.context, state = await self._users.enter(key.user_id, cell.update_id,
-                                                      also_get=self.key_builder.build(key, "state"))
+        cell.context, state = await self._users.enter(
+            key.user_id, cell.update_id, also_get=self.key_builder.build(key, "state")
+        )
         return state
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

@@ -9,5 +9,13 @@ from bot.handlers import add_document, browse, card, errors, fallback, language,
 
 def all_routers() -> list[Router]:
     # Commands and Cancel first (they work in any dialog state), catch-alls last.
-    return [start.router(), language.router(), add_document.router(), card.router(), browse.router(),
-            search.router(), fallback.router(), errors.router()]
+    return [
+        start.router(),
+        language.router(),
+        add_document.router(),
+        card.router(),
+        browse.router(),
+        search.router(),
+        fallback.router(),
+        errors.router(),
+    ]

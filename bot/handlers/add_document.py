@@ -14,8 +14,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, type_slug
-
 from bot.clients.telegram_files import TelegramFiles
 from bot.dialogs.states import AddDocument
 from bot.handlers.filters import HasFile, HasText
@@ -38,6 +36,7 @@ from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, Sugges
 from bot.ui.i18n import Texts
 from bot.ui.presentation import check_name, incoming_file, quota_text, size_text, suggest_name, too_big
 from bot.ui.screen import say, show
+from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, type_slug
 
 Target = Message | CallbackQuery
 
@@ -54,8 +53,9 @@ async def _ask_type(target: Target, state: FSMContext, services: Services, perso
     await show(target, intro + question, keyboards.type_choice(person.tr, choice.types, choice.tokens))
 
 
-async def accepted_file(message: Message, services: Services, tr: Texts,
-                        way_on: InlineKeyboardMarkup) -> IncomingFile | None:
+async def accepted_file(
+    message: Message, services: Services, tr: Texts, way_on: InlineKeyboardMarkup
+) -> IncomingFile | None:
     """The file of ``message`` if the dialog can take it; otherwise say why (once per album), offering
     ``way_on`` (Cancel in a dialog, the menu outside), and return None."""
     if message.media_group_id is not None:
@@ -93,15 +93,17 @@ async def type_typed(message: Message, state: FSMContext, person: Person) -> Non
     tr = person.tr
     checked = check_name(message.text or "", MAX_TYPE_TITLE_LENGTH, "type")
     if checked.name is None:
-        await message.answer(tr(checked.problem or "type.empty", max=MAX_TYPE_TITLE_LENGTH),
-                             reply_markup=keyboards.cancel_only(tr))
+        await message.answer(
+            tr(checked.problem or "type.empty", max=MAX_TYPE_TITLE_LENGTH), reply_markup=keyboards.cancel_only(tr)
+        )
         return
     await state.update_data(type_slug=type_slug(checked.name), type_title=checked.name)
     await _ask_name(message, state, tr)
 
 
-async def type_picked(query: CallbackQuery, callback_data: PickTypeCb, state: FSMContext, services: Services,
-                      person: Person) -> None:
+async def type_picked(
+    query: CallbackQuery, callback_data: PickTypeCb, state: FSMContext, services: Services, person: Person
+) -> None:
     ref = await services.shelves.recall(person.owner_id, callback_data.token)
     if ref is None:
         await query.answer(person.tr.plain("stale.button"), show_alert=True)
@@ -115,7 +117,8 @@ async def _ask_name(target: Target, state: FSMContext, tr: Texts, intro: str = "
     file = IncomingFile.from_state(data.get("file"))
     # What the person wrote under the file says best what it is; then the file's own name.
     suggestion = suggest_name(data.get("caption"), keep_extension=True) or (
-        suggest_name(file.file_name) if file else None)
+        suggest_name(file.file_name) if file else None
+    )
     await state.update_data(suggested=suggestion)
     await state.set_state(AddDocument.entering_name)
     await show(target, intro + tr("add.ask_name", type=data["type_title"]), keyboards.name_suggestion(tr, suggestion))
@@ -126,8 +129,7 @@ async def name_typed(message: Message, state: FSMContext, services: Services, pe
         await _save(message, state, services, person, bot)
 
 
-async def name_suggested(query: CallbackQuery, state: FSMContext, services: Services, person: Person,
-                         bot: Bot) -> None:
+async def name_suggested(query: CallbackQuery, state: FSMContext, services: Services, person: Person, bot: Bot) -> None:
     suggestion = (await state.get_data()).get("suggested")
     if not suggestion:
         await query.answer(person.tr.plain("stale.button"), show_alert=True)
@@ -221,11 +223,15 @@ async def _after_save(state: FSMContext, result: SaveResult) -> None:
 def save_reply(tr: Texts, result: SaveResult, name: str, config: BotConfig) -> tuple[str, InlineKeyboardMarkup]:
     """What the person reads after saving ``name`` ended with ``result``."""
     if isinstance(result, Saved):
-        return (tr("add.saved", name=result.name, type=result.type_title),
-                keyboards.open_document(tr, result.document_id))
+        return (
+            tr("add.saved", name=result.name, type=result.type_title),
+            keyboards.open_document(tr, result.document_id),
+        )
     if isinstance(result, Duplicate):
-        return (tr("add.duplicate", name=result.name, type=result.type_title),
-                keyboards.open_document(tr, result.document_id))
+        return (
+            tr("add.duplicate", name=result.name, type=result.type_title),
+            keyboards.open_document(tr, result.document_id),
+        )
     if isinstance(result, Rejected):
         limit = size_text(tr, config.max_download_bytes)
         text = tr("add.too_big", limit=limit) if result.too_big else tr("add.download_failed")
@@ -247,8 +253,9 @@ def router() -> Router:
     r.callback_query.register(type_picked, StateFilter(AddDocument.choosing_type), PickTypeCb.filter())
     r.message.register(name_typed, StateFilter(AddDocument.entering_name), HasText())
     r.callback_query.register(name_suggested, StateFilter(AddDocument.entering_name), SuggestedNameCb.filter())
-    r.message.register(file_during_questions, StateFilter(AddDocument.choosing_type, AddDocument.entering_name),
-                       HasFile())
+    r.message.register(
+        file_during_questions, StateFilter(AddDocument.choosing_type, AddDocument.entering_name), HasFile()
+    )
     r.message.register(file_sent, StateFilter(AddDocument.waiting_file), HasFile())
     r.callback_query.register(retry_save, StateFilter(AddDocument.waiting_file), RetrySaveCb.filter())
     return r

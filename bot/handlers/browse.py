@@ -26,8 +26,9 @@ async def first_pages(services: Services, owner_id: int, types: Sequence[tuple[s
     return [direct.get(slug) or ListCb(token=next(tokens)) for slug, _ in types]
 
 
-async def types(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, services: Services,
-                person: Person) -> None:
+async def types(
+    target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, services: Services, person: Person
+) -> None:
     await leave_dialog(state, raw_state)
     tr = person.tr
     items = await services.library.types(person.owner_id, person.after_event)
@@ -52,8 +53,9 @@ async def page(query: CallbackQuery, callback_data: ListCb, services: Services, 
     await show_page(query, ref, callback_data.pack(), origin, services, person)
 
 
-async def show_page(target: Message | CallbackQuery, ref: ListRef, this_page: str, origin: Origin,
-                    services: Services, person: Person) -> None:
+async def show_page(
+    target: Message | CallbackQuery, ref: ListRef, this_page: str, origin: Origin, services: Services, person: Person
+) -> None:
     """One page of a type; ``this_page`` (packed callback data) becomes the next page's "Back" button, and the
     cards opened here return to ``origin`` (this page)."""
     tr = person.tr

@@ -15,23 +15,22 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
 
-from contracts.api_schemas import DocumentDetail
-from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
-from contracts.text import MAX_NAME_LENGTH
-from contracts.vocabulary import DocumentStatus
-
 from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
 from bot.injected import Person, Services
-from bot.ui import keyboards
 from bot.settings import BotConfig
+from bot.ui import keyboards
 from bot.ui.callbacks import DocAction, DocCb, Origin
 from bot.ui.dates import moment_text
 from bot.ui.i18n import Texts
 from bot.ui.presentation import PHOTO_MIME, check_name, file_format, parse_doc_ref, size_text
 from bot.ui.screen import say, show
 from bot.ui.undo_replies import restore_reply
+from contracts.api_schemas import DocumentDetail
+from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+from contracts.text import MAX_NAME_LENGTH
+from contracts.vocabulary import DocumentStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +49,13 @@ class StreamedFile(InputFile):
             yield chunk
 
 
-async def _load(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person,
-                allow_deleted: bool = False) -> DocumentDetail | None:
+async def _load(
+    query: CallbackQuery, callback_data: DocCb, services: Services, person: Person, allow_deleted: bool = False
+) -> DocumentDetail | None:
     """The document behind a button if it is this owner's and live (or deleted, when allowed); else an alert."""
-    document = await services.library.document(person.owner_id, parse_doc_ref(callback_data.doc), person.after_event,
-                                               allow_deleted)
+    document = await services.library.document(
+        person.owner_id, parse_doc_ref(callback_data.doc), person.after_event, allow_deleted
+    )
     if document is None:
         await query.answer(person.tr.plain("card.gone"), show_alert=True)
     return document
@@ -63,9 +64,15 @@ async def _load(query: CallbackQuery, callback_data: DocCb, services: Services, 
 def card_text(tr: Texts, document: DocumentDetail, config: BotConfig) -> str:
     """Name, type, the file (its name, format and size) and when it was added, in the person's conventions."""
     file = document.file_name or tr.plain("card.photo" if document.mime_type == PHOTO_MIME else "card.no_file_name")
-    return tr("card.text", name=document.name, type=document.type_title, file=file,
-              format=file_format(document.mime_type, document.file_name) or tr.plain("card.format_unknown"),
-              size=size_text(tr, document.size), date=moment_text(tr.language, document.created_at, config.time_zone))
+    return tr(
+        "card.text",
+        name=document.name,
+        type=document.type_title,
+        file=file,
+        format=file_format(document.mime_type, document.file_name) or tr.plain("card.format_unknown"),
+        size=size_text(tr, document.size),
+        date=moment_text(tr.language, document.created_at, config.time_zone),
+    )
 
 
 async def open_card(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -75,9 +82,13 @@ async def open_card(query: CallbackQuery, callback_data: DocCb, services: Servic
     back = Origin.unpack(callback_data.back).button()
     if back is None:
         [back] = await first_pages(services, person.owner_id, [(document.type_slug, document.type_title)])
-    await show(query, card_text(person.tr, document, services.config),
-               keyboards.document_card(person.tr, document.document_id, back, services.config.links_enabled,
-                                       callback_data.back))
+    await show(
+        query,
+        card_text(person.tr, document, services.config),
+        keyboards.document_card(
+            person.tr, document.document_id, back, services.config.links_enabled, callback_data.back
+        ),
+    )
 
 
 async def get_file(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person, bot: Bot) -> None:
@@ -97,8 +108,9 @@ async def get_file(query: CallbackQuery, callback_data: DocCb, services: Service
     await bot.send_document(chat_id, upload, caption=caption, reply_markup=markup)
 
 
-async def _send_by_file_id(bot: Bot, chat_id: int, document: DocumentDetail, caption: str,
-                           markup: InlineKeyboardMarkup) -> bool:
+async def _send_by_file_id(
+    bot: Bot, chat_id: int, document: DocumentDetail, caption: str, markup: InlineKeyboardMarkup
+) -> bool:
     """Telegram refuses ids of another bot token or expired ones: then the caller uploads the bytes."""
     assert document.telegram_file_id is not None
     try:
@@ -112,14 +124,21 @@ async def _send_by_file_id(bot: Bot, chat_id: int, document: DocumentDetail, cap
     return True
 
 
-async def ask_rename(query: CallbackQuery, callback_data: DocCb, state: FSMContext, services: Services,
-                     person: Person) -> None:
+async def ask_rename(
+    query: CallbackQuery, callback_data: DocCb, state: FSMContext, services: Services, person: Person
+) -> None:
     document = await _load(query, callback_data, services, person)
     if document is None:
         return
     await state.set_state(RenameDocument.entering_name)
-    await state.set_data({"document_id": document.document_id, "type_slug": document.type_slug,
-                          "name": document.name, "back": callback_data.back})
+    await state.set_data(
+        {
+            "document_id": document.document_id,
+            "type_slug": document.type_slug,
+            "name": document.name,
+            "back": callback_data.back,
+        }
+    )
     await say(query, person.tr("rename.ask", name=document.name), keyboards.cancel_only(person.tr))
 
 
@@ -127,8 +146,9 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
     tr = person.tr
     checked = check_name(message.text or "", MAX_NAME_LENGTH, "name")
     if checked.name is None:
-        await message.answer(tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH),
-                             reply_markup=keyboards.cancel_only(tr))
+        await message.answer(
+            tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH), reply_markup=keyboards.cancel_only(tr)
+        )
         return
     data = await state.get_data()
     opened = keyboards.open_document(tr, data["document_id"], data.get("back", ""))
@@ -148,8 +168,11 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
 async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
     document = await _load(query, callback_data, services, person)
     if document is not None:
-        await show(query, person.tr("delete.confirm", name=document.name),
-                   keyboards.confirm_delete(person.tr, document.document_id, callback_data.back))
+        await show(
+            query,
+            person.tr("delete.confirm", name=document.name),
+            keyboards.confirm_delete(person.tr, document.document_id, callback_data.back),
+        )
 
 
 async def delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -157,8 +180,11 @@ async def delete(query: CallbackQuery, callback_data: DocCb, services: Services,
     if document is None:
         return
     await services.recorder.record(person.owner_id, DocumentDeleted(document_id=document.document_id))
-    await show(query, person.tr("delete.done", name=document.name),
-               keyboards.undo_delete(person.tr, document.document_id, callback_data.back))
+    await show(
+        query,
+        person.tr("delete.done", name=document.name),
+        keyboards.undo_delete(person.tr, document.document_id, callback_data.back),
+    )
 
 
 async def undo(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -167,8 +193,11 @@ async def undo(query: CallbackQuery, callback_data: DocCb, services: Services, p
         return
     tr = person.tr
     if document.status != DocumentStatus.deleted:  # a second tap, or restored meanwhile: nothing to append
-        await show(query, tr("undo.done", name=document.name),
-                   keyboards.open_document(tr, document.document_id, callback_data.back))
+        await show(
+            query,
+            tr("undo.done", name=document.name),
+            keyboards.open_document(tr, document.document_id, callback_data.back),
+        )
         return
     event = await services.recorder.record(person.owner_id, DocumentRestored(document_id=document.document_id))
     outcome = await services.library.restore_outcome(person.owner_id, document, str(event.event_id))
@@ -185,16 +214,24 @@ async def link(query: CallbackQuery, callback_data: DocCb, services: Services, p
         signed = await services.library.link(person.owner_id, document.document_id)
         tr = person.tr
         expires = moment_text(tr.language, signed.expires_at, services.config.time_zone)
-        await say(query, tr("card.link_text", url=signed.url, expires=expires),
-                  keyboards.open_document(tr, document.document_id, callback_data.back))
+        await say(
+            query,
+            tr("card.link_text", url=signed.url, expires=expires),
+            keyboards.open_document(tr, document.document_id, callback_data.back),
+        )
 
 
 def router() -> Router:
     r = Router(name="card")
     actions: dict[DocAction, Callable[..., Awaitable[None]]] = {
-        DocAction.open: open_card, DocAction.back: open_card, DocAction.get: get_file,
-        DocAction.rename: ask_rename, DocAction.delete: ask_delete, DocAction.confirm_delete: delete,
-        DocAction.undo: undo, DocAction.link: link,
+        DocAction.open: open_card,
+        DocAction.back: open_card,
+        DocAction.get: get_file,
+        DocAction.rename: ask_rename,
+        DocAction.delete: ask_delete,
+        DocAction.confirm_delete: delete,
+        DocAction.undo: undo,
+        DocAction.link: link,
     }
     for action, handler in actions.items():
         r.callback_query.register(handler, DocCb.filter(F.action == action))

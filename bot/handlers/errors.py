@@ -8,8 +8,6 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from redis.exceptions import RedisError
 
-from service_kit.eventlog import EventLogUnavailable
-
 from bot.clients.api_client import ApiNotFound, ApiNotYetApplied, ApiUnavailable
 from bot.injected import Services
 from bot.middlewares.private_chats import Verdict, chat_verdict
@@ -17,6 +15,7 @@ from bot.services.limits import EventBudgetSpent
 from bot.telegram.seen import was_answered
 from bot.ui import keyboards
 from bot.ui.i18n import Texts, pick_language
+from service_kit.eventlog import EventLogUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ async def ask(target: Message | CallbackQuery, state: FSMContext, person: Person
     await show(target, person.tr("search.ask"), keyboards.cancel_only(person.tr))
 
 
-async def command(message: Message, command: CommandObject, state: FSMContext, services: Services,
-                  person: Person) -> None:
+async def command(
+    message: Message, command: CommandObject, state: FSMContext, services: Services, person: Person
+) -> None:
     words = (command.args or "").strip()
     if not words:
         await ask(message, state, person)
@@ -61,8 +62,9 @@ async def _run(message: Message, raw: str, state: FSMContext, services: Services
 
 
 async def page(query: CallbackQuery, callback_data: SearchCb, services: Services, person: Person) -> None:
-    found = await services.library.search_page(person.owner_id, callback_data.token, callback_data.page,
-                                               person.after_event)
+    found = await services.library.search_page(
+        person.owner_id, callback_data.token, callback_data.page, person.after_event
+    )
     if found is None:
         await query.answer(person.tr.plain("stale.button"), show_alert=True)
         return

@@ -21,8 +21,7 @@ async def start(message: Message, state: FSMContext, services: Services, person:
     await message.answer(person.tr("menu.greeting", name=name), reply_markup=keyboards.main_menu(person.tr))
 
 
-async def menu(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None,
-               person: Person) -> None:
+async def menu(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, person: Person) -> None:
     await leave_dialog(state, raw_state)
     await show(target, person.tr("menu.title"), keyboards.main_menu(person.tr))
 
@@ -31,8 +30,13 @@ async def help_text(target: Message | CallbackQuery, person: Person) -> None:
     await show(target, person.tr("help.text"), keyboards.back_to_menu(person.tr))
 
 
-async def cancel(target: Message | CallbackQuery, state: FSMContext, raw_state: str | None, person: Person,
-                 left_dialog: str | None = None) -> None:
+async def cancel(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    raw_state: str | None,
+    person: Person,
+    left_dialog: str | None = None,
+) -> None:
     """``left_dialog``: the dialog ``bot.middlewares.dialog_scope`` ended just before (/cancel is a command, and
     commands end dialogs)."""
     await leave_dialog(state, raw_state)

@@ -18,11 +18,10 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update, User
 
-from service_kit.correlation import correlation_id_var, new_correlation_id
-from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
-
 from bot.dialogs.dialog_storage import GateCell, current_gate
 from bot.telegram import seen
+from service_kit.correlation import correlation_id_var, new_correlation_id
+from service_kit.metrics import REQUEST_SECONDS, REQUESTS_TOTAL
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
@@ -60,5 +59,6 @@ class UpdateContext(BaseMiddleware):
             endpoint = f"{event.event_type}:{label.name}"
             REQUESTS_TOTAL.labels("bot", endpoint, label.status).inc()
             REQUEST_SECONDS.labels("bot", endpoint).observe(time.perf_counter() - started)
-            log.info("update handled", extra={"update_id": event.update_id, "handler": endpoint,
-                                              "status": label.status})
+            log.info(
+                "update handled", extra={"update_id": event.update_id, "handler": endpoint, "status": label.status}
+            )

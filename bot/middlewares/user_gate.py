@@ -45,8 +45,9 @@ class UserGate(BaseMiddleware):
             return None
         return await self._admit(handler, event, data, user, context)
 
-    async def _admit(self, handler: Handler, event: TelegramObject, data: dict[str, Any], user: User,
-                     context: UserContext) -> Any:
+    async def _admit(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], user: User, context: UserContext
+    ) -> Any:
         tr = Texts(pick_language(context.language, user.language_code))
         verdict = flood_verdict(context.updates_in_window, self._limit)
         if verdict is not FloodVerdict.allow:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from contracts.events import EventEnvelope, EventPayload, new_event
-from service_kit.correlation import current_correlation_id
-
 from bot.clients.person_store import UserStore
 from bot.services.limits import EventBudget
+from contracts.events import EventEnvelope, EventPayload, new_event
+from service_kit.correlation import current_correlation_id
 
 
 class EventAppender(Protocol):

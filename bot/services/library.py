@@ -10,14 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from contracts.api_schemas import DocumentDetail, DocumentSummary, NameCheck, SignedLink, TypeSummary
-from contracts.text import name_key, search_tokens
-from contracts.vocabulary import DocumentStatus
-
 from bot.clients.api_client import ApiNotFound, DocumentsApi
 from bot.clients.person_store import ListRef, UserStore
 from bot.services.restores import RestoreOutcome, restore_outcome
 from bot.settings import BotConfig
+from contracts.api_schemas import DocumentDetail, DocumentSummary, NameCheck, SignedLink, TypeSummary
+from contracts.text import name_key, search_tokens
+from contracts.vocabulary import DocumentStatus
 
 MAX_QUERY_LENGTH = 100
 # The API's search has a limit but no cursor: the bot asks for this many results and pages through them itself.
@@ -93,8 +92,9 @@ class Library:
         types = (await self._api.list_types(owner_id, after_event=after_event)).items
         return next((t.live_count for t in types if t.slug == slug), 0)
 
-    async def document(self, owner_id: int, document_id: str | None, after_event: str | None,
-                       allow_deleted: bool = False) -> DocumentDetail | None:
+    async def document(
+        self, owner_id: int, document_id: str | None, after_event: str | None, allow_deleted: bool = False
+    ) -> DocumentDetail | None:
         """The document if it is this owner's and live (or deleted, when allowed); None otherwise."""
         if document_id is None:
             return None
@@ -125,14 +125,16 @@ class Library:
             return None
         return await self._search_page(owner_id, words, token, page, after_event)
 
-    async def _search_page(self, owner_id: int, words: str, token: str, page: int,
-                           after_event: str | None) -> SearchPage:
+    async def _search_page(
+        self, owner_id: int, words: str, token: str, page: int, after_event: str | None
+    ) -> SearchPage:
         found = (await self._api.search(owner_id, words, SEARCH_RESULTS, after_event=after_event)).items
         size = self._config.page_size
         pages = page_count(len(found), size)
         page = min(page, pages)
-        return SearchPage(words, token, found[(page - 1) * size:page * size], page, pages,
-                          capped=len(found) >= SEARCH_RESULTS)
+        return SearchPage(
+            words, token, found[(page - 1) * size : page * size], page, pages, capped=len(found) >= SEARCH_RESULTS
+        )
 
     def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
         return self._api.file_chunks(owner_id, document_id)

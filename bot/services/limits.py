@@ -57,7 +57,8 @@ class EventBudget:
     async def spend_one(self, owner_id: int) -> None:
         """Count one attempt; ``EventBudgetSpent`` when it is past the budget (then nothing may be appended)."""
         now = time.time()
-        spent = budget_verdict(await self._store.count_event(owner_id, now), self._per_hour, now,
-                               EVENT_BUDGET_WINDOW_SECONDS)
+        spent = budget_verdict(
+            await self._store.count_event(owner_id, now), self._per_hour, now, EVENT_BUDGET_WINDOW_SECONDS
+        )
         if spent is not None:
             raise EventBudgetSpent(spent.minutes_left)

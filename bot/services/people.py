@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from contracts.events import Language, UserLanguageChanged, UserStarted
-from service_kit.eventlog import EventLogUnavailable
-
 from bot.clients.person_store import UserStore
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
+from contracts.events import Language, UserLanguageChanged, UserStarted
+from service_kit.eventlog import EventLogUnavailable
 
 log = logging.getLogger(__name__)
 

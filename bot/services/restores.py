@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.clients.api_client import ApiError, ApiNotFound, DocumentsApi
 from contracts.api_schemas import DocumentDetail
 from contracts.effects import Effect
-
-from bot.clients.api_client import ApiError, ApiNotFound, DocumentsApi
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from contracts.api_schemas import StorageUsage, UploadedFile
-from contracts.events import DocumentAdded, StoredFile
-from service_kit.eventlog import EventLogUnavailable
-
 from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, QuotaExceeded
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
+from contracts.api_schemas import StorageUsage, UploadedFile
+from contracts.events import DocumentAdded, StoredFile
+from service_kit.eventlog import EventLogUnavailable
 
 log = logging.getLogger(__name__)
 INVALID_FILE_NAME = "invalid_file_name"  # the API's code for a name that is empty once cleaned
@@ -151,8 +150,13 @@ class DocumentSaver:
         existing = uploaded.duplicate_of
         if existing is not None and is_other_document(uploaded, draft.attempt):
             return Duplicate(existing.document_id, existing.name, existing.type_title)
-        payload = DocumentAdded(document_id=draft.attempt.document_id, type_slug=draft.type_slug,
-                                type_title=draft.type_title, name=draft.name, file=stored_file(uploaded, draft.file))
+        payload = DocumentAdded(
+            document_id=draft.attempt.document_id,
+            type_slug=draft.type_slug,
+            type_title=draft.type_title,
+            name=draft.name,
+            file=stored_file(uploaded, draft.file),
+        )
         await self._recorder.record(owner_id, payload, event_id=draft.attempt.event_id)
         return Saved(str(payload.document_id), payload.name, payload.type_title)
 
@@ -166,8 +170,9 @@ class DocumentSaver:
         log.info("file name refused by the API, uploading without it")
         return await self._upload_named(owner_id, file, files, None)
 
-    async def _upload_named(self, owner_id: int, file: IncomingFile, files: FileSource,
-                            file_name: str | None) -> UploadedFile:
+    async def _upload_named(
+        self, owner_id: int, file: IncomingFile, files: FileSource, file_name: str | None
+    ) -> UploadedFile:
         chunks = await files.open(file.file_id)
         return await self._api.upload_file(owner_id, chunks, file.mime_type, file_name)
 
@@ -181,6 +186,12 @@ def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
 def stored_file(uploaded: UploadedFile, file: IncomingFile) -> StoredFile:
     """The event's file: its name is the one the API cleaned (no directories, control, bidi or zero-width
     characters), never Telegram's raw name, so nothing enters the log that the download header would refuse."""
-    return StoredFile(object_key=uploaded.object_key, sha256=uploaded.sha256, size=uploaded.size,
-                      mime_type=uploaded.mime_type, file_name=uploaded.file_name,
-                      telegram_file_id=file.file_id, telegram_file_unique_id=file.file_unique_id)
+    return StoredFile(
+        object_key=uploaded.object_key,
+        sha256=uploaded.sha256,
+        size=uploaded.size,
+        mime_type=uploaded.mime_type,
+        file_name=uploaded.file_name,
+        telegram_file_id=file.file_id,
+        telegram_file_unique_id=file.file_unique_id,
+    )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.api_schemas import TypeSummary
-
 from bot.clients.api_client import DocumentsApi
 from bot.clients.person_store import ListRef, UserStore
+from contracts.api_schemas import TypeSummary
 
 
 @dataclass(frozen=True)

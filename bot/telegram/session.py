@@ -30,9 +30,8 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import Message
 
-from service_kit.metrics import observe_call
-
 from bot.telegram.seen import note_answered, note_shown
+from service_kit.metrics import observe_call
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -40,8 +39,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 NOT_MODIFIED = "message is not modified"
 _EDITS = (EditMessageText, EditMessageReplyMarkup)
-_METHODS_USED = (SendMessage, EditMessageText, EditMessageReplyMarkup, AnswerCallbackQuery, SendDocument, SendPhoto,
-                 GetFile, GetUpdates, SetWebhook, DeleteWebhook, GetMe)
+_METHODS_USED = (
+    SendMessage,
+    EditMessageText,
+    EditMessageReplyMarkup,
+    AnswerCallbackQuery,
+    SendDocument,
+    SendPhoto,
+    GetFile,
+    GetUpdates,
+    SetWebhook,
+    DeleteWebhook,
+    GetMe,
+)
 # aiogram parses every answer as ``Response[<return type>]``; pydantic caches parametrized generics weakly,
 # so under load the garbage collector drops them and each is rebuilt from the schema (~8 ms per call,
 # measured in bench/bot.py). Holding them here keeps that lookup a cache hit.
@@ -55,8 +65,12 @@ def is_not_modified(error: TelegramBadRequest) -> bool:
 class TelegramCalls(BaseRequestMiddleware):
     """Retry after Telegram's ``retry_after`` (bounded), treat an edit to identical content as done."""
 
-    def __init__(self, max_attempts: int = 3, max_wait_seconds: float = 60.0,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        max_wait_seconds: float = 60.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._max_attempts = max_attempts
         self._max_wait = max_wait_seconds
         self._sleep = sleep

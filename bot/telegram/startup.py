@@ -25,8 +25,9 @@ async def until_telegram_answers(call: Callable[[], Awaitable[T]], what: str) ->
         try:
             return await call()
         except (TelegramUnauthorizedError, TelegramNotFound) as error:
-            raise StartupRefused(f"BOT_TOKEN: Telegram answered {error.message!r}: the token is wrong or was "
-                                 "revoked in @BotFather") from None
+            raise StartupRefused(
+                f"BOT_TOKEN: Telegram answered {error.message!r}: the token is wrong or was revoked in @BotFather"
+            ) from None
         except TelegramBadRequest as error:
             raise StartupRefused(f"{what}: Telegram refused it: {error.message}") from None
         except Exception as error:  # unreachable, 5xx, flood wait: it may answer later

@@ -12,9 +12,8 @@ from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from service_kit.http import ReadinessCheck, add_ops_routes
-
 from bot.settings import WEBHOOK_PATH
+from service_kit.http import ReadinessCheck, add_ops_routes
 
 log = logging.getLogger(__name__)
 # An update is a few KB; a body past this is refused with 413 before it is parsed (aiohttp's default, made explicit).

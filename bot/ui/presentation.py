@@ -9,11 +9,10 @@ from pathlib import PurePosixPath
 
 from aiogram.types import Message
 
-from contracts.api_schemas import StorageUsage
-from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
-
 from bot.services.saving import IncomingFile
 from bot.ui.i18n import Texts
+from contracts.api_schemas import StorageUsage
+from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
 
 DEFAULT_MIME = "application/octet-stream"
 PHOTO_MIME = "image/jpeg"
@@ -103,8 +102,14 @@ def quota_text(tr: Texts, usage: StorageUsage | None, name: str) -> str:
     if usage is None:
         return tr("quota.reached", name=name)
     key = "quota.documents" if usage.documents >= usage.documents_limit else "quota.bytes"
-    return tr(key, name=name, documents=usage.documents, documents_limit=usage.documents_limit,
-              used=size_text(tr, usage.bytes), limit=size_text(tr, usage.bytes_limit))
+    return tr(
+        key,
+        name=name,
+        documents=usage.documents,
+        documents_limit=usage.documents_limit,
+        used=size_text(tr, usage.bytes),
+        limit=size_text(tr, usage.bytes_limit),
+    )
 
 
 def doc_ref(document_id: str) -> str:

@@ -45,16 +45,32 @@ DEAD_LETTER_STREAM = "docvault.events.dlq"
 
 # Every secret; BOT_TOKEN has no generator: it comes from @BotFather through .env.
 GENERATED = (
-    "API_SERVICE_TOKEN", "LINK_SIGNING_KEY", "WEBHOOK_SECRET", "MASTER_KEYS",
-    "RABBITMQ_ADMIN_PASSWORD", "RABBITMQ_BOT_PASSWORD", "RABBITMQ_PROCESSORS_PASSWORD",
-    "MONGO_ROOT_PASSWORD", "MONGO_API_PASSWORD", "MONGO_PROCESSORS_PASSWORD", "MONGO_KEYFILE",
-    "REDIS_BOT_PASSWORD", "S3_ADMIN_SECRET_KEY", "S3_API_SECRET_KEY", "GRAFANA_ADMIN_PASSWORD",
+    "API_SERVICE_TOKEN",
+    "LINK_SIGNING_KEY",
+    "WEBHOOK_SECRET",
+    "MASTER_KEYS",
+    "RABBITMQ_ADMIN_PASSWORD",
+    "RABBITMQ_BOT_PASSWORD",
+    "RABBITMQ_PROCESSORS_PASSWORD",
+    "MONGO_ROOT_PASSWORD",
+    "MONGO_API_PASSWORD",
+    "MONGO_PROCESSORS_PASSWORD",
+    "MONGO_KEYFILE",
+    "REDIS_BOT_PASSWORD",
+    "S3_ADMIN_SECRET_KEY",
+    "S3_API_SECRET_KEY",
+    "GRAFANA_ADMIN_PASSWORD",
 )
 EXTERNAL = ("BOT_TOKEN",)
 SECRET_NAMES = EXTERNAL + GENERATED
 # Every variable this script reads (tests/infra checks that compose gives it nothing else).
-ENVIRONMENT = SECRET_NAMES + ("DOCVAULT_SECRETS_DIR", "DOCVAULT_DELIVERY_DIR", "RABBITMQ_VHOST", "REDIS_PREFIX",
-                              "S3_BUCKET")
+ENVIRONMENT = SECRET_NAMES + (
+    "DOCVAULT_SECRETS_DIR",
+    "DOCVAULT_DELIVERY_DIR",
+    "RABBITMQ_VHOST",
+    "REDIS_PREFIX",
+    "S3_BUCKET",
+)
 
 Values = Mapping[str, str]
 
@@ -80,10 +96,13 @@ def new_master_keyring() -> str:
 
 
 GENERATORS: dict[str, Callable[[], str]] = {name: new_secret for name in GENERATED} | {
-    "MONGO_KEYFILE": new_keyfile, "MASTER_KEYS": new_master_keyring}
+    "MONGO_KEYFILE": new_keyfile,
+    "MASTER_KEYS": new_master_keyring,
+}
 
 
 # --- where each secret goes -----------------------------------------------------------------------------------
+
 
 def rabbitmq_password_hash(password: str, salt: bytes) -> str:
     """RabbitMQ's ``rabbit_password_hashing_sha256``: base64(salt + sha256(salt + password)), 4-byte salt."""
@@ -106,27 +125,48 @@ def rabbitmq_definitions(values: Values, vhost: str, previous: Mapping[str, str]
     """Users (salted hashes; an unchanged password keeps its hash, so the file only changes with a password)
     and permissions: the bot may only write the event stream; the processors create both streams, read both and
     write the dead letters; the admin is for the management UI."""
+
     def user(role: str, secret: str, tags: list[str]) -> dict[str, object]:
         name, password = RABBITMQ_USERS[role], values[secret]
         known = previous.get(name, "")
-        hashed = known if matches_rabbitmq_hash(password, known) else rabbitmq_password_hash(password,
-                                                                                             secrets.token_bytes(4))
-        return {"name": name, "password_hash": hashed, "hashing_algorithm": "rabbit_password_hashing_sha256",
-                "tags": tags, "limits": {}}
+        hashed = (
+            known
+            if matches_rabbitmq_hash(password, known)
+            else rabbitmq_password_hash(password, secrets.token_bytes(4))
+        )
+        return {
+            "name": name,
+            "password_hash": hashed,
+            "hashing_algorithm": "rabbit_password_hashing_sha256",
+            "tags": tags,
+            "limits": {},
+        }
 
     nothing = "^$"
     both = stream_pattern(EVENTS_STREAM, DEAD_LETTER_STREAM)
     definitions = {
-        "users": [user("admin", "RABBITMQ_ADMIN_PASSWORD", ["administrator"]),
-                  user("bot", "RABBITMQ_BOT_PASSWORD", []),
-                  user("processors", "RABBITMQ_PROCESSORS_PASSWORD", [])],
+        "users": [
+            user("admin", "RABBITMQ_ADMIN_PASSWORD", ["administrator"]),
+            user("bot", "RABBITMQ_BOT_PASSWORD", []),
+            user("processors", "RABBITMQ_PROCESSORS_PASSWORD", []),
+        ],
         "vhosts": [{"name": vhost}],
         "permissions": [
             {"user": RABBITMQ_USERS["admin"], "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"},
-            {"user": RABBITMQ_USERS["bot"], "vhost": vhost, "configure": nothing,
-             "write": stream_pattern(EVENTS_STREAM), "read": nothing},
-            {"user": RABBITMQ_USERS["processors"], "vhost": vhost, "configure": both,
-             "write": stream_pattern(DEAD_LETTER_STREAM), "read": both},
+            {
+                "user": RABBITMQ_USERS["bot"],
+                "vhost": vhost,
+                "configure": nothing,
+                "write": stream_pattern(EVENTS_STREAM),
+                "read": nothing,
+            },
+            {
+                "user": RABBITMQ_USERS["processors"],
+                "vhost": vhost,
+                "configure": both,
+                "write": stream_pattern(DEAD_LETTER_STREAM),
+                "read": both,
+            },
         ],
     }
     return json.dumps(definitions, indent=2) + "\n"
@@ -154,10 +194,16 @@ def redis_acl(values: Values, key_prefix: str) -> str:
 def s3_identities(values: Values, bucket: str) -> str:
     """SeaweedFS identities: s3-init may create buckets; the API may read, write and list its own bucket only."""
     identities = [
-        {"name": S3_KEYS["admin"], "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-         "credentials": [{"accessKey": S3_KEYS["admin"], "secretKey": values["S3_ADMIN_SECRET_KEY"]}]},
-        {"name": S3_KEYS["api"], "actions": [f"{action}:{bucket}" for action in ("Read", "Write", "List", "Tagging")],
-         "credentials": [{"accessKey": S3_KEYS["api"], "secretKey": values["S3_API_SECRET_KEY"]}]},
+        {
+            "name": S3_KEYS["admin"],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            "credentials": [{"accessKey": S3_KEYS["admin"], "secretKey": values["S3_ADMIN_SECRET_KEY"]}],
+        },
+        {
+            "name": S3_KEYS["api"],
+            "actions": [f"{action}:{bucket}" for action in ("Read", "Write", "List", "Tagging")],
+            "credentials": [{"accessKey": S3_KEYS["api"], "secretKey": values["S3_API_SECRET_KEY"]}],
+        },
     ]
     return json.dumps({"identities": identities}, indent=2) + "\n"
 
@@ -189,25 +235,62 @@ def _copy(**names: str) -> Callable[[Values, Context], dict[str, str]]:
 
 APP_UID = 10001  # the DocVault image's user (Dockerfile)
 RECIPIENTS = (
-    Recipient("bot", APP_UID, APP_UID, _copy(BOT_TOKEN="BOT_TOKEN", WEBHOOK_SECRET="WEBHOOK_SECRET",
-                                             API_SERVICE_TOKEN="API_SERVICE_TOKEN",
-                                             RABBITMQ_PASSWORD="RABBITMQ_BOT_PASSWORD",
-                                             REDIS_PASSWORD="REDIS_BOT_PASSWORD")),
-    Recipient("api", APP_UID, APP_UID, _copy(API_SERVICE_TOKEN="API_SERVICE_TOKEN", LINK_SIGNING_KEY="LINK_SIGNING_KEY",
-                                             MASTER_KEYS="MASTER_KEYS", MONGO_PASSWORD="MONGO_API_PASSWORD",
-                                             S3_SECRET_KEY="S3_API_SECRET_KEY")),
-    Recipient("processors", APP_UID, APP_UID, _copy(RABBITMQ_PASSWORD="RABBITMQ_PROCESSORS_PASSWORD",
-                                                    MASTER_KEYS="MASTER_KEYS",
-                                                    MONGO_PASSWORD="MONGO_PROCESSORS_PASSWORD")),
+    Recipient(
+        "bot",
+        APP_UID,
+        APP_UID,
+        _copy(
+            BOT_TOKEN="BOT_TOKEN",
+            WEBHOOK_SECRET="WEBHOOK_SECRET",
+            API_SERVICE_TOKEN="API_SERVICE_TOKEN",
+            RABBITMQ_PASSWORD="RABBITMQ_BOT_PASSWORD",
+            REDIS_PASSWORD="REDIS_BOT_PASSWORD",
+        ),
+    ),
+    Recipient(
+        "api",
+        APP_UID,
+        APP_UID,
+        _copy(
+            API_SERVICE_TOKEN="API_SERVICE_TOKEN",
+            LINK_SIGNING_KEY="LINK_SIGNING_KEY",
+            MASTER_KEYS="MASTER_KEYS",
+            MONGO_PASSWORD="MONGO_API_PASSWORD",
+            S3_SECRET_KEY="S3_API_SECRET_KEY",
+        ),
+    ),
+    Recipient(
+        "processors",
+        APP_UID,
+        APP_UID,
+        _copy(
+            RABBITMQ_PASSWORD="RABBITMQ_PROCESSORS_PASSWORD",
+            MASTER_KEYS="MASTER_KEYS",
+            MONGO_PASSWORD="MONGO_PROCESSORS_PASSWORD",
+        ),
+    ),
     Recipient("s3-init", APP_UID, APP_UID, _copy(S3_SECRET_KEY="S3_ADMIN_SECRET_KEY")),
-    Recipient("mongo-init", APP_UID, APP_UID, _copy(MONGO_PASSWORD="MONGO_ROOT_PASSWORD",
-                                                    MONGO_API_PASSWORD="MONGO_API_PASSWORD",
-                                                    MONGO_PROCESSORS_PASSWORD="MONGO_PROCESSORS_PASSWORD")),
+    Recipient(
+        "mongo-init",
+        APP_UID,
+        APP_UID,
+        _copy(
+            MONGO_PASSWORD="MONGO_ROOT_PASSWORD",
+            MONGO_API_PASSWORD="MONGO_API_PASSWORD",
+            MONGO_PROCESSORS_PASSWORD="MONGO_PROCESSORS_PASSWORD",
+        ),
+    ),
     # The official images' users: mongodb and rabbitmq 999:999, redis 999:1000, SeaweedFS's seaweed 1000:1000,
     # grafana 472:0.
     Recipient("mongo", 999, 999, _copy(MONGO_ROOT_PASSWORD="MONGO_ROOT_PASSWORD", MONGO_KEYFILE="MONGO_KEYFILE")),
-    Recipient("rabbitmq", 999, 999, lambda values, context: {"definitions.json": rabbitmq_definitions(
-        values, context.rabbitmq_vhost, context.previous_rabbitmq or {})}),
+    Recipient(
+        "rabbitmq",
+        999,
+        999,
+        lambda values, context: {
+            "definitions.json": rabbitmq_definitions(values, context.rabbitmq_vhost, context.previous_rabbitmq or {})
+        },
+    ),
     Recipient("redis", 999, 1000, lambda values, context: {"users.acl": redis_acl(values, context.redis_prefix)}),
     Recipient("s3", 1000, 1000, lambda values, context: {"s3.json": s3_identities(values, context.s3_bucket)}),
     Recipient("grafana", 472, 0, _copy(GRAFANA_ADMIN_PASSWORD="GRAFANA_ADMIN_PASSWORD")),
@@ -215,6 +298,7 @@ RECIPIENTS = (
 
 
 # --- resolving and writing ------------------------------------------------------------------------------------
+
 
 def read_store(store: Path) -> dict[str, str]:
     """The stored secrets: one file per name, and an old ``docvault.env`` for names not stored yet."""
@@ -305,8 +389,11 @@ def main(argv: Sequence[str]) -> int:
         for recipient in RECIPIENTS:  # compose mounts each recipient's own volume at delivery/<service>
             deliver(delivery / recipient.service, recipient.files(values, context), recipient.uid, recipient.gid)
     except PermissionError as error:
-        print(f"secrets-init: error: cannot write {error.filename} as uid {os.getuid()}: {error.strerror} "
-              "(secrets-init runs as root to set each file's owner)", file=sys.stderr)
+        print(
+            f"secrets-init: error: cannot write {error.filename} as uid {os.getuid()}: {error.strerror} "
+            "(secrets-init runs as root to set each file's owner)",
+            file=sys.stderr,
+        )
         return 1
     for origin in ("environment", "kept", "generated"):
         names = [name for name in SECRET_NAMES if origins[name] == origin]

@@ -52,8 +52,10 @@ PROCESSORS_USER = User("docvault-processors", "readWriteAnyDatabase")
 
 
 def passwords_of(settings: MongoUsersSettings) -> dict[User, str]:
-    return {API_USER: settings.mongo_api_password.get_secret_value(),
-            PROCESSORS_USER: settings.mongo_processors_password.get_secret_value()}
+    return {
+        API_USER: settings.mongo_api_password.get_secret_value(),
+        PROCESSORS_USER: settings.mongo_processors_password.get_secret_value(),
+    }
 
 
 def ensure_user(admin: Any, user: User, password: str) -> str:
@@ -71,9 +73,12 @@ def ensure_user(admin: Any, user: User, password: str) -> str:
 
 def ensure_users(settings: MongoSettings, passwords: Mapping[User, str], attempts: int) -> dict[str, str]:
     client: MongoClient[dict[str, Any]] = MongoClient(
-        settings.url.get_secret_value(), username=settings.username,
+        settings.url.get_secret_value(),
+        username=settings.username,
         password=settings.password.get_secret_value() if settings.password else None,
-        serverSelectionTimeoutMS=settings.timeout_ms, retryWrites=False)
+        serverSelectionTimeoutMS=settings.timeout_ms,
+        retryWrites=False,
+    )
     delay = 0.5
     try:
         for attempt in range(1, attempts + 1):
@@ -82,8 +87,10 @@ def ensure_users(settings: MongoSettings, passwords: Mapping[User, str], attempt
             except PyMongoError as error:
                 if attempt == attempts or isinstance(error, OperationFailure) and error.code in (13, 18):
                     raise  # unauthorized / authentication failed: waiting does not help
-                print(f"mongo-init: MongoDB not ready ({type(error).__name__}); attempt {attempt}/{attempts}",
-                      file=sys.stderr)
+                print(
+                    f"mongo-init: MongoDB not ready ({type(error).__name__}); attempt {attempt}/{attempts}",
+                    file=sys.stderr,
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_DELAY_SECONDS)
     finally:

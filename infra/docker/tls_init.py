@@ -127,21 +127,26 @@ def self_signed(host: str, address: Address | None, days: int, now: dt.datetime)
     """An RSA-2048 certificate for ``host`` signed by its own key, shaped like Telegram's self-signed guide
     (``openssl req -x509``: CN = the host, CA:TRUE) plus the subjectAltName clients check. PEM cert and key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host), x509.NameAttribute(NameOID.ORGANIZATION_NAME,
-                                                                                        "DocVault")])
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, host), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "DocVault")]
+    )
     alt: x509.GeneralName = x509.IPAddress(address) if address is not None else x509.DNSName(host)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
@@ -186,9 +191,11 @@ def main() -> int:
         return EXIT_CONFIG
     tls_dir = Path(os.environ.get("TLS_DIR", TLS_DIR))
     action = ensure(wanted, tls_dir, Path(os.environ.get("TLS_PUBLIC_DIR", TLS_PUBLIC_DIR)), dt.datetime.now(dt.UTC))
-    described = {"acme": "domain: publicly trusted certificate from Let's Encrypt (certbot)",
-                 "self-signed": "bare IP: self-signed certificate, uploaded to Telegram by the bot",
-                 "local": "no PUBLIC_BASE_URL: self-signed certificate for localhost (polling mode)"}[wanted.mode]
+    described = {
+        "acme": "domain: publicly trusted certificate from Let's Encrypt (certbot)",
+        "self-signed": "bare IP: self-signed certificate, uploaded to Telegram by the bot",
+        "local": "no PUBLIC_BASE_URL: self-signed certificate for localhost (polling mode)",
+    }[wanted.mode]
     print(f"tls-init: {wanted.host}: {described}; certificate {action}")
     return 0
 

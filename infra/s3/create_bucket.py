@@ -38,8 +38,10 @@ def ensure_bucket(settings: S3Settings, attempts: int, first_delay: float = 0.5)
         except Exception as error:  # S3Error, urllib3's errors, OSError: all mean "not yet"
             if attempt == attempts:
                 raise
-            print(f"S3 at {settings.endpoint} not ready ({error!r}); attempt {attempt}/{attempts}, "
-                  f"next in {delay:.1f} s", file=sys.stderr)
+            print(
+                f"S3 at {settings.endpoint} not ready ({error!r}); attempt {attempt}/{attempts}, next in {delay:.1f} s",
+                file=sys.stderr,
+            )
             time.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_SECONDS)
     raise AssertionError("unreachable")
@@ -51,8 +53,7 @@ def main() -> int:
     try:
         created = ensure_bucket(settings, attempts)
     except Exception as error:
-        print(f"error: could not create bucket {settings.bucket!r} at {settings.endpoint}: {error!r}",
-              file=sys.stderr)
+        print(f"error: could not create bucket {settings.bucket!r} at {settings.endpoint}: {error!r}", file=sys.stderr)
         return 1
     print(f"bucket {settings.bucket!r} {'created' if created else 'exists'} at {settings.endpoint}")
     return 0

@@ -14,9 +14,7 @@ async def ensure_streams(settings: RabbitSettings) -> None:
     producer = new_producer(settings, "docvault-stream-admin")
     try:
         await producer.start()
-        await producer.create_stream(
-            settings.events_stream, arguments=dict(EVENTS_STREAM_ARGUMENTS), exists_ok=True
-        )
+        await producer.create_stream(settings.events_stream, arguments=dict(EVENTS_STREAM_ARGUMENTS), exists_ok=True)
         await producer.create_stream(
             settings.dead_letter_stream, arguments=dict(DEAD_LETTER_STREAM_ARGUMENTS), exists_ok=True
         )

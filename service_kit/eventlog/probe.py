@@ -17,8 +17,12 @@ async def streams_exist(settings: RabbitSettings, timeout_seconds: float = 2.0) 
     try:
         async with asyncio.timeout(timeout_seconds):
             await consumer.start()
-            return all([await consumer.stream_exists(settings.events_stream),
-                        await consumer.stream_exists(settings.dead_letter_stream)])
+            return all(
+                [
+                    await consumer.stream_exists(settings.events_stream),
+                    await consumer.stream_exists(settings.dead_letter_stream),
+                ]
+            )
     except Exception:  # refused, unreachable, timed out, not allowed: not ready
         return False
     finally:
@@ -27,8 +31,9 @@ async def streams_exist(settings: RabbitSettings, timeout_seconds: float = 2.0) 
 
 
 @timed("stream", "end_offset")
-async def stream_end_offset(settings: RabbitSettings, stream: str, quiet_seconds: float = 0.3,
-                            max_seconds: float = 2.0) -> int:
+async def stream_end_offset(
+    settings: RabbitSettings, stream: str, quiet_seconds: float = 0.3, max_seconds: float = 2.0
+) -> int:
     """The offset of the newest record in ``stream`` (-1 when empty).
 
     RabbitMQ 3.10 has no stream-stats command, so this subscribes at ``last`` (the newest chunk) and

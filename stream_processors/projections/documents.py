@@ -41,7 +41,8 @@ def _is_free(state: BatchState, document: DocumentView, name: str) -> bool:
 def _name_for_new_document(state: BatchState, document: DocumentView, wanted: str) -> str:
     """A free name for an added document: the one asked for, a copy, its id name or a numbered id name."""
     return free_name(state, document, name_candidates(wanted, document.id, state.rules)) or next(
-        name for name in id_family_names(wanted, document.id, state.rules) if _is_free(state, document, name))
+        name for name in id_family_names(wanted, document.id, state.rules) if _is_free(state, document, name)
+    )
 
 
 def _with(document: DocumentView, **changes: object) -> DocumentView:

@@ -37,7 +37,7 @@ def suffixed(name: str, suffix: str, max_length: int) -> str:
     """``name + suffix``, the name cut at its end if both would not fit in ``max_length``."""
     if len(name) + len(suffix) <= max_length:
         return name + suffix
-    return name[:max_length - len(suffix)].rstrip() + suffix
+    return name[: max_length - len(suffix)].rstrip() + suffix
 
 
 def name_candidates(wanted: str, document_id: str, rules: NameRules) -> Iterator[str]:

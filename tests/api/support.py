@@ -14,7 +14,6 @@ from minio import Minio
 
 from api.app import create_app
 from api.settings import ApiSettings
-from tests.keyrings import TEST_MASTER_KEYS
 from contracts.codec import encode_event
 from contracts.events import DocumentAdded, EventEnvelope, StoredFile, new_event
 from contracts.read_models import READ_MODELS, read_model_database
@@ -23,9 +22,10 @@ from service_kit.eventlog import RawPublisher, StreamRecord
 from service_kit.mongo import init_read_models, mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
 from stream_processors.processor import Processor, ProcessorIdentity
+from tests.factories import at
+from tests.keyrings import TEST_MASTER_KEYS
 from tests.mongo_cleanup import drop_databases
 from tests.s3_cleanup import remove_bucket
-from tests.factories import at
 
 TOKEN = "test-service-token-0123456789"
 LINK_KEY = "test-link-signing-key-0123456789abcdef"
@@ -109,13 +109,20 @@ async def upload(
 
 
 def added_from_upload(
-    owner_id: int, name: str, uploaded: dict[str, Any], type_title: str = "Passport", step: int = 0,
+    owner_id: int,
+    name: str,
+    uploaded: dict[str, Any],
+    type_title: str = "Passport",
+    step: int = 0,
     file_name: str | None = None,
 ) -> EventEnvelope:
     """The ``document.added`` the bot appends after an upload."""
     stored = StoredFile(
-        object_key=uploaded["object_key"], sha256=uploaded["sha256"], size=uploaded["size"],
-        mime_type=uploaded["mime_type"], file_name=file_name if file_name is not None else uploaded.get("file_name"),
+        object_key=uploaded["object_key"],
+        sha256=uploaded["sha256"],
+        size=uploaded["size"],
+        mime_type=uploaded["mime_type"],
+        file_name=file_name if file_name is not None else uploaded.get("file_name"),
     )
     payload = DocumentAdded(
         document_id=uuid.uuid4(), type_slug=type_slug(type_title), type_title=type_title, name=name, file=stored

@@ -46,12 +46,19 @@ MAX_UPLOAD_BYTES = MIB
 Route = tuple[str, str]  # (method, path template)
 
 # Reachable without the service token. Everything else must be in OWNER_ROUTES below.
-PUBLIC_ROUTES: frozenset[Route] = frozenset({
-    ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
-    ("GET", f"{API_PREFIX}/files/signed/{{token}}"),  # the signature is the credential (see the link tests)
-    *((method, path) for method in ("GET", "HEAD")
-      for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")),
-})
+PUBLIC_ROUTES: frozenset[Route] = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+        ("GET", f"{API_PREFIX}/files/signed/{{token}}"),  # the signature is the credential (see the link tests)
+        *(
+            (method, path)
+            for method in ("GET", "HEAD")
+            for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -88,12 +95,14 @@ def _post(ids: Ids, tail: str, content: bytes | None = None) -> Call:
 
 OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
     ("GET", f"{OWNER_SCOPE}/types"): lambda i: _get(i, "/types"),
-    ("GET", f"{OWNER_SCOPE}/types/{{slug}}/documents"):
-        lambda i: _get(i, f"/types/{i.slug}/documents", cursor=i.cursor, limit="1"),
+    ("GET", f"{OWNER_SCOPE}/types/{{slug}}/documents"): lambda i: _get(
+        i, f"/types/{i.slug}/documents", cursor=i.cursor, limit="1"
+    ),
     ("GET", f"{OWNER_SCOPE}/documents/search"): lambda i: _get(i, "/documents/search", q=i.name),
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}"): lambda i: _get(i, f"/documents/{i.document_id}"),
-    ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/history"):
-        lambda i: _get(i, f"/documents/{i.document_id}/history"),
+    ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/history"): lambda i: _get(
+        i, f"/documents/{i.document_id}/history"
+    ),
     ("GET", f"{OWNER_SCOPE}/name-check"): lambda i: _get(i, "/name-check", type_slug=i.slug, name=i.name),
     ("GET", f"{OWNER_SCOPE}/profile"): lambda i: _get(i, "/profile"),
     ("GET", f"{OWNER_SCOPE}/usage"): lambda i: _get(i, "/usage"),
@@ -137,20 +146,51 @@ async def _populate(api: httpx.AsyncClient, mongo: MongoSettings, s3: S3Settings
     gone = added_from_upload(OWNER, "Gone one", await upload(api, OWNER, GONE_BYTES), "Passport", step=2)
     theirs = added_from_upload(OTHER, "Theirs alpha", await upload(api, OTHER, THEIRS_BYTES), "Visas", step=3)
     # "visas" is a type of both owners; "Theirs stash" only the other owner's.
-    theirs_more = [f.added(OTHER, "Theirs beta", "Visas", step=7),
-                   f.added(OTHER, "Theirs hoard", "Theirs stash", step=8)]
+    theirs_more = [
+        f.added(OTHER, "Theirs beta", "Visas", step=7),
+        f.added(OTHER, "Theirs hoard", "Theirs stash", step=8),
+    ]
     await Projector(mongo).apply(
-        f.started(OWNER, "en"), mine, gone, f.deleted(OWNER, f.document_id_of(gone), 4),
-        f.added(OWNER, "Visa mine one", "Visas", step=5), f.added(OWNER, "Visa mine two", "Visas", step=6),
-        f.started(OTHER, "ru"), theirs, *theirs_more,
+        f.started(OWNER, "en"),
+        mine,
+        gone,
+        f.deleted(OWNER, f.document_id_of(gone), 4),
+        f.added(OWNER, "Visa mine one", "Visas", step=5),
+        f.added(OWNER, "Visa mine two", "Visas", step=6),
+        f.started(OTHER, "ru"),
+        theirs,
+        *theirs_more,
     )
-    mine_ids = Ids(OWNER, str(f.document_id_of(mine)), str(mine.event_id), "passport", "", "Mine passport",
-                   MINE_BYTES, str(mine.event_id))
-    theirs_ids = Ids(OTHER, str(f.document_id_of(theirs)), str(theirs.event_id), "visas",
-                     await _next_cursor(api, OTHER, "visas"), "Theirs alpha", THEIRS_BYTES, str(theirs.event_id))
+    mine_ids = Ids(
+        OWNER,
+        str(f.document_id_of(mine)),
+        str(mine.event_id),
+        "passport",
+        "",
+        "Mine passport",
+        MINE_BYTES,
+        str(mine.event_id),
+    )
+    theirs_ids = Ids(
+        OTHER,
+        str(f.document_id_of(theirs)),
+        str(theirs.event_id),
+        "visas",
+        await _next_cursor(api, OTHER, "visas"),
+        "Theirs alpha",
+        THEIRS_BYTES,
+        str(theirs.event_id),
+    )
     their_bytes = sum(_file_size(event) for event in (theirs, *theirs_more))
-    secrets = (b"Theirs", str(OTHER).encode(), theirs_ids.document_id.encode(), theirs_ids.event_id.encode(),
-               THEIRS_BYTES, b'"language":"ru"', f'"bytes":{their_bytes},'.encode())
+    secrets = (
+        b"Theirs",
+        str(OTHER).encode(),
+        theirs_ids.document_id.encode(),
+        theirs_ids.event_id.encode(),
+        THEIRS_BYTES,
+        b'"language":"ru"',
+        f'"bytes":{their_bytes},'.encode(),
+    )
     return World(api, s3, mine_ids, theirs_ids, str(f.document_id_of(gone)), secrets)
 
 
@@ -167,8 +207,9 @@ async def world() -> AsyncIterator[World]:
         await forget(mongo, s3)
 
 
-async def _send(api: httpx.AsyncClient, call: Call, authorization: str | None = AUTH["Authorization"]
-                ) -> httpx.Response:
+async def _send(
+    api: httpx.AsyncClient, call: Call, authorization: str | None = AUTH["Authorization"]
+) -> httpx.Response:
     """``call`` with ``authorization`` as the header's UTF-8 bytes, or without the header when None."""
     request = api.build_request(call.method, call.path, params=call.params, content=call.content)
     headers = [(name, value) for name, value in request.headers.raw if name.lower() != b"authorization"]
@@ -249,8 +290,7 @@ CROSS_OWNER: list[tuple[Route, str, tuple[str, ...], tuple[int, str | None]]] = 
     (("GET", f"{OWNER_SCOPE}/types/{{slug}}/documents"), "their cursor", ("slug", "cursor"), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/documents/search"), "their document's name", ("name",), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}"), "their document id", ("document_id",), NO_DOCUMENT),
-    (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/history"), "their document id", ("document_id",),
-     NO_DOCUMENT),
+    (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/history"), "their document id", ("document_id",), NO_DOCUMENT),
     (("GET", f"{OWNER_SCOPE}/name-check"), "their name in a type both have", ("slug", "name"), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/profile"), "own scope only", (), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/usage"), "own scope only", (), SEES_NOTHING),
@@ -258,13 +298,19 @@ CROSS_OWNER: list[tuple[Route, str, tuple[str, ...], tuple[int, str | None]]] = 
     (("POST", f"{OWNER_SCOPE}/files"), "their file's bytes", ("content",), (201, None)),
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"), "their document id", ("document_id",), NO_DOCUMENT),
     (("POST", f"{OWNER_SCOPE}/documents/{{document_id}}/link"), "their document id", ("document_id",), NO_DOCUMENT),
-    *((route, "their event as after_event", ("after_event",), NO_EVENT) for route in OWNER_ROUTES
-      if route[0] == "GET" and "{event_id}" not in route[1]),
+    *(
+        (route, "their event as after_event", ("after_event",), NO_EVENT)
+        for route in OWNER_ROUTES
+        if route[0] == "GET" and "{event_id}" not in route[1]
+    ),
 ]
 
 
-@pytest.mark.parametrize(("route", "case", "fields", "expected"), CROSS_OWNER,
-                         ids=[f"{' '.join(route)} | {case}" for route, case, _, _ in CROSS_OWNER])
+@pytest.mark.parametrize(
+    ("route", "case", "fields", "expected"),
+    CROSS_OWNER,
+    ids=[f"{' '.join(route)} | {case}" for route, case, _, _ in CROSS_OWNER],
+)
 async def test_owner_route_refuses_or_shows_nothing_when_given_another_owners_ids(
     world: World, route: Route, case: str, fields: tuple[str, ...], expected: tuple[int, str | None]
 ) -> None:
@@ -308,12 +354,17 @@ LINK_CASES: dict[str, tuple[LinkCase, tuple[int, str]]] = {
     "retargeted to their owner id": (lambda w, t: SIGNED + _with_part(t, 1, str(OTHER)), INVALID),
     "signed with another key": (
         lambda w, t: SIGNED + _token(w.mine.document_id, OWNER, int(time.time()) + 60, "another-key-" + "x" * 20),
-        INVALID),
+        INVALID,
+    ),
     "expired": (lambda w, t: SIGNED + _token(w.mine.document_id, OWNER, int(time.time()) - 1), EXPIRED),
     "genuine but naming their document": (
-        lambda w, t: SIGNED + _token(w.theirs.document_id, OWNER, int(time.time()) + 60), NO_DOCUMENT),
+        lambda w, t: SIGNED + _token(w.theirs.document_id, OWNER, int(time.time()) + 60),
+        NO_DOCUMENT,
+    ),
     "genuine but deleted": (
-        lambda w, t: SIGNED + _token(w.gone_document_id, OWNER, int(time.time()) + 60), (410, "document_deleted")),
+        lambda w, t: SIGNED + _token(w.gone_document_id, OWNER, int(time.time()) + 60),
+        (410, "document_deleted"),
+    ),
     "uppercase document id": (lambda w, t: SIGNED + _with_part(t, 0, w.mine.document_id.upper()), INVALID),
     "owner id with a leading zero": (lambda w, t: SIGNED + _with_part(t, 1, f"0{OWNER}"), INVALID),
     "padded signature": (lambda w, t: SIGNED + t + "=", INVALID),

@@ -20,8 +20,13 @@ async def test_types_lists_live_counts_by_slug_when_documents_were_added_and_del
     api: httpx.AsyncClient, projector: Projector
 ) -> None:
     receipt = f.added(OWNER, "Coffee", "Receipts", step=3)
-    await projector.apply(f.added(OWNER, "Main", "Passport", step=1), f.added(OWNER, "Lease", "Contracts", step=2),
-                          receipt, f.deleted(OWNER, f.document_id_of(receipt), 4), f.added(OTHER, "X", "Visas", step=5))
+    await projector.apply(
+        f.added(OWNER, "Main", "Passport", step=1),
+        f.added(OWNER, "Lease", "Contracts", step=2),
+        receipt,
+        f.deleted(OWNER, f.document_id_of(receipt), 4),
+        f.added(OTHER, "X", "Visas", step=5),
+    )
 
     everything = (await api.get(f"{BASE}/types")).json()
     non_empty = (await api.get(f"{BASE}/types", params={"non_empty": "true"})).json()
@@ -46,18 +51,25 @@ async def _pages(api: httpx.AsyncClient, slug: str, limit: int) -> list[list[str
             return pages
 
 
-@pytest.mark.parametrize(("limit", "expected"), [
-    (3, [["alpha", "Beta", "éclair"], ["zebra", "Ёж", "Жук"], ["Яблоко"]]),
-    (7, [["alpha", "Beta", "éclair", "zebra", "Ёж", "Жук", "Яблоко"]]),
-    (2, [["alpha", "Beta"], ["éclair", "zebra"], ["Ёж", "Жук"], ["Яблоко"]]),
-])
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        (3, [["alpha", "Beta", "éclair"], ["zebra", "Ёж", "Жук"], ["Яблоко"]]),
+        (7, [["alpha", "Beta", "éclair", "zebra", "Ёж", "Жук", "Яблоко"]]),
+        (2, [["alpha", "Beta"], ["éclair", "zebra"], ["Ёж", "Жук"], ["Яблоко"]]),
+    ],
+)
 async def test_documents_page_walks_every_live_document_once_in_name_order_when_following_cursors(
     api: httpx.AsyncClient, projector: Projector, limit: int, expected: list[list[str]]
 ) -> None:
     names = ["zebra", "Жук", "alpha", "Яблоко", "Beta", "Ёж", "éclair"]
     gone = f.added(OWNER, "Deleted one", "Receipts", step=50)
-    await projector.apply(*[f.added(OWNER, name, "Receipts", step=i) for i, name in enumerate(names)], gone,
-                          f.deleted(OWNER, f.document_id_of(gone), 51), f.added(OTHER, "alien", "Receipts", step=52))
+    await projector.apply(
+        *[f.added(OWNER, name, "Receipts", step=i) for i, name in enumerate(names)],
+        gone,
+        f.deleted(OWNER, f.document_id_of(gone), 51),
+        f.added(OTHER, "alien", "Receipts", step=52),
+    )
 
     pages = await _pages(api, "receipts", limit)
 
@@ -81,20 +93,23 @@ async def test_documents_page_answers_422_when_the_cursor_is_forged_or_of_anothe
     assert response.json()["code"] == "invalid_cursor"
 
 
-@pytest.mark.parametrize("path", [
-    f"{BASE}/types/passport/documents?limit=0",
-    f"{BASE}/types/passport/documents?limit=101",
-    f"{BASE}/types/passport/documents?limit=ten",
-    f"{BASE}/types/pass port/documents",
-    f"{BASE}/documents/search?q=",
-    f"{BASE}/documents/search?q=" + "x" * 129,
-    f"{BASE}/documents/not-a-uuid",
-    f"{BASE}/types?after_event=not-a-uuid",
-    "/v1/owners/0/types",
-    "/v1/owners/-5/types",
-    f"/v1/owners/{2**63}/types",
-    "/v1/owners/abc/types",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{BASE}/types/passport/documents?limit=0",
+        f"{BASE}/types/passport/documents?limit=101",
+        f"{BASE}/types/passport/documents?limit=ten",
+        f"{BASE}/types/pass port/documents",
+        f"{BASE}/documents/search?q=",
+        f"{BASE}/documents/search?q=" + "x" * 129,
+        f"{BASE}/documents/not-a-uuid",
+        f"{BASE}/types?after_event=not-a-uuid",
+        "/v1/owners/0/types",
+        "/v1/owners/-5/types",
+        f"/v1/owners/{2**63}/types",
+        "/v1/owners/abc/types",
+    ],
+)
 async def test_reads_answer_422_error_body_when_the_request_is_malformed(api: httpx.AsyncClient, path: str) -> None:
     response = await api.get(path)
 
@@ -107,8 +122,9 @@ async def test_search_matches_word_prefixes_in_russian_and_english_when_case_and
 ) -> None:
     names = ["Паспорт РФ", "Загранпаспорт", "Passport scan", "Café receipt", "Ёлочные игрушки", "Old passport"]
     events = [f.added(OWNER, name, "Misc", step=i) for i, name in enumerate(names)]
-    await projector.apply(*events, f.deleted(OWNER, f.document_id_of(events[-1]), 10),
-                          f.added(OTHER, "Паспорт чужой", "Misc", step=11))
+    await projector.apply(
+        *events, f.deleted(OWNER, f.document_id_of(events[-1]), 10), f.added(OTHER, "Паспорт чужой", "Misc", step=11)
+    )
 
     async def found(query: str) -> list[str]:
         response = await api.get(f"{BASE}/documents/search", params={"q": query})
@@ -144,10 +160,20 @@ async def test_document_returns_detail_when_owned_and_404_when_another_owner_ask
 
     assert mine.status_code == 200
     assert mine.json() | {"document_id": "-"} == {
-        "document_id": "-", "type_slug": "passport", "type_title": "Passport", "name": "Паспорт",
-        "size": len("bytes-1"), "mime_type": "application/pdf", "created_at": "2026-01-01T00:00:01Z",
-        "status": "live", "duplicate_of": None, "sha256": f.stored_file("bytes-1", OWNER).sha256,
-        "file_name": "scan.pdf", "telegram_file_id": None, "updated_at": "2026-01-01T00:00:01Z", "deleted_at": None,
+        "document_id": "-",
+        "type_slug": "passport",
+        "type_title": "Passport",
+        "name": "Паспорт",
+        "size": len("bytes-1"),
+        "mime_type": "application/pdf",
+        "created_at": "2026-01-01T00:00:01Z",
+        "status": "live",
+        "duplicate_of": None,
+        "sha256": f.stored_file("bytes-1", OWNER).sha256,
+        "file_name": "scan.pdf",
+        "telegram_file_id": None,
+        "updated_at": "2026-01-01T00:00:01Z",
+        "deleted_at": None,
     }
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json() == {"code": "document_not_found", "message": "no such document"}
@@ -172,8 +198,11 @@ async def test_history_lists_applied_events_oldest_first_when_a_document_was_ren
 ) -> None:
     event = f.added(OWNER, "Lease", "Contracts", step=1)
     document_id = f.document_id_of(event)
-    later = [f.renamed(OWNER, document_id, "Lease 2026", 2), f.deleted(OWNER, document_id, 3),
-             f.deleted(OWNER, document_id, 4)]
+    later = [
+        f.renamed(OWNER, document_id, "Lease 2026", 2),
+        f.deleted(OWNER, document_id, 3),
+        f.deleted(OWNER, document_id, 4),
+    ]
     await projector.apply(event, *later)
 
     history = (await api.get(f"{BASE}/documents/{document_id}/history")).json()["items"]
@@ -181,15 +210,19 @@ async def test_history_lists_applied_events_oldest_first_when_a_document_was_ren
     foreign = await api.get(f"/v1/owners/{OTHER}/documents/{document_id}/history")
 
     assert [(h["event_type"], h["effect"]) for h in history] == [
-        ("document.added", "created"), ("document.renamed", "renamed"), ("document.deleted", "deleted"),
-        ("document.deleted", "ignored_already_deleted")]
+        ("document.added", "created"),
+        ("document.renamed", "renamed"),
+        ("document.deleted", "deleted"),
+        ("document.deleted", "ignored_already_deleted"),
+    ]
     assert [h["event_id"] for h in history] == [str(e.event_id) for e in (event, *later)]
     assert newest_two == history[2:]
     assert foreign.status_code == 404
 
 
-@pytest.mark.parametrize(("name", "taken"), [("passport", True), ("  PASSPÖRT ", True), ("Passports", False),
-                                             ("Visa", False)])
+@pytest.mark.parametrize(
+    ("name", "taken"), [("passport", True), ("  PASSPÖRT ", True), ("Passports", False), ("Visa", False)]
+)
 async def test_name_check_ignores_case_accents_and_spaces_when_a_live_document_holds_the_name(
     api: httpx.AsyncClient, projector: Projector, name: str, taken: bool
 ) -> None:
@@ -250,9 +283,17 @@ async def test_after_event_answers_409_with_retry_after_until_applied_then_the_f
     assert foreign.status_code == 404
 
 
-OWNER_READS = ["/types", "/types/passport/documents", "/documents/search?q=a", f"/documents/{uuid.uuid4()}",
-               f"/documents/{uuid.uuid4()}/history", "/name-check?type_slug=a&name=b", "/profile",
-               f"/events/{uuid.uuid4()}", f"/documents/{uuid.uuid4()}/file"]
+OWNER_READS = [
+    "/types",
+    "/types/passport/documents",
+    "/documents/search?q=a",
+    f"/documents/{uuid.uuid4()}",
+    f"/documents/{uuid.uuid4()}/history",
+    "/name-check?type_slug=a&name=b",
+    "/profile",
+    f"/events/{uuid.uuid4()}",
+    f"/documents/{uuid.uuid4()}/file",
+]
 
 
 @pytest.mark.parametrize("path", OWNER_READS)

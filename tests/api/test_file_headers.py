@@ -25,10 +25,16 @@ from contracts.text import InvalidFileName
     ("name", "inline", "expected"),
     [
         ("scan.pdf", True, "inline; filename=\"scan.pdf\"; filename*=UTF-8''scan.pdf"),
-        ("Паспорт.pdf", False,
-         "attachment; filename=\"_______.pdf\"; filename*=UTF-8''%D0%9F%D0%B0%D1%81%D0%BF%D0%BE%D1%80%D1%82.pdf"),
-        ('my "best" scan.pdf', False,
-         "attachment; filename=\"my _best_ scan.pdf\"; filename*=UTF-8''my%20%22best%22%20scan.pdf"),
+        (
+            "Паспорт.pdf",
+            False,
+            "attachment; filename=\"_______.pdf\"; filename*=UTF-8''%D0%9F%D0%B0%D1%81%D0%BF%D0%BE%D1%80%D1%82.pdf",
+        ),
+        (
+            'my "best" scan.pdf',
+            False,
+            "attachment; filename=\"my _best_ scan.pdf\"; filename*=UTF-8''my%20%22best%22%20scan.pdf",
+        ),
         ("Café.pdf", False, "attachment; filename=\"Cafe.pdf\"; filename*=UTF-8''Caf%C3%A9.pdf"),
         ("a;b\\c%.pdf", False, "attachment; filename=\"a_b_c_.pdf\"; filename*=UTF-8''a%3Bb%5Cc%25.pdf"),
     ],
@@ -65,8 +71,13 @@ def test_decode_file_name_header_raises_when_the_bytes_are_not_utf8() -> None:
 
 @pytest.mark.parametrize(
     ("content_type", "stored"),
-    [(None, DEFAULT_MEDIA_TYPE), ("", DEFAULT_MEDIA_TYPE), ("Application/PDF", "application/pdf"),
-     ("text/plain; charset=utf-8", "text/plain"), ("image/svg+xml", "image/svg+xml")],
+    [
+        (None, DEFAULT_MEDIA_TYPE),
+        ("", DEFAULT_MEDIA_TYPE),
+        ("Application/PDF", "application/pdf"),
+        ("text/plain; charset=utf-8", "text/plain"),
+        ("image/svg+xml", "image/svg+xml"),
+    ],
 )
 def test_upload_media_type_returns_the_lowercase_essence_when_well_formed(
     content_type: str | None, stored: str
@@ -84,16 +95,22 @@ def test_response_media_type_falls_back_when_the_stored_type_is_malformed() -> N
     assert response_media_type("text/html\r\nX-Evil: 1") == DEFAULT_MEDIA_TYPE
 
 
-@pytest.mark.parametrize(("media_type", "inline"), [("application/pdf", True), ("text/html", False),
-                                                    ("image/svg+xml", False), ("image/jpeg", True)])
+@pytest.mark.parametrize(
+    ("media_type", "inline"),
+    [("application/pdf", True), ("text/html", False), ("image/svg+xml", False), ("image/jpeg", True)],
+)
 def test_is_inline_only_allows_passive_types_when_shown_in_a_browser(media_type: str, inline: bool) -> None:
     assert is_inline(media_type) is inline
 
 
 @pytest.mark.parametrize(
     ("file_name", "document_name", "expected"),
-    [("scan.pdf", "Passport", "scan.pdf"), (None, "Passport", "Passport.pdf"), ("/", "Passport", "Passport.pdf"),
-     (None, "\n", "document.pdf")],
+    [
+        ("scan.pdf", "Passport", "scan.pdf"),
+        (None, "Passport", "Passport.pdf"),
+        ("/", "Passport", "Passport.pdf"),
+        (None, "\n", "document.pdf"),
+    ],
 )
 def test_download_file_name_prefers_the_original_name_when_it_is_usable(
     file_name: str | None, document_name: str, expected: str

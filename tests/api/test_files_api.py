@@ -6,8 +6,8 @@ import hashlib
 import os
 import time
 import uuid
-from datetime import datetime
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -42,7 +42,7 @@ BASE = f"/v1/owners/{OWNER}"
 async def chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     """The body as a client streams it: many small chunks, no Content-Length."""
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 def s3_calls(operation: str, outcome: str) -> float:
@@ -67,8 +67,14 @@ async def test_upload_stores_under_owner_and_sha256_when_the_body_is_small(
     uploaded = await upload(api, OWNER, data, media_type="Application/PDF", file_name="../../etc/Паспорт\r\n.pdf")
 
     digest = hashlib.sha256(data).hexdigest()
-    assert uploaded == {"object_key": f"owners/{OWNER}/{digest}", "sha256": digest, "size": len(data),
-                        "mime_type": "application/pdf", "duplicate_of": None, "file_name": "Паспорт .pdf"}
+    assert uploaded == {
+        "object_key": f"owners/{OWNER}/{digest}",
+        "sha256": digest,
+        "size": len(data),
+        "mime_type": "application/pdf",
+        "duplicate_of": None,
+        "file_name": "Паспорт .pdf",
+    }
     stored = raw_s3.get_object(s3_settings.bucket, uploaded["object_key"])
     assert (stored.read(), stored.headers["Content-Type"]) == (data, "application/pdf")
     assert stored_keys(raw_s3, s3_settings.bucket) == [uploaded["object_key"]]
@@ -126,20 +132,25 @@ async def test_upload_answers_413_and_leaves_nothing_when_the_body_exceeds_the_l
     assert response.status_code == 413
     # with Content-Length it is refused before reading; chunked, a multipart upload was begun and aborted
     assert s3_calls("put_object_multipart", "error") == aborted_before + (1 if streamed else 0)
-    assert response.json() == {"code": "file_too_large",
-                               "message": f"the file is larger than the limit of {6 * MIB} bytes"}
+    assert response.json() == {
+        "code": "file_too_large",
+        "message": f"the file is larger than the limit of {6 * MIB} bytes",
+    }
     assert stored_keys(raw_s3, s3_settings.bucket) == []
     assert open_multipart_uploads(s3_settings) == []
 
 
-@pytest.mark.parametrize(("headers", "content", "code"), [
-    ({"Content-Type": "application/pdf"}, b"", "empty_file"),
-    ({"Content-Type": "not a type"}, b"x", "invalid_media_type"),
-    ({"X-File-Name": "%FF%FE.pdf"}, b"x", "invalid_file_name"),
-    ({"X-File-Name": "..%2F..%2F"}, b"x", "invalid_file_name"),
-    ({"X-File-Name": "%0D%0A"}, b"x", "invalid_file_name"),
-    ({"X-File-Name": "x" * 2000}, b"x", "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("headers", "content", "code"),
+    [
+        ({"Content-Type": "application/pdf"}, b"", "empty_file"),
+        ({"Content-Type": "not a type"}, b"x", "invalid_media_type"),
+        ({"X-File-Name": "%FF%FE.pdf"}, b"x", "invalid_file_name"),
+        ({"X-File-Name": "..%2F..%2F"}, b"x", "invalid_file_name"),
+        ({"X-File-Name": "%0D%0A"}, b"x", "invalid_file_name"),
+        ({"X-File-Name": "x" * 2000}, b"x", "invalid_request"),
+    ],
+)
 async def test_upload_answers_422_and_stores_nothing_when_the_input_is_bad(
     api: httpx.AsyncClient, raw_s3: Minio, s3_settings: S3Settings, headers: dict[str, str], content: bytes, code: str
 ) -> None:
@@ -170,13 +181,21 @@ async def test_download_serves_ranges_with_206_and_content_range_when_asked(
     assert outside.json()["code"] == "range_not_satisfiable"
 
 
-@pytest.mark.parametrize(("file_name", "disposition"), [
-    ("Договор аренды.pdf",
-     "inline; filename=\"_______ ______.pdf\"; filename*=UTF-8''%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%20"
-     "%D0%B0%D1%80%D0%B5%D0%BD%D0%B4%D1%8B.pdf"),
-    ('say "hi"\nSet-Cookie: x=1.pdf', "inline; filename=\"say _hi_ Set-Cookie: x=1.pdf\"; "
-     "filename*=UTF-8''say%20%22hi%22%20Set-Cookie%3A%20x%3D1.pdf"),
-])
+@pytest.mark.parametrize(
+    ("file_name", "disposition"),
+    [
+        (
+            "Договор аренды.pdf",
+            "inline; filename=\"_______ ______.pdf\"; filename*=UTF-8''%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%20"
+            "%D0%B0%D1%80%D0%B5%D0%BD%D0%B4%D1%8B.pdf",
+        ),
+        (
+            'say "hi"\nSet-Cookie: x=1.pdf',
+            'inline; filename="say _hi_ Set-Cookie: x=1.pdf"; '
+            "filename*=UTF-8''say%20%22hi%22%20Set-Cookie%3A%20x%3D1.pdf",
+        ),
+    ],
+)
 async def test_download_sends_type_and_rfc5987_disposition_when_the_file_name_is_hostile(
     api: httpx.AsyncClient, projector: Projector, file_name: str, disposition: str
 ) -> None:
@@ -195,8 +214,9 @@ async def test_download_sends_type_and_rfc5987_disposition_when_the_file_name_is
 async def test_download_forces_attachment_when_the_type_could_run_in_a_browser(
     api: httpx.AsyncClient, projector: Projector
 ) -> None:
-    document_id = await stored_document(api, projector, b"<script>alert(1)</script>", media_type="text/html",
-                                        file_name="page.html")
+    document_id = await stored_document(
+        api, projector, b"<script>alert(1)</script>", media_type="text/html", file_name="page.html"
+    )
 
     response = await api.get(f"{BASE}/documents/{document_id}/file")
 

@@ -33,8 +33,9 @@ async def broken_midway(_: Request) -> StreamingResponse:
 
 
 def _client() -> httpx.AsyncClient:
-    app = Starlette(routes=[Route("/items/{item_id}", echo_id), Route("/broken", broken),
-                            Route("/midway", broken_midway)])
+    app = Starlette(
+        routes=[Route("/items/{item_id}", echo_id), Route("/broken", broken), Route("/midway", broken_midway)]
+    )
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app, raise_app_exceptions=True), base_url="http://t")
@@ -72,9 +73,10 @@ async def test_correlation_middleware_reraises_when_the_body_was_already_started
 
 
 def requests_counted(endpoint: str, status: str) -> float:
-    return REGISTRY.get_sample_value(
-        "docvault_requests_total", {"service": "api", "endpoint": endpoint, "status": status}
-    ) or 0.0
+    return (
+        REGISTRY.get_sample_value("docvault_requests_total", {"service": "api", "endpoint": endpoint, "status": status})
+        or 0.0
+    )
 
 
 async def test_metrics_middleware_counts_by_route_template_when_paths_differ() -> None:

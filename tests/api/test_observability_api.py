@@ -58,9 +58,11 @@ async def test_requests_are_counted_by_route_template_and_status_when_paths_diff
 async def test_mongo_and_s3_calls_are_timed_when_an_upload_is_answered(api: httpx.AsyncClient) -> None:
     def calls() -> tuple[float, float, float]:
         count = "docvault_integration_call_seconds_count"
-        return (sample(count, target="s3", operation="stat_object", outcome="ok"),
-                sample(count, target="s3", operation="put_object", outcome="ok"),
-                sample(count, target="mongo", operation="find_live_by_content", outcome="ok"))
+        return (
+            sample(count, target="s3", operation="stat_object", outcome="ok"),
+            sample(count, target="s3", operation="put_object", outcome="ok"),
+            sample(count, target="mongo", operation="find_live_by_content", outcome="ok"),
+        )
 
     before = calls()
     await upload(api, OWNER, uuid.uuid4().bytes)
@@ -79,7 +81,9 @@ async def test_correlation_id_is_returned_and_in_every_log_line_when_the_caller_
     access = [line for line in lines if line["logger"] == "api.access"]
     assert response.headers["X-Request-ID"] == "upd-77"
     assert [(a["correlation_id"], a["route"], a["status"]) for a in access] == [
-        ("upd-77", DOCUMENT_ROUTE, 404), (created.headers["X-Request-ID"], "/healthz", 200)]
+        ("upd-77", DOCUMENT_ROUTE, 404),
+        (created.headers["X-Request-ID"], "/healthz", 200),
+    ]
     assert all(line["correlation_id"] in ("upd-77", created.headers["X-Request-ID"]) for line in lines)
 
 

@@ -44,8 +44,16 @@ async def test_readyz_names_each_unreachable_dependency_when_probed(
     assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
 
 
-@pytest.mark.parametrize("path", ["/types", "/types/passport/documents", "/documents/search?q=pass", "/profile",
-                                  "/documents/8f5e6a4c-1d2b-4c3a-9e8f-7a6b5c4d3e2f"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/types",
+        "/types/passport/documents",
+        "/documents/search?q=pass",
+        "/profile",
+        "/documents/8f5e6a4c-1d2b-4c3a-9e8f-7a6b5c4d3e2f",
+    ],
+)
 async def test_reads_answer_503_mongo_unavailable_when_mongodb_is_down(
     mongo_settings: MongoSettings, s3_settings: S3Settings, path: str
 ) -> None:
@@ -53,8 +61,10 @@ async def test_reads_answer_503_mongo_unavailable_when_mongodb_is_down(
         response = await api.get(f"{BASE}{path}")
 
     assert response.status_code == 503
-    assert response.json() == {"code": "mongo_unavailable",
-                               "message": "the document database is unavailable, try again shortly"}
+    assert response.json() == {
+        "code": "mongo_unavailable",
+        "message": "the document database is unavailable, try again shortly",
+    }
     assert response.headers["Retry-After"] == "5"
 
 

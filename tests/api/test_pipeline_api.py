@@ -50,7 +50,8 @@ async def test_api_serves_the_rebuilt_version_when_the_control_collection_switch
         before = (await api.get(f"{BASE}/documents/search", params={"q": "world"})).json()["items"]
         client = mongo_client(mongo_settings)
         await client[mongo_settings.database][CONTROL_COLLECTION].update_one(
-            {"_id": ACTIVE_VERSION_ID}, {"$set": {"version": 2}}, upsert=True)
+            {"_id": ACTIVE_VERSION_ID}, {"$set": {"version": 2}}, upsert=True
+        )
         await client.close()
         for _ in range(40):
             after = (await api.get(f"{BASE}/documents/search", params={"q": "world"})).json()["items"]

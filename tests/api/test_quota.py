@@ -13,14 +13,17 @@ from contracts.api_schemas import StorageUsage
 LIMITS = StorageLimits(documents=3, bytes=100)
 
 
-@pytest.mark.parametrize(("documents", "stored", "size", "admitted"), [
-    (0, 0, 100, True),  # the whole limit in one file
-    (0, 0, 101, False),
-    (2, 60, 40, True),  # the last document and the last byte
-    (2, 60, 41, False),
-    (3, 0, 1, False),  # the documents limit, with bytes to spare
-    (4, 120, 1, False),  # already over (the race): nothing more
-])
+@pytest.mark.parametrize(
+    ("documents", "stored", "size", "admitted"),
+    [
+        (0, 0, 100, True),  # the whole limit in one file
+        (0, 0, 101, False),
+        (2, 60, 40, True),  # the last document and the last byte
+        (2, 60, 41, False),
+        (3, 0, 1, False),  # the documents limit, with bytes to spare
+        (4, 120, 1, False),  # already over (the race): nothing more
+    ],
+)
 def test_admits_new_document_allows_exactly_up_to_both_limits_when_given_usage_and_size(
     documents: int, stored: int, size: int, admitted: bool
 ) -> None:
@@ -45,5 +48,6 @@ def test_quota_exceeded_carries_the_usage_and_says_it_in_numbers_when_raised() -
     error = QuotaExceeded(usage, 7)
 
     assert error.usage == usage
-    assert str(error) == ("a new document of 7 bytes would pass the storage limits: 3 of 3 documents and 42 of 100 "
-                          "bytes are used")
+    assert str(error) == (
+        "a new document of 7 bytes would pass the storage limits: 3 of 3 documents and 42 of 100 bytes are used"
+    )

@@ -51,11 +51,12 @@ class WatchedBody:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for start in range(0, len(self.data), self.chunk):
             self.read = True
-            yield self.data[start:start + self.chunk]
+            yield self.data[start : start + self.chunk]
 
 
-async def post_file(api: httpx.AsyncClient, content: bytes | WatchedBody, owner: int = OWNER,
-                    declared: int | None = None) -> httpx.Response:
+async def post_file(
+    api: httpx.AsyncClient, content: bytes | WatchedBody, owner: int = OWNER, declared: int | None = None
+) -> httpx.Response:
     """POST /files; a ``WatchedBody`` goes chunked unless ``declared`` sets Content-Length (true or not)."""
     headers = {"Content-Type": PDF}
     if declared is not None:
@@ -65,8 +66,9 @@ async def post_file(api: httpx.AsyncClient, content: bytes | WatchedBody, owner:
 
 async def stored_documents(api: httpx.AsyncClient, projector: Projector, *contents: bytes, owner: int = OWNER) -> None:
     """Upload each content and let the processor apply the bot's document.added for it."""
-    events = [added_from_upload(owner, f"Doc {i}", await upload(api, owner, data), step=i)
-              for i, data in enumerate(contents)]
+    events = [
+        added_from_upload(owner, f"Doc {i}", await upload(api, owner, data), step=i) for i, data in enumerate(contents)
+    ]
     await projector.apply(*events)
 
 
@@ -121,8 +123,7 @@ async def test_upload_accepts_a_duplicate_and_reports_it_when_the_person_is_at_b
     mongo_settings: MongoSettings, s3_settings: S3Settings, projector: Projector, raw_s3: Minio, streamed: bool
 ) -> None:
     data = b"the only document"
-    settings = api_settings_for(mongo_settings, s3_settings, max_documents_per_person=1,
-                                max_bytes_per_person=len(data))
+    settings = api_settings_for(mongo_settings, s3_settings, max_documents_per_person=1, max_bytes_per_person=len(data))
     async with running_api(settings, AUTH) as api:
         await stored_documents(api, projector, data)  # 1 of 1 document, every byte of the limit
         keys_before = stored_keys(raw_s3, s3_settings.bucket)
@@ -206,8 +207,12 @@ async def test_usage_counts_live_documents_and_their_bytes_only_when_some_are_de
     gone_event = added_from_upload(OWNER, "Gone", gone_upload, step=1)
     duplicate = added_from_upload(OWNER, "Kept again", kept_upload, step=2)  # the same bytes: status duplicate
     await projector.apply(
-        kept_event, gone_event, duplicate, f.deleted(OWNER, f.document_id_of(gone_event), 3),
-        f.added(OWNER, "Visa", "Visas", content="v" * 24, step=4), f.added(OTHER, "Theirs", content="t" * 7777),
+        kept_event,
+        gone_event,
+        duplicate,
+        f.deleted(OWNER, f.document_id_of(gone_event), 3),
+        f.added(OWNER, "Visa", "Visas", content="v" * 24, step=4),
+        f.added(OTHER, "Theirs", content="t" * 7777),
     )
 
     mine = await api.get(f"{BASE}/usage", params={"after_event": str(duplicate.event_id)})
@@ -229,10 +234,12 @@ async def test_live_totals_reads_only_the_owners_live_documents_when_the_collect
     client = mongo_client(mongo_settings)
     try:
         database = client[read_model_database(mongo_settings.database, 1)]
-        explained = await database.command({
-            "explain": {"aggregate": "documents", "pipeline": live_totals_pipeline(OWNER), "cursor": {}},
-            "verbosity": "executionStats",
-        })
+        explained = await database.command(
+            {
+                "explain": {"aggregate": "documents", "pipeline": live_totals_pipeline(OWNER), "cursor": {}},
+                "verbosity": "executionStats",
+            }
+        )
     finally:
         await client.close()
 
@@ -241,18 +248,25 @@ async def test_live_totals_reads_only_the_owners_live_documents_when_the_collect
     assert "IXSCAN" in str(explained["queryPlanner"]["winningPlan"])
 
 
-@pytest.mark.parametrize(("variable", "value", "problem"), [
-    ("MAX_DOCUMENTS_PER_PERSON", "-1", "greater than or equal to 1"),
-    ("MAX_BYTES_PER_PERSON", str(MAX_BYTES_PER_PERSON_LIMIT + 1),
-     f"less than or equal to {MAX_BYTES_PER_PERSON_LIMIT}"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("MAX_DOCUMENTS_PER_PERSON", "-1", "greater than or equal to 1"),
+        (
+            "MAX_BYTES_PER_PERSON",
+            str(MAX_BYTES_PER_PERSON_LIMIT + 1),
+            f"less than or equal to {MAX_BYTES_PER_PERSON_LIMIT}",
+        ),
+    ],
+)
 def test_python_m_api_refuses_to_start_and_names_the_setting_when_a_storage_limit_is_out_of_range(
     variable: str, value: str, problem: str
 ) -> None:
     env = os.environ | {"API_SERVICE_TOKEN": TOKEN, "HTTP_PORT": "1", variable: value}
 
-    started = subprocess.run([sys.executable, "-m", "api"], cwd=REPOSITORY, env=env, capture_output=True,
-                             timeout=60, check=False)
+    started = subprocess.run(
+        [sys.executable, "-m", "api"], cwd=REPOSITORY, env=env, capture_output=True, timeout=60, check=False
+    )
 
     assert started.returncode != 0
     assert variable in started.stderr.decode() and problem in started.stderr.decode()

@@ -30,8 +30,19 @@ def test_parse_range_returns_the_range_when_one_satisfiable_range_is_asked(heade
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "bytes=", "bytes=-", "items=0-10", "bytes=0-10,20-30", "bytes=a-b", "bytes=10-5", "bytes=+1-2",
-     "bytes = 0-1", "bytes=0-1\r\nX: y"],
+    [
+        None,
+        "",
+        "bytes=",
+        "bytes=-",
+        "items=0-10",
+        "bytes=0-10,20-30",
+        "bytes=a-b",
+        "bytes=10-5",
+        "bytes=+1-2",
+        "bytes = 0-1",
+        "bytes=0-1\r\nX: y",
+    ],
 )
 def test_parse_range_returns_none_when_the_header_is_absent_or_not_understood(header: str | None) -> None:
     assert parse_range(header, SIZE) is None

@@ -17,8 +17,13 @@ from service_kit.settings import MongoSettings, S3Settings
 
 @pytest.mark.parametrize(
     ("query", "terms"),
-    [("Паспорт РФ", ["паспорт", "рф"]), ("ЁЛКА", ["елка"]), ("CAFÉ receipt", ["cafe", "receipt"]),
-     ("pass pass", ["pass"]), ("x" * 40, ["x" * 24])],
+    [
+        ("Паспорт РФ", ["паспорт", "рф"]),
+        ("ЁЛКА", ["елка"]),
+        ("CAFÉ receipt", ["cafe", "receipt"]),
+        ("pass pass", ["pass"]),
+        ("x" * 40, ["x" * 24]),
+    ],
 )
 def test_search_terms_fold_case_and_accents_when_the_query_has_words(query: str, terms: list[str]) -> None:
     assert search_terms(query) == terms
@@ -36,8 +41,11 @@ def test_search_terms_raise_when_the_query_has_no_letter_or_digit(query: str) ->
 
 @pytest.mark.parametrize(
     ("record", "expected"),
-    [(None, Freshness.PENDING), (AppliedRecord(7, "created"), Freshness.APPLIED),
-     (AppliedRecord(8, "created"), Freshness.FOREIGN)],
+    [
+        (None, Freshness.PENDING),
+        (AppliedRecord(7, "created"), Freshness.APPLIED),
+        (AppliedRecord(8, "created"), Freshness.FOREIGN),
+    ],
 )
 def test_classify_tells_pending_applied_and_foreign_when_owner_is_7(
     record: AppliedRecord | None, expected: Freshness
@@ -53,7 +61,8 @@ def test_next_pause_grows_to_a_ceiling_and_never_passes_the_deadline_when_pollin
 
 def test_describe_problems_names_each_field_once_when_a_parameter_repeats() -> None:
     errors = [{"loc": ("path", "owner_id"), "msg": "too small", "input": "secret"}] * 2 + [
-        {"loc": ("query", "limit"), "msg": "not an int"}]
+        {"loc": ("query", "limit"), "msg": "not an int"}
+    ]
 
     assert describe_problems(errors) == "path.owner_id: too small; query.limit: not an int"
 
@@ -71,9 +80,15 @@ def _settings(**values: Any) -> ApiSettings:
 
 @pytest.mark.parametrize(
     "values",
-    [{"api_service_token": None}, {"api_service_token": "short"}, {"link_signing_key": "short"},
-     {"public_base_url": "https://docs.example.org"}, {"public_base_url": "ftp://x", "link_signing_key": "k" * 16},
-     {"default_page_size": 50, "max_page_size": 10}, {"upload_part_bytes": 1024}],
+    [
+        {"api_service_token": None},
+        {"api_service_token": "short"},
+        {"link_signing_key": "short"},
+        {"public_base_url": "https://docs.example.org"},
+        {"public_base_url": "ftp://x", "link_signing_key": "k" * 16},
+        {"default_page_size": 50, "max_page_size": 10},
+        {"upload_part_bytes": 1024},
+    ],
 )
 def test_api_settings_refuse_unsafe_or_inconsistent_values_when_loaded(values: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -102,12 +117,20 @@ def test_api_settings_default_to_1000_documents_and_1_gib_per_person_when_not_se
     assert (settings.max_documents_per_person, settings.max_bytes_per_person) == (1000, 2**30)
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("MAX_DOCUMENTS_PER_PERSON", "-5"), ("MAX_DOCUMENTS_PER_PERSON", "0"), ("MAX_DOCUMENTS_PER_PERSON", "100001"),
-    ("MAX_DOCUMENTS_PER_PERSON", "1e3"), ("MAX_DOCUMENTS_PER_PERSON", "unlimited"),
-    ("MAX_BYTES_PER_PERSON", "-1"), ("MAX_BYTES_PER_PERSON", "0"), ("MAX_BYTES_PER_PERSON", str(10**30)),
-    ("MAX_BYTES_PER_PERSON", "1GiB"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAX_DOCUMENTS_PER_PERSON", "-5"),
+        ("MAX_DOCUMENTS_PER_PERSON", "0"),
+        ("MAX_DOCUMENTS_PER_PERSON", "100001"),
+        ("MAX_DOCUMENTS_PER_PERSON", "1e3"),
+        ("MAX_DOCUMENTS_PER_PERSON", "unlimited"),
+        ("MAX_BYTES_PER_PERSON", "-1"),
+        ("MAX_BYTES_PER_PERSON", "0"),
+        ("MAX_BYTES_PER_PERSON", str(10**30)),
+        ("MAX_BYTES_PER_PERSON", "1GiB"),
+    ],
+)
 def test_api_settings_refuse_a_storage_limit_and_name_it_when_out_of_range_or_not_a_number(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:

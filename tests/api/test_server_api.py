@@ -69,9 +69,15 @@ class Served:
 
 def _environment(mongo: MongoSettings, s3: S3Settings, port: int) -> dict[str, str]:
     return os.environ | {
-        "API_SERVICE_TOKEN": TOKEN, "LINK_SIGNING_KEY": LINK_KEY, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
-        "MONGO_DATABASE": mongo.database, "S3_BUCKET": s3.bucket, "S3_ENDPOINT": s3.endpoint,
+        "API_SERVICE_TOKEN": TOKEN,
+        "LINK_SIGNING_KEY": LINK_KEY,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "MONGO_DATABASE": mongo.database,
+        "S3_BUCKET": s3.bucket,
+        "S3_ENDPOINT": s3.endpoint,
         "MAX_UPLOAD_BYTES": str(256 * MIB),
         # Fuzzed after_event ids are never applied: answer their 409 quickly.
         "READ_YOUR_WRITES_TIMEOUT_SECONDS": "0.05",
@@ -95,8 +101,13 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 def _server(mongo: MongoSettings, s3: S3Settings, log_path: Path) -> Iterator[tuple[str, int]]:
     port = closed_port()
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "api"], cwd=REPOSITORY, env=_environment(mongo, s3, port),
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api"],
+            cwd=REPOSITORY,
+            env=_environment(mongo, s3, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_healthy(f"http://127.0.0.1:{port}", process)
         yield f"http://127.0.0.1:{port}", process.pid
@@ -110,8 +121,11 @@ async def _seed(mongo: MongoSettings, url: str) -> list[str]:
     events = [f.started(OWNER, "ru")]
     async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=30) as client:
         for step, (name, title) in enumerate([("Паспорт", "Passport"), ("Lease", "Contracts"), ("Чек", "Receipts")]):
-            response = await client.post(f"/v1/owners/{OWNER}/files", content=name.encode() * 100,
-                                         headers={"Content-Type": "application/pdf", "X-File-Name": "scan.pdf"})
+            response = await client.post(
+                f"/v1/owners/{OWNER}/files",
+                content=name.encode() * 100,
+                headers={"Content-Type": "application/pdf", "X-File-Name": "scan.pdf"},
+            )
             events.append(added_from_upload(OWNER, name, response.json(), title, step))
     await Projector(mongo).apply(*events)
     return [str(f.document_id_of(event)) for event in events[1:]]
@@ -134,13 +148,30 @@ def test_schemathesis_finds_no_server_error_or_contract_breach_when_fuzzing_the_
     config = tmp_path / "schemathesis.toml"
     config.write_text(FUZZ_CONFIG.format(owner=OWNER, documents=served.documents).replace("'", '"'))
     command = [
-        str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "run",
-        f"{served.url}/openapi.json", "--checks", "all",
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{served.url}/openapi.json",
+        "--checks",
+        "all",
         # Semantic rules a JSON schema cannot state (a name that is only spaces, a file name of 300 characters
         # once %-decoded) are refused with 422 on purpose; every other check runs.
-        "--exclude-checks", "positive_data_acceptance",
-        "--header", f"Authorization: Bearer {TOKEN}", "--phases", "examples,coverage,fuzzing",
-        "--max-examples", "25", "--seed", "20261127", "--workers", "2", "--request-timeout", "10", "--no-color",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--header",
+        f"Authorization: Bearer {TOKEN}",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        "25",
+        "--seed",
+        "20261127",
+        "--workers",
+        "2",
+        "--request-timeout",
+        "10",
+        "--no-color",
     ]
 
     result = subprocess.run(command, capture_output=True, text=True, timeout=170, cwd=tmp_path)
@@ -180,7 +211,7 @@ async def test_served_api_streams_a_64_mb_file_both_ways_when_memory_growth_is_b
 
     async def body() -> AsyncIterator[bytes]:
         for start in range(0, len(data), MIB):
-            yield data[start:start + MIB]
+            yield data[start : start + MIB]
 
     async with httpx.AsyncClient(base_url=served.url, headers=AUTH, timeout=60) as client:
         with _peak_rss(served.pid) as upload_rss:

@@ -11,7 +11,6 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from api.files.headers import decode_file_name_header
-from contracts.text import InvalidFileName
 from contracts.api_schemas import (
     QUOTA_EXCEEDED,
     DocumentDetail,
@@ -26,6 +25,7 @@ from contracts.api_schemas import (
     TypeSummary,
     UploadedFile,
 )
+from contracts.text import InvalidFileName
 
 TOKEN = "stub-service-token"
 CREATED = datetime(2026, 3, 1, tzinfo=UTC)
@@ -56,8 +56,15 @@ def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = 
 
 def _summary(slug: str, index: int) -> DocumentSummary:
     title = f"Type {slug.removeprefix('type')}"
-    return DocumentSummary(document_id=f"00000000-0000-4000-8000-{index:012d}", type_slug=slug, type_title=title,
-                           name=f"{slug} {index}", size=1234, mime_type="application/pdf", created_at=CREATED)
+    return DocumentSummary(
+        document_id=f"00000000-0000-4000-8000-{index:012d}",
+        type_slug=slug,
+        type_title=title,
+        name=f"{slug} {index}",
+        size=1234,
+        mime_type="application/pdf",
+        created_at=CREATED,
+    )
 
 
 STATE = web.AppKey("state", StubState)
@@ -85,8 +92,9 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def _types(request: web.Request) -> web.Response:
     state = _state(request)
-    items = [TypeSummary(slug=f"type{i}", title=f"Type {i}", live_count=state.documents_per_type)
-             for i in range(state.types)]
+    items = [
+        TypeSummary(slug=f"type{i}", title=f"Type {i}", live_count=state.documents_per_type) for i in range(state.types)
+    ]
     return _json(TypeList(items=items))
 
 
@@ -101,8 +109,12 @@ async def _documents(request: web.Request) -> web.Response:
 async def _search(request: web.Request) -> web.Response:
     """Documents of every type whose name holds the query ("type1 1" finds type1 1, type1 10 ... type1 19)."""
     state, query, limit = _state(request), request.query["q"].casefold(), int(request.query["limit"])
-    found = [_summary(f"type{t}", i) for t in range(state.types) for i in range(state.documents_per_type)
-             if query in f"type{t} {i}"]
+    found = [
+        _summary(f"type{t}", i)
+        for t in range(state.types)
+        for i in range(state.documents_per_type)
+        if query in f"type{t} {i}"
+    ]
     return _json(DocumentList(items=found[:limit]))
 
 
@@ -116,8 +128,9 @@ async def _document(request: web.Request) -> web.Response:
     if request.query.get("after_event"):
         status, duplicate_of = state.status_after_event, state.duplicate_of
         summary["name"] = state.name_after_event or summary["name"]
-    return _json(DocumentDetail(**summary, status=status, duplicate_of=duplicate_of, sha256="0" * 64,
-                                updated_at=CREATED))
+    return _json(
+        DocumentDetail(**summary, status=status, duplicate_of=duplicate_of, sha256="0" * 64, updated_at=CREATED)
+    )
 
 
 async def _event(request: web.Request) -> web.Response:
@@ -143,8 +156,15 @@ async def _upload(request: web.Request) -> web.Response:
     except InvalidFileName as error:
         return _json(ErrorBody(code="invalid_file_name", message=str(error)), 422)
     digest = hashlib.sha256(body).hexdigest()
-    return _json(UploadedFile(object_key=f"owners/{request.match_info['owner_id']}/{digest}", sha256=digest,
-                              size=len(body), mime_type=request.content_type, file_name=file_name))
+    return _json(
+        UploadedFile(
+            object_key=f"owners/{request.match_info['owner_id']}/{digest}",
+            sha256=digest,
+            size=len(body),
+            mime_type=request.content_type,
+            file_name=file_name,
+        )
+    )
 
 
 async def _download(request: web.Request) -> web.Response:

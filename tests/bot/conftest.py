@@ -93,8 +93,9 @@ async def stubbed(redis: Redis, config: BotConfig) -> AsyncIterator[StubbedBot]:
     prefix = f"test-bot-{uuid.uuid4().hex[:10]}"
     publisher = FakePublisher(FakeApi())
     store = UserStore(redis, prefix, flood_window_seconds=60)
-    dispatcher = build_dispatcher(fsm_storage(redis, store, prefix, 600), Dependencies(api, publisher, store, config,
-                                                                                       1000))
+    dispatcher = build_dispatcher(
+        fsm_storage(redis, store, prefix, 600), Dependencies(api, publisher, store, config, 1000)
+    )
     session = RecordingSession()
     bot = make_bot(session)
     yield StubbedBot(stub, session, publisher, Person(dispatcher, bot, session, OWNER))

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from bot.clients.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
 from contracts.api_schemas import (
     DocumentDetail,
     DocumentList,
@@ -31,8 +32,6 @@ from contracts.events import (
 from contracts.text import InvalidFileName, clean_file_name, name_key
 from service_kit.eventlog import EventLogUnavailable
 
-from bot.clients.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
-
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -51,12 +50,25 @@ class StoredDoc:
     status: str = "live"
 
     def summary(self) -> DocumentSummary:
-        return DocumentSummary(document_id=self.document_id, type_slug=self.type_slug, type_title=self.type_title,
-                               name=self.name, size=self.size, mime_type=self.mime_type, created_at=CREATED)
+        return DocumentSummary(
+            document_id=self.document_id,
+            type_slug=self.type_slug,
+            type_title=self.type_title,
+            name=self.name,
+            size=self.size,
+            mime_type=self.mime_type,
+            created_at=CREATED,
+        )
 
     def detail(self) -> DocumentDetail:
-        return DocumentDetail(**self.summary().model_dump(), status=self.status, sha256=self.sha256,
-                              file_name=self.file_name, telegram_file_id=self.telegram_file_id, updated_at=CREATED)
+        return DocumentDetail(
+            **self.summary().model_dump(),
+            status=self.status,
+            sha256=self.sha256,
+            file_name=self.file_name,
+            telegram_file_id=self.telegram_file_id,
+            updated_at=CREATED,
+        )
 
 
 @dataclass
@@ -77,8 +89,10 @@ class FakeApi:
         self.after_events.append(after_event)
 
     def _live(self, owner_id: int) -> list[StoredDoc]:
-        return sorted((d for d in self.docs.values() if d.owner_id == owner_id and d.status == "live"),
-                      key=lambda d: (name_key(d.name), d.document_id))
+        return sorted(
+            (d for d in self.docs.values() if d.owner_id == owner_id and d.status == "live"),
+            key=lambda d: (name_key(d.name), d.document_id),
+        )
 
     def add(self, doc: StoredDoc, content: bytes = b"") -> StoredDoc:
         self.docs[doc.document_id] = doc
@@ -90,16 +104,18 @@ class FakeApi:
         counts: dict[str, TypeSummary] = {}
         for d in self._live(owner_id):
             seen = counts.get(d.type_slug)
-            counts[d.type_slug] = TypeSummary(slug=d.type_slug, title=d.type_title,
-                                              live_count=(seen.live_count if seen else 0) + 1)
+            counts[d.type_slug] = TypeSummary(
+                slug=d.type_slug, title=d.type_title, live_count=(seen.live_count if seen else 0) + 1
+            )
         return TypeList(items=sorted(counts.values(), key=lambda t: t.title))
 
-    async def list_documents(self, owner_id: int, slug: str, limit: int, cursor: str | None = None,
-                             after_event: str | None = None) -> DocumentPage:
+    async def list_documents(
+        self, owner_id: int, slug: str, limit: int, cursor: str | None = None, after_event: str | None = None
+    ) -> DocumentPage:
         self._check(after_event)
         of_type = [d for d in self._live(owner_id) if d.type_slug == slug]
         start = int(cursor or 0)
-        page = of_type[start:start + limit]
+        page = of_type[start : start + limit]
         more = start + limit < len(of_type)
         return DocumentPage(items=[d.summary() for d in page], next_cursor=str(start + limit) if more else None)
 
@@ -122,8 +138,9 @@ class FakeApi:
                 return NameCheck(taken=True, document_id=d.document_id)
         return NameCheck(taken=False)
 
-    async def upload_file(self, owner_id: int, content: AsyncIterable[bytes], mime_type: str,
-                          file_name: str | None) -> UploadedFile:
+    async def upload_file(
+        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
+    ) -> UploadedFile:
         self._check()
         data = b"".join([chunk async for chunk in content])
         digest = hashlib.sha256(data).hexdigest()
@@ -132,15 +149,20 @@ class FakeApi:
             raise QuotaExceeded("over the quota", self.quota)
         self.blobs[digest] = data
         duplicate = next((d for d in self._live(owner_id) if d.sha256 == digest), None)
-        return UploadedFile(object_key=f"owners/{owner_id}/{digest}", sha256=digest, size=len(data),
-                            mime_type=mime_type, duplicate_of=duplicate.summary() if duplicate else None,
-                            file_name=_cleaned(file_name))
+        return UploadedFile(
+            object_key=f"owners/{owner_id}/{digest}",
+            sha256=digest,
+            size=len(data),
+            mime_type=mime_type,
+            duplicate_of=duplicate.summary() if duplicate else None,
+            file_name=_cleaned(file_name),
+        )
 
     async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
         detail = await self.get_document(owner_id, document_id)
         data = self.blobs[detail.sha256]
         for start in range(0, len(data), 4):
-            yield data[start:start + 4]
+            yield data[start : start + 4]
 
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink:
         await self.get_document(owner_id, document_id)
@@ -158,8 +180,17 @@ class FakeApi:
         if isinstance(payload, DocumentAdded):
             file = payload.file
             self.docs[str(payload.document_id)] = StoredDoc(
-                event.owner_id, str(payload.document_id), payload.type_slug, payload.type_title, payload.name,
-                file.sha256, file.size, file.mime_type, file.file_name, file.telegram_file_id)
+                event.owner_id,
+                str(payload.document_id),
+                payload.type_slug,
+                payload.type_title,
+                payload.name,
+                file.sha256,
+                file.size,
+                file.mime_type,
+                file.file_name,
+                file.telegram_file_id,
+            )
             return
         if not isinstance(payload, (DocumentRenamed, DocumentDeleted, DocumentRestored)):
             return
@@ -169,8 +200,9 @@ class FakeApi:
         elif isinstance(payload, DocumentRenamed):
             doc.name = payload.name
         else:
-            self.docs[doc.document_id] = replace(doc, status="deleted" if isinstance(payload, DocumentDeleted)
-                                                 else "live")
+            self.docs[doc.document_id] = replace(
+                doc, status="deleted" if isinstance(payload, DocumentDeleted) else "live"
+            )
 
 
 def _cleaned(file_name: str | None) -> str | None:

@@ -78,8 +78,9 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         pass
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
-                           timeout: int | None = None) -> TelegramType:
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
         self.requests.append(method)
         if dead_end(method):
             self.dead_ends.append(method)
@@ -96,15 +97,20 @@ class RecordingSession(BaseSession):
         if isinstance(method, EditMessageText):
             if method.message_id is None or method.chat_id is None:
                 return True  # an inline message: Telegram answers True
-            edited = _message(int(method.chat_id), text=method.text, reply_markup=method.reply_markup,
-                              message_id=method.message_id)
+            edited = _message(
+                int(method.chat_id), text=method.text, reply_markup=method.reply_markup, message_id=method.message_id
+            )
             return self._keep(edited, bot)
         if isinstance(method, (SendDocument, SendPhoto)):
             return await self._sent_file(bot, method)
         if isinstance(method, GetFile):
             data = self.files[method.file_id]
-            return File(file_id=method.file_id, file_unique_id="u" + method.file_id, file_size=len(data),
-                        file_path=f"documents/{method.file_id}")
+            return File(
+                file_id=method.file_id,
+                file_unique_id="u" + method.file_id,
+                file_size=len(data),
+                file_path=f"documents/{method.file_id}",
+            )
         return True
 
     async def _sent_file(self, bot: Bot, method: SendDocument | SendPhoto) -> Message:
@@ -112,15 +118,22 @@ class RecordingSession(BaseSession):
         if isinstance(payload, InputFile):
             data = b"".join([chunk async for chunk in cast(AsyncIterator[bytes], payload.read(bot))])
             self.uploaded.append((payload.filename or "", data))
-        return self._keep(_message(int(method.chat_id), text=None, caption=method.caption,
-                                   reply_markup=method.reply_markup), bot)
+        return self._keep(
+            _message(int(method.chat_id), text=None, caption=method.caption, reply_markup=method.reply_markup), bot
+        )
 
-    async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-                             chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
         file_id = url.rsplit("/", 1)[-1]
         data = self.files[file_id]
         for start in range(0, len(data), chunk_size):
-            yield data[start:start + chunk_size]
+            yield data[start : start + chunk_size]
 
     def _keep(self, message: Message, bot: Bot) -> Message:
         self.messages[(message.chat.id, message.message_id)] = message
@@ -170,19 +183,34 @@ def dead_end(method: TelegramMethod[Any]) -> bool:
     return not (isinstance(markup, InlineKeyboardMarkup) and any(markup.inline_keyboard))
 
 
-def _message(chat_id: int, text: str | None, reply_markup: Any = None, message_id: int | None = None,
-             **fields: Any) -> Message:
+def _message(
+    chat_id: int, text: str | None, reply_markup: Any = None, message_id: int | None = None, **fields: Any
+) -> Message:
     chat = Chat(id=chat_id, type="private" if chat_id > 0 else "group")  # group ids are negative in Telegram
-    return Message(message_id=message_id or _next_id(), date=datetime.now(UTC), chat=chat, from_user=BOT_USER,
-                   text=text, reply_markup=reply_markup, **fields)
+    return Message(
+        message_id=message_id or _next_id(),
+        date=datetime.now(UTC),
+        chat=chat,
+        from_user=BOT_USER,
+        text=text,
+        reply_markup=reply_markup,
+        **fields,
+    )
 
 
 def _button_data(message: Message, text_part: str) -> str | None:
     markup = message.reply_markup
     if not isinstance(markup, InlineKeyboardMarkup):
         return None
-    return next((button.callback_data for row in markup.inline_keyboard for button in row
-                 if text_part in button.text and button.callback_data), None)
+    return next(
+        (
+            button.callback_data
+            for row in markup.inline_keyboard
+            for button in row
+            if text_part in button.text and button.callback_data
+        ),
+        None,
+    )
 
 
 def make_bot(session: RecordingSession) -> Bot:
@@ -192,8 +220,9 @@ def make_bot(session: RecordingSession) -> Bot:
 class Person:
     """A Telegram user talking to the bot in a private chat."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, session: RecordingSession, user_id: int,
-                 language: str = "en") -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, bot: Bot, session: RecordingSession, user_id: int, language: str = "en"
+    ) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
         self.session = session
@@ -202,8 +231,9 @@ class Person:
         self.last_update: Update | None = None
 
     def _message(self, chat: Chat | None = None, **fields: Any) -> Message:
-        return Message(message_id=_next_id(), date=datetime.now(UTC), chat=chat or self.chat, from_user=self.user,
-                       **fields)
+        return Message(
+            message_id=_next_id(), date=datetime.now(UTC), chat=chat or self.chat, from_user=self.user, **fields
+        )
 
     async def feed(self, **update_fields: Any) -> Any:
         """Handle one update; a Bot API call the handlers return is made, as polling and webhooks do."""
@@ -227,20 +257,33 @@ class Person:
         """A message in another chat (a group the bot is a member of)."""
         return await self.feed(message=self._message(chat=chat, text=text))
 
-    async def sends_file(self, data: bytes, file_name: str | None = "scan.pdf", mime: str | None = "application/pdf",
-                         size: int | None = None, **extra: Any) -> str:
+    async def sends_file(
+        self,
+        data: bytes,
+        file_name: str | None = "scan.pdf",
+        mime: str | None = "application/pdf",
+        size: int | None = None,
+        **extra: Any,
+    ) -> str:
         file_id = f"doc{_next_id()}"
         self.session.files[file_id] = data
-        document = Document(file_id=file_id, file_unique_id="u" + file_id, file_name=file_name, mime_type=mime,
-                            file_size=len(data) if size is None else size)
+        document = Document(
+            file_id=file_id,
+            file_unique_id="u" + file_id,
+            file_name=file_name,
+            mime_type=mime,
+            file_size=len(data) if size is None else size,
+        )
         await self.send(document=document, **extra)
         return file_id
 
     async def sends_photo(self, data: bytes, caption: str | None = None) -> str:
         file_id = f"photo{_next_id()}"
         self.session.files[file_id] = data
-        sizes = [PhotoSize(file_id="small" + file_id, file_unique_id="s", width=90, height=90, file_size=10),
-                 PhotoSize(file_id=file_id, file_unique_id="u" + file_id, width=800, height=600, file_size=len(data))]
+        sizes = [
+            PhotoSize(file_id="small" + file_id, file_unique_id="s", width=90, height=90, file_size=10),
+            PhotoSize(file_id=file_id, file_unique_id="u" + file_id, width=800, height=600, file_size=len(data)),
+        ]
         await self.send(photo=sizes, caption=caption)
         return file_id
 
@@ -249,8 +292,9 @@ class Person:
         chat; a fresh message of the bot when none was shown there yet)."""
         packed = data if isinstance(data, str) else data.pack()
         shown_on = on or self.session.last_keyboards.get(self.chat.id) or _message(self.chat.id, text="…")
-        query = CallbackQuery(id=str(_next_id()), from_user=self.user, chat_instance="ci", data=packed,
-                              message=shown_on)
+        query = CallbackQuery(
+            id=str(_next_id()), from_user=self.user, chat_instance="ci", data=packed, message=shown_on
+        )
         return await self.feed(callback_query=query)
 
     async def presses_button(self, text_part: str, on: Message | None = None) -> Any:

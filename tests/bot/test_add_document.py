@@ -10,15 +10,14 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import GetFile
 from aiogram.types import Location, Sticker, Voice
 
-from contracts.text import clean_file_name
-from contracts.api_schemas import StorageUsage
-from contracts.events import DocumentAdded
-
 from bot.app import Dependencies, build_dispatcher, fsm_storage
 from bot.dialogs.states import AddDocument
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb
 from bot.ui.i18n import Texts
+from contracts.api_schemas import StorageUsage
+from contracts.events import DocumentAdded
+from contracts.text import clean_file_name
 from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -123,8 +122,20 @@ async def test_add_asks_questions_after_when_the_file_comes_first(app: BotUnderT
 
 
 async def test_add_offers_existing_types_when_the_person_has_some(app: BotUnderTest, ann: Person) -> None:
-    app.api.add(StoredDoc(OWNER, "00000000-0000-0000-0000-000000000001", "tax-returns", "Tax returns", "2025",
-                          "a" * 64, 1, "application/pdf", None, None))
+    app.api.add(
+        StoredDoc(
+            OWNER,
+            "00000000-0000-0000-0000-000000000001",
+            "tax-returns",
+            "Tax returns",
+            "2025",
+            "a" * 64,
+            1,
+            "application/pdf",
+            None,
+            None,
+        )
+    )
     await ann.says("/add")
     await ann.presses_button("Tax returns")
     await ann.says("2026")
@@ -134,8 +145,20 @@ async def test_add_offers_existing_types_when_the_person_has_some(app: BotUnderT
 
 
 async def test_add_asks_another_name_when_the_name_is_taken_in_the_type(app: BotUnderTest, ann: Person) -> None:
-    app.api.add(StoredDoc(OWNER, "00000000-0000-0000-0000-000000000001", "passport", "Passport", "Main passport",
-                          "a" * 64, 1, "application/pdf", None, None))
+    app.api.add(
+        StoredDoc(
+            OWNER,
+            "00000000-0000-0000-0000-000000000001",
+            "passport",
+            "Passport",
+            "Main passport",
+            "a" * 64,
+            1,
+            "application/pdf",
+            None,
+            None,
+        )
+    )
     await _start_adding(ann, name="main  PASSPORT")
     assert ann.last_text() == TR("add.name_taken", name="main PASSPORT", type="Passport")
     assert await ann.state() == AddDocument.entering_name.state
@@ -152,17 +175,14 @@ async def test_add_reports_the_existing_document_when_content_is_a_duplicate(app
     assert len(_added(app)) == 1 and await ann.state() is None
 
 
-async def test_add_refuses_and_keeps_state_when_the_file_is_over_the_limit(app: BotUnderTest,
-                                                                           ann: Person) -> None:
+async def test_add_refuses_and_keeps_state_when_the_file_is_over_the_limit(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
     await ann.sends_file(b"x", size=5000)
     assert "too big" in ann.last_text() and "1000 B" in ann.last_text()
     assert not app.session.calls(GetFile) and await ann.state() == AddDocument.waiting_file.state
 
 
-async def test_add_refuses_and_keeps_state_when_telegram_says_file_is_too_big(
-    app: BotUnderTest, ann: Person
-) -> None:
+async def test_add_refuses_and_keeps_state_when_telegram_says_file_is_too_big(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
     app.session.fail_next(GetFile, lambda m: TelegramBadRequest(m, "Bad Request: file is too big"))
     await ann.sends_file(PDF, size=None)
@@ -184,8 +204,11 @@ async def test_add_asks_for_a_file_when_text_or_sticker_comes_instead(app: BotUn
     await _start_adding(ann)
     await ann.says("here it is")
     assert ann.last_text() == TR("add.not_a_file")
-    await ann.send(sticker=Sticker(file_id="s", file_unique_id="s", type="regular", width=1, height=1,
-                                   is_animated=False, is_video=False))
+    await ann.send(
+        sticker=Sticker(
+            file_id="s", file_unique_id="s", type="regular", width=1, height=1, is_animated=False, is_video=False
+        )
+    )
     await ann.send(voice=Voice(file_id="v", file_unique_id="v", duration=1))
     await ann.send(location=Location(latitude=1.0, longitude=2.0))
     assert ann.saw()[-3:] == [ann.saw()[-1]] * 3
@@ -306,12 +329,20 @@ async def _add_through_the_stub(stubbed: StubbedBot, file_name: str | None = "sc
     await ann.sends_file(PDF, file_name=file_name)
 
 
-@pytest.mark.parametrize(("usage", "expected"), [
-    (StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3),
-     TR("quota.documents", name="Lease", documents=100, documents_limit=100, used="5 MB", limit="1 GB")),
-    (StorageUsage(documents=12, documents_limit=100, bytes=1023 * 1024**2, bytes_limit=1024**3),
-     TR("quota.bytes", name="Lease", documents=12, documents_limit=100, used="1023 MB", limit="1 GB")),
-], ids=["documents", "bytes"])
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        (
+            StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3),
+            TR("quota.documents", name="Lease", documents=100, documents_limit=100, used="5 MB", limit="1 GB"),
+        ),
+        (
+            StorageUsage(documents=12, documents_limit=100, bytes=1023 * 1024**2, bytes_limit=1024**3),
+            TR("quota.bytes", name="Lease", documents=12, documents_limit=100, used="1023 MB", limit="1 GB"),
+        ),
+    ],
+    ids=["documents", "bytes"],
+)
 async def test_add_tells_the_usage_and_a_way_on_when_the_api_refuses_past_the_quota(
     stubbed: StubbedBot, usage: StorageUsage, expected: str
 ) -> None:
@@ -328,7 +359,7 @@ HOSTILE_NAME = "..\\..\\secrets/\u202eexe.pdf\u200b\r\nBcc: x"
 
 
 async def test_add_records_the_name_the_api_cleaned_when_telegram_gives_a_hostile_file_name(
-    stubbed: StubbedBot
+    stubbed: StubbedBot,
 ) -> None:
     await _add_through_the_stub(stubbed, file_name=HOSTILE_NAME)
 
@@ -362,5 +393,6 @@ async def test_add_keeps_the_dialog_and_says_when_to_retry_when_the_hourly_budge
 
 
 def _stored(app: BotUnderTest) -> StoredDoc:
-    return app.api.add(StoredDoc(OWNER, str(uuid.uuid4()), "receipts", "Receipts", "Old", "b" * 64, 1,
-                                 "application/pdf", None, None))
+    return app.api.add(
+        StoredDoc(OWNER, str(uuid.uuid4()), "receipts", "Receipts", "Old", "b" * 64, 1, "application/pdf", None, None)
+    )

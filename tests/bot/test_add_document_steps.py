@@ -21,9 +21,6 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import File, InlineKeyboardMarkup, Message
 
-from contracts.api_schemas import NameCheck, StorageUsage, UploadedFile
-from contracts.events import DocumentAdded, EventEnvelope
-
 from bot.clients.api_client import DocumentsApi
 from bot.clients.person_store import UserStore
 from bot.clients.telegram_files import TelegramFiles
@@ -47,6 +44,8 @@ from bot.services.saving import (
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, RetrySaveCb
 from bot.ui.i18n import Texts
+from contracts.api_schemas import NameCheck, StorageUsage, UploadedFile
+from contracts.events import DocumentAdded, EventEnvelope
 
 OWNER = 7001
 DOCUMENT_ID = str(uuid.uuid4())
@@ -63,9 +62,15 @@ class Fixture:
         self.saver.save.return_value = result
         self.library = AsyncMock(spec=Library)
         self.library.name_check.return_value = NameCheck(taken=taken)
-        self.services = Services(config=BotConfig(max_download_bytes=1000), store=MagicMock(),
-                                 recorder=MagicMock(), saver=self.saver, library=self.library,
-                                 shelves=MagicMock(), people=MagicMock())
+        self.services = Services(
+            config=BotConfig(max_download_bytes=1000),
+            store=MagicMock(),
+            recorder=MagicMock(),
+            saver=self.saver,
+            library=self.library,
+            shelves=MagicMock(),
+            people=MagicMock(),
+        )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))
         self.message = MagicMock(spec=Message)
@@ -109,22 +114,35 @@ MENU = MenuCb(action=MenuAction.menu)
 RETRY = [RetrySaveCb(), MenuCb(action=MenuAction.cancel)]
 
 
-@pytest.mark.parametrize(("result", "text", "buttons", "dialog"), [
-    (Saved(DOCUMENT_ID, "Tax 2025", "Taxes"), TR("add.saved", name="Tax 2025", type="Taxes"), [OPEN, MENU], CLEARED),
-    (Duplicate(DOCUMENT_ID, "Old scan", "Receipts"), TR("add.duplicate", name="Old scan", type="Receipts"),
-     [OPEN, MENU], CLEARED),
-    (Rejected(too_big=True), TR("add.too_big", limit="1000 B"),
-     [MenuCb(action=MenuAction.cancel)], FILE_DROPPED),
-    (Rejected(too_big=False), TR("add.download_failed"), [MenuCb(action=MenuAction.cancel)],
-     FILE_DROPPED),
-    (QuotaReached(StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3)),
-     TR("quota.documents", name="Tax 2025", documents=100, documents_limit=100, used="5 MB", limit="1 GB"),
-     [MenuCb(action=MenuAction.browse), MENU], CLEARED),
-    (QuotaReached(None), TR("quota.reached", name="Tax 2025"),
-     [MenuCb(action=MenuAction.browse), MENU], CLEARED),
-    (OverBudget(minutes_left=7), TR("budget.spent", minutes=7), RETRY, KEPT),
-    (Unavailable("ApiUnavailable"), TR("add.save_failed"), RETRY, KEPT),
-], ids=["saved", "duplicate", "too-big", "download-failed", "quota", "quota-unknown", "over-budget", "unavailable"])
+@pytest.mark.parametrize(
+    ("result", "text", "buttons", "dialog"),
+    [
+        (
+            Saved(DOCUMENT_ID, "Tax 2025", "Taxes"),
+            TR("add.saved", name="Tax 2025", type="Taxes"),
+            [OPEN, MENU],
+            CLEARED,
+        ),
+        (
+            Duplicate(DOCUMENT_ID, "Old scan", "Receipts"),
+            TR("add.duplicate", name="Old scan", type="Receipts"),
+            [OPEN, MENU],
+            CLEARED,
+        ),
+        (Rejected(too_big=True), TR("add.too_big", limit="1000 B"), [MenuCb(action=MenuAction.cancel)], FILE_DROPPED),
+        (Rejected(too_big=False), TR("add.download_failed"), [MenuCb(action=MenuAction.cancel)], FILE_DROPPED),
+        (
+            QuotaReached(StorageUsage(documents=100, documents_limit=100, bytes=5 * 1024**2, bytes_limit=1024**3)),
+            TR("quota.documents", name="Tax 2025", documents=100, documents_limit=100, used="5 MB", limit="1 GB"),
+            [MenuCb(action=MenuAction.browse), MENU],
+            CLEARED,
+        ),
+        (QuotaReached(None), TR("quota.reached", name="Tax 2025"), [MenuCb(action=MenuAction.browse), MENU], CLEARED),
+        (OverBudget(minutes_left=7), TR("budget.spent", minutes=7), RETRY, KEPT),
+        (Unavailable("ApiUnavailable"), TR("add.save_failed"), RETRY, KEPT),
+    ],
+    ids=["saved", "duplicate", "too-big", "download-failed", "quota", "quota-unknown", "over-budget", "unavailable"],
+)
 async def test_name_step_renders_what_the_saver_answered_when_the_file_came_first(
     result: SaveResult, text: str, buttons: list[CallbackData], dialog: str
 ) -> None:
@@ -180,8 +198,9 @@ async def test_name_step_refuses_a_taken_name_and_saves_nothing_when_the_type_ha
 async def test_name_step_appends_document_added_through_the_real_services_when_api_and_publisher_are_mocks() -> None:
     api = AsyncMock(spec=DocumentsApi)
     api.name_check.return_value = NameCheck(taken=False)
-    api.upload_file.return_value = UploadedFile(object_key="owners/7001/abc", sha256="ab" * 32, size=1234,
-                                                mime_type="application/pdf", file_name="scan.pdf")
+    api.upload_file.return_value = UploadedFile(
+        object_key="owners/7001/abc", sha256="ab" * 32, size=1234, mime_type="application/pdf", file_name="scan.pdf"
+    )
     publisher = AsyncMock(spec=EventAppender)
     store = AsyncMock(spec=UserStore)
     store.count_event.return_value = 1  # the first event of the hour: within the budget
@@ -197,7 +216,9 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
     assert isinstance(event, EventEnvelope) and isinstance(event.payload, DocumentAdded)
     assert event.owner_id == OWNER and event.payload.name == "Tax 2025" and event.payload.file.sha256 == "ab" * 32
     assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
-        "application/pdf", "scan.pdf")
+        "application/pdf",
+        "scan.pdf",
+    )
     store.remember_write.assert_awaited_once_with(OWNER, str(event.event_id))
     shown, _ = step.reply()
     assert shown == TR("add.saved", name="Tax 2025", type="Taxes") and await step.dialog() == CLEARED

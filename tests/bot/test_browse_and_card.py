@@ -7,11 +7,10 @@ import uuid
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 
-from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
-
 from bot.dialogs.states import RenameDocument
 from bot.ui.callbacks import DocAction, DocCb, ListCb
 from bot.ui.i18n import Texts
+from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -21,11 +20,20 @@ TR = Texts("en")
 CARD_BUTTONS = ("card.get", "card.link", "card.rename", "card.delete", "card.back", "common.menu")
 
 
-def _doc(app: BotUnderTest, name: str, type_title: str = "Receipts", owner: int = OWNER, content: bytes = b"",
-         file_id: str | None = "tg-file", file_name: str | None = "r.pdf", mime: str = "application/pdf") -> StoredDoc:
+def _doc(
+    app: BotUnderTest,
+    name: str,
+    type_title: str = "Receipts",
+    owner: int = OWNER,
+    content: bytes = b"",
+    file_id: str | None = "tg-file",
+    file_name: str | None = "r.pdf",
+    mime: str = "application/pdf",
+) -> StoredDoc:
     slug = type_title.lower()
-    doc = StoredDoc(owner, str(uuid.uuid4()), slug, type_title, name, uuid.uuid4().hex * 2, len(content), mime,
-                    file_name, file_id)
+    doc = StoredDoc(
+        owner, str(uuid.uuid4()), slug, type_title, name, uuid.uuid4().hex * 2, len(content), mime, file_name, file_id
+    )
     return app.api.add(doc, content)
 
 
@@ -117,13 +125,19 @@ async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnde
 async def test_card_shows_file_name_format_size_and_local_date_when_opened(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Café <bill>", content=b"x" * 2048, file_name="bill <1>.pdf")
     await ann.presses(_open(doc))
-    assert ann.last_text() == TR("card.text", name="Café <bill>", type="Receipts", file="bill <1>.pdf", format="PDF",
-                                 size="2 KB", date="1 Mar 2026, 15:00 MSK")  # created 12:00 UTC
+    assert ann.last_text() == TR(
+        "card.text",
+        name="Café <bill>",
+        type="Receipts",
+        file="bill <1>.pdf",
+        format="PDF",
+        size="2 KB",
+        date="1 Mar 2026, 15:00 MSK",
+    )  # created 12:00 UTC
     assert _buttons(app) == [TR.plain(key) for key in CARD_BUTTONS]
 
 
-async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(app: BotUnderTest,
-                                                                                ann: Person) -> None:
+async def test_card_alerts_and_leaks_nothing_when_the_document_is_someone_elses(app: BotUnderTest, ann: Person) -> None:
     secret = _doc(app, "Secret of another owner", owner=OTHER_OWNER)
     for action in DocAction:
         await ann.presses(_act(secret, action))
@@ -152,8 +166,7 @@ async def test_get_file_sends_a_photo_when_the_document_was_a_photo(app: BotUnde
     assert [call.photo for call in app.session.calls(SendPhoto)] == ["photo-id"]
 
 
-async def test_get_file_uploads_bytes_from_the_api_when_telegram_refuses_the_id(app: BotUnderTest,
-                                                                                ann: Person) -> None:
+async def test_get_file_uploads_bytes_from_the_api_when_telegram_refuses_the_id(app: BotUnderTest, ann: Person) -> None:
     content = bytes(range(256)) * 3
     doc = _doc(app, "Contract", content=content, file_id="other-bot-id", file_name="contract.pdf")
     app.session.fail_next(SendDocument, lambda m: TelegramBadRequest(m, "Bad Request: wrong file identifier"))
@@ -203,8 +216,7 @@ async def test_delete_alerts_when_the_document_is_already_deleted(app: BotUnderT
     assert ann.last_text() == TR("card.gone") and len(app.publisher.events) == 1
 
 
-async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app: BotUnderTest,
-                                                                             ann: Person) -> None:
+async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Ticket")
     await ann.presses(_act(doc, DocAction.confirm_delete))
     app.api.after_events.clear()
@@ -220,27 +232,37 @@ async def test_link_sends_a_signed_url_when_links_are_enabled(app: BotUnderTest,
     assert _buttons(app) == [TR.plain("common.open"), TR.plain("common.menu")]
 
 
-async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(app: BotUnderTest,
-                                                                               ann: Person) -> None:
+async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(app: BotUnderTest, ann: Person) -> None:
     long_title = "Документы " + "я" * 40
     doc = _doc(app, "Long one", type_title=long_title)
     doc.type_slug = "документы-" + "я" * 40
     await ann.says("/documents")
-    [data] = [b.callback_data for row in app.session.last_markup().inline_keyboard for b in row
-              if b.text.startswith("Документы")]
+    [data] = [
+        b.callback_data
+        for row in app.session.last_markup().inline_keyboard
+        for b in row
+        if b.text.startswith("Документы")
+    ]
     assert data is not None and data.startswith("t:")
     await ann.presses(data)
     assert ann.last_text() == f"<b>{long_title}</b>:"
 
 
 async def test_card_shows_russian_dates_and_a_photo_without_file_name_when_the_person_speaks_russian(
-    app: BotUnderTest
+    app: BotUnderTest,
 ) -> None:
     olga = app.person(language="ru")
     doc = _doc(app, "Паспорт", content=b"x" * 10, file_name=None, mime="image/jpeg")
     await olga.presses(_open(doc))
-    assert olga.last_text() == Texts("ru")("card.text", name="Паспорт", type="Receipts", file="фото", format="JPG",
-                                           size="10 Б", date="01.03.2026, 15:00 МСК")
+    assert olga.last_text() == Texts("ru")(
+        "card.text",
+        name="Паспорт",
+        type="Receipts",
+        file="фото",
+        format="JPG",
+        size="10 Б",
+        date="01.03.2026, 15:00 МСК",
+    )
 
 
 async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type_tells(
@@ -248,5 +270,12 @@ async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type
 ) -> None:
     doc = _doc(app, "Blob", file_name="blob", mime="application/octet-stream")
     await ann.presses(_open(doc))
-    assert ann.last_text() == TR("card.text", name="Blob", type="Receipts", file="blob", format="unknown", size="0 B",
-                                 date="1 Mar 2026, 15:00 MSK")
+    assert ann.last_text() == TR(
+        "card.text",
+        name="Blob",
+        type="Receipts",
+        file="blob",
+        format="unknown",
+        size="0 B",
+        date="1 Mar 2026, 15:00 MSK",
+    )

@@ -23,17 +23,21 @@ MENU = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Menu", 
 EMPTY = InlineKeyboardMarkup(inline_keyboard=[[]])
 
 
-@pytest.mark.parametrize(("method", "is_dead_end"), [
-    (SendMessage(chat_id=OWNER, text="hi"), True),
-    (SendMessage(chat_id=OWNER, text="hi", reply_markup=EMPTY), True),
-    (SendMessage(chat_id=OWNER, text="hi", reply_markup=MENU), False),
-    (EditMessageText(chat_id=OWNER, message_id=1, text="hi"), True),
-    (SendDocument(chat_id=OWNER, document="file-id"), True),
-    (SendPhoto(chat_id=OWNER, photo="file-id", reply_markup=MENU), False),
-    (SendMessage(chat_id=-100, text="I work only in private chats"), False),  # a group: no buttons there
-])
-def test_dead_end_is_a_private_message_without_buttons_when_checked(method: TelegramMethod[object],
-                                                                    is_dead_end: bool) -> None:
+@pytest.mark.parametrize(
+    ("method", "is_dead_end"),
+    [
+        (SendMessage(chat_id=OWNER, text="hi"), True),
+        (SendMessage(chat_id=OWNER, text="hi", reply_markup=EMPTY), True),
+        (SendMessage(chat_id=OWNER, text="hi", reply_markup=MENU), False),
+        (EditMessageText(chat_id=OWNER, message_id=1, text="hi"), True),
+        (SendDocument(chat_id=OWNER, document="file-id"), True),
+        (SendPhoto(chat_id=OWNER, photo="file-id", reply_markup=MENU), False),
+        (SendMessage(chat_id=-100, text="I work only in private chats"), False),  # a group: no buttons there
+    ],
+)
+def test_dead_end_is_a_private_message_without_buttons_when_checked(
+    method: TelegramMethod[object], is_dead_end: bool
+) -> None:
     assert dead_end(method) is is_dead_end
 
 
@@ -41,8 +45,11 @@ def test_dead_end_is_a_private_message_without_buttons_when_checked(method: Tele
 @pytest.mark.parametrize("language", ["en", "ru"])
 async def test_replies_the_issue_named_offer_a_way_on_when_provoked(app: BotUnderTest, language: Language) -> None:
     ann = app.person(language=language)
-    doc = app.api.add(StoredDoc(OWNER, str(uuid.uuid4()), "t", "Things", "Lease", "0" * 64, 1, "application/pdf",
-                                "lease.pdf", "tg-file"))
+    doc = app.api.add(
+        StoredDoc(
+            OWNER, str(uuid.uuid4()), "t", "Things", "Lease", "0" * 64, 1, "application/pdf", "lease.pdf", "tg-file"
+        )
+    )
     await ann.presses(DocCb(action=DocAction.link, doc=uuid.UUID(doc.document_id).hex))  # the download link
     await ann.presses(DocCb(action=DocAction.get, doc=uuid.UUID(doc.document_id).hex))  # the file itself
     for part in (b"1", b"2"):

@@ -17,9 +17,7 @@ def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def test_telegram_call_waits_retry_after_and_retries_when_rate_limited(
-    app: BotUnderTest, ann: Person
-) -> None:
+async def test_telegram_call_waits_retry_after_and_retries_when_rate_limited(app: BotUnderTest, ann: Person) -> None:
     app.session.fail_next(SendMessage, lambda m: TelegramRetryAfter(m, "Too Many Requests: retry after 3", 3))
     await ann.says("/menu")
     assert app.session.waits == [3]
@@ -33,9 +31,14 @@ async def test_telegram_call_gives_up_when_retry_after_is_too_long(app: BotUnder
 
 
 async def test_edit_is_a_silent_no_op_when_the_message_is_not_modified(app: BotUnderTest, ann: Person) -> None:
-    app.session.fail_next(EditMessageText, lambda m: TelegramBadRequest(
-        m, "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
-           "same as a current content and reply markup of the message"))
+    app.session.fail_next(
+        EditMessageText,
+        lambda m: TelegramBadRequest(
+            m,
+            "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
+            "same as a current content and reply markup of the message",
+        ),
+    )
     await ann.presses(MenuCb(action=MenuAction.menu))
     assert ann.saw() == ["What would you like to do?"]  # no error message followed
 
@@ -44,8 +47,9 @@ async def test_edit_is_a_silent_no_op_when_the_message_is_not_modified(app: BotU
 async def test_flood_control_warns_once_then_drops_when_a_person_floods(app: BotUnderTest, ann: Person) -> None:
     for _ in range(8):
         await ann.says("/menu")
-    assert ann.saw() == ["What would you like to do?"] * 3 + ["You are sending messages too fast. Please wait a "
-                                                              "few seconds."]
+    assert ann.saw() == ["What would you like to do?"] * 3 + [
+        "You are sending messages too fast. Please wait a few seconds."
+    ]
     other = app.person(user_id=123)
     await other.says("/menu")  # the limit is per person
     assert other.last_text() == "What would you like to do?"
@@ -60,12 +64,13 @@ async def test_browse_answers_politely_when_the_api_is_down(app: BotUnderTest, a
 async def test_metrics_count_updates_by_type_and_handler_when_handled(app: BotUnderTest, ann: Person) -> None:
     labels = {"service": "bot", "endpoint": "message:start.menu", "status": "ok"}
     before = _sample("docvault_requests_total", **labels)
-    sends = _sample("docvault_integration_call_seconds_count", target="telegram", operation="sendMessage",
-                    outcome="ok")
+    sends = _sample("docvault_integration_call_seconds_count", target="telegram", operation="sendMessage", outcome="ok")
     await ann.says("/menu")
     assert _sample("docvault_requests_total", **labels) == before + 1
-    assert _sample("docvault_integration_call_seconds_count", target="telegram", operation="sendMessage",
-                   outcome="ok") == sends + 1
+    assert (
+        _sample("docvault_integration_call_seconds_count", target="telegram", operation="sendMessage", outcome="ok")
+        == sends + 1
+    )
 
 
 async def test_events_carry_the_update_correlation_id_when_appended(app: BotUnderTest, ann: Person) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.effects import Effect
-from contracts.events import DocumentRestored
-
 from bot.ui.callbacks import DocAction, DocCb
 from bot.ui.i18n import Texts
+from contracts.effects import Effect
+from contracts.events import DocumentRestored
 from tests.bot.api_stub import MISSING_DOCUMENT
 from tests.bot.conftest import StubbedBot
 
@@ -23,8 +22,13 @@ def _buttons(stubbed: StubbedBot) -> list[str]:
     return [button.text for row in stubbed.session.last_markup().inline_keyboard for button in row]
 
 
-async def _undo(stubbed: StubbedBot, effect: str | None, status: str = "live", name: str | None = None,
-                duplicate_of: str | None = None) -> str:
+async def _undo(
+    stubbed: StubbedBot,
+    effect: str | None,
+    status: str = "live",
+    name: str | None = None,
+    duplicate_of: str | None = None,
+) -> str:
     stubbed.stub.document_status = "deleted"
     stubbed.stub.event_effect, stubbed.stub.status_after_event = effect, status
     stubbed.stub.name_after_event, stubbed.stub.duplicate_of = name, duplicate_of

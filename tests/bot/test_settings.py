@@ -9,7 +9,7 @@ from bot.settings import CLOUD_DOWNLOAD_LIMIT, BotConfig, BotSettings
 
 
 def test_settings_default_to_polling_and_the_cloud_limit_when_only_the_token_is_set(
-    monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BOT_TOKEN", "1:abc")
     settings = BotSettings()

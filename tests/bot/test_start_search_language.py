@@ -5,13 +5,12 @@ from __future__ import annotations
 from aiogram.filters import Command
 from aiogram.types import Contact
 
-from contracts.events import UserLanguageChanged, UserStarted
-
 from bot.clients.person_store import search_token
 from bot.handlers import all_routers
 from bot.ui.callbacks import LangCb, MenuAction, MenuCb, SearchCb
 from bot.ui.commands import COMMANDS
 from bot.ui.i18n import Texts
+from contracts.events import UserLanguageChanged, UserStarted
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -57,9 +56,15 @@ async def test_help_explains_and_lists_every_command_when_asked(app: BotUnderTes
 
 
 def test_commands_name_every_command_a_router_handles_when_the_routers_are_built() -> None:
-    handled = {command for router in all_routers() for handler in router.message.handlers
-               for flt in handler.filters or [] if isinstance(flt.callback, Command)
-               for command in flt.callback.commands if isinstance(command, str)}
+    handled = {
+        command
+        for router in all_routers()
+        for handler in router.message.handlers
+        for flt in handler.filters or []
+        if isinstance(flt.callback, Command)
+        for command in flt.callback.commands
+        if isinstance(command, str)
+    }
     assert handled | {"start"} == set(COMMANDS)  # /start is CommandStart, a Command with its own filter
 
 
@@ -68,7 +73,9 @@ async def test_language_picker_marks_the_current_language_and_offers_the_menu_wh
 ) -> None:
     await ann.says("/language")
     assert [[b.text for b in row] for row in app.session.last_markup().inline_keyboard] == [
-        ["✓ English", "Русский"], [TR.plain("common.menu")]]
+        ["✓ English", "Русский"],
+        [TR.plain("common.menu")],
+    ]
     await ann.presses(LangCb(code="ru"))
     await ann.presses(MenuCb(action=MenuAction.language))
     assert [b.text for b in app.session.last_markup().inline_keyboard[0]] == ["English", "✓ Русский"]
@@ -103,8 +110,20 @@ async def test_language_answers_outdated_when_the_code_is_unknown(app: BotUnderT
 
 
 def _add(app: BotUnderTest, name: str) -> None:
-    app.api.add(StoredDoc(OWNER, f"00000000-0000-0000-0000-{len(app.api.docs):012d}", "t", "Things", name,
-                          f"{len(app.api.docs):064d}", 1, "application/pdf", None, None))
+    app.api.add(
+        StoredDoc(
+            OWNER,
+            f"00000000-0000-0000-0000-{len(app.api.docs):012d}",
+            "t",
+            "Things",
+            name,
+            f"{len(app.api.docs):064d}",
+            1,
+            "application/pdf",
+            None,
+            None,
+        )
+    )
 
 
 async def test_search_shows_results_as_buttons_when_names_match(app: BotUnderTest, ann: Person) -> None:
@@ -128,7 +147,8 @@ async def test_search_pages_through_results_and_back_from_a_card_returns_to_that
     await ann.says("/search tax")
     assert ann.last_text() == TR("search.results_page", query="tax", page=1, pages=3)
     assert _buttons(app) == ["Tax 0 · Things", "Tax 1 · Things", "Tax 2 · Things"] + [
-        TR.plain(key) for key in ("browse.next", "search.again", "common.menu")]
+        TR.plain(key) for key in ("browse.next", "search.again", "common.menu")
+    ]
     await ann.presses_button(TR.plain("browse.next"))
     assert ann.last_text() == TR("search.results_page", query="tax", page=2, pages=3)
     await ann.presses_button("Tax 4")
@@ -152,8 +172,7 @@ async def test_search_page_answers_outdated_when_its_query_is_forgotten(app: Bot
     assert ann.last_text() == TR.plain("stale.button")
 
 
-async def test_a_word_typed_at_the_menu_is_searched_for_when_no_dialog_is_open(app: BotUnderTest,
-                                                                               ann: Person) -> None:
+async def test_a_word_typed_at_the_menu_is_searched_for_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
     _add(app, "Passport scan")
     await ann.says("passport")
     assert ann.last_text() == TR("search.results", query="passport")

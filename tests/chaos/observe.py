@@ -50,8 +50,9 @@ def repeated_ids(events: Iterable[EventEnvelope]) -> int:
 async def _rows(mongo: MongoSettings, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
     client = mongo_client(mongo)
     try:
-        rows: list[dict[str, Any]] = await client[read_model_database(mongo.database, 1)][collection].find(
-            query).to_list(None)
+        rows: list[dict[str, Any]] = (
+            await client[read_model_database(mongo.database, 1)][collection].find(query).to_list(None)
+        )
         return rows
     finally:
         await client.close()
@@ -80,9 +81,11 @@ async def added_rows(system: RunningSystem, chats: list[Chat], checked: str, fau
     """The fault row once the processor caught up: one live document per saved add, nothing else."""
     await wait_caught_up(system.rabbit, system.mongo)
     owners = {chat.user_id for chat in chats}
-    events = [e for e in await stream_events(system.rabbit)
-              if isinstance(e.payload, DocumentAdded) and e.owner_id in owners]
+    events = [
+        e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAdded) and e.owner_id in owners
+    ]
     docs = await documents(system.mongo, owners)
     confirmed = {str(e.event_id) for e in events}
-    return fault_row(fault, checked, confirmed, await applied_event_ids(system.mongo),
-                     duplicated=len(docs) - len(confirmed))
+    return fault_row(
+        fault, checked, confirmed, await applied_event_ids(system.mongo), duplicated=len(docs) - len(confirmed)
+    )

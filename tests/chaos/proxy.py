@@ -59,8 +59,10 @@ class ChaosProxy:
             client_writer.transport.abort()
             return
         self._writers.update((client_writer, server_writer))
-        pumps = [self._spawn(self._pump(client_reader, server_writer)),
-                 self._spawn(self._pump(server_reader, client_writer))]
+        pumps = [
+            self._spawn(self._pump(client_reader, server_writer)),
+            self._spawn(self._pump(server_reader, client_writer)),
+        ]
         await asyncio.gather(*pumps, return_exceptions=True)
         self._writers.difference_update((client_writer, server_writer))
 

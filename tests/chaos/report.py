@@ -19,12 +19,19 @@ class FaultRow:
     duplicated: int
 
     def cells(self) -> tuple[str, ...]:
-        return (self.fault, self.checked, str(self.events_in), str(self.events_applied), str(self.lost),
-                str(self.duplicated))
+        return (
+            self.fault,
+            self.checked,
+            str(self.events_in),
+            str(self.events_applied),
+            str(self.lost),
+            str(self.duplicated),
+        )
 
 
-def fault_row(fault: str, checked: str, confirmed: Collection[str], applied: Iterable[str],
-              duplicated: int = 0) -> FaultRow:
+def fault_row(
+    fault: str, checked: str, confirmed: Collection[str], applied: Iterable[str], duplicated: int = 0
+) -> FaultRow:
     """A row from the ids of the events the producer saw confirmed and those the read models applied.
 
     ``events applied`` counts the confirmed events found in the processor's ledger, ``lost`` those not

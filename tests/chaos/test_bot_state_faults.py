@@ -35,8 +35,20 @@ class OwnRedis:
 
     def start(self) -> None:
         self._process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--logfile", str(self._log)])
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(self._log),
+            ]
+        )
         for _ in range(100):
             if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n":
                 return
@@ -88,8 +100,12 @@ async def test_bot_starts_the_dialog_over_with_a_clear_message_when_its_redis_re
     await ann.says("Flat lease")
     assert await send_until_saved(ann, PDF, "lease.pdf") == 0
 
-    row = await added_rows(system, [ann], "dialog restarted with a clear message; the bot kept working",
-                           "bot's Redis restarted without persistence mid-dialog")
+    row = await added_rows(
+        system,
+        [ann],
+        "dialog restarted with a clear message; the bot kept working",
+        "bot's Redis restarted without persistence mid-dialog",
+    )
     assert (row.events_in, row.lost, row.duplicated) == (1, 0, 0)
     fault_report.append(row)
 
@@ -112,14 +128,15 @@ async def test_bot_continues_the_dialog_where_it_was_when_the_bot_restarts_mid_d
     assert await send_until_saved(bob, PDF + b"receipt", "receipt.pdf") == 0
 
     how = "SIGKILL" if kill else "SIGTERM"
-    row = await added_rows(system, [ann, bob], "both people continued where they were",
-                           f"bot restarted ({how}) mid-dialog, Redis up")
+    row = await added_rows(
+        system, [ann, bob], "both people continued where they were", f"bot restarted ({how}) mid-dialog, Redis up"
+    )
     assert (row.events_in, row.lost, row.duplicated) == (2, 0, 0)
     fault_report.append(row)
 
 
 async def test_bot_says_so_and_works_again_when_its_redis_is_down_for_a_while(
-    redis_and_system: tuple[OwnRedis, RunningSystem]
+    redis_and_system: tuple[OwnRedis, RunningSystem],
 ) -> None:
     redis, system = redis_and_system
     ann = system.person(1)

@@ -106,7 +106,8 @@ async def test_pipeline_loses_and_doubles_nothing_when_broker_connections_drop_d
     drops = Drops()
     dropping = asyncio.create_task(drops.keep_dropping(system))
     people = await asyncio.wait_for(
-        asyncio.gather(*(person_keeps_adding(system, n, drops) for n in range(1, PEOPLE + 1))), FAULT_SECONDS)
+        asyncio.gather(*(person_keeps_adding(system, n, drops) for n in range(1, PEOPLE + 1))), FAULT_SECONDS
+    )
     await dropping
 
     await wait_caught_up(system.rabbit, system.mongo)
@@ -115,19 +116,26 @@ async def test_pipeline_loses_and_doubles_nothing_when_broker_connections_drop_d
     events = [e for e in await stream_events(system.rabbit) if isinstance(e.payload, DocumentAdded)]
     confirmed = {str(e.event_id) for e in events}
     checked = f"every saved document listed once; no retry prompt; resent records: {repeated_ids(events)}"
-    row = fault_row(f"stream connections of bot and processor closed {DROPS_WANTED}+ times each", checked,
-                    confirmed, await applied_event_ids(system.mongo), duplicated=len(docs) - len(confirmed))
+    row = fault_row(
+        f"stream connections of bot and processor closed {DROPS_WANTED}+ times each",
+        checked,
+        confirmed,
+        await applied_event_ids(system.mongo),
+        duplicated=len(docs) - len(confirmed),
+    )
 
     assert {(d["owner_id"], d["name"], d["status"]) for d in docs} == {
-        (owner, name, "live") for owner, names in saved.items() for name in names}
+        (owner, name, "live") for owner, names in saved.items() for name in names
+    }
     assert len(docs) == sum(map(len, saved.values())) == len(confirmed)
     assert row.lost == 0 and row.duplicated == 0
     assert sum(prompts for _, _, prompts in people) == 0, "a dropped connection alone must not fail a save"
     fault_report.append(row)
 
 
-async def append_while(publisher: EventPublisher, owner: int, burst: asyncio.Event,
-                       stop: asyncio.Event) -> tuple[list[str], int]:
+async def append_while(
+    publisher: EventPublisher, owner: int, burst: asyncio.Event, stop: asyncio.Event
+) -> tuple[list[str], int]:
     """Append one event at a time whenever ``burst`` is set, until ``stop``; returns (ids confirmed, failures)."""
     confirmed: list[str] = []
     failed = 0
@@ -176,10 +184,16 @@ async def test_event_publisher_confirms_every_append_when_its_connection_drops_m
     failed = sum(count for _, count in outcomes)
     owners = range(1, WRITERS + 1)
     docs, counted = await documents(mongo_settings, owners), await counted_documents(mongo_settings, owners)
-    checked = (f"{WRITERS} writers appending, none told to retry; resent records: {repeated_ids(events)}, "
-               "each applied once")
-    row = fault_row(f"publisher connection closed {sum(drops)} times mid-append", checked, confirmed,
-                    await applied_event_ids(mongo_settings), duplicated=counted - len(confirmed))
+    checked = (
+        f"{WRITERS} writers appending, none told to retry; resent records: {repeated_ids(events)}, each applied once"
+    )
+    row = fault_row(
+        f"publisher connection closed {sum(drops)} times mid-append",
+        checked,
+        confirmed,
+        await applied_event_ids(mongo_settings),
+        duplicated=counted - len(confirmed),
+    )
     # The management API may still list a closed connection beside its successor: a drop closes one or more.
     assert min(drops) >= 1 and failed == 0
     assert row.lost == 0 and row.duplicated == 0 and len(docs) == len(confirmed)
@@ -212,7 +226,11 @@ async def test_bot_asks_to_retry_and_saves_once_when_the_broker_is_really_unreac
 
     retried = await ann.presses("Try again")
     assert text_of(retried).startswith(SAVED)
-    row = await added_rows(system, [ann], "retry asked only after the append failed; one document after Try again",
-                           "broker unreachable for the bot during a save")
+    row = await added_rows(
+        system,
+        [ann],
+        "retry asked only after the append failed; one document after Try again",
+        "broker unreachable for the bot during a save",
+    )
     assert (row.events_in, row.lost, row.duplicated) == (1, 0, 0)
     fault_report.append(row)

@@ -70,9 +70,13 @@ async def test_processor_ends_with_the_clean_run_state_when_sigkilled_at_random_
 
     killed_state, clean_state = await snapshot(mongo_settings), await snapshot(reference)
     checkpoint = await checkpoint_of(mongo_settings)
-    row = fault_row(f"processor SIGKILLed {kills} times at random points", "read models equal a clean run",
-                    [str(e.event_id) for e in events], await applied_event_ids(mongo_settings),
-                    duplicated=differing_rows(killed_state, clean_state))
+    row = fault_row(
+        f"processor SIGKILLed {kills} times at random points",
+        "read models equal a clean run",
+        [str(e.event_id) for e in events],
+        await applied_event_ids(mongo_settings),
+        duplicated=differing_rows(killed_state, clean_state),
+    )
     assert kills >= 3, "the processor must be killed mid-stream several times"
     assert killed_state == clean_state and row.duplicated == 0 and row.lost == 0
     assert checkpoint is not None and checkpoint["events_applied"] == len(events)

@@ -50,8 +50,9 @@ class Outage:
 
 
 @contextlib.asynccontextmanager
-async def system_behind_proxy(target: tuple[str, int], overrides_for: Mapping[str, str], log_dir: Path
-                              ) -> AsyncIterator[Outage]:
+async def system_behind_proxy(
+    target: tuple[str, int], overrides_for: Mapping[str, str], log_dir: Path
+) -> AsyncIterator[Outage]:
     """The running system whose processor and API reach ``target`` only through a proxy the test cuts.
 
     ``overrides_for`` values may name ``{port}``, the proxy's port.
@@ -74,8 +75,10 @@ def s3_target() -> tuple[str, int]:
 
 @pytest.fixture
 async def mongo_outage(tmp_path: Path) -> AsyncIterator[Outage]:
-    overrides = {"MONGO_URL": "mongodb://127.0.0.1:{port}/?retryWrites=false&directConnection=true",
-                 "MONGO_TIMEOUT_MS": "1500"}
+    overrides = {
+        "MONGO_URL": "mongodb://127.0.0.1:{port}/?retryWrites=false&directConnection=true",
+        "MONGO_TIMEOUT_MS": "1500",
+    }
     async with system_behind_proxy(mongo_target(), overrides, tmp_path) as outage:
         yield outage
 
@@ -96,8 +99,9 @@ async def owner_get(system: RunningSystem, owner_id: int, path: str) -> httpx.Re
 
 async def owner_upload(system: RunningSystem, owner_id: int, content: bytes) -> httpx.Response:
     async with httpx.AsyncClient(base_url=system.api_url, headers=AUTH, timeout=30) as http:
-        return await http.post(f"/v1/owners/{owner_id}/files", content=content,
-                               headers={"Content-Type": "application/pdf"})
+        return await http.post(
+            f"/v1/owners/{owner_id}/files", content=content, headers={"Content-Type": "application/pdf"}
+        )
 
 
 async def readiness(system: RunningSystem, name: str) -> httpx.Response:
@@ -155,16 +159,18 @@ async def begin_add(person: Chat, type_title: str) -> None:
 
 
 def added_of(events: Iterable[EventEnvelope], owner_id: int) -> list[DocumentAdded]:
-    return [event.payload for event in events
-            if event.owner_id == owner_id and isinstance(event.payload, DocumentAdded)]
+    return [
+        event.payload for event in events if event.owner_id == owner_id and isinstance(event.payload, DocumentAdded)
+    ]
 
 
 def shown(rows: Iterable[dict[str, Any]]) -> set[tuple[int, str, str, str]]:
     return {(row["owner_id"], row["type_title"], row["name"], row["status"]) for row in rows}
 
 
-async def settled(outage: Outage, fault: str, checked: str, expected: set[tuple[int, str, str, str]],
-                  owners: Iterable[int]) -> FaultRow:
+async def settled(
+    outage: Outage, fault: str, checked: str, expected: set[tuple[int, str, str, str]], owners: Iterable[int]
+) -> FaultRow:
     """After the processor caught up: every event in the stream applied once, documents exactly ``expected``."""
     system = outage.system
     await wait_caught_up(system.rabbit, system.mongo, timeout=RECOVERY_SECONDS)
@@ -184,8 +190,11 @@ async def stored_keys(system: RunningSystem, owner_id: int) -> list[str]:
 
     def keys() -> list[str]:
         client = s3_client(S3Settings(bucket=bucket))
-        return [str(item.object_name) for prefix in (f"owners/{owner_id}/", f"staging/{owner_id}/")
-                for item in client.list_objects(bucket, prefix=prefix, recursive=True)]
+        return [
+            str(item.object_name)
+            for prefix in (f"owners/{owner_id}/", f"staging/{owner_id}/")
+            for item in client.list_objects(bucket, prefix=prefix, recursive=True)
+        ]
 
     return await asyncio.to_thread(keys)
 
@@ -223,7 +232,11 @@ async def append_while_cut(system: RunningSystem, ann: Chat) -> None:
     switched = await ann.presses("English")
     assert text_of(switched) == EN("lang.set")
     assert [event.event_type for event in await stream_events(system.rabbit) if event.owner_id == ann.user_id] == [
-        "document.added", "document.renamed", "user.started", "user.language_changed"]
+        "document.added",
+        "document.renamed",
+        "user.started",
+        "user.language_changed",
+    ]
 
 
 async def mongo_cut_checks(system: RunningSystem, ann: Chat, bob: Chat, burst_end: int) -> None:
@@ -256,12 +269,21 @@ async def test_system_answers_busy_keeps_the_dialog_and_applies_every_event_once
     saved = await bob.sends_document(LEASE, "lease.pdf")
     assert text_of(saved) == EN("add.saved", name="Lease 2026", type="Contract")
 
-    expected = {(ann.user_id, "Passport", "Old passport", "live"), (bob.user_id, "Contract", "Lease 2026", "live"),
-                *((CAROL, "Passport", f"Policy {number}", "live") for number in range(BURST))}
-    fault_report.append(await settled(
-        mongo_outage, f"MongoDB unreachable {outage:.0f} s, cut while batches were being applied",
-        "API 503, API and processor readyz 503; bot says busy mid-dialog and keeps it; stream appends go on; "
-        "processor catches up; documents = confirmed", expected, (ann.user_id, bob.user_id, CAROL)))
+    expected = {
+        (ann.user_id, "Passport", "Old passport", "live"),
+        (bob.user_id, "Contract", "Lease 2026", "live"),
+        *((CAROL, "Passport", f"Policy {number}", "live") for number in range(BURST)),
+    }
+    fault_report.append(
+        await settled(
+            mongo_outage,
+            f"MongoDB unreachable {outage:.0f} s, cut while batches were being applied",
+            "API 503, API and processor readyz 503; bot says busy mid-dialog and keeps it; stream appends go on; "
+            "processor catches up; documents = confirmed",
+            expected,
+            (ann.user_id, bob.user_id, CAROL),
+        )
+    )
 
 
 # --- S3 unreachable ------------------------------------------------------------------------------------
@@ -270,8 +292,9 @@ async def test_system_answers_busy_keeps_the_dialog_and_applies_every_event_once
 async def s3_cut_checks(system: RunningSystem, ann: Chat, bob: Chat, passport: DocumentAdded) -> None:
     """Files can be neither read nor written: 503 from the API, a friendly answer from the bot, and the
     failed save left nothing behind: no event, no document, no object."""
-    assert_unavailable(await owner_get(system, ann.user_id, f"/documents/{passport.document_id}/file"),
-                       "s3_unavailable")
+    assert_unavailable(
+        await owner_get(system, ann.user_id, f"/documents/{passport.document_id}/file"), "s3_unavailable"
+    )
     assert_unavailable(await owner_upload(system, bob.user_id, LEASE), "s3_unavailable")
     assert (await readiness(system, "api")).json()["checks"] == {"mongo": True, "s3": False}
     told = await ann.presses("Get file")  # Telegram refuses the file_id, so the bot asks the API for the bytes
@@ -305,7 +328,13 @@ async def test_system_records_nothing_and_saves_once_on_retry_when_s3_is_unreach
 
     assert len(await stored_keys(system, bob.user_id)) == 1
     expected = {(ann.user_id, "Passport", "Main passport", "live"), (bob.user_id, "Contract", "Lease 2026", "live")}
-    fault_report.append(await settled(
-        s3_outage, f"S3 unreachable {outage:.0f} s",
-        "API 503 on upload and download; bot: save failed, Get file busy; nothing half-recorded; "
-        "Try again saves once; download byte-identical", expected, (ann.user_id, bob.user_id)))
+    fault_report.append(
+        await settled(
+            s3_outage,
+            f"S3 unreachable {outage:.0f} s",
+            "API 503 on upload and download; bot: save failed, Get file busy; nothing half-recorded; "
+            "Try again saves once; download byte-identical",
+            expected,
+            (ann.user_id, bob.user_id),
+        )
+    )

@@ -47,8 +47,12 @@ async def test_bot_takes_effect_once_when_telegram_delivers_every_update_of_a_di
     await wait_deliveries(system, deliveries_before + len(updates))
 
     shown_again = [c.method for c in system.telegram.calls[calls_before:] if c.method in VISIBLE]
-    row = await added_rows(system, [ann], f"{len(updates)} updates delivered twice: nothing shown or saved again",
-                           "every webhook update of an add dialog delivered again")
+    row = await added_rows(
+        system,
+        [ann],
+        f"{len(updates)} updates delivered twice: nothing shown or saved again",
+        "every webhook update of an add dialog delivered again",
+    )
     assert system.telegram.deliveries[deliveries_before:] == [200] * len(updates)
     assert shown_again == [] and (row.events_in, row.lost, row.duplicated) == (1, 0, 0)
     fault_report.append(row)

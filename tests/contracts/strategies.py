@@ -27,13 +27,15 @@ from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, InvalidName, 
 
 
 def _letters(first: int, last: int) -> st.SearchStrategy[str]:
-    return st.characters(min_codepoint=first, max_codepoint=last,
-                         categories=("Lu", "Ll", "Lt", "Nd", "Zs", "Po", "Pd", "Ps", "Pe"))
+    return st.characters(
+        min_codepoint=first, max_codepoint=last, categories=("Lu", "Ll", "Lt", "Nd", "Zs", "Po", "Pd", "Ps", "Pe")
+    )
 
 
 # Latin with its accented letters, combining accents, Cyrillic, digits, spaces and punctuation.
-LATIN_CYRILLIC = st.one_of(_letters(0x20, 0x24F), st.characters(min_codepoint=0x300, max_codepoint=0x36F),
-                           _letters(0x400, 0x4FF))
+LATIN_CYRILLIC = st.one_of(
+    _letters(0x20, 0x24F), st.characters(min_codepoint=0x300, max_codepoint=0x36F), _letters(0x400, 0x4FF)
+)
 
 
 @st.composite
@@ -68,8 +70,12 @@ def stored_files(contents: st.SearchStrategy[bytes] = st.binary(max_size=32)) ->
             telegram_file_id=file_id,
             telegram_file_unique_id=unique_id,
         ),
-        contents, st.integers(0, MAX_FILE_SIZE_BYTES), st.text(min_size=1, max_size=128),
-        _short_texts, _short_texts, _short_texts,
+        contents,
+        st.integers(0, MAX_FILE_SIZE_BYTES),
+        st.text(min_size=1, max_size=128),
+        _short_texts,
+        _short_texts,
+        _short_texts,
     )
 
 
@@ -86,7 +92,10 @@ def event_payloads(
             lambda document_id, title, name, stored: DocumentAdded(
                 document_id=document_id, type_slug=type_slug(title), type_title=title, name=name, file=stored
             ),
-            document_ids, display_names(MAX_TYPE_TITLE_LENGTH, LATIN_CYRILLIC), names, stored_files(contents),
+            document_ids,
+            display_names(MAX_TYPE_TITLE_LENGTH, LATIN_CYRILLIC),
+            names,
+            stored_files(contents),
         ),
         st.builds(DocumentRenamed, document_id=document_ids, name=names),
         st.builds(DocumentDeleted, document_id=document_ids),
@@ -101,8 +110,15 @@ def envelopes(
     """Whole events as ``new_event`` builds them, at any instant and with any ids the envelope accepts."""
     return st.builds(
         lambda payload, owner_id, correlation_id, causation_id, occurred_at: new_event(
-            payload, owner_id=owner_id, correlation_id=correlation_id, causation_id=causation_id,
-            occurred_at=occurred_at),
-        payloads, owners, st.text(min_size=1, max_size=64), st.none() | st.text(max_size=64),
+            payload,
+            owner_id=owner_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            occurred_at=occurred_at,
+        ),
+        payloads,
+        owners,
+        st.text(min_size=1, max_size=64),
+        st.none() | st.text(max_size=64),
         occurred_instants(st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12))])),
     )

@@ -47,16 +47,22 @@ _zones = st.sampled_from([UTC, timezone(timedelta(hours=3)), timezone(-timedelta
 def test_decode_event_returns_equal_event_when_any_valid_event_encoded(
     payload: EventPayload, owner_id: int, correlation_id: str, causation_id: str | None, occurred_at: datetime
 ) -> None:
-    event = new_event(payload, owner_id=owner_id, correlation_id=correlation_id, causation_id=causation_id,
-                      occurred_at=occurred_at)
+    event = new_event(
+        payload, owner_id=owner_id, correlation_id=correlation_id, causation_id=causation_id, occurred_at=occurred_at
+    )
 
     assert decode_event(encode_event(event)) == event
 
 
 @pytest.mark.parametrize(
     "payload",
-    [UserStarted(language="ru"), UserLanguageChanged(language="en"), DocumentDeleted(document_id=DOCUMENT_ID),
-     DocumentRestored(document_id=DOCUMENT_ID), DocumentRenamed(document_id=DOCUMENT_ID, name="Полис ОСАГО")],
+    [
+        UserStarted(language="ru"),
+        UserLanguageChanged(language="en"),
+        DocumentDeleted(document_id=DOCUMENT_ID),
+        DocumentRestored(document_id=DOCUMENT_ID),
+        DocumentRenamed(document_id=DOCUMENT_ID, name="Полис ОСАГО"),
+    ],
     ids=lambda payload: payload.event_type,
 )
 def test_new_event_uses_payload_type_and_current_version_when_built(payload: EventPayload) -> None:
@@ -93,13 +99,17 @@ def test_document_renamed_rejects_name_when_not_cleaned(name: str) -> None:
 # What no store can hold is refused by the envelope itself (issue 10): such an event decodes to an
 # ``InvalidEvent`` and goes to the dead-letter stream instead of failing the processor's commit for ever.
 
+
 def _envelope(**changes: object) -> dict[str, object]:
     raw = new_event(UserStarted(language="en"), owner_id=7, correlation_id="corr").model_dump()
     return {**raw, **changes}
 
 
-@pytest.mark.parametrize("owner_id", [1, 412845671, 2**52, 2**53 + 1, MAX_OWNER_ID],
-                         ids=["one", "telegram", "2^52", "past-double-precision", "int64-max"])
+@pytest.mark.parametrize(
+    "owner_id",
+    [1, 412845671, 2**52, 2**53 + 1, MAX_OWNER_ID],
+    ids=["one", "telegram", "2^52", "past-double-precision", "int64-max"],
+)
 def test_event_envelope_accepts_owner_id_when_within_int64(owner_id: int) -> None:
     assert EventEnvelope.model_validate(_envelope(owner_id=owner_id)).owner_id == owner_id
 
@@ -129,11 +139,26 @@ def test_event_envelope_normalizes_occurred_at_to_utc_when_given_any_offset(text
 
 @pytest.mark.parametrize(
     "text",
-    ["9999-12-31T23:59:59-23:59", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00Z",
-     "1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00+00:01", "2100-01-01T00:00:00Z",
-     "2099-12-31T23:59:59-00:01"],
-    ids=["year-9999-minus-23:59", "year-9999", "year-1-plus-23:59", "year-1", "before-epoch",
-         "epoch-at-plus-0:01", "year-2100", "2100-in-utc"],
+    [
+        "9999-12-31T23:59:59-23:59",
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+23:59",
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59.999999Z",
+        "1970-01-01T00:00:00+00:01",
+        "2100-01-01T00:00:00Z",
+        "2099-12-31T23:59:59-00:01",
+    ],
+    ids=[
+        "year-9999-minus-23:59",
+        "year-9999",
+        "year-1-plus-23:59",
+        "year-1",
+        "before-epoch",
+        "epoch-at-plus-0:01",
+        "year-2100",
+        "2100-in-utc",
+    ],
 )
 def test_event_envelope_rejects_occurred_at_when_outside_the_storable_years(text: str) -> None:
     with pytest.raises(ValidationError):
@@ -161,12 +186,20 @@ _ENVELOPE_AND_PAYLOADS: list[type[BaseModel]] = [EventEnvelope, *PAYLOAD_TYPES.v
 
 def test_string_field_discovery_finds_names_and_file_fields_when_models_walked() -> None:
     names = {name for model in _ENVELOPE_AND_PAYLOADS for name, _ in _string_fields(model)}
-    assert {"correlation_id", "causation_id", "name", "type_title", "file.mime_type", "file.sha256",
-            "file.file_name"} <= names
+    assert {
+        "correlation_id",
+        "causation_id",
+        "name",
+        "type_title",
+        "file.mime_type",
+        "file.sha256",
+        "file.file_name",
+    } <= names
 
 
 @pytest.mark.parametrize("model", _ENVELOPE_AND_PAYLOADS, ids=lambda model: model.__name__)
 def test_event_models_bound_every_string_field_when_declared(model: type[BaseModel]) -> None:
-    unbounded = [name for name, rules in _string_fields(model)
-                 if not any(getattr(rule, "max_length", None) for rule in rules)]
+    unbounded = [
+        name for name, rules in _string_fields(model) if not any(getattr(rule, "max_length", None) for rule in rules)
+    ]
     assert unbounded == []

@@ -11,45 +11,69 @@ from contracts.expiry import MAX_YEAR, MIN_YEAR, NotADate, Reminder, parse_valid
 VALID = st.dates(min_value=date(MIN_YEAR, 1, 1), max_value=date(MAX_YEAR, 12, 31))
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("01.03.2031", date(2031, 3, 1)),
-    ("1.3.2031", date(2031, 3, 1)),
-    ("01/03/2031", date(2031, 3, 1)),
-    ("01-03-2031", date(2031, 3, 1)),
-    ("2031-03-01", date(2031, 3, 1)),
-    ("  2031-3-1 ", date(2031, 3, 1)),
-    ("1 March 2031", date(2031, 3, 1)),
-    ("March 1, 2031", date(2031, 3, 1)),
-    ("mar. 1 2031", date(2031, 3, 1)),
-    ("1 марта 2031", date(2031, 3, 1)),
-    ("1 марта 2031 г.", date(2031, 3, 1)),
-    ("1 марта 2031 года", date(2031, 3, 1)),
-    ("29.02.2032", date(2032, 2, 29)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("01.03.2031", date(2031, 3, 1)),
+        ("1.3.2031", date(2031, 3, 1)),
+        ("01/03/2031", date(2031, 3, 1)),
+        ("01-03-2031", date(2031, 3, 1)),
+        ("2031-03-01", date(2031, 3, 1)),
+        ("  2031-3-1 ", date(2031, 3, 1)),
+        ("1 March 2031", date(2031, 3, 1)),
+        ("March 1, 2031", date(2031, 3, 1)),
+        ("mar. 1 2031", date(2031, 3, 1)),
+        ("1 марта 2031", date(2031, 3, 1)),
+        ("1 марта 2031 г.", date(2031, 3, 1)),
+        ("1 марта 2031 года", date(2031, 3, 1)),
+        ("29.02.2032", date(2032, 2, 29)),
+    ],
+)
 def test_parse_valid_until_reads_the_day_when_typed_in_a_form_documents_print(text: str, expected: date) -> None:
     assert parse_valid_until(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("March 2031", date(2031, 3, 31)),
-    ("МАРТ 2031", date(2031, 3, 31)),
-    ("марта 2031", date(2031, 3, 31)),
-    ("февраль 2032", date(2032, 2, 29)),
-    ("02.2031", date(2031, 2, 28)),
-    ("11/2030", date(2030, 11, 30)),
-    ("сент. 2030 г.", date(2030, 9, 30)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("March 2031", date(2031, 3, 31)),
+        ("МАРТ 2031", date(2031, 3, 31)),
+        ("марта 2031", date(2031, 3, 31)),
+        ("февраль 2032", date(2032, 2, 29)),
+        ("02.2031", date(2031, 2, 28)),
+        ("11/2030", date(2030, 11, 30)),
+        ("сент. 2030 г.", date(2030, 9, 30)),
+    ],
+)
 def test_parse_valid_until_takes_the_last_day_of_the_month_when_only_month_and_year_are_typed(
     text: str, expected: date
 ) -> None:
     assert parse_valid_until(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "tomorrow", "01.03.31", "31.02.2031", "00.01.2031", "01.13.2031", "2031-02-30", "13 2031",
-    "1 Smarch 2031", "01.03.1969", "01.01.2100", "01.03.2031 12:00", "1" * 41, "01.03.２０３１",
-    "2031", "-01.03.2031", "01..03.2031",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "tomorrow",
+        "01.03.31",
+        "31.02.2031",
+        "00.01.2031",
+        "01.13.2031",
+        "2031-02-30",
+        "13 2031",
+        "1 Smarch 2031",
+        "01.03.1969",
+        "01.01.2100",
+        "01.03.2031 12:00",
+        "1" * 41,
+        "01.03.２０３１",
+        "2031",
+        "-01.03.2031",
+        "01..03.2031",
+    ],
+)
 def test_parse_valid_until_refuses_the_text_when_it_is_not_a_date_it_can_be_sure_of(text: str) -> None:
     with pytest.raises(NotADate):
         parse_valid_until(text)
@@ -74,17 +98,20 @@ def test_reminders_of_lists_30_and_7_days_before_earliest_first_when_defaults_ap
     assert reminders_of(date(2031, 3, 31)) == [Reminder(30, date(2031, 3, 1)), Reminder(7, date(2031, 3, 24))]
 
 
-@pytest.mark.parametrize(("today", "sent", "expected"), [
-    (date(2031, 2, 28), frozenset(), None),                  # before the first reminder
-    (date(2031, 3, 1), frozenset(), 30),                     # the 30-day reminder's day
-    (date(2031, 3, 10), frozenset({30}), None),              # sent already, the 7-day one not yet due
-    (date(2031, 3, 24), frozenset({30}), 7),                 # the 7-day reminder's day
-    (date(2031, 3, 24), frozenset(), 7),                     # down since before the 30-day one: only the latest
-    (date(2031, 3, 25), frozenset({7}), None),               # both done
-    (date(2031, 3, 25), frozenset({30, 7}), None),
-    (date(2031, 3, 31), frozenset(), 7),                     # the last valid day
-    (date(2031, 4, 1), frozenset(), None),                   # expired: no reminder
-])
+@pytest.mark.parametrize(
+    ("today", "sent", "expected"),
+    [
+        (date(2031, 2, 28), frozenset(), None),  # before the first reminder
+        (date(2031, 3, 1), frozenset(), 30),  # the 30-day reminder's day
+        (date(2031, 3, 10), frozenset({30}), None),  # sent already, the 7-day one not yet due
+        (date(2031, 3, 24), frozenset({30}), 7),  # the 7-day reminder's day
+        (date(2031, 3, 24), frozenset(), 7),  # down since before the 30-day one: only the latest
+        (date(2031, 3, 25), frozenset({7}), None),  # both done
+        (date(2031, 3, 25), frozenset({30, 7}), None),
+        (date(2031, 3, 31), frozenset(), 7),  # the last valid day
+        (date(2031, 4, 1), frozenset(), None),  # expired: no reminder
+    ],
+)
 def test_reminder_due_names_the_one_reminder_to_send_when_asked_on_a_day(
     today: date, sent: frozenset[int], expected: int | None
 ) -> None:

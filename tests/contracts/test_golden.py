@@ -12,9 +12,7 @@ from contracts.events import CURRENT_VERSIONS, PAYLOAD_TYPES
 from tests.contracts.golden_files import golden_bytes, golden_dict, stored_golden_files
 
 RELEASED = sorted(
-    (event_type, version)
-    for event_type in PAYLOAD_TYPES
-    for version in range(1, CURRENT_VERSIONS[event_type] + 1)
+    (event_type, version) for event_type in PAYLOAD_TYPES for version in range(1, CURRENT_VERSIONS[event_type] + 1)
 )
 STORED = stored_golden_files()
 
@@ -40,7 +38,9 @@ def test_decode_envelope_json_reads_golden_file_when_version_released(event_type
     assert isinstance(event.payload, PAYLOAD_TYPES[event_type])
     assert event.event_id == uuid.UUID(raw["event_id"])
     assert (event.owner_id, event.correlation_id, event.causation_id) == (
-        raw["owner_id"], raw["correlation_id"], raw["causation_id"],
+        raw["owner_id"],
+        raw["correlation_id"],
+        raw["causation_id"],
     )
 
 

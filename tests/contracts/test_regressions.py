@@ -85,9 +85,17 @@ def test_parse_start_raises_argument_type_error_when_offset_is_superscript_digit
 
 def test_decode_envelope_json_raises_decode_error_when_upcaster_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     from contracts.events import CURRENT_VERSIONS
+
     monkeypatch.setitem(CURRENT_VERSIONS, "document.renamed", 2)
-    raw = {"event_id": str(uuid.uuid4()), "event_type": "document.renamed", "schema_version": 1,
-           "occurred_at": "2026-01-01T00:00:00Z", "owner_id": 1, "correlation_id": "c", "payload": {}}
+    raw = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "document.renamed",
+        "schema_version": 1,
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "owner_id": 1,
+        "correlation_id": "c",
+        "payload": {},
+    }
     with pytest.raises(EventDecodeError):
         decode_envelope_json(json.dumps(raw).encode(), {("document.renamed", 1): lambda p: {"name": p["title"]}})
 

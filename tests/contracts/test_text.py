@@ -30,7 +30,6 @@ from contracts.text import (
 )
 from tests.contracts.strategies import LATIN_CYRILLIC, display_names
 
-
 _SLUG = TypeAdapter(Slug)
 
 
@@ -123,8 +122,13 @@ def test_name_key_idempotent_when_latin_or_cyrillic(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "copy_number", "expected"),
-    [("Паспорт", 0, "Паспорт"), ("Паспорт", 1, "Паспорт"), ("Паспорт", 2, "Паспорт (2)"),
-     ("Passport (2)", 2, "Passport (2) (2)"), ("Passport", 11, "Passport (11)")],
+    [
+        ("Паспорт", 0, "Паспорт"),
+        ("Паспорт", 1, "Паспорт"),
+        ("Паспорт", 2, "Паспорт (2)"),
+        ("Passport (2)", 2, "Passport (2) (2)"),
+        ("Passport", 11, "Passport (11)"),
+    ],
 )
 def test_with_copy_suffix_appends_number_when_copy_number_at_least_two(
     name: str, copy_number: int, expected: str
@@ -229,6 +233,7 @@ def test_type_slug_is_valid_slug_when_title_latin_or_cyrillic(title: str) -> Non
 
 # Hostile input: anything a person can type, not only the scripts the product is made for.
 
+
 @settings(max_examples=1000, deadline=None)
 @given(raw=st.text(max_size=300))
 def test_clean_display_name_returns_clean_text_or_raises_invalid_name_when_given_any_text(raw: str) -> None:
@@ -293,8 +298,20 @@ def test_clean_file_name_removes_the_character_when_it_is_a_bidi_control_or_zero
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "   ", "../", "..", "dir/.", "\r\n", "\u200b\u202e\ufeff", "..\u200b", "a/.\u2066", "x" * 257,
-            " " + "x" * 256 + "\u200b/" + "y" * 257],
+    "raw",
+    [
+        "",
+        "   ",
+        "../",
+        "..",
+        "dir/.",
+        "\r\n",
+        "\u200b\u202e\ufeff",
+        "..\u200b",
+        "a/.\u2066",
+        "x" * 257,
+        " " + "x" * 256 + "\u200b/" + "y" * 257,
+    ],
 )
 def test_clean_file_name_raises_when_nothing_usable_is_left_or_it_is_too_long(raw: str) -> None:
     with pytest.raises(InvalidFileName):
@@ -302,8 +319,12 @@ def test_clean_file_name_raises_when_nothing_usable_is_left_or_it_is_too_long(ra
 
 
 HOSTILE_FILE_NAME_TEXT = st.text(
-    alphabet=st.one_of(st.characters(), st.sampled_from([*BIDI_CONTROLS, *ZERO_WIDTH, "/", "\\", ".", " ", "\t",
-                                                         "\r", "\n", "\x00", "\u2028", "\u00a0"])),
+    alphabet=st.one_of(
+        st.characters(),
+        st.sampled_from(
+            [*BIDI_CONTROLS, *ZERO_WIDTH, "/", "\\", ".", " ", "\t", "\r", "\n", "\x00", "\u2028", "\u00a0"]
+        ),
+    ),
     max_size=300,
 )
 
@@ -324,8 +345,11 @@ def test_clean_file_name_returns_a_clean_idempotent_name_or_raises_when_given_an
 
 
 @settings(max_examples=500, deadline=None)
-@given(directories=st.lists(HOSTILE_FILE_NAME_TEXT, max_size=4), separator=st.sampled_from(["/", "\\"]),
-       name=HOSTILE_FILE_NAME_TEXT)
+@given(
+    directories=st.lists(HOSTILE_FILE_NAME_TEXT, max_size=4),
+    separator=st.sampled_from(["/", "\\"]),
+    name=HOSTILE_FILE_NAME_TEXT,
+)
 def test_clean_file_name_ignores_every_directory_when_the_name_has_path_parts(
     directories: list[str], separator: str, name: str
 ) -> None:

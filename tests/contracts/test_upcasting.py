@@ -89,7 +89,8 @@ def test_decode_envelope_json_raises_invalid_event_when_old_version_cannot_upcas
 
 
 def test_upcasters_registry_holds_exactly_the_path_to_current_versions_when_shipped() -> None:
-    needed = {(event_type, version)
-              for event_type in PAYLOAD_TYPES for version in range(1, CURRENT_VERSIONS[event_type])}
+    needed = {
+        (event_type, version) for event_type in PAYLOAD_TYPES for version in range(1, CURRENT_VERSIONS[event_type])
+    }
 
     assert set(UPCASTERS) == needed

@@ -46,8 +46,8 @@ from pymongo import AsyncMongoClient
 
 from infra.docker import generate_secrets as gs
 from infra.docker import tls_init
-from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram, Webhook, _ApiError
 from tests.e2e.processes import Service
+from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram, Webhook, _ApiError
 from tests.infra.edge import NGINX_ENTRYPOINT, EdgePorts, FakeDns, running_nginx, stop_process
 from tests.infra.infra_files import ROOT, Json, compose, dockerfile_instructions, mounts, service_env
 from tests.ports import free_port
@@ -56,12 +56,19 @@ BOT_TOKEN = "4242:deployment-test-token"
 PUBLIC_HOST, PUBLIC_PORT = "1.2.3.4", 8443  # a bare public IP: the self-signed, uploaded-certificate mode
 VENV_BIN = Path(sys.executable).parent
 # What the operator writes into .env for this test (everything else: compose's defaults).
-OPERATOR_ENV = {"BOT_TOKEN": BOT_TOKEN, "BOT_MODE": "webhook", "PUBLIC_HTTPS_PORT": str(PUBLIC_PORT),
-                "PUBLIC_BASE_URL": f"https://{PUBLIC_HOST}:{PUBLIC_PORT}", "LINKS_ENABLED": "true",
-                "TRUSTED_PROXIES": "10.0.0.0/8"}
+OPERATOR_ENV = {
+    "BOT_TOKEN": BOT_TOKEN,
+    "BOT_MODE": "webhook",
+    "PUBLIC_HTTPS_PORT": str(PUBLIC_PORT),
+    "PUBLIC_BASE_URL": f"https://{PUBLIC_HOST}:{PUBLIC_PORT}",
+    "LINKS_ENABLED": "true",
+    "TRUSTED_PROXIES": "10.0.0.0/8",
+}
 # Default paths of the start-up scripts: compose mounts the volumes exactly there, so here they become the volumes.
-SCRIPT_PATHS = {"secrets-init": {"DOCVAULT_SECRETS_DIR": gs.STORE_DIR, "DOCVAULT_DELIVERY_DIR": gs.DELIVERY_DIR},
-                "tls-init": {"TLS_DIR": tls_init.TLS_DIR, "TLS_PUBLIC_DIR": tls_init.TLS_PUBLIC_DIR}}
+SCRIPT_PATHS = {
+    "secrets-init": {"DOCVAULT_SECRETS_DIR": gs.STORE_DIR, "DOCVAULT_DELIVERY_DIR": gs.DELIVERY_DIR},
+    "tls-init": {"TLS_DIR": tls_init.TLS_DIR, "TLS_PUBLIC_DIR": tls_init.TLS_PUBLIC_DIR},
+}
 NOT_STARTED = {"prometheus", "grafana"}
 
 
@@ -207,8 +214,9 @@ class TelegramLike(FakeTelegram):
         headers = {SECRET_HEADER: webhook.secret} if webhook.secret else {}
         url, hostname, context = self._target(webhook.url)
         try:
-            async with self._client.post(url, json=update, headers=headers, ssl=context,
-                                         server_hostname=hostname or None) as response:
+            async with self._client.post(
+                url, json=update, headers=headers, ssl=context, server_hostname=hostname or None
+            ) as response:
                 self.deliveries.append(response.status)
                 if response.status == 200 and response.content_type.startswith("multipart/"):
                     await self._answer_in_response(response)
@@ -262,8 +270,9 @@ class Deployment:
     def mongo_url(self, user: str, password: str) -> str:
         return f"mongodb://{user}:{password}@127.0.0.1:{self.mongo_port}/?directConnection=true&authSource=admin"
 
-    async def start(self, name: str, env: Mapping[str, str] | None = None, label: str | None = None,
-                    hostname: str | None = None) -> Process:
+    async def start(
+        self, name: str, env: Mapping[str, str] | None = None, label: str | None = None, hostname: str | None = None
+    ) -> Process:
         """Start one of our services (or, with ``label``, another replica of it) and wait for its healthcheck.
         ``hostname``: in a host-name namespace of its own, as another container is (``unshare --uts``)."""
         definition = self.service(name)
@@ -274,8 +283,9 @@ class Deployment:
         log = self.site.root / "logs" / f"{label or name}.log"
         log.parent.mkdir(exist_ok=True)
         with log.open("ab") as output:
-            process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=environment, stdout=output,
-                                                           stderr=asyncio.subprocess.STDOUT)
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=ROOT, env=environment, stdout=output, stderr=asyncio.subprocess.STDOUT
+            )
         started = Process(label or name, process, log, environment)
         self.processes[label or name] = started
         if definition.get("restart") == "no":
@@ -293,9 +303,13 @@ class Deployment:
         while asyncio.get_running_loop().time() < deadline:
             if started.process.returncode is not None:
                 raise AssertionError(f"{started.name} exited {started.process.returncode}:\n{started.output()}")
-            probe = await asyncio.create_subprocess_exec(*command, env=started.env, cwd=ROOT,
-                                                         stdout=asyncio.subprocess.DEVNULL,
-                                                         stderr=asyncio.subprocess.DEVNULL)
+            probe = await asyncio.create_subprocess_exec(
+                *command,
+                env=started.env,
+                cwd=ROOT,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
             if await probe.wait() == 0:
                 return
             await asyncio.sleep(0.3)
@@ -303,6 +317,7 @@ class Deployment:
 
 
 # --- stand-ins for the other images ---------------------------------------------------------------------------
+
 
 def rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=120, check=False)
@@ -352,16 +367,27 @@ async def start_mongo(deployment: Deployment) -> None:
     env = service_env(deployment.service("mongo"))
     password_file = deployment.site.path("mongo", env["MONGO_INITDB_ROOT_PASSWORD_FILE"], deployment.service("mongo"))
     storage = deployment.site.volume("mongo-data")
-    args = [str(VENV_BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(deployment.mongo_port),
-            "--storage-path", str(storage), "--log-level", "WARNING"]
+    args = [
+        str(VENV_BIN / "secantusd-py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(deployment.mongo_port),
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "WARNING",
+    ]
     log = deployment.site.root / "logs" / "mongo.log"
     server = start_server(args, log)
     await wait_port(deployment.mongo_port, server, "SecantusDB")
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        f"mongodb://127.0.0.1:{deployment.mongo_port}/?directConnection=true")
+        f"mongodb://127.0.0.1:{deployment.mongo_port}/?directConnection=true"
+    )
     try:
-        await client.admin.command("createUser", env["MONGO_INITDB_ROOT_USERNAME"],
-                                   pwd=Path(password_file).read_text(), roles=["root"])
+        await client.admin.command(
+            "createUser", env["MONGO_INITDB_ROOT_USERNAME"], pwd=Path(password_file).read_text(), roles=["root"]
+        )
     finally:
         await client.close()
     stop_process(server)
@@ -374,8 +400,18 @@ async def start_redis(deployment: Deployment) -> None:
     """compose's command line for redis, run by this machine's redis-server on a port of its own."""
     definition = deployment.service("redis")
     command = deployment.site.command("redis", list(definition["command"]), definition)
-    args = command + ["--port", str(deployment.redis_port), "--bind", "127.0.0.1", "--save", "",
-                      "--dir", str(deployment.site.volume("redis-data")), "--daemonize", "no"]
+    args = command + [
+        "--port",
+        str(deployment.redis_port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        str(deployment.site.volume("redis-data")),
+        "--daemonize",
+        "no",
+    ]
     server = start_server(args, deployment.site.root / "logs" / "redis.log")
     deployment.servers.append(server)
     await wait_port(deployment.redis_port, server, "redis-server")
@@ -385,8 +421,9 @@ async def start_redis(deployment: Deployment) -> None:
 
 async def start_s3(deployment: Deployment) -> None:
     port = deployment.site.ports["s3:8333"]
-    server = start_server([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                          deployment.site.root / "logs" / "s3.log")
+    server = start_server(
+        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], deployment.site.root / "logs" / "s3.log"
+    )
     deployment.servers.append(server)
     await wait_port(port, server, "moto_server")
 
@@ -398,12 +435,24 @@ def nginx(deployment: Deployment) -> Iterator[None]:
     prefix = deployment.site.root / "nginx"
     prefix.mkdir(exist_ok=True)
     (prefix / "conf.d").mkdir(exist_ok=True)
-    configure = subprocess.run(["sh", str(NGINX_ENTRYPOINT), "configure"], capture_output=True, text=True,
-                               env={"PATH": "/usr/bin:/bin", "DOCVAULT_NGINX_CONF_DIR": str(prefix / "conf.d"),
-                                    "TRUSTED_PROXIES": env["TRUSTED_PROXIES"]}, check=False)
+    configure = subprocess.run(
+        ["sh", str(NGINX_ENTRYPOINT), "configure"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DOCVAULT_NGINX_CONF_DIR": str(prefix / "conf.d"),
+            "TRUSTED_PROXIES": env["TRUSTED_PROXIES"],
+        },
+        check=False,
+    )
     assert configure.returncode == 0, configure.stderr
-    with running_nginx(prefix, deployment.edge_ports, tls_dir=deployment.site.volume("tls"),
-                       acme_dir=deployment.site.volume("acme-webroot")):
+    with running_nginx(
+        prefix,
+        deployment.edge_ports,
+        tls_dir=deployment.site.volume("tls"),
+        acme_dir=deployment.site.volume("acme-webroot"),
+    ):
         yield
 
 
@@ -414,8 +463,11 @@ def certbot_round(deployment: Deployment) -> list[str]:
     (bin_dir / "certbot").write_text(f'#!/bin/sh\necho "$@" >> "{bin_dir}/certbot.calls"\n')
     (bin_dir / "certbot").chmod(0o755)
     definition = deployment.service("certbot")
-    env = {**deployment.site.environment("certbot", definition), "PATH": f"{bin_dir}:/usr/bin:/bin",
-           "TLS_DIR": deployment.site.path("certbot", "/var/lib/docvault/tls", definition)}
+    env = {
+        **deployment.site.environment("certbot", definition),
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "TLS_DIR": deployment.site.path("certbot", "/var/lib/docvault/tls", definition),
+    }
     script = deployment.site.path("certbot", definition["entrypoint"][1], definition)
     result = subprocess.run(["sh", script, "once"], env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
@@ -424,6 +476,7 @@ def certbot_round(deployment: Deployment) -> list[str]:
 
 
 # --- the walk -------------------------------------------------------------------------------------------------
+
 
 def allocate(site: SiteMapping, definition: Json) -> None:
     """A loopback port for every ``service:port`` the services name."""
@@ -479,10 +532,16 @@ async def deployed(base: Path | None = None) -> AsyncIterator[Deployment]:
     allocate(site, definition)
     dns = FakeDns()
     dns.addresses.update(api=["127.0.0.1"], bot=["127.0.0.1"])
-    edge = EdgePorts(free_port(), free_port(), site.ports["nginx:8000"], dns.port,
-                     {"api": site.ports["api:8000"], "bot": site.ports["bot:8080"]})
-    deployment = Deployment(site, definition, telegram, dns, edge, mongo_port=site.ports["mongo:27017"],
-                            redis_port=site.ports["redis:6379"])
+    edge = EdgePorts(
+        free_port(),
+        free_port(),
+        site.ports["nginx:8000"],
+        dns.port,
+        {"api": site.ports["api:8000"], "bot": site.ports["bot:8080"]},
+    )
+    deployment = Deployment(
+        site, definition, telegram, dns, edge, mongo_port=site.ports["mongo:27017"], redis_port=site.ports["redis:6379"]
+    )
     telegram.routes[(PUBLIC_HOST, PUBLIC_PORT)] = [("127.0.0.1", edge.https, True)]
     try:
         with contextlib.ExitStack() as stack:
@@ -505,6 +564,7 @@ async def deployed(base: Path | None = None) -> AsyncIterator[Deployment]:
 
 def read_as(uid: int, gid: int, path: Path) -> bool:
     """Whether a process of ``uid``/``gid`` (no other groups) can read ``path``."""
+
     def become() -> None:
         os.setgroups([])
         os.setgid(gid)

@@ -27,15 +27,23 @@ WEBHOOK_SECRET = "e2e-webhook-secret"
 VISIBLE = {"sendMessage", "editMessageText", "sendDocument", "sendPhoto"}
 
 
-def bot_env(mode: str, telegram_url: str, api_url: str, api_token: str, port: int, redis_prefix: str,
-            **extra: str) -> dict[str, str]:
+def bot_env(
+    mode: str, telegram_url: str, api_url: str, api_token: str, port: int, redis_prefix: str, **extra: str
+) -> dict[str, str]:
     """Environment of ``python -m bot`` serving ``port`` (its webhook and ops routes) on loopback."""
     return {
-        "BOT_TOKEN": BOT_TOKEN, "BOT_MODE": mode, "TELEGRAM_API_URL": telegram_url,
-        "WEBHOOK_BASE_URL": f"http://127.0.0.1:{port}", "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "API_BASE_URL": api_url, "API_SERVICE_TOKEN": api_token,
-        "REDIS_URL": redis_url(database=11), "REDIS_PREFIX": redis_prefix,
-        "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port), **extra,
+        "BOT_TOKEN": BOT_TOKEN,
+        "BOT_MODE": mode,
+        "TELEGRAM_API_URL": telegram_url,
+        "WEBHOOK_BASE_URL": f"http://127.0.0.1:{port}",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "API_BASE_URL": api_url,
+        "API_SERVICE_TOKEN": api_token,
+        "REDIS_URL": redis_url(database=11),
+        "REDIS_PREFIX": redis_prefix,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        **extra,
     }
 
 
@@ -50,14 +58,18 @@ async def forget_keys(url: str, prefix: str) -> None:
     try:
         keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         for start in range(0, len(keys), 1000):
-            await redis.delete(*keys[start:start + 1000])
+            await redis.delete(*keys[start : start + 1000])
     finally:
         await redis.aclose()
 
 
 def rabbit_env(rabbit: RabbitSettings) -> dict[str, str]:
-    return {"RABBITMQ_HOST": rabbit.host, "RABBITMQ_STREAM_PORT": str(rabbit.stream_port),
-            "RABBITMQ_EVENTS_STREAM": rabbit.events_stream, "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream}
+    return {
+        "RABBITMQ_HOST": rabbit.host,
+        "RABBITMQ_STREAM_PORT": str(rabbit.stream_port),
+        "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
+        "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
+    }
 
 
 @dataclass
@@ -88,8 +100,15 @@ async def start_service(name: str, module: str, env: Mapping[str, str], log_dir:
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:  # a restarted service appends to the same log
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, *args, cwd=ROOT, env={**os.environ, **env},
-            stdout=log, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            module,
+            *args,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     return Service(name, process, log_path)
 
 
@@ -110,8 +129,7 @@ async def wait_http_ok(url: str, service: Service, timeout: float = 30.0) -> Non
     raise AssertionError(f"{url} did not answer within {timeout} s:\n{service.output()}")
 
 
-async def read_events(rabbit: RabbitSettings, count: int, owner_id: int, timeout: float = 10.0
-                      ) -> list[EventEnvelope]:
+async def read_events(rabbit: RabbitSettings, count: int, owner_id: int, timeout: float = 10.0) -> list[EventEnvelope]:
     """The first ``count`` events of ``owner_id`` in the test's stream."""
     events: list[EventEnvelope] = []
     enough = asyncio.Event()

@@ -83,23 +83,53 @@ class RunningSystem:
         return {name: await service.stop() for name, service in reversed(list(self.services.items()))}
 
 
-def _service_envs(system: RunningSystem, overrides: Mapping[str, str], bot_overrides: Mapping[str, str],
-                  redis_prefix: str, telegram_url: str) -> dict[str, dict[str, str]]:
-    common = {**rabbit_env(system.rabbit), "MONGO_DATABASE": system.mongo.database, "HTTP_HOST": "127.0.0.1",
-              "MASTER_KEYS": TEST_MASTER_KEYS}
+def _service_envs(
+    system: RunningSystem,
+    overrides: Mapping[str, str],
+    bot_overrides: Mapping[str, str],
+    redis_prefix: str,
+    telegram_url: str,
+) -> dict[str, dict[str, str]]:
+    common = {
+        **rabbit_env(system.rabbit),
+        "MONGO_DATABASE": system.mongo.database,
+        "HTTP_HOST": "127.0.0.1",
+        "MASTER_KEYS": TEST_MASTER_KEYS,
+    }
     return {
         "processor": {**common, "HTTP_PORT": str(system.ports["processor"]), **overrides},
-        "api": {**common, "HTTP_PORT": str(system.ports["api"]), "API_SERVICE_TOKEN": API_TOKEN,
-                "S3_BUCKET": f"e2e-{uuid.uuid4().hex[:8]}", "READ_MODEL_VERSION": "1", **overrides},
-        "bot": {**bot_env(system.mode, telegram_url, system.api_url, API_TOKEN, system.ports["bot"], redis_prefix,
-                          **rabbit_env(system.rabbit)), **bot_overrides},
+        "api": {
+            **common,
+            "HTTP_PORT": str(system.ports["api"]),
+            "API_SERVICE_TOKEN": API_TOKEN,
+            "S3_BUCKET": f"e2e-{uuid.uuid4().hex[:8]}",
+            "READ_MODEL_VERSION": "1",
+            **overrides,
+        },
+        "bot": {
+            **bot_env(
+                system.mode,
+                telegram_url,
+                system.api_url,
+                API_TOKEN,
+                system.ports["bot"],
+                redis_prefix,
+                **rabbit_env(system.rabbit),
+            ),
+            **bot_overrides,
+        },
     }
 
 
 @contextlib.asynccontextmanager
-async def running_system(mode: str, log_dir: Path, overrides: Mapping[str, str] | None = None,
-                         bot_overrides: Mapping[str, str] | None = None, telegram: FakeTelegram | None = None,
-                         require_clean_exit: bool = True) -> AsyncIterator[RunningSystem]:
+async def running_system(
+    mode: str,
+    log_dir: Path,
+    overrides: Mapping[str, str] | None = None,
+    bot_overrides: Mapping[str, str] | None = None,
+    telegram: FakeTelegram | None = None,
+    require_clean_exit: bool = True,
+) -> AsyncIterator[RunningSystem]:
     """All three services on fresh streams and databases; stopped and cleaned up afterwards.
 
     ``telegram`` is the fake Bot API server to start (a plain ``FakeTelegram`` by default). The exit codes
@@ -112,8 +142,7 @@ async def running_system(mode: str, log_dir: Path, overrides: Mapping[str, str] 
     async with fresh_streams(f"e2e-{uuid.uuid4().hex[:8]}") as rabbit:
         telegram = telegram or FakeTelegram(BOT_TOKEN)
         telegram_runner, telegram_url = await telegram.start()
-        system = RunningSystem(telegram, mode, rabbit, mongo, log_dir,
-                               ports={name: free_port() for name in MODULES})
+        system = RunningSystem(telegram, mode, rabbit, mongo, log_dir, ports={name: free_port() for name in MODULES})
         system.api_url = system.url("api", "")
         system.envs = _service_envs(system, overrides or {}, bot_overrides or {}, prefix, telegram_url)
         try:

@@ -64,15 +64,15 @@ async def rabbit() -> AsyncIterator[RabbitSettings]:
 
 
 @pytest.fixture(scope="module", params=["polling", "webhook"])
-async def running(request: pytest.FixtureRequest, rabbit: RabbitSettings,
-                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+async def running(
+    request: pytest.FixtureRequest, rabbit: RabbitSettings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
     telegram = FakeTelegram(BOT_TOKEN)
     telegram_runner, telegram_url = await telegram.start()
     stub = StubState()
     stub_runner, stub_url = await start_stub(stub)
     port, prefix = free_port(), f"e2e-{uuid.uuid4().hex[:8]}"
-    env = bot_env(request.param, telegram_url, stub_url, API_TOKEN, port, prefix, PAGE_SIZE="5",
-                  **rabbit_env(rabbit))
+    env = bot_env(request.param, telegram_url, stub_url, API_TOKEN, port, prefix, PAGE_SIZE="5", **rabbit_env(rabbit))
     bot = await start_service("bot", "bot", env, tmp_path_factory.mktemp(f"bot-{request.param}"))
     try:
         await wait_http_ok(f"http://127.0.0.1:{port}/healthz", bot)
@@ -105,7 +105,7 @@ async def test_bot_process_greets_browses_and_pages_when_driven_through_telegram
 
 
 async def test_bot_process_pages_search_results_and_returns_to_them_from_a_card_when_many_match(
-    running: Running
+    running: Running,
 ) -> None:
     ann = running.person(502)
     found = await ann.says("type2 1")  # a word typed at the menu is searched for: type2 1, 10 ... 19, 5 per page
@@ -186,8 +186,9 @@ async def test_bot_process_serves_ops_routes_and_checks_the_secret_when_running(
             await asyncio.sleep(0.1)
         async with http.get(running.ops_url + "/readyz") as response:
             assert response.status == 200
-        async with http.post(running.ops_url + "/telegram/webhook", json={"update_id": 1},
-                             headers={SECRET_HEADER: "forged"}) as response:
+        async with http.post(
+            running.ops_url + "/telegram/webhook", json={"update_id": 1}, headers={SECRET_HEADER: "forged"}
+        ) as response:
             forged_status = response.status
     assert counted in metrics
     assert 'operation="sendMessage"' in metrics

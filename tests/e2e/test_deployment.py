@@ -69,15 +69,21 @@ async def public_get(deployment: Deployment, url: str) -> tuple[int, bytes]:
     assert parts and (parts[1], int(parts[2])) == (PUBLIC_HOST, PUBLIC_PORT), url
     context = ssl.create_default_context(cadata=(deployment.telegram.certificate or b"").decode())
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"https://127.0.0.1:{deployment.edge_ports.https}{parts[3]}", ssl=context,
-                            server_hostname=PUBLIC_HOST) as response:
+        async with http.get(
+            f"https://127.0.0.1:{deployment.edge_ports.https}{parts[3]}", ssl=context, server_hostname=PUBLIC_HOST
+        ) as response:
             return response.status, await response.read()
 
 
 def rabbit(deployment: Deployment, service: str, **changes: Any) -> RabbitSettings:
     env = deployment.env(service)
-    settings = RabbitSettings(host="127.0.0.1", vhost=env["RABBITMQ_VHOST"], username=env["RABBITMQ_USERNAME"],
-                              password=deployment.secret(service, "RABBITMQ_PASSWORD"), confirm_timeout_seconds=2)
+    settings = RabbitSettings(
+        host="127.0.0.1",
+        vhost=env["RABBITMQ_VHOST"],
+        username=env["RABBITMQ_USERNAME"],
+        password=deployment.secret(service, "RABBITMQ_PASSWORD"),
+        confirm_timeout_seconds=2,
+    )
     return settings.model_copy(update=changes)
 
 
@@ -101,11 +107,17 @@ async def checkpoint(deployment: Deployment) -> int:
     return -1 if found is None else int(found["offset"])
 
 
-async def run_once(deployment: Deployment, service: str, *args: str, env: dict[str, str] | None = None
-                   ) -> tuple[int, str]:
+async def run_once(
+    deployment: Deployment, service: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     """``docker compose run --rm <service> <args>``: the service's environment, another command."""
-    process = await asyncio.create_subprocess_exec(*args, env=env or deployment.env(service), cwd=Path.cwd(),
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    process = await asyncio.create_subprocess_exec(
+        *args,
+        env=env or deployment.env(service),
+        cwd=Path.cwd(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
     return process.returncode, output.decode(errors="replace")
@@ -113,12 +125,18 @@ async def run_once(deployment: Deployment, service: str, *args: str, env: dict[s
 
 # --- the start -------------------------------------------------------------------------------------------------
 
+
 async def test_deployment_starts_every_container_in_compose_order_when_brought_up(deployment: Deployment) -> None:
     services = deployment.definition["services"]
     assert [name for name, _ in deployment.walk] == topological(services)
     for name, state in deployment.walk:
-        expected = "not started" if name in ("prometheus", "grafana") else \
-            "completed" if services[name].get("restart") == "no" else "healthy"
+        expected = (
+            "not started"
+            if name in ("prometheus", "grafana")
+            else "completed"
+            if services[name].get("restart") == "no"
+            else "healthy"
+        )
         assert state == expected, name
 
 
@@ -148,14 +166,18 @@ async def test_person_saves_a_document_and_downloads_it_by_a_signed_link_through
 
 # --- least privilege ------------------------------------------------------------------------------------------
 
+
 async def test_each_service_holds_only_its_secret_files_readable_by_its_own_user_when_deployed(
     deployment: Deployment,
 ) -> None:
     for recipient in gs.RECIPIENTS:
         directory = deployment.site.volume(f"secrets-{recipient.service}")
         files = sorted(path.name for path in directory.iterdir())
-        assert files == sorted(recipient.files(gs.read_store(deployment.site.volume("secrets")), gs.Context(
-            rabbitmq_vhost=deployment.site.vhost))), recipient.service
+        assert files == sorted(
+            recipient.files(
+                gs.read_store(deployment.site.volume("secrets")), gs.Context(rabbitmq_vhost=deployment.site.vhost)
+            )
+        ), recipient.service
         sample = directory / files[0]
         assert read_as(recipient.uid, recipient.gid, sample), recipient.service
         other = 999 if recipient.uid != 999 else 10001
@@ -206,8 +228,9 @@ async def test_mongodb_gives_the_api_reads_only_and_refuses_strangers_when_logge
     database = read_model_database("docvault", 1)
     api = mongo_as(deployment, gs.MONGO_USERS["api"], deployment.secret("api", "MONGO_PASSWORD"))
     processors = mongo_as(deployment, gs.MONGO_USERS["processors"], deployment.secret("processors", "MONGO_PASSWORD"))
-    stranger: Mongo = AsyncMongoClient(f"mongodb://127.0.0.1:{deployment.mongo_port}/?directConnection=true",
-                                       serverSelectionTimeoutMS=3000)
+    stranger: Mongo = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{deployment.mongo_port}/?directConnection=true", serverSelectionTimeoutMS=3000
+    )
     try:
         assert await api[database]["documents"].count_documents({}) >= 1
         with pytest.raises(OperationFailure, match="not authorized"):
@@ -241,11 +264,14 @@ async def test_redis_refuses_strangers_and_keeps_the_bot_under_its_prefix_when_l
 
 # --- settings errors ------------------------------------------------------------------------------------------
 
+
 async def test_bot_stops_with_one_line_and_exit_78_when_a_setting_is_wrong(deployment: Deployment) -> None:
     env = {**deployment.env("bot"), "LOG_LEVEL": "verbose", "HTTP_PORT": str(free_port())}
     code, output = await run_once(deployment, "bot", sys.executable, "-m", "bot", env=env)
-    assert (code, output.strip().splitlines()) == (78, [
-        "bot: settings error: LOG_LEVEL='VERBOSE': Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"])
+    assert (code, output.strip().splitlines()) == (
+        78,
+        ["bot: settings error: LOG_LEVEL='VERBOSE': Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"],
+    )
 
 
 async def test_bot_stops_with_one_line_and_exit_78_when_telegram_refuses_the_token(deployment: Deployment) -> None:
@@ -257,20 +283,26 @@ async def test_bot_stops_with_one_line_and_exit_78_when_telegram_refuses_the_tok
     finally:
         await runner.cleanup()
     assert code == 78
-    assert output.strip().splitlines()[-1] == ("bot: BOT_TOKEN: Telegram answered 'Unauthorized': the token is "
-                                               "wrong or was revoked in @BotFather")
+    assert output.strip().splitlines()[-1] == (
+        "bot: BOT_TOKEN: Telegram answered 'Unauthorized': the token is wrong or was revoked in @BotFather"
+    )
     assert "Traceback" not in output
 
 
 async def test_processor_stops_with_one_line_when_its_secret_file_is_missing(deployment: Deployment) -> None:
     env = {**deployment.env("processors"), "RABBITMQ_PASSWORD_FILE": "/run/docvault/secrets/missing"}
     code, output = await run_once(deployment, "processors", sys.executable, "-m", "stream_processors", "run", env=env)
-    assert (code, output.strip().splitlines()) == (78, [
-        "processor: settings error: RABBITMQ_PASSWORD_FILE=/run/docvault/secrets/missing: cannot read it "
-        "(No such file or directory)"])
+    assert (code, output.strip().splitlines()) == (
+        78,
+        [
+            "processor: settings error: RABBITMQ_PASSWORD_FILE=/run/docvault/secrets/missing: cannot read it "
+            "(No such file or directory)"
+        ],
+    )
 
 
 # --- restore --------------------------------------------------------------------------------------------------
+
 
 async def test_read_models_are_restored_from_the_stream_when_mongodb_lost_them(deployment: Deployment) -> None:
     bob = Chat(deployment.telegram, 9102)
@@ -283,8 +315,9 @@ async def test_read_models_are_restored_from_the_stream_when_mongodb_lost_them(d
                 await client.drop_database(name)  # MongoDB lost everything DocVault kept in it
     finally:
         await client.close()
-    code, output = await run_once(deployment, "processors", sys.executable, "-m", "stream_processors", "rebuild",
-                                  "--version", "1")
+    code, output = await run_once(
+        deployment, "processors", sys.executable, "-m", "stream_processors", "rebuild", "--version", "1"
+    )
     assert code == 0, output
     await deployment.start("processors")  # docker compose start processors
     await bob.says("/documents")
@@ -293,6 +326,7 @@ async def test_read_models_are_restored_from_the_stream_when_mongodb_lost_them(d
 
 
 # --- scale-out ------------------------------------------------------------------------------------------------
+
 
 def handled_by(process: Process) -> set[int]:
     """The update ids a bot replica handled (its "update handled" log lines)."""
@@ -336,8 +370,9 @@ async def test_bot_replicas_wait_for_each_other_on_one_person_when_isolation_is_
 ) -> None:
     dana = Chat(deployment.telegram, 9104)
     await dana.says("/start")
-    redis = Redis(port=deployment.redis_port, username=gs.REDIS_USER,
-                  password=deployment.secret("bot", "REDIS_PASSWORD"))
+    redis = Redis(
+        port=deployment.redis_port, username=gs.REDIS_USER, password=deployment.secret("bot", "REDIS_PASSWORD")
+    )
     lock = f"docvault:fsm:{dana.user_id}:{dana.user_id}:lock"  # what another replica holds while handling
     try:
         assert await redis.set(lock, "other-replica", px=60_000, nx=True)
@@ -355,8 +390,12 @@ async def test_bot_replicas_wait_for_each_other_on_one_person_when_isolation_is_
 
 async def test_standby_processor_takes_over_when_the_active_one_is_killed(deployment: Deployment) -> None:
     active = deployment.processes["processors"]
-    standby = await deployment.start("processors", {**deployment.env("processors"), "HTTP_PORT": str(free_port())},
-                                     label="processors-standby", hostname="processors-2")  # healthy while waiting
+    standby = await deployment.start(
+        "processors",
+        {**deployment.env("processors"), "HTTP_PORT": str(free_port())},
+        label="processors-standby",
+        hostname="processors-2",
+    )  # healthy while waiting
     while "standby: lease held by another instance" not in standby.output():
         await asyncio.sleep(0.1)
     eve = Chat(deployment.telegram, 9105)

@@ -32,14 +32,15 @@ CONTENT = b"%PDF-1.7\n" + os.urandom(300_000)
 
 
 @pytest.fixture(scope="module", params=["polling", "webhook"])
-async def system(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningSystem]:
+async def system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningSystem]:
     async with running_system(request.param, tmp_path_factory.mktemp(f"full-{request.param}")) as running:
         yield running
 
 
 async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_when_using_the_bot(
-    system: RunningSystem
+    system: RunningSystem,
 ) -> None:
     ann = system.person(801)
     await ann.says("/start")
@@ -53,8 +54,9 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     assert ann.buttons()[0][0] == "Passport (1)"
     await ann.presses("Passport")
     opened = await ann.presses("Main passport")
-    assert text_of(opened).startswith("📄 <b>Main passport</b>\nType: Passport\nFile: passport.pdf\n"
-                                      "Format: PDF, 293 KB\nAdded: ")
+    assert text_of(opened).startswith(
+        "📄 <b>Main passport</b>\nType: Passport\nFile: passport.pdf\nFormat: PDF, 293 KB\nAdded: "
+    )
     assert text_of(opened).endswith(" MSK")  # the bot's time zone, named
 
     by_id = await ann.presses("Get file")
@@ -107,8 +109,9 @@ async def _handled(system: RunningSystem, endpoint: str, status: str, count: int
     raise AssertionError(f"the bot did not count {count} updates of {endpoint}")
 
 
-async def _person_row(system: RunningSystem, ann: Chat, fault: str, checked: str) -> tuple[FaultRow,
-                                                                                           list[EventEnvelope]]:
+async def _person_row(
+    system: RunningSystem, ann: Chat, fault: str, checked: str
+) -> tuple[FaultRow, list[EventEnvelope]]:
     """The person's events in the stream (all confirmed to the bot) against the processor's ledger."""
     await wait_caught_up(system.rabbit, system.mongo)
     events = [event for event in await stream_events(system.rabbit) if event.owner_id == ann.user_id]
@@ -116,9 +119,7 @@ async def _person_row(system: RunningSystem, ann: Chat, fault: str, checked: str
     return row, events
 
 
-async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_there(
-    system: RunningSystem
-) -> None:
+async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_there(system: RunningSystem) -> None:
     telegram, ann, bob = system.telegram, system.person(811), system.person(812)
     await _adds(ann, "Receipts", "Lunch", b"%PDF lunch " + os.urandom(64))
     await ann.says("/documents")
@@ -130,8 +131,11 @@ async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_
     for person, text in ((ann, "/documents"), (bob, "/documents"), (ann, "/start")):
         await telegram.user_says_in(group, person.user_id, text)
     in_group = telegram.message_in(group, "Your documents by type:", ann_types["reply_markup"])
-    refused = [await bob.presses("Receipts", on=in_group), await ann.presses("Receipts", on=in_group),
-               await bob.presses("Receipts", on=ann_types)]  # Ann's list forwarded to Bob
+    refused = [
+        await bob.presses("Receipts", on=in_group),
+        await ann.presses("Receipts", on=in_group),
+        await bob.presses("Receipts", on=ann_types),
+    ]  # Ann's list forwarded to Bob
     await _handled(system, "message:private_chats.explain", "refused", 3)
 
     to_group = [c for c in telegram.calls[mark:] if c.params.get("chat_id") == str(group["id"])]
@@ -139,15 +143,17 @@ async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_
     alert = ("answerCallbackQuery", EN.plain("private.button"), "true")
     assert [(c.method, c.params.get("text"), c.params.get("show_alert")) for c in refused] == [alert] * 3
     assert not [c for c in telegram.calls[mark:] if c.method in ("editMessageText", "sendDocument")]
-    row, events = await _person_row(system, ann, "group chat: a member asks for documents, buttons pressed there "
-                                    "and forwarded", "one explanation per group; alerts; no list, file or event")
+    row, events = await _person_row(
+        system,
+        ann,
+        "group chat: a member asks for documents, buttons pressed there and forwarded",
+        "one explanation per group; alerts; no list, file or event",
+    )
     assert [type(e.payload) for e in events] == [DocumentAdded]  # nothing from the group
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (1, 1, 0, 0)
 
 
-async def test_rename_is_abandoned_when_the_person_opens_another_document_before_typing(
-    system: RunningSystem
-) -> None:
+async def test_rename_is_abandoned_when_the_person_opens_another_document_before_typing(system: RunningSystem) -> None:
     ann = system.person(821)
     await _adds(ann, "Receipts", "Alpha", b"%PDF alpha " + os.urandom(64))
     await _adds(ann, "Receipts", "Bravo", b"%PDF bravo " + os.urandom(64), type_exists=True)
@@ -166,8 +172,12 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
     assert text_of(typed) == EN("search.nothing_at_menu", query="hello")
     found = await ann.says("/search alpha")
     assert text_of(found) == EN("search.results", query="alpha") and ann.buttons()[0][0] == "Alpha · Receipts"
-    row, events = await _person_row(system, ann, "abandoned dialog: rename of A left open, B opened and fetched, "
-                                    "then text typed", "A keeps its name; the text answered as at the menu")
+    row, events = await _person_row(
+        system,
+        ann,
+        "abandoned dialog: rename of A left open, B opened and fetched, then text typed",
+        "A keeps its name; the text answered as at the menu",
+    )
     assert not [e for e in events if isinstance(e.payload, DocumentRenamed)]
     assert [type(e.payload) for e in events] == [DocumentAdded, DocumentAdded]
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (2, 2, 0, 0)
@@ -175,10 +185,19 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
 
 def exported_names(exposition: str) -> set[str]:
     """Every sample name a /metrics page can carry, including families not observed yet."""
-    suffixes = {"counter": ("_total", "_created"), "gauge": ("",), "info": ("_info",), "unknown": ("",),
-                "histogram": ("_bucket", "_count", "_sum", "_created"), "summary": ("", "_count", "_sum", "_created")}
-    return {family.name + suffix for family in text_string_to_metric_families(exposition)
-            for suffix in suffixes.get(family.type, ("",))}
+    suffixes = {
+        "counter": ("_total", "_created"),
+        "gauge": ("",),
+        "info": ("_info",),
+        "unknown": ("",),
+        "histogram": ("_bucket", "_count", "_sum", "_created"),
+        "summary": ("", "_count", "_sum", "_created"),
+    }
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(exposition)
+        for suffix in suffixes.get(family.type, ("",))
+    }
 
 
 async def test_services_export_every_metric_the_dashboards_and_alerts_read_when_running(system: RunningSystem) -> None:

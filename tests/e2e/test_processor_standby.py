@@ -39,15 +39,18 @@ def heartbeat(age: float, machine: str = "host-b/boot", pid: int = 200) -> dict[
     return {"token": "t", "machine": machine, "pid": pid, "renewed_at": NOW - timedelta(seconds=age)}
 
 
-@pytest.mark.parametrize(("current", "alive", "expected"), [
-    (None, True, True),                                            # nobody ever held it
-    (heartbeat(0.5), True, False),                                 # renewed within the TTL on another machine
-    (heartbeat(10.5), True, True),                                 # silent for longer than the TTL
-    (heartbeat(0.5, machine="host-a/boot", pid=300), False, True),  # its process here is gone: a restart
-    (heartbeat(0.5, machine="host-a/boot", pid=300), True, False),  # a live instance on this machine
-    (heartbeat(0.5, machine="host-a/boot", pid=100), True, True),  # an earlier life of this very pid
-    ({**heartbeat(0.5), "renewed_at": lease_module.RELEASED}, True, True),  # released by a clean stop
-])
+@pytest.mark.parametrize(
+    ("current", "alive", "expected"),
+    [
+        (None, True, True),  # nobody ever held it
+        (heartbeat(0.5), True, False),  # renewed within the TTL on another machine
+        (heartbeat(10.5), True, True),  # silent for longer than the TTL
+        (heartbeat(0.5, machine="host-a/boot", pid=300), False, True),  # its process here is gone: a restart
+        (heartbeat(0.5, machine="host-a/boot", pid=300), True, False),  # a live instance on this machine
+        (heartbeat(0.5, machine="host-a/boot", pid=100), True, True),  # an earlier life of this very pid
+        ({**heartbeat(0.5), "renewed_at": lease_module.RELEASED}, True, True),  # released by a clean stop
+    ],
+)
 def test_may_take_over_decides_by_renewal_age_and_holder_when_looking_at_the_heartbeat(
     current: dict[str, object] | None, alive: bool, expected: bool
 ) -> None:

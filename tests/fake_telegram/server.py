@@ -121,9 +121,11 @@ class FakeTelegram:
 
     def updates_of(self, user_id: int) -> list[int]:
         """The ids of the updates a person sent, in order."""
-        return [update_id for update_id, update in self._pushed.items()
-                if any(isinstance(body, dict) and body.get("from", {}).get("id") == user_id
-                       for body in update.values())]
+        return [
+            update_id
+            for update_id, update in self._pushed.items()
+            if any(isinstance(body, dict) and body.get("from", {}).get("id") == user_id for body in update.values())
+        ]
 
     async def _queue(self, update: Json) -> None:
         async with self._changed:
@@ -131,8 +133,13 @@ class FakeTelegram:
             self._changed.notify_all()
 
     def _user_message(self, user_id: int, language: str, **fields: Any) -> Json:
-        return {"message_id": self._next(), "date": int(time.time()), "from": self.user(user_id, language),
-                "chat": {"id": user_id, "type": "private", "first_name": f"User{user_id}"}, **fields}
+        return {
+            "message_id": self._next(),
+            "date": int(time.time()),
+            "from": self.user(user_id, language),
+            "chat": {"id": user_id, "type": "private", "first_name": f"User{user_id}"},
+            **fields,
+        }
 
     async def user_says(self, user_id: int, text: str, language: str = "en") -> int:
         return await self.push_update("message", self._user_message(user_id, language, text=text))
@@ -151,8 +158,9 @@ class FakeTelegram:
     async def channel_posts(self, chat: Json, text: str) -> int:
         """A post in a channel: no person sends it (no ``from``)."""
         self._chats[chat["id"]] = chat
-        return await self.push_update("channel_post", {"message_id": self._next(), "date": int(time.time()),
-                                                       "chat": chat, "text": text})
+        return await self.push_update(
+            "channel_post", {"message_id": self._next(), "date": int(time.time()), "chat": chat, "text": text}
+        )
 
     def message_in(self, chat: Json, text: str, reply_markup: Json | None = None) -> Json:
         """A message of the bot shown in ``chat`` (a group) with buttons, for a member to press."""
@@ -168,8 +176,9 @@ class FakeTelegram:
         self._paths[path] = file_id
         return file_id, unique
 
-    async def user_sends_document(self, user_id: int, data: bytes, file_name: str | None,
-                                  mime_type: str | None = "application/pdf", **fields: Any) -> str:
+    async def user_sends_document(
+        self, user_id: int, data: bytes, file_name: str | None, mime_type: str | None = "application/pdf", **fields: Any
+    ) -> str:
         file_id, unique = self.register_file(data)
         document: Json = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data)}
         document.update({k: v for k, v in (("file_name", file_name), ("mime_type", mime_type)) if v})
@@ -177,16 +186,23 @@ class FakeTelegram:
         return file_id
 
     async def user_presses(self, user_id: int, message: Json, callback_data: str) -> int:
-        query = {"id": str(self._next()), "from": self.user(user_id), "chat_instance": "fake-chat",
-                 "message": message, "data": callback_data}
+        query = {
+            "id": str(self._next()),
+            "from": self.user(user_id),
+            "chat_instance": "fake-chat",
+            "message": message,
+            "data": callback_data,
+        }
         return await self.push_update("callback_query", query)
 
     def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
         self._failures.setdefault(method, []).append(Failure(status, description, retry_after))
 
-    async def wait_for_call(self, predicate: Callable[[BotCall], bool], timeout: float = 15.0,
-                            after: int = 0) -> BotCall:
+    async def wait_for_call(
+        self, predicate: Callable[[BotCall], bool], timeout: float = 15.0, after: int = 0
+    ) -> BotCall:
         """The first call (at index ``after`` or later) that satisfies ``predicate``; waits for it."""
+
         async def found() -> BotCall:
             async with self._changed:
                 while True:
@@ -194,6 +210,7 @@ class FakeTelegram:
                         if predicate(call):
                             return call
                     await self._changed.wait()
+
         return await asyncio.wait_for(found(), timeout)
 
     def uploaded_documents(self) -> list[bytes]:
@@ -244,8 +261,9 @@ class FakeTelegram:
 
     async def _m_setWebhook(self, params: Json, files: dict[str, bytes]) -> tuple[Any, None]:
         allowed = json.loads(params["allowed_updates"]) if "allowed_updates" in params else None
-        self.webhook = Webhook(params["url"], params.get("secret_token"), int(params.get("max_connections", 40)),
-                               allowed)
+        self.webhook = Webhook(
+            params["url"], params.get("secret_token"), int(params.get("max_connections", 40)), allowed
+        )
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.create_task(self._deliver())
         return True, None
@@ -273,16 +291,20 @@ class FakeTelegram:
 
     def _bot_message(self, chat_id: int, **fields: Any) -> Json:
         message_id = self._next()
-        message = {"message_id": message_id, "date": int(time.time()),
-                   "from": {"id": BOT_ID, "is_bot": True, "first_name": "DocVault"},
-                   "chat": self._chats.get(chat_id, {"id": chat_id, "type": "private"})}
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "DocVault"},
+            "chat": self._chats.get(chat_id, {"id": chat_id, "type": "private"}),
+        }
         message.update({k: v for k, v in fields.items() if v is not None})
         self._messages[(chat_id, message_id)] = message
         return message
 
     async def _m_sendMessage(self, params: Json, files: dict[str, bytes]) -> tuple[Any, None]:
-        return self._bot_message(int(params["chat_id"]), text=params["text"],
-                                 reply_markup=_json_field(params, "reply_markup")), None
+        return self._bot_message(
+            int(params["chat_id"]), text=params["text"], reply_markup=_json_field(params, "reply_markup")
+        ), None
 
     async def _edited(self, params: Json, changes: Json) -> Json:
         key = (int(params["chat_id"]), int(params["message_id"]))
@@ -290,8 +312,11 @@ class FakeTelegram:
         if message is None:
             raise _ApiError(400, "Bad Request: message to edit not found")
         if all(message.get(name) == value for name, value in changes.items()):
-            raise _ApiError(400, "Bad Request: message is not modified: specified new message content and reply "
-                                 "markup are exactly the same as a current content and reply markup of the message")
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
         message.update(changes)
         return message
 
@@ -337,8 +362,12 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: invalid file_id")
         if len(stored.data) > self.download_limit:
             raise _ApiError(400, "Bad Request: file is too big")
-        return {"file_id": params["file_id"], "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data), "file_path": stored.path}, None
+        return {
+            "file_id": params["file_id"],
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.path,
+        }, None
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = self._paths.get(request.match_info["path"])

@@ -46,8 +46,7 @@ async def test_fake_long_polls_until_an_update_arrives_when_none_is_pending(
     assert await client.get_updates(offset=update.update_id + 1, timeout=0) == []
 
 
-async def test_fake_refuses_identical_edits_when_nothing_changed(fake: tuple[FakeTelegram, str],
-                                                                 client: Bot) -> None:
+async def test_fake_refuses_identical_edits_when_nothing_changed(fake: tuple[FakeTelegram, str], client: Bot) -> None:
     sent = await client.send_message(7, "same")
     plain = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(fake[1])))
     try:
@@ -69,9 +68,7 @@ async def test_fake_answers_429_with_retry_after_when_told_to(fake: tuple[FakeTe
         await client.get_me()
 
 
-async def test_fake_serves_files_and_keeps_uploads_when_files_move(
-    fake: tuple[FakeTelegram, str], client: Bot
-) -> None:
+async def test_fake_serves_files_and_keeps_uploads_when_files_move(fake: tuple[FakeTelegram, str], client: Bot) -> None:
     file_id, _ = fake[0].register_file(b"\x00\x01 bytes")
     file = await client.get_file(file_id)
     assert file.file_path is not None
@@ -83,16 +80,16 @@ async def test_fake_serves_files_and_keeps_uploads_when_files_move(
         await client.send_document(7, "unknown-file-id")
 
 
-async def test_fake_refuses_big_files_when_over_the_download_limit(fake: tuple[FakeTelegram, str],
-                                                                   client: Bot) -> None:
+async def test_fake_refuses_big_files_when_over_the_download_limit(fake: tuple[FakeTelegram, str], client: Bot) -> None:
     fake[0].download_limit = 10
     file_id, _ = fake[0].register_file(b"x" * 11)
     with pytest.raises(TelegramBadRequest, match="file is too big"):
         await client.get_file(file_id)
 
 
-async def test_fake_delivers_updates_with_the_secret_when_a_webhook_is_set(fake: tuple[FakeTelegram, str],
-                                                                           client: Bot) -> None:
+async def test_fake_delivers_updates_with_the_secret_when_a_webhook_is_set(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
     received: list[tuple[str, dict[str, object]]] = []
 
     async def endpoint(request: web.Request) -> web.Response:
@@ -121,8 +118,9 @@ async def test_fake_delivers_updates_with_the_secret_when_a_webhook_is_set(fake:
         await runner.cleanup()
 
 
-async def test_fake_carries_the_group_when_people_and_the_bot_write_in_one(fake: tuple[FakeTelegram, str],
-                                                                           client: Bot) -> None:
+async def test_fake_carries_the_group_when_people_and_the_bot_write_in_one(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
     group = FakeTelegram.group(-1001, "Family")
     await fake[0].user_says_in(group, 7, "/documents")
     await fake[0].channel_posts(FakeTelegram.group(-1002, "News", kind="channel"), "news")
@@ -138,8 +136,9 @@ async def test_fake_carries_the_group_when_people_and_the_bot_write_in_one(fake:
     assert reply.chat.type == "supergroup" and reply.chat.title == "Family"
 
 
-async def test_fake_keeps_one_command_list_per_language_when_commands_are_set(fake: tuple[FakeTelegram, str],
-                                                                              client: Bot) -> None:
+async def test_fake_keeps_one_command_list_per_language_when_commands_are_set(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
     await client.set_my_commands([BotCommand(command="help", description="Help")])
     await client.set_my_commands([BotCommand(command="help", description="Помощь")], language_code="ru")
     await client.set_my_commands([BotCommand(command="menu", description="Menu")])  # replaces the default list

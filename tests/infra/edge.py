@@ -49,8 +49,13 @@ class EdgePorts:
     upstreams: Mapping[str, int]
 
 
-def render(prefix: Path, ports: EdgePorts, resolver_valid: str = "1s", tls_dir: Path | None = None,
-           acme_dir: Path | None = None) -> Path:
+def render(
+    prefix: Path,
+    ports: EdgePorts,
+    resolver_valid: str = "1s",
+    tls_dir: Path | None = None,
+    acme_dir: Path | None = None,
+) -> Path:
     """A copy of the config that runs here: paths under ``prefix`` (the certificate in ``tls_dir`` and the ACME
     webroot in ``acme_dir`` when given: the volumes compose would mount), ports on loopback, the test's resolver."""
     tls_dir, acme_dir = tls_dir or prefix / "tls", acme_dir or prefix / "acme"
@@ -59,23 +64,32 @@ def render(prefix: Path, ports: EdgePorts, resolver_valid: str = "1s", tls_dir: 
     conf = replace_once(conf, "pid /tmp/nginx.pid;", f"pid {prefix}/nginx.pid;")
     conf = replace_once(conf, "error_log /dev/stderr warn;", f"error_log {prefix}/error.log warn;")
     conf = replace_once(conf, "access_log /dev/stdout docvault;", f"access_log {prefix}/access.log docvault;")
-    conf = replace_once(conf, "resolver 127.0.0.11 valid=5s ipv6=off;",
-                        f"resolver 127.0.0.1:{ports.dns} valid={resolver_valid} ipv6=off;")
+    conf = replace_once(
+        conf,
+        "resolver 127.0.0.11 valid=5s ipv6=off;",
+        f"resolver 127.0.0.1:{ports.dns} valid={resolver_valid} ipv6=off;",
+    )
     for name, address in UPSTREAM_MAP.items():
         conf = replace_once(conf, f"default {address};", f"default {name}:{ports.upstreams[name]};")
     conf = conf.replace("/etc/nginx/docvault/proxy_headers.conf", str(PROXY_HEADERS))
-    conf = replace_once(conf, "include /etc/nginx/conf.d/docvault-trusted-proxies*.conf;",
-                        f"include {prefix}/conf.d/docvault-trusted-proxies*.conf;")
-    conf = replace_once(conf, "ssl_certificate /etc/nginx/tls/fullchain.pem;",
-                        f"ssl_certificate {tls_dir}/fullchain.pem;")
-    conf = replace_once(conf, "ssl_certificate_key /etc/nginx/tls/privkey.pem;",
-                        f"ssl_certificate_key {tls_dir}/privkey.pem;")
+    conf = replace_once(
+        conf,
+        "include /etc/nginx/conf.d/docvault-trusted-proxies*.conf;",
+        f"include {prefix}/conf.d/docvault-trusted-proxies*.conf;",
+    )
+    conf = replace_once(
+        conf, "ssl_certificate /etc/nginx/tls/fullchain.pem;", f"ssl_certificate {tls_dir}/fullchain.pem;"
+    )
+    conf = replace_once(
+        conf, "ssl_certificate_key /etc/nginx/tls/privkey.pem;", f"ssl_certificate_key {tls_dir}/privkey.pem;"
+    )
     conf = replace_once(conf, "root /var/www/acme;", f"root {acme_dir};")
     conf = replace_once(conf, "listen 80 default_server;", f"listen 127.0.0.1:{ports.http} default_server;")
     conf = replace_once(conf, "listen 443 ssl default_server;", f"listen 127.0.0.1:{ports.https} ssl default_server;")
     conf = replace_once(conf, "listen 8000;", f"listen 127.0.0.1:{ports.internal};")
-    temp_paths = "".join(f"    {kind}_temp_path {prefix}/{kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp_paths = "".join(
+        f"    {kind}_temp_path {prefix}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     conf = replace_once(conf, "http {\n", "http {\n" + temp_paths)
     for directory in (prefix / "conf.d", tls_dir, acme_dir):
         directory.mkdir(exist_ok=True)
@@ -85,6 +99,7 @@ def render(prefix: Path, ports: EdgePorts, resolver_valid: str = "1s", tls_dir: 
 
 
 # --- a DNS server standing in for Docker's --------------------------------------------------------------------
+
 
 class FakeDns:
     """Answers A queries for the names in ``addresses`` (several addresses: a scaled service), NXDOMAIN else."""
@@ -123,6 +138,7 @@ class FakeDns:
 
 
 # --- stub upstreams -------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Seen:
@@ -182,6 +198,7 @@ def start_stub(name: str, host: str = "127.0.0.1", port: int = 0) -> Stub:
 
 # --- nginx and clients ----------------------------------------------------------------------------------------
 
+
 def client_context(certificate: Path) -> ssl.SSLContext:
     """What Telegram does with an uploaded certificate: trust exactly it, and check the address it names."""
     context = ssl.create_default_context(cafile=str(certificate))
@@ -189,8 +206,14 @@ def client_context(certificate: Path) -> ssl.SSLContext:
     return context
 
 
-def request(port: int, method: str, path: str, body: bytes = b"", headers: Mapping[str, str] | None = None,
-            tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> tuple[int, bytes]:
     connection: http.client.HTTPConnection
     if tls is not None:
         connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=tls)
@@ -222,12 +245,16 @@ def edge_ports(upstreams: Mapping[str, int], dns_port: int) -> EdgePorts:
 
 
 @contextmanager
-def running_nginx(prefix: Path, ports: EdgePorts, tls_dir: Path | None = None,
-                  acme_dir: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running_nginx(
+    prefix: Path, ports: EdgePorts, tls_dir: Path | None = None, acme_dir: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """nginx with the rendered config in the foreground until the block ends (certificate already in place)."""
     conf = render(prefix, ports, tls_dir=tls_dir, acme_dir=acme_dir)
-    process = subprocess.Popen([require_binary("nginx"), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [require_binary("nginx"), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(ports.https, process, prefix / "error.log")
         yield process

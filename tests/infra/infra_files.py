@@ -59,6 +59,7 @@ def load_json(path: Path) -> Json:
 
 # --- compose ------------------------------------------------------------------------------------------------
 
+
 class Interpolation:
     """One ``${...}`` reference: the variable, its operator (``:-``, ``-``, ``:?``, ``?`` or none) and argument."""
 
@@ -106,6 +107,7 @@ def scalars(node: Any) -> Iterator[str]:
 def interpolate(node: Any, environ: Mapping[str, str]) -> Any:
     """Apply compose's interpolation to every string value, the way `docker compose config` does."""
     if isinstance(node, str):
+
         def substitute(match: re.Match[str]) -> str:
             if match["escaped"]:
                 return "$"
@@ -116,6 +118,7 @@ def interpolate(node: Any, environ: Mapping[str, str]) -> Any:
             if reference.required and (value is None or reference.op == ":?" and not value):
                 raise KeyError(f"{reference.name}: {reference.arg}")
             return value or ""
+
         return INTERPOLATION.sub(substitute, node)
     if isinstance(node, Mapping):
         return {key: interpolate(child, environ) for key, child in node.items()}
@@ -165,11 +168,16 @@ def mounts(service: Json) -> list[tuple[str, str, bool]]:
 
 def mounted_in(volume: str) -> dict[str, tuple[str, bool]]:
     """Which services mount the named ``volume``, where and whether read-only."""
-    return {name: (target, read_only) for name, service in services().items()
-            for source, target, read_only in mounts(service) if source == volume}
+    return {
+        name: (target, read_only)
+        for name, service in services().items()
+        for source, target, read_only in mounts(service)
+        if source == volume
+    }
 
 
 # --- Dockerfile -----------------------------------------------------------------------------------------------
+
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
@@ -197,8 +205,22 @@ def dockerfile_stages() -> list[list[tuple[str, str]]]:
 # --- PromQL -----------------------------------------------------------------------------------------------------
 
 # Words that are PromQL syntax, not metric names, when they stand without a following "(".
-PROMQL_WORDS = {"and", "or", "unless", "offset", "bool", "by", "without", "on", "ignoring", "group_left",
-                "group_right", "inf", "nan", "le"}
+PROMQL_WORDS = {
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "bool",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+    "le",
+}
 GRAFANA_VARIABLE = re.compile(r"\$(?:\{[^}]*\}|\w+)")
 GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 IDENTIFIER = re.compile(r"(?<![\w.:])([A-Za-z_:][A-Za-z0-9_:]*)(\s*\()?")
@@ -220,8 +242,13 @@ def defined_metric_names() -> set[str]:
 
     from service_kit import metrics
 
-    suffixes = {"counter": ("_total", "_created"), "gauge": ("",), "info": ("_info",),
-                "histogram": ("_bucket", "_count", "_sum", "_created"), "summary": ("", "_count", "_sum", "_created")}
+    suffixes = {
+        "counter": ("_total", "_created"),
+        "gauge": ("",),
+        "info": ("_info",),
+        "histogram": ("_bucket", "_count", "_sum", "_created"),
+        "summary": ("", "_count", "_sum", "_created"),
+    }
     names: set[str] = set()
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):

@@ -27,11 +27,33 @@ from tests.infra.infra_files import (
 
 SCHEMA = Path(__file__).parent / "compose_spec" / "compose-spec.json"
 APP_SERVICES = {"api": "api", "processors": "stream_processors", "bot": "bot"}
-ISSUE_SERVICES = {"rabbitmq", "mongo", "redis", "s3", "s3-init", "api", "processors", "bot", "nginx", "prometheus",
-                  "grafana", "secrets-init", "tls-init", "mongo-init", "certbot"}
-STATEFUL = {"rabbitmq": "/var/lib/rabbitmq", "mongo": "/data/db", "redis": "/data", "s3": "/data",
-            "prometheus": "/prometheus", "grafana": "/var/lib/grafana", "secrets-init": "/var/lib/docvault/secrets",
-            "certbot": "/etc/letsencrypt"}
+ISSUE_SERVICES = {
+    "rabbitmq",
+    "mongo",
+    "redis",
+    "s3",
+    "s3-init",
+    "api",
+    "processors",
+    "bot",
+    "nginx",
+    "prometheus",
+    "grafana",
+    "secrets-init",
+    "tls-init",
+    "mongo-init",
+    "certbot",
+}
+STATEFUL = {
+    "rabbitmq": "/var/lib/rabbitmq",
+    "mongo": "/data/db",
+    "redis": "/data",
+    "s3": "/data",
+    "prometheus": "/prometheus",
+    "grafana": "/var/lib/grafana",
+    "secrets-init": "/var/lib/docvault/secrets",
+    "certbot": "/etc/letsencrypt",
+}
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|_KEY$|PRIVATE", re.IGNORECASE)
 SECRET_FILES = "/run/docvault/secrets/"
 # An access key id names an S3 identity (like a user name); its secret is S3_SECRET_KEY_FILE.
@@ -146,7 +168,8 @@ def test_compose_holds_no_secret_literal_when_read() -> None:
 
 def test_env_example_lists_every_compose_variable_with_secrets_left_empty_when_copied() -> None:
     example = dict(
-        line.split("=", 1) for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
         if line and not line.startswith("#")
     )
     referenced = {ref.name for ref in compose_references()}
@@ -260,8 +283,10 @@ def test_rabbitmq_config_enables_streams_and_advertises_the_service_name_when_mo
     for plugin in ("rabbitmq_stream", "rabbitmq_prometheus", "rabbitmq_management"):
         assert re.search(rf"[\[,]{plugin}[,\]]", plugins), plugin
     settings = dict(
-        (key.strip(), value.strip()) for key, _, value in (
-            line.partition("=") for line in (ROOT / "infra" / "rabbitmq" / "docvault.conf").read_text().splitlines()
+        (key.strip(), value.strip())
+        for key, _, value in (
+            line.partition("=")
+            for line in (ROOT / "infra" / "rabbitmq" / "docvault.conf").read_text().splitlines()
             if line.strip() and not line.startswith("#")
         )
     )

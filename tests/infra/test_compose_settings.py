@@ -26,14 +26,27 @@ from tests.infra.infra_files import INFRA, Json, dockerfile_instructions, mounte
 
 SECRET_DIR = "/run/docvault/secrets"
 DELIVERY = PurePosixPath(gs.DELIVERY_DIR)
-SETTINGS: dict[str, type[BaseSettings]] = {"bot": BotSettings, "api": ApiSettings, "processors": ProcessorSettings,
-                                           "s3-init": S3Settings, "mongo-init": mongo_users.MongoUsersSettings}
-SCRIPT_ENVIRONMENT: dict[str, tuple[str, ...]] = {"secrets-init": gs.ENVIRONMENT, "tls-init": tls_init.ENVIRONMENT,
-                                                  "s3-init": create_bucket.ENVIRONMENT}
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "bot": BotSettings,
+    "api": ApiSettings,
+    "processors": ProcessorSettings,
+    "s3-init": S3Settings,
+    "mongo-init": mongo_users.MongoUsersSettings,
+}
+SCRIPT_ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "secrets-init": gs.ENVIRONMENT,
+    "tls-init": tls_init.ENVIRONMENT,
+    "s3-init": create_bucket.ENVIRONMENT,
+}
 # The users the official images run as (their Dockerfiles: docker-library/rabbitmq 4.2/ubuntu, mongo 8.0,
 # redis alpine; seaweedfs docker/Dockerfile.go_build; grafana's image runs as 472:0).
-IMAGE_USERS = {"rabbitmq": (999, 999), "mongo": (999, 999), "redis": (999, 1000), "s3": (1000, 1000),
-               "grafana": (472, 0)}
+IMAGE_USERS = {
+    "rabbitmq": (999, 999),
+    "mongo": (999, 999),
+    "redis": (999, 1000),
+    "s3": (1000, 1000),
+    "grafana": (472, 0),
+}
 SAMPLE = {name: f"sample-{name.lower()}" for name in gs.SECRET_NAMES}
 
 
@@ -58,8 +71,11 @@ def disagreements(name: str, service: Json) -> list[str]:
                 required.add(variable)
     given = set(service_env(service))
     problems = [f"{name}: {variable} is given but nothing reads it" for variable in sorted(given - readable)]
-    problems += [f"{name}: {variable} is required but not given" for variable in sorted(required)
-                 if not {variable, f"{variable}_FILE"} & given]
+    problems += [
+        f"{name}: {variable} is required but not given"
+        for variable in sorted(required)
+        if not {variable, f"{variable}_FILE"} & given
+    ]
     return problems
 
 
@@ -89,6 +105,7 @@ def secret_paths(service: Json) -> set[str]:
 
 # --- compose and the settings ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(set(SETTINGS) | set(SCRIPT_ENVIRONMENT)))
 def test_compose_gives_each_of_our_containers_what_its_settings_read_when_configured(name: str) -> None:
     assert disagreements(name, services()[name]) == []
@@ -98,8 +115,10 @@ def test_compose_check_finds_a_misspelt_and_a_missing_variable_when_they_appear(
     bot = copy.deepcopy(services()["bot"])
     bot["environment"]["RABBITMQ_PASWORD_FILE"] = bot["environment"].pop("RABBITMQ_PASSWORD_FILE")
     del bot["environment"]["BOT_TOKEN_FILE"]
-    assert disagreements("bot", bot) == ["bot: RABBITMQ_PASWORD_FILE is given but nothing reads it",
-                                         "bot: BOT_TOKEN is required but not given"]
+    assert disagreements("bot", bot) == [
+        "bot: RABBITMQ_PASWORD_FILE is given but nothing reads it",
+        "bot: BOT_TOKEN is required but not given",
+    ]
 
 
 def test_compose_secret_files_are_the_ones_secrets_init_writes_for_that_service_when_mounted() -> None:
@@ -117,8 +136,10 @@ def test_compose_every_secrets_volume_is_mounted_by_its_service_and_secrets_init
     assert mounted_in("secrets") == {"secrets-init": (gs.STORE_DIR, False)}
     for recipient in gs.RECIPIENTS:
         volume = f"secrets-{recipient.service}"
-        assert mounted_in(volume) == {"secrets-init": (str(DELIVERY / recipient.service), False),
-                                      recipient.service: (SECRET_DIR, True)}, volume
+        assert mounted_in(volume) == {
+            "secrets-init": (str(DELIVERY / recipient.service), False),
+            recipient.service: (SECRET_DIR, True),
+        }, volume
 
 
 def test_compose_keeps_the_tls_key_with_nginx_and_its_keepers_when_wired() -> None:
@@ -162,6 +183,7 @@ def test_each_secret_reaches_only_the_services_that_use_it_when_delivered() -> N
 
 # --- the users compose names, in the servers' own files -------------------------------------------------------
 
+
 def env_of(name: str) -> Mapping[str, str]:
     return service_env(services()[name])
 
@@ -171,11 +193,16 @@ def test_compose_user_names_are_the_users_secrets_init_creates_when_services_log
     assert env_of("processors")["RABBITMQ_USERNAME"] == gs.RABBITMQ_USERS["processors"]
     assert env_of("api")["MONGO_USERNAME"] == gs.MONGO_USERS["api"] == mongo_users.API_USER.name
     assert env_of("processors")["MONGO_USERNAME"] == gs.MONGO_USERS["processors"] == mongo_users.PROCESSORS_USER.name
-    assert env_of("mongo-init")["MONGO_USERNAME"] == gs.MONGO_USERS["root"] == env_of("mongo")[
-        "MONGO_INITDB_ROOT_USERNAME"]
+    assert (
+        env_of("mongo-init")["MONGO_USERNAME"]
+        == gs.MONGO_USERS["root"]
+        == env_of("mongo")["MONGO_INITDB_ROOT_USERNAME"]
+    )
     assert env_of("bot")["REDIS_USERNAME"] == gs.REDIS_USER
-    assert env_of("api")["S3_ACCESS_KEY"] == gs.S3_KEYS["api"] and env_of("s3-init")["S3_ACCESS_KEY"] == gs.S3_KEYS[
-        "admin"]
+    assert (
+        env_of("api")["S3_ACCESS_KEY"] == gs.S3_KEYS["api"]
+        and env_of("s3-init")["S3_ACCESS_KEY"] == gs.S3_KEYS["admin"]
+    )
 
 
 def test_rabbitmq_permissions_let_the_bot_only_write_the_event_stream_when_definitions_load() -> None:
@@ -188,8 +215,9 @@ def test_rabbitmq_permissions_let_the_bot_only_write_the_event_stream_when_defin
         return re.fullmatch(pattern.removeprefix("^").removesuffix("$"), stream) is not None
 
     assert allows(bot["write"], EVENTS_STREAM) and not allows(bot["write"], DEAD_LETTER_STREAM)
-    assert not any(allows(bot[kind], stream) for kind in ("read", "configure")
-                   for stream in (EVENTS_STREAM, DEAD_LETTER_STREAM))
+    assert not any(
+        allows(bot[kind], stream) for kind in ("read", "configure") for stream in (EVENTS_STREAM, DEAD_LETTER_STREAM)
+    )
     assert allows(processors["read"], EVENTS_STREAM) and allows(processors["write"], DEAD_LETTER_STREAM)
     assert not allows(processors["write"], EVENTS_STREAM)
     assert "guest" not in {user["name"] for user in definitions["users"]}

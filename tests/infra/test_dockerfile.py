@@ -11,8 +11,11 @@ SLIM_PYTHON_311 = re.compile(r"^python:3\.11\.\d+-slim(-[a-z]+)?$")
 
 
 def build_args() -> dict[str, str]:
-    return dict(arguments.split("=", 1) for instruction, arguments in dockerfile_instructions()
-                if instruction == "ARG" and "=" in arguments)
+    return dict(
+        arguments.split("=", 1)
+        for instruction, arguments in dockerfile_instructions()
+        if instruction == "ARG" and "=" in arguments
+    )
 
 
 def resolve(text: str) -> str:

@@ -12,8 +12,13 @@ from pydantic_settings import BaseSettings
 
 from tests.infra.infra_files import OPERATIONS_DOC, compose_references, raw_compose, service_env
 
-SETTINGS_MODULES = ["service_kit.settings", "stream_processors.settings", "bot.settings", "api.settings",
-                    "infra.docker.mongo_users"]
+SETTINGS_MODULES = [
+    "service_kit.settings",
+    "stream_processors.settings",
+    "bot.settings",
+    "api.settings",
+    "infra.docker.mongo_users",
+]
 ANCHORS = ["processor-lag-is-growing", "the-dead-letter-stream-is-not-empty", "a-target-is-down", "troubleshooting"]
 
 
@@ -42,9 +47,14 @@ def settings_classes() -> list[type[BaseSettings]]:
             if error.name != module_name:
                 raise
             continue
-        classes += [value for value in vars(module).values()
-                    if isinstance(value, type) and issubclass(value, BaseSettings) and value.__module__ == module_name
-                    and not value.__name__.startswith("_")]
+        classes += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseSettings)
+            and value.__module__ == module_name
+            and not value.__name__.startswith("_")
+        ]
     return classes
 
 
@@ -66,10 +76,14 @@ def test_settings_discovery_finds_the_processor_and_shared_settings_when_importe
     names = {cls.__name__ for cls in settings_classes()}
     assert {"ProcessorSettings", "RabbitSettings", "MongoSettings", "S3Settings"} <= names
     assert {"PROCESSOR_VERSION", "RABBITMQ_STREAM_PORT", "MONGO_URL"} <= {
-        name for cls in settings_classes() for name in env_names(cls)}
+        name for cls in settings_classes() for name in env_names(cls)
+    }
 
 
 def test_operations_doc_has_the_sections_alert_runbooks_link_to_when_rendered() -> None:
-    headings = {re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
-                for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines() if line.startswith("#")}
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
     assert set(ANCHORS) <= headings

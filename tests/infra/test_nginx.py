@@ -19,14 +19,13 @@ from pathlib import Path
 import pytest
 
 from infra.docker import tls_init
-
 from tests.infra.edge import (
     NGINX_ENTRYPOINT,
     PROXY_HEADERS,
     UPSTREAM_MAP,
     EdgePorts,
-    Stub,
     FakeDns,
+    Stub,
     client_context,
     edge_ports,
     render,
@@ -49,8 +48,9 @@ def nginx_test(conf: Path) -> subprocess.CompletedProcess[str]:
 def write_certificate(directory: Path) -> Path:
     """What tls-init writes for a bare-IP deployment, for the loopback address nginx listens on here (tls-init
     itself refuses a non-public address: tests/infra/test_ops_scripts.py)."""
-    tls_init.ensure(tls_init.Plan("self-signed", "127.0.0.1"), directory / "tls", directory / "public",
-                    datetime.now(UTC))
+    tls_init.ensure(
+        tls_init.Plan("self-signed", "127.0.0.1"), directory / "tls", directory / "public", datetime.now(UTC)
+    )
     return directory / "public" / "fullchain.pem"
 
 
@@ -70,8 +70,9 @@ class Edge:
     prefix: Path
     certificate: Path
 
-    def https(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-              ) -> tuple[int, bytes]:
+    def https(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         return request(self.ports.https, method, path, body, headers, tls=client_context(self.certificate))
 
 
@@ -83,9 +84,14 @@ def edge(tmp_path_factory: pytest.TempPathFactory, dns_server: FakeDns) -> Itera
     ports = edge_ports({"api": api.port, "bot": bot.port}, dns_server.port)
     certificate = write_certificate(prefix)
     render(prefix, ports)
-    configure = run(["sh", str(NGINX_ENTRYPOINT), "configure"],
-                    env={"PATH": "/usr/bin:/bin", "DOCVAULT_NGINX_CONF_DIR": str(prefix / "conf.d"),
-                         "TRUSTED_PROXIES": "127.0.0.1"})
+    configure = run(
+        ["sh", str(NGINX_ENTRYPOINT), "configure"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DOCVAULT_NGINX_CONF_DIR": str(prefix / "conf.d"),
+            "TRUSTED_PROXIES": "127.0.0.1",
+        },
+    )
     assert configure.returncode == 0, configure.stderr
     try:
         with running_nginx(prefix, ports):
@@ -101,6 +107,7 @@ def last(stub: Stub) -> dict[str, str]:
 
 
 # --- the config itself ------------------------------------------------------------------------------------------
+
 
 def test_nginx_accepts_the_config_when_rendered_for_this_machine(tmp_path: Path, dns_server: FakeDns) -> None:
     write_certificate(tmp_path)
@@ -144,9 +151,14 @@ def test_nginx_sends_the_proxy_headers_from_every_location_that_proxies_when_rea
 
 # --- the public door over TLS ---------------------------------------------------------------------------------
 
+
 def test_edge_routes_the_telegram_webhook_to_the_bot_when_telegram_posts_over_tls(edge: Edge) -> None:
-    status, body = edge.https("POST", "/telegram/webhook", b'{"update_id": 1}',
-                              {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+    status, body = edge.https(
+        "POST",
+        "/telegram/webhook",
+        b'{"update_id": 1}',
+        {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+    )
     assert (status, json.loads(body)) == (200, {"service": "bot"})
     seen = edge.bot.seen[-1]
     assert (seen.method, seen.path) == ("POST", "/telegram/webhook")
@@ -157,9 +169,17 @@ def test_edge_routes_the_telegram_webhook_to_the_bot_when_telegram_posts_over_tl
 def test_edge_streams_signed_links_with_proxy_headers_and_without_credentials_when_a_browser_follows_one(
     edge: Edge,
 ) -> None:
-    status, body = edge.https("GET", f"/v1/files/signed/{TOKEN}",
-                              headers={"Authorization": "Bearer stolen", "Cookie": "a=b", "Range": "bytes=0-99",
-                                       "X-Request-ID": "req-42", "Host": "docvault.example.org"})
+    status, body = edge.https(
+        "GET",
+        f"/v1/files/signed/{TOKEN}",
+        headers={
+            "Authorization": "Bearer stolen",
+            "Cookie": "a=b",
+            "Range": "bytes=0-99",
+            "X-Request-ID": "req-42",
+            "Host": "docvault.example.org",
+        },
+    )
     assert (status, json.loads(body)) == (200, {"service": "api"})
     seen = last(edge.api)
     assert edge.api.seen[-1].path == f"/v1/files/signed/{TOKEN}"
@@ -197,15 +217,34 @@ def test_edge_ignores_forwarded_addresses_when_the_peer_is_not_a_trusted_proxy(
         dns_server.addresses["bot"] = ["127.0.0.3"]
         certificate = write_certificate(tmp_path)
         with running_nginx(tmp_path, ports):  # no TRUSTED_PROXIES: no set_real_ip_from at all
-            request(ports.https, "POST", "/telegram/webhook", b"{}", {"X-Forwarded-For": "203.0.113.9"},
-                    tls=client_context(certificate))
+            request(
+                ports.https,
+                "POST",
+                "/telegram/webhook",
+                b"{}",
+                {"X-Forwarded-For": "203.0.113.9"},
+                tls=client_context(certificate),
+            )
     finally:
         bot.stop()
     assert last(bot)["x-real-ip"] == "127.0.0.1"
 
 
-@pytest.mark.parametrize("path", ["/", "/documents", "/types", "/files/upload", "/openapi.json", "/docs",
-                                  "/metrics", "/healthz", "/readyz", "/telegram/webhook/../../metrics"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/documents",
+        "/types",
+        "/files/upload",
+        "/openapi.json",
+        "/docs",
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/telegram/webhook/../../metrics",
+    ],
+)
 def test_edge_hides_the_api_and_metrics_from_the_public_port_when_asked_directly(edge: Edge, path: str) -> None:
     before = len(edge.api.seen) + len(edge.bot.seen)
     status, _ = edge.https("GET", path, headers={"Authorization": "Bearer anything"})
@@ -240,13 +279,19 @@ def test_internal_gateway_needs_a_bearer_token_when_other_services_call_the_api(
 
 def test_internal_gateway_streams_large_uploads_when_the_bot_stores_a_file(edge: Edge) -> None:
     size = 3 * 1024 * 1024
-    status, _ = request(edge.ports.internal, "POST", "/files", b"\0" * size,
-                        {"Authorization": "Bearer t", "Content-Type": "application/octet-stream"})
+    status, _ = request(
+        edge.ports.internal,
+        "POST",
+        "/files",
+        b"\0" * size,
+        {"Authorization": "Bearer t", "Content-Type": "application/octet-stream"},
+    )
     assert status == 200
     assert edge.api.seen[-1].body_length == size
 
 
 # --- upstreams that move and multiply -------------------------------------------------------------------------
+
 
 def api_call(edge: Edge) -> int:
     """One call through the internal gateway (no rate limit there, unlike signed links)."""

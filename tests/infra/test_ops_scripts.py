@@ -41,17 +41,24 @@ NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The test process's environment without any secret, S3, MongoDB or DocVault variable, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in gs.SECRET_NAMES and not key.startswith(("S3_", "DOCVAULT_", "MONGO_", "PUBLIC_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in gs.SECRET_NAMES and not key.startswith(("S3_", "DOCVAULT_", "MONGO_", "PUBLIC_"))
+    }
     env.update(PYTHONPATH=str(ROOT), **extra)
     return env
 
 
 # --- secrets-init -----------------------------------------------------------------------------------------------
 
+
 def generate(root: Path, **extra: str) -> tuple[int, str]:
-    env = clean_env(DOCVAULT_SECRETS_DIR=str(root / "store"), DOCVAULT_DELIVERY_DIR=str(root / "deliver"),
-                    **{"BOT_TOKEN": TOKEN, **extra})
+    env = clean_env(
+        DOCVAULT_SECRETS_DIR=str(root / "store"),
+        DOCVAULT_DELIVERY_DIR=str(root / "deliver"),
+        **{"BOT_TOKEN": TOKEN, **extra},
+    )
     result = run([sys.executable, str(GENERATE)], env=env)
     return result.returncode, result.stdout + result.stderr
 
@@ -106,15 +113,16 @@ def test_generate_secrets_writes_rabbitmq_hashes_of_the_passwords_when_deliverin
 
 def test_generate_secrets_takes_values_from_the_environment_when_given(tmp_path: Path, as_root: None) -> None:
     generate(tmp_path)
-    tricky = "it's $(touch pwned) `id` \"quoted\" and spaced"
+    tricky = 'it\'s $(touch pwned) `id` "quoted" and spaced'
     code, output = generate(tmp_path, API_SERVICE_TOKEN=tricky)
     assert code == 0 and "environment: BOT_TOKEN, API_SERVICE_TOKEN" in output
     assert delivered(tmp_path, "api")["API_SERVICE_TOKEN"] == delivered(tmp_path, "bot")["API_SERVICE_TOKEN"] == tricky
     assert not (Path.cwd() / "pwned").exists()
 
 
-def test_generate_secrets_keeps_the_values_of_an_older_single_file_when_upgrading(tmp_path: Path,
-                                                                                  as_root: None) -> None:
+def test_generate_secrets_keeps_the_values_of_an_older_single_file_when_upgrading(
+    tmp_path: Path, as_root: None
+) -> None:
     (tmp_path / "store").mkdir()
     legacy = "API_SERVICE_TOKEN=old-token\nGRAFANA_ADMIN_PASSWORD='old pw'\nRABBITMQ_PASSWORD=gone\n"
     (tmp_path / "store" / gs.LEGACY_FILE).write_text(legacy)
@@ -143,15 +151,19 @@ def test_generate_secrets_refuses_a_multi_line_value_or_a_missing_token_when_giv
 
 # --- tls-init ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("url", "port", "message"), [
-    ("http://203.0.113.7", 443, "over https only"),
-    ("https://docvault.example.org:8080", 8080, "port 8080: use 443, 88 or 8443"),
-    ("https://docvault.example.org:80", 80, "port 80: use 443, 88 or 8443"),
-    ("https://docvault.example.org:8443", 443, "port 8443, but nginx is published on PUBLIC_HTTPS_PORT=443"),
-    ("https://10.0.0.5", 443, "10.0.0.5 is not a public address"),
-    ("https://localhost", 443, "'localhost' is neither a domain name nor an IP address"),
-    ("https://[::1", 443, "is not a URL"),
-])
+
+@pytest.mark.parametrize(
+    ("url", "port", "message"),
+    [
+        ("http://203.0.113.7", 443, "over https only"),
+        ("https://docvault.example.org:8080", 8080, "port 8080: use 443, 88 or 8443"),
+        ("https://docvault.example.org:80", 80, "port 80: use 443, 88 or 8443"),
+        ("https://docvault.example.org:8443", 443, "port 8443, but nginx is published on PUBLIC_HTTPS_PORT=443"),
+        ("https://10.0.0.5", 443, "10.0.0.5 is not a public address"),
+        ("https://localhost", 443, "'localhost' is neither a domain name nor an IP address"),
+        ("https://[::1", 443, "is not a URL"),
+    ],
+)
 def test_tls_plan_refuses_an_address_telegram_cannot_use_when_configured(url: str, port: int, message: str) -> None:
     with pytest.raises(tls_init.ConfigError, match=message.replace("[", r"\[")):
         tls_init.plan(url, port)
@@ -191,24 +203,32 @@ def test_tls_init_keeps_certbots_certificate_and_names_the_domain_when_it_is_a_d
 
 
 def test_tls_init_stops_with_one_line_when_the_public_url_cannot_work(tmp_path: Path) -> None:
-    result = run([sys.executable, str(TLS_INIT)],
-                 env=clean_env(PUBLIC_BASE_URL="http://docvault.example.org", TLS_DIR=str(tmp_path / "tls"),
-                               TLS_PUBLIC_DIR=str(tmp_path / "public")))
+    result = run(
+        [sys.executable, str(TLS_INIT)],
+        env=clean_env(
+            PUBLIC_BASE_URL="http://docvault.example.org",
+            TLS_DIR=str(tmp_path / "tls"),
+            TLS_PUBLIC_DIR=str(tmp_path / "public"),
+        ),
+    )
     assert result.returncode == 78
     assert result.stderr.strip().splitlines() == [
         "tls-init: settings error: PUBLIC_BASE_URL='http://docvault.example.org': Telegram delivers webhooks over "
-        "https only (https://host[:port])"]
+        "https only (https://host[:port])"
+    ]
     assert not (tmp_path / "tls").exists()
 
 
 # --- nginx's start-up step -----------------------------------------------------------------------------------
+
 
 def test_nginx_entrypoint_trusts_only_the_listed_proxies_when_configured(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DOCVAULT_NGINX_CONF_DIR": str(tmp_path)}
     result = run(["sh", str(NGINX_ENTRYPOINT), "configure"], env=env | {"TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::1"})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "docvault-trusted-proxies.conf").read_text() == (
-        "set_real_ip_from 10.0.0.0/8;\nset_real_ip_from 2001:db8::1;\n")
+        "set_real_ip_from 10.0.0.0/8;\nset_real_ip_from 2001:db8::1;\n"
+    )
     result = run(["sh", str(NGINX_ENTRYPOINT), "configure"], env=env | {"TRUSTED_PROXIES": "10.0.0.1;evil"})
     assert result.returncode == 78 and "TRUSTED_PROXIES entry '10.0.0.1;evil'" in result.stderr
     assert (tmp_path / "docvault-trusted-proxies.conf").read_text().count("set_real_ip_from") == 2
@@ -244,12 +264,16 @@ def test_nginx_entrypoint_reloads_nginx_when_the_certificate_changes(tmp_path: P
 
 # --- certbot --------------------------------------------------------------------------------------------------
 
+
 def certbot_round(tmp_path: Path, domain: str) -> tuple[int, list[str]]:
     calls = fake_binary(tmp_path / "bin", "certbot")
     (tmp_path / "tls").mkdir(exist_ok=True)
     (tmp_path / "tls" / "acme-domain").write_text(domain)
-    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "TLS_DIR": str(tmp_path / "tls"),
-           "ACME_EMAIL": "ops@example.org"}
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+        "TLS_DIR": str(tmp_path / "tls"),
+        "ACME_EMAIL": "ops@example.org",
+    }
     result = run(["sh", str(CERTBOT), "once"], env=env)
     return result.returncode, calls.read_text().splitlines() if calls.exists() else []
 
@@ -259,8 +283,16 @@ def test_certbot_asks_for_the_domain_through_the_webroot_when_tls_init_names_one
     assert code == 0 and len(calls) == 1
     words = calls[0].split()
     assert words[:4] == ["certonly", "--webroot", "-w", "/var/www/acme"]
-    assert {"-d", "docvault.example.org", "--keep-until-expiring", "--non-interactive", "--agree-tos",
-            "--email", "ops@example.org", "--deploy-hook"} <= set(words)
+    assert {
+        "-d",
+        "docvault.example.org",
+        "--keep-until-expiring",
+        "--non-interactive",
+        "--agree-tos",
+        "--email",
+        "ops@example.org",
+        "--deploy-hook",
+    } <= set(words)
 
 
 def test_certbot_does_nothing_when_the_address_is_a_bare_ip(tmp_path: Path) -> None:
@@ -282,18 +314,24 @@ def test_certbot_deploy_hands_nginx_the_new_certificate_when_certbot_renewed_it(
 
 # --- mongo-init -------------------------------------------------------------------------------------------------
 
+
 def test_mongo_init_stops_with_one_line_when_a_password_is_missing(tmp_path: Path) -> None:
     (tmp_path / "api").write_text("api-password\n")
-    result = run([sys.executable, str(MONGO_USERS)],
-                 env=clean_env(MONGO_API_PASSWORD_FILE=str(tmp_path / "api"),
-                               MONGO_PROCESSORS_PASSWORD_FILE=str(tmp_path / "missing")))
+    result = run(
+        [sys.executable, str(MONGO_USERS)],
+        env=clean_env(
+            MONGO_API_PASSWORD_FILE=str(tmp_path / "api"), MONGO_PROCESSORS_PASSWORD_FILE=str(tmp_path / "missing")
+        ),
+    )
     assert result.returncode == 78
     assert result.stderr.strip().splitlines() == [
         f"mongo-init: settings error: MONGO_PROCESSORS_PASSWORD_FILE={tmp_path / 'missing'}: cannot read it "
-        "(No such file or directory)"]
+        "(No such file or directory)"
+    ]
 
 
 # --- healthcheck ------------------------------------------------------------------------------------------------
+
 
 class StatusHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
@@ -329,13 +367,19 @@ def test_healthcheck_fails_when_the_service_answers_an_error_or_nothing(health_s
 
 # --- bucket creation against the test S3 server ---------------------------------------------------------------
 
+
 @pytest.mark.integration
 def test_create_bucket_creates_the_bucket_once_when_s3_is_up() -> None:
-    settings = S3Settings(endpoint=os.environ.get("S3_ENDPOINT", "127.0.0.1:9000"),
-                          bucket=f"infra-{uuid.uuid4().hex[:12]}")
+    settings = S3Settings(
+        endpoint=os.environ.get("S3_ENDPOINT", "127.0.0.1:9000"), bucket=f"infra-{uuid.uuid4().hex[:12]}"
+    )
     env = clean_env(S3_ENDPOINT=settings.endpoint, S3_BUCKET=settings.bucket)
-    client = Minio(settings.endpoint, access_key=settings.access_key.get_secret_value(),
-                   secret_key=settings.secret_key.get_secret_value(), secure=settings.secure)
+    client = Minio(
+        settings.endpoint,
+        access_key=settings.access_key.get_secret_value(),
+        secret_key=settings.secret_key.get_secret_value(),
+        secure=settings.secure,
+    )
     try:
         first = run([sys.executable, str(CREATE_BUCKET)], env=env)
         second = run([sys.executable, str(CREATE_BUCKET)], env=env)

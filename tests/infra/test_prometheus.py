@@ -67,11 +67,17 @@ def test_alert_rules_cover_lag_dead_letters_errors_and_targets_when_loaded() -> 
 
 
 def test_alert_runbooks_point_at_sections_of_the_operations_doc_when_followed() -> None:
-    headings = {re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
-                for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines() if line.startswith("#")}
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
     runbooks = {rule["alert"]: rule["annotations"]["runbook"] for rule in alert_rules()}
-    assert {alert: link for alert, link in runbooks.items()
-            if not link.startswith("docs/operations.md#") or link.split("#", 1)[1] not in headings} == {}
+    assert {
+        alert: link
+        for alert, link in runbooks.items()
+        if not link.startswith("docs/operations.md#") or link.split("#", 1)[1] not in headings
+    } == {}
 
 
 def test_alert_rules_use_only_exported_metric_names_when_evaluated() -> None:
@@ -80,8 +86,10 @@ def test_alert_rules_use_only_exported_metric_names_when_evaluated() -> None:
 
 
 def test_metric_name_check_reports_a_name_no_service_exports_when_used() -> None:
-    exprs = ['sum(rate(docvault_requests_totl{job="api"}[5m])) / sum(rate(docvault_requests_total[5m]))',
-             "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > up"]
+    exprs = [
+        'sum(rate(docvault_requests_totl{job="api"}[5m])) / sum(rate(docvault_requests_total[5m]))',
+        "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > up",
+    ]
     assert unknown_metric_names(exprs) == {"docvault_requests_totl", "http_request_duration_seconds_bucket"}
 
 

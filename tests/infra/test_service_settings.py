@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 
+from api.settings import ApiSettings
 from bot.middlewares.person_locks import PersonLocks
 from bot.runtime import event_isolation
 from bot.settings import BotSettings, webhook_target
-from api.settings import ApiSettings
 from service_kit.settings import EXIT_CONFIG, RabbitSettings, SettingsFileError, load_settings
 from stream_processors.settings import ProcessorSettings
 from tests.infra.infra_files import ROOT
@@ -65,27 +65,60 @@ def test_settings_refuse_a_renewal_as_long_as_the_lease_when_configured(monkeypa
         ProcessorSettings()
 
 
-@pytest.mark.parametrize(("settings", "service", "env", "line"), [
-    (ApiSettings, "api", {"API_SERVICE_TOKEN": "t" * 16, "MASTER_KEYS": TEST_MASTER_KEYS, "LOG_LEVEL": "loud"},
-     "api: settings error: LOG_LEVEL='LOUD': Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
-    (ApiSettings, "api", {}, "api: settings error: API_SERVICE_TOKEN is required; MASTER_KEYS is required"),
-    (ProcessorSettings, "processor", {"MASTER_KEYS": "k1:c2hvcnQ"},
-     "processor: settings error: MASTER_KEYS: master key 'k1' is 5 bytes, not 32"),
-    (ProcessorSettings, "processor", {"RABBITMQ_STREAM_PORT": "five", "MASTER_KEYS": TEST_MASTER_KEYS},
-     "processor: settings error: RABBITMQ_STREAM_PORT='five': Input should be a valid integer, unable to parse "
-     "string as an integer"),
-    (BotSettings, "bot", {"BOT_TOKEN": "not-a-token"},
-     "bot: settings error: BOT_TOKEN: not a bot token: expected <digits>:<text> as @BotFather gives it"),
-    (BotSettings, "bot", {"BOT_TOKEN": "1:a", "BOT_MODE": "webhook", "WEBHOOK_SECRET": "s",
-                          "WEBHOOK_BASE_URL": "http://x.org"},
-     "bot: settings error: WEBHOOK_BASE_URL='http://x.org': Telegram delivers webhooks over https only"),
-])
+@pytest.mark.parametrize(
+    ("settings", "service", "env", "line"),
+    [
+        (
+            ApiSettings,
+            "api",
+            {"API_SERVICE_TOKEN": "t" * 16, "MASTER_KEYS": TEST_MASTER_KEYS, "LOG_LEVEL": "loud"},
+            "api: settings error: LOG_LEVEL='LOUD': Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+        ),
+        (ApiSettings, "api", {}, "api: settings error: API_SERVICE_TOKEN is required; MASTER_KEYS is required"),
+        (
+            ProcessorSettings,
+            "processor",
+            {"MASTER_KEYS": "k1:c2hvcnQ"},
+            "processor: settings error: MASTER_KEYS: master key 'k1' is 5 bytes, not 32",
+        ),
+        (
+            ProcessorSettings,
+            "processor",
+            {"RABBITMQ_STREAM_PORT": "five", "MASTER_KEYS": TEST_MASTER_KEYS},
+            "processor: settings error: RABBITMQ_STREAM_PORT='five': Input should be a valid integer, unable to parse "
+            "string as an integer",
+        ),
+        (
+            BotSettings,
+            "bot",
+            {"BOT_TOKEN": "not-a-token"},
+            "bot: settings error: BOT_TOKEN: not a bot token: expected <digits>:<text> as @BotFather gives it",
+        ),
+        (
+            BotSettings,
+            "bot",
+            {"BOT_TOKEN": "1:a", "BOT_MODE": "webhook", "WEBHOOK_SECRET": "s", "WEBHOOK_BASE_URL": "http://x.org"},
+            "bot: settings error: WEBHOOK_BASE_URL='http://x.org': Telegram delivers webhooks over https only",
+        ),
+    ],
+)
 def test_load_settings_stops_with_one_line_naming_the_variable_and_exit_78_when_a_setting_is_wrong(
-    settings: type[BaseSettings], service: str, env: dict[str, str], line: str,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    settings: type[BaseSettings],
+    service: str,
+    env: dict[str, str],
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for name in ("API_SERVICE_TOKEN", "MASTER_KEYS", "LOG_LEVEL", "BOT_TOKEN", "BOT_MODE", "WEBHOOK_SECRET",
-                 "WEBHOOK_BASE_URL"):
+    for name in (
+        "API_SERVICE_TOKEN",
+        "MASTER_KEYS",
+        "LOG_LEVEL",
+        "BOT_TOKEN",
+        "BOT_MODE",
+        "WEBHOOK_SECRET",
+        "WEBHOOK_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -95,12 +128,24 @@ def test_load_settings_stops_with_one_line_naming_the_variable_and_exit_78_when_
 
 
 def test_api_stops_with_one_line_and_exit_78_when_started_with_a_bad_setting() -> None:
-    result = subprocess.run([sys.executable, "-m", "api"], capture_output=True, text=True, timeout=60, check=False,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "API_SERVICE_TOKEN": "short",
-                                 "MASTER_KEYS": TEST_MASTER_KEYS},
-                            cwd=ROOT)
-    assert (result.returncode, result.stderr.strip().splitlines()) == (78, [
-        "api: settings error: API_SERVICE_TOKEN must be at least 16 characters"])
+    result = subprocess.run(
+        [sys.executable, "-m", "api"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "API_SERVICE_TOKEN": "short",
+            "MASTER_KEYS": TEST_MASTER_KEYS,
+        },
+        cwd=ROOT,
+    )
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        78,
+        ["api: settings error: API_SERVICE_TOKEN must be at least 16 characters"],
+    )
 
 
 def test_settings_error_never_shows_a_secret_value_when_it_is_wrong(
@@ -113,12 +158,18 @@ def test_settings_error_never_shows_a_secret_value_when_it_is_wrong(
     assert "wrong token" not in error and "BOT_TOKEN" in error
 
 
-@pytest.mark.parametrize(("url", "problem"), [
-    ("https://docvault.example.org:8080", "port 8080: Telegram delivers webhooks only to ports 443, 80, 88 or 8443"),
-    ("https://192.168.1.10", "192.168.1.10 is not a public address"),
-    ("https://docvault", "'docvault' is neither a public domain name nor an IP address"),
-    ("ftp://docvault.example.org", "must look like https://host[:port][/path]"),
-])
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (
+            "https://docvault.example.org:8080",
+            "port 8080: Telegram delivers webhooks only to ports 443, 80, 88 or 8443",
+        ),
+        ("https://192.168.1.10", "192.168.1.10 is not a public address"),
+        ("https://docvault", "'docvault' is neither a public domain name nor an IP address"),
+        ("ftp://docvault.example.org", "must look like https://host[:port][/path]"),
+    ],
+)
 def test_webhook_target_refuses_what_telegrams_cloud_cannot_deliver_to_when_checked(url: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         webhook_target(url, cloud=True)
@@ -135,9 +186,13 @@ def test_webhook_target_names_the_certificate_mode_of_a_domain_and_of_a_bare_ip_
 def test_bot_settings_need_the_certificate_file_when_the_webhook_is_a_bare_ip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {"BOT_TOKEN": "1:a", "BOT_MODE": "webhook", "WEBHOOK_SECRET": "s",
-                        "WEBHOOK_BASE_URL": "https://1.2.3.4:8443",
-                        "WEBHOOK_CERTIFICATE_PATH": str(tmp_path / "missing.pem")}.items():
+    for name, value in {
+        "BOT_TOKEN": "1:a",
+        "BOT_MODE": "webhook",
+        "WEBHOOK_SECRET": "s",
+        "WEBHOOK_BASE_URL": "https://1.2.3.4:8443",
+        "WEBHOOK_CERTIFICATE_PATH": str(tmp_path / "missing.pem"),
+    }.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="WEBHOOK_CERTIFICATE_PATH=.*missing.pem is not a file"):
         BotSettings()
@@ -146,8 +201,12 @@ def test_bot_settings_need_the_certificate_file_when_the_webhook_is_a_bare_ip(
 
 
 def test_bot_redis_url_carries_the_acl_user_and_password_when_given() -> None:
-    settings = BotSettings(bot_token=SecretStr("1:a"), redis_url="redis://redis:6379/0", redis_username="docvault-bot",
-                           redis_password=SecretStr("p@ss/word"))
+    settings = BotSettings(
+        bot_token=SecretStr("1:a"),
+        redis_url="redis://redis:6379/0",
+        redis_username="docvault-bot",
+        redis_password=SecretStr("p@ss/word"),
+    )
     assert settings.redis_connection_url == "redis://docvault-bot:p%40ss%2Fword@redis:6379/0"
     assert BotSettings(bot_token=SecretStr("1:a")).redis_connection_url == "redis://127.0.0.1:6379/0"
 

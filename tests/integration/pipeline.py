@@ -45,17 +45,18 @@ async def publish(rabbit: RabbitSettings, events: Sequence[EventEnvelope], batch
     publisher = EventPublisher(rabbit)
     try:
         for start in range(0, len(events), batch):
-            await publisher.append(*events[start:start + batch])
+            await publisher.append(*events[start : start + batch])
     finally:
         await publisher.close()
 
 
-async def publish_raw(rabbit: RabbitSettings, messages: Sequence[bytes], stream: str | None = None,
-                      batch: int = 500) -> None:
+async def publish_raw(
+    rabbit: RabbitSettings, messages: Sequence[bytes], stream: str | None = None, batch: int = 500
+) -> None:
     raw = RawPublisher(rabbit, stream or rabbit.events_stream, "test-raw")
     try:
         for start in range(0, len(messages), batch):
-            await raw.append(list(messages[start:start + batch]))
+            await raw.append(list(messages[start : start + batch]))
     finally:
         await raw.close()
 
@@ -65,8 +66,12 @@ def processor_settings(rabbit: RabbitSettings, mongo: MongoSettings, **overrides
     return ProcessorSettings(rabbitmq=rabbit, mongo=mongo, **(values | overrides))
 
 
-async def process_all(settings: ProcessorSettings, version: int | None = None, projection: Projection = apply_event,
-                      rules: NameRules | None = None) -> int:
+async def process_all(
+    settings: ProcessorSettings,
+    version: int | None = None,
+    projection: Projection = apply_event,
+    rules: NameRules | None = None,
+) -> int:
     """Run the processor until it committed the stream's current end; returns that offset."""
     end = await stream_end_offset(settings.rabbitmq, settings.rabbitmq.events_stream)
     async with open_processor(settings, version, projection, rules) as processor:
@@ -96,8 +101,11 @@ async def ledger(mongo: MongoSettings, version: int = 1) -> dict[str, dict[str, 
     """The ``applied_events`` ledger of a version by event id."""
     client = mongo_client(mongo)
     try:
-        rows = await client[read_model_database(mongo.database, version)][AppliedEvent.Settings.name].find(
-            {}).to_list(None)
+        rows = (
+            await client[read_model_database(mongo.database, version)][AppliedEvent.Settings.name]
+            .find({})
+            .to_list(None)
+        )
         return {str(row["_id"]): row for row in rows}
     finally:
         await client.close()

@@ -40,11 +40,14 @@ async def test_event_publisher_appends_decodable_events_in_order_when_the_broker
     assert [r.offset for r in records] == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize(("start", "offsets"), [
-    (StartAt.offset(3), [3, 4]),
-    (StartAt.next(), []),
-    (StartAt.offset(99), []),
-])
+@pytest.mark.parametrize(
+    ("start", "offsets"),
+    [
+        (StartAt.offset(3), [3, 4]),
+        (StartAt.next(), []),
+        (StartAt.offset(99), []),
+    ],
+)
 async def test_stream_subscriber_starts_where_asked_when_given_a_position(
     rabbit_settings: RabbitSettings, start: StartAt, offsets: list[int]
 ) -> None:

@@ -35,16 +35,28 @@ pytestmark = pytest.mark.integration
 
 
 def cli(rabbit: RabbitSettings, mongo: MongoSettings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
-           "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream, "MONGO_DATABASE": mongo.database}
-    return subprocess.run([sys.executable, "-m", "stream_processors", *args], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "RABBITMQ_EVENTS_STREAM": rabbit.events_stream,
+        "RABBITMQ_DEAD_LETTER_STREAM": rabbit.dead_letter_stream,
+        "MONGO_DATABASE": mongo.database,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "stream_processors", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture
 async def mixed_stream(rabbit_settings: RabbitSettings) -> None:
-    await publish(rabbit_settings, [f.started(1, step=0), f.added(1, "Паспорт, «скан»", step=1),
-                                    f.added(2, "Lease", "Contracts", step=2)])
+    await publish(
+        rabbit_settings,
+        [f.started(1, step=0), f.added(1, "Паспорт, «скан»", step=1), f.added(2, "Lease", "Contracts", step=2)],
+    )
     await publish_raw(rabbit_settings, [b"\x00garbage"])
     await publish(rabbit_settings, [f.added(1, "Receipt", "Receipts", step=4)])
 
@@ -64,8 +76,19 @@ async def test_export_writes_csv_file_when_a_time_range_is_given(
     rabbit_settings: RabbitSettings, mongo_settings: MongoSettings, mixed_stream: None, tmp_path: object
 ) -> None:
     target = os.path.join(str(tmp_path), "events.csv")
-    result = cli(rabbit_settings, mongo_settings, "export", "--format", "csv", "--output", target,
-                 "--since", f.at(1).isoformat(), "--until", f.at(3).isoformat())
+    result = cli(
+        rabbit_settings,
+        mongo_settings,
+        "export",
+        "--format",
+        "csv",
+        "--output",
+        target,
+        "--since",
+        f.at(1).isoformat(),
+        "--until",
+        f.at(3).isoformat(),
+    )
 
     assert result.returncode == 0, result.stderr
     with open(target, encoding="utf-8", newline="") as exported:
@@ -88,7 +111,10 @@ async def test_rebuild_projects_a_new_version_and_makes_it_served_when_run(
 
     assert result.returncode == 0, result.stderr
     assert sorted(d["name"] for d in (await snapshot(mongo_settings, 2))["documents"]) == [
-        "Lease", "Receipt", "Паспорт, «скан»"]
+        "Lease",
+        "Receipt",
+        "Паспорт, «скан»",
+    ]
     client = mongo_client(mongo_settings)
     try:
         control = await client[mongo_settings.database][CONTROL_COLLECTION].find_one({"_id": ACTIVE_VERSION_ID})
@@ -121,8 +147,10 @@ async def test_run_serves_health_readiness_and_consumed_counters_when_running(
         process.send_signal(signal.SIGTERM)
         exit_code = await asyncio.to_thread(process.wait, 30)
     assert (health.status_code, ready.status_code, exit_code) == (200, 200, 0)
-    assert 'docvault_events_consumed_total{event_type="document.added",outcome="applied",processor="read-models"} 3.0' \
+    assert (
+        'docvault_events_consumed_total{event_type="document.added",outcome="applied",processor="read-models"} 3.0'
         in metrics.text
+    )
     assert 'docvault_dead_lettered_total{reason="malformed",stream="' + rabbit_settings.events_stream in metrics.text
 
 
@@ -130,11 +158,15 @@ async def test_dlq_lists_shows_and_redrives_dead_letters_when_asked(
     rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
 ) -> None:
     unapplied = f.added(7, "Вернётся", step=1)
-    letters = [DeadLetter(StreamRecord(3, 0, b"\x00garbage"), "malformed", "expected a described section at byte 0"),
-               DeadLetter(StreamRecord(4, 0, encode_event(unapplied)), "unapplicable", "ValueError: a bug, now fixed")]
-    await publish_raw(rabbit_settings, [bytes(dead_letter_message(letter, rabbit_settings.events_stream,
-                                                                  "read-models@v1")) for letter in letters],
-                      stream=rabbit_settings.dead_letter_stream)
+    letters = [
+        DeadLetter(StreamRecord(3, 0, b"\x00garbage"), "malformed", "expected a described section at byte 0"),
+        DeadLetter(StreamRecord(4, 0, encode_event(unapplied)), "unapplicable", "ValueError: a bug, now fixed"),
+    ]
+    await publish_raw(
+        rabbit_settings,
+        [bytes(dead_letter_message(letter, rabbit_settings.events_stream, "read-models@v1")) for letter in letters],
+        stream=rabbit_settings.dead_letter_stream,
+    )
 
     listed = cli(rabbit_settings, mongo_settings, "dlq", "list")
     shown = cli(rabbit_settings, mongo_settings, "dlq", "show", "1")
@@ -145,7 +177,8 @@ async def test_dlq_lists_shows_and_redrives_dead_letters_when_asked(
     assert [row[:5] for row in rows] == [
         ["offset", "source_offset", "reason", "event_type", "event_id"],
         ["0", "3", "malformed", "-", "-"],
-        ["1", "4", "unapplicable", "document.added", str(unapplied.event_id)]]
+        ["1", "4", "unapplicable", "document.added", str(unapplied.event_id)],
+    ]
     assert json.loads(shown.stdout)["event"]["payload"]["name"] == "Вернётся"
     assert (missing.returncode, "no dead letter at offset 9" in missing.stderr) == (1, True)
     assert redriven.stdout == f"redriven 1 dead letter(s) to {rabbit_settings.events_stream}\n"

@@ -31,8 +31,11 @@ pytestmark = pytest.mark.integration
 DOCUMENT_IDS = [uuid.UUID(int=n) for n in range(1, 7)]
 NAMES = ["Паспорт", "паспорт", "Паспорт (2)", "x" * MAX_NAME_LENGTH, "x" * (MAX_NAME_LENGTH - 4) + " (2)"]
 _events = envelopes(
-    event_payloads(document_ids=st.sampled_from(DOCUMENT_IDS), names=st.sampled_from(NAMES) | display_names(),
-                   contents=st.sampled_from([b"a", b"b", b"c"]) | st.binary(max_size=8)),
+    event_payloads(
+        document_ids=st.sampled_from(DOCUMENT_IDS),
+        names=st.sampled_from(NAMES) | display_names(),
+        contents=st.sampled_from([b"a", b"b", b"c"]) | st.binary(max_size=8),
+    ),
     owners=st.sampled_from([1, 2, MAX_OWNER_ID]),
 )
 

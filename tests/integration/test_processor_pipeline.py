@@ -7,7 +7,7 @@ import pytest
 from contracts.vocabulary import DocumentStatus
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
-from tests.integration.pipeline import processor_settings, process_all, publish, snapshot
+from tests.integration.pipeline import process_all, processor_settings, publish, snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -18,9 +18,14 @@ async def test_processor_materializes_exact_read_models_when_events_are_appended
     passport = f.added(1, "Passport", "Passport", step=1)
     contract = f.added(1, "Lease", "Contracts", step=2)
     other = f.added(2, "Passport", "Passport", step=3)
-    events = [f.started(1, "ru", 0), passport, contract, other,
-              f.renamed(1, f.document_id_of(contract), "Lease 2026", 4),
-              f.deleted(1, f.document_id_of(passport), 5)]
+    events = [
+        f.started(1, "ru", 0),
+        passport,
+        contract,
+        other,
+        f.renamed(1, f.document_id_of(contract), "Lease 2026", 4),
+        f.deleted(1, f.document_id_of(passport), 5),
+    ]
     await publish(rabbit_settings, events)
 
     await process_all(processor_settings(rabbit_settings, mongo_settings))

@@ -48,11 +48,12 @@ def _poison() -> dict[str, tuple[bytes, str]]:
     return {
         "owner-2^64": (_amqp_json(event, owner_id=2**64), "invalid"),
         "year-9999-at-minus-23:59": (_amqp_json(event, occurred_at="9999-12-31T23:59:59-23:59"), "invalid"),
-        "key-twice": (bytes(AMQPMessage(body=text.replace('"owner_id":', '"owner_id":1,"owner_id":', 1).encode())),
-                      "malformed"),
+        "key-twice": (
+            bytes(AMQPMessage(body=text.replace('"owner_id":', '"owner_id":1,"owner_id":', 1).encode())),
+            "malformed",
+        ),
         "utf-16": (bytes(AMQPMessage(body=text.encode("utf-16-le"))), "malformed"),
-        "lone-surrogate": (bytes(AMQPMessage(body=text.replace('"application/pdf"', r'"\ud800"').encode())),
-                           "invalid"),
+        "lone-surrogate": (bytes(AMQPMessage(body=text.replace('"application/pdf"', r'"\ud800"').encode())), "invalid"),
     }
 
 
@@ -70,17 +71,29 @@ class Story:
 
 def crowded_names_early() -> dict[str, EventEnvelope]:
     """Copy suffixes used up (limit 3), an id name taken, a name at the length limit: the setup, early on."""
-    x1, y1, squatter, long1, long2 = (f.added(9001, "x", step=1), f.added(9002, "y", step=1),
-                                      f.added(9002, "z", step=2), f.added(9003, LONG, step=1),
-                                      f.added(9003, "tmp", step=2))
+    x1, y1, squatter, long1, long2 = (
+        f.added(9001, "x", step=1),
+        f.added(9002, "y", step=1),
+        f.added(9002, "z", step=2),
+        f.added(9003, LONG, step=1),
+        f.added(9003, "tmp", step=2),
+    )
     return {
-        "x1": x1, "x2": f.added(9001, "x (2)", step=2), "x3": f.added(9001, "x (3)", step=3),
-        "x1-deleted": f.deleted(9001, f.document_id_of(x1), step=4), "x4": f.added(9001, "x", step=5),
-        "y1": y1, "y2": f.added(9002, "y (2)", step=3), "y3": f.added(9002, "y (3)", step=4), "squatter": squatter,
+        "x1": x1,
+        "x2": f.added(9001, "x (2)", step=2),
+        "x3": f.added(9001, "x (3)", step=3),
+        "x1-deleted": f.deleted(9001, f.document_id_of(x1), step=4),
+        "x4": f.added(9001, "x", step=5),
+        "y1": y1,
+        "y2": f.added(9002, "y (2)", step=3),
+        "y3": f.added(9002, "y (3)", step=4),
+        "squatter": squatter,
         "squat": f.renamed(9002, f.document_id_of(squatter), f"y ({f.document_id_of(y1).hex})", step=5),
-        "y1-deleted": f.deleted(9002, f.document_id_of(y1), step=6), "y4": f.added(9002, "y", step=7),
-        "long1": long1, "long2": long2,
-        "long2-renamed": f.renamed(9003, f.document_id_of(long2), LONG[:MAX_NAME_LENGTH - 4] + " (2)", step=3),
+        "y1-deleted": f.deleted(9002, f.document_id_of(y1), step=6),
+        "y4": f.added(9002, "y", step=7),
+        "long1": long1,
+        "long2": long2,
+        "long2-renamed": f.renamed(9003, f.document_id_of(long2), LONG[: MAX_NAME_LENGTH - 4] + " (2)", step=3),
     }
 
 
@@ -100,15 +113,25 @@ def build_story() -> Story:
     refused_in_apply, refused_in_write = f.added(9004, "Ломает проекцию", step=600), f.started(9005, step=600)
     reasons = dict(_poison().values())
     middle: list[EventEnvelope | bytes] = [refused_in_apply, *reasons, refused_in_write]
-    items: list[EventEnvelope | bytes] = [*early.values(), *valid[:420], *middle[:3], *valid[420:700], *middle[3:],
-                                          *valid[700:], *late.values()]
+    items: list[EventEnvelope | bytes] = [
+        *early.values(),
+        *valid[:420],
+        *middle[:3],
+        *valid[420:700],
+        *middle[3:],
+        *valid[700:],
+        *late.values(),
+    ]
     records = [item if isinstance(item, bytes) else encode_event(item) for item in items]
     dead = [(offset, reasons[item]) for offset, item in enumerate(items) if isinstance(item, bytes)]
     dead += [(items.index(event), "unapplicable") for event in (refused_in_apply, refused_in_write)]
     return Story(
         records=records,
-        valid_ids={str(item.event_id) for item in items
-                   if isinstance(item, EventEnvelope) and item not in (refused_in_apply, refused_in_write)},
+        valid_ids={
+            str(item.event_id)
+            for item in items
+            if isinstance(item, EventEnvelope) and item not in (refused_in_apply, refused_in_write)
+        },
         dead=sorted(dead),
         special=early | late,
         refused_in_apply={refused_in_apply.event_id},
@@ -118,6 +141,7 @@ def build_story() -> Story:
 
 def refusing(in_apply: set[uuid.UUID], in_write: set[uuid.UUID]) -> Projection:
     """``apply_event``, except that it raises for ``in_apply`` and leaves an unstorable user for ``in_write``."""
+
     def project(state: BatchState, event: EventEnvelope, offset: int) -> str:
         if event.event_id in in_apply:
             raise ValueError("this projection refuses the event")
@@ -126,6 +150,7 @@ def refusing(in_apply: set[uuid.UUID], in_write: set[uuid.UUID]) -> Projection:
             user: UserView = state.users[event.owner_id].model_copy(update={"owner_id": 2**64})
             state.put_user(user)  # BSON refuses it when the batch is written
         return effect
+
     return project
 
 
@@ -181,33 +206,37 @@ async def test_processor_dead_letters_each_poison_record_with_its_reason_when_ap
     details = {e.source_offset: e.detail for e in entries if e.reason == "unapplicable"}
 
     assert _dead_letters_of(entries, 1) == processed.story.dead
-    assert sorted(details.values()) == ["OverflowError: MongoDB can only handle up to 8-byte ints",
-                                        "ValueError: this projection refuses the event"]
+    assert sorted(details.values()) == [
+        "OverflowError: MongoDB can only handle up to 8-byte ints",
+        "ValueError: this projection refuses the event",
+    ]
     assert processed.unapplicable_counted == 2
 
 
 async def test_processor_resolves_crowded_names_against_the_store_when_they_arrive_in_a_later_batch(
-    processed: Processed
+    processed: Processed,
 ) -> None:
     special = processed.story.special
     applied = await ledger(processed.mongo)
     documents = {d["_id"]: d for d in (await snapshot(processed.mongo))["documents"]}
 
     def effect_and_document(key: str, added_key: str) -> tuple[str, dict[str, Any]]:
-        return (applied[str(special[key].event_id)]["effect"],
-                documents[str(f.document_id_of(special[added_key]))])
+        return (applied[str(special[key].event_id)]["effect"], documents[str(f.document_id_of(special[added_key]))])
 
     x1_effect, x1 = effect_and_document("x1-restored", "x1")
     y1_effect, y1 = effect_and_document("y1-restored", "y1")
     long_effect, long3 = effect_and_document("long3", "long3")
     assert (x1_effect, x1["status"], x1["name"]) == (
-        "restored_renamed", "live", f"x ({f.document_id_of(special['x1']).hex})")
+        "restored_renamed",
+        "live",
+        f"x ({f.document_id_of(special['x1']).hex})",
+    )
     assert (y1_effect, y1["status"]) == ("restore_conflict", "deleted")
-    assert (long_effect, long3["name"]) == ("created_renamed", LONG[:MAX_NAME_LENGTH - 4] + " (3)")
+    assert (long_effect, long3["name"]) == ("created_renamed", LONG[: MAX_NAME_LENGTH - 4] + " (3)")
 
 
 async def test_processor_rebuilds_same_state_and_dead_letters_when_replayed_with_other_batches(
-    processed: Processed
+    processed: Processed,
 ) -> None:
     replay = processed.settings.model_copy(update={"batch_size": 97})
 

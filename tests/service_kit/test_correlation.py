@@ -24,8 +24,19 @@ def test_accept_correlation_id_keeps_candidate_when_safe(candidate: str) -> None
 
 @pytest.mark.parametrize(
     "candidate",
-    [None, "", "a" * 65, "with space", "new\nline", "tab\tbed", "кириллица", "semi;colon", "quote\"d", "a/b",
-     "\nleading"],
+    [
+        None,
+        "",
+        "a" * 65,
+        "with space",
+        "new\nline",
+        "tab\tbed",
+        "кириллица",
+        "semi;colon",
+        'quote"d',
+        "a/b",
+        "\nleading",
+    ],
 )
 def test_accept_correlation_id_makes_new_id_when_candidate_unsafe(candidate: str | None) -> None:
     accepted = accept_correlation_id(candidate)

@@ -33,13 +33,16 @@ def test_master_keyring_parse_takes_the_first_entry_as_current_when_several_are_
     assert keyring.ids == ("k2", "k1")
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("", "empty"),
-    ("k1", "not id:base64url"),
-    ("k1:AAAA", "bytes, not 32"),
-    ("bad id!:AAAA", "not id:base64url"),
-    ("k1:***", "not base64url"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "empty"),
+        ("k1", "not id:base64url"),
+        ("k1:AAAA", "bytes, not 32"),
+        ("bad id!:AAAA", "not id:base64url"),
+        ("k1:***", "not base64url"),
+    ],
+)
 def test_master_keyring_parse_names_the_problem_when_the_setting_is_malformed(text: str, problem: str) -> None:
     with pytest.raises(KeyringError, match=problem):
         MasterKeyring.parse(text)
@@ -113,10 +116,13 @@ def test_person_keys_seal_hides_the_text_when_it_is_read_as_bytes() -> None:
     assert "canary" not in sealed and "Паспорт" not in sealed
 
 
-@pytest.mark.parametrize("other", [
-    PersonKeys(OWNER + 1, bytes(range(32))),  # another person (same key bytes: the owner id binds too)
-    PersonKeys(OWNER, bytes(range(1, 33))),  # another key
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        PersonKeys(OWNER + 1, bytes(range(32))),  # another person (same key bytes: the owner id binds too)
+        PersonKeys(OWNER, bytes(range(1, 33))),  # another key
+    ],
+)
 def test_person_keys_open_refuses_when_the_value_was_sealed_for_someone_else(other: PersonKeys) -> None:
     with pytest.raises(BrokenCiphertext):
         other.open("name", _keys().seal("name", "Passport"))

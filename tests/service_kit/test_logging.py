@@ -40,6 +40,7 @@ def _log_with_correlation(logger: logging.Logger, correlation_id: str | None, me
         if correlation_id is not None:
             correlation_id_var.set(correlation_id)
         logger.info(message, *args, extra={"offset": 17, "when": datetime(2026, 1, 1)})
+
     contextvars.copy_context().run(emit)
 
 
@@ -49,12 +50,12 @@ def test_json_formatter_writes_json_line_with_correlation_id_when_record_logged(
 ) -> None:
     logger, stream = captured
 
-    _log_with_correlation(logger, correlation_id, "документ %s сохранён, \"%s\"\n", "Паспорт", "копия")
+    _log_with_correlation(logger, correlation_id, 'документ %s сохранён, "%s"\n', "Паспорт", "копия")
 
     [line] = _lines(stream)
     assert line["correlation_id"] == correlation_id
     assert (line["level"], line["service"], line["logger"]) == ("INFO", "processor", logger.name)
-    assert line["msg"] == "документ Паспорт сохранён, \"копия\"\n"
+    assert line["msg"] == 'документ Паспорт сохранён, "копия"\n'
     assert (line["offset"], line["when"]) == (17, "2026-01-01 00:00:00")
     assert abs(datetime.fromisoformat(line["ts"]) - datetime.now().astimezone()) < timedelta(minutes=1)
     assert "Паспорт" in stream.getvalue() and stream.getvalue().count("\n") == 1
@@ -74,7 +75,7 @@ def test_json_formatter_includes_traceback_when_exception_logged(captured: tuple
 
 
 async def test_json_formatter_writes_each_tasks_own_correlation_id_when_tasks_interleave(
-    captured: tuple[logging.Logger, io.StringIO]
+    captured: tuple[logging.Logger, io.StringIO],
 ) -> None:
     logger, stream = captured
 

@@ -21,20 +21,23 @@ class Refused(RuntimeError):
 
 
 def _sample(operation: str, outcome: str, suffix: str) -> float:
-    value = REGISTRY.get_sample_value(f"docvault_integration_call_seconds_{suffix}",
-                                      {"target": TARGET, "operation": operation, "outcome": outcome})
+    value = REGISTRY.get_sample_value(
+        f"docvault_integration_call_seconds_{suffix}", {"target": TARGET, "operation": operation, "outcome": outcome}
+    )
     return 0.0 if value is None else value
 
 
 async def _call(kind: str, operation: str, fail: bool) -> int:
     """Define a function of ``kind`` under ``timed`` and call it once."""
     if kind == "sync":
+
         @timed(TARGET, operation)
         def double(value: int) -> int:
             time.sleep(PAUSE_SECONDS)
             if fail:
                 raise Refused("the integration said no")
             return value * 2
+
         return double(21)
 
     @timed(TARGET, operation)
@@ -43,6 +46,7 @@ async def _call(kind: str, operation: str, fail: bool) -> int:
         if fail:
             raise Refused("the integration said no")
         return value * 2
+
     return await double_later(21)
 
 

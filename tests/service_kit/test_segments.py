@@ -30,21 +30,20 @@ def seal(data: bytes, feed_size: int = 10_000) -> bytes:
     sealer = SegmentSealer(KEYS.file_key)
     out = bytearray()
     for start in range(0, len(data), feed_size):
-        out += sealer.feed(data[start:start + feed_size])
+        out += sealer.feed(data[start : start + feed_size])
     out += sealer.finish()
     return bytes(out)
 
 
 async def chunks(data: bytes, size: int = 7_000) -> AsyncIterator[bytes]:
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
-async def read_all(stored: bytes, size: int, wanted: CipherRange | None = None,
-                   keys: PersonKeys = KEYS) -> bytes:
+async def read_all(stored: bytes, size: int, wanted: CipherRange | None = None, keys: PersonKeys = KEYS) -> bytes:
     header = Header.parse(stored[:HEADER_BYTES])
     wanted = wanted or whole_file(size)
-    body = stored[wanted.stored_start:wanted.stored_end + 1]
+    body = stored[wanted.stored_start : wanted.stored_end + 1]
     return b"".join([part async for part in open_segments(keys.file_key, header, chunks(body), wanted, size)])
 
 
@@ -69,7 +68,7 @@ async def test_open_segments_returns_exactly_the_range_when_a_range_is_asked(siz
     start = data.draw(st.integers(0, size - 1))
     end = data.draw(st.integers(start, size - 1))
 
-    assert await read_all(seal(plain, 50_000), size, cipher_range(start, end, size)) == plain[start:end + 1]
+    assert await read_all(seal(plain, 50_000), size, cipher_range(start, end, size)) == plain[start : end + 1]
 
 
 def test_cipher_range_reads_only_the_segments_that_hold_the_range() -> None:
@@ -95,15 +94,18 @@ def test_segment_sealer_output_hides_the_bytes_when_read_back_from_storage() -> 
 
 
 def flip(stored: bytes, at: int) -> bytes:
-    return stored[:at] + bytes([stored[at] ^ 1]) + stored[at + 1:]
+    return stored[:at] + bytes([stored[at] ^ 1]) + stored[at + 1 :]
 
 
-@pytest.mark.parametrize("where", [
-    HEADER_BYTES,  # first segment
-    HEADER_BYTES + SEALED_SEGMENT_BYTES + 5,  # second segment
-    -1,  # the last segment's tag
-    len(b"DVS1") + 2,  # the object id in the header (authenticated by every segment)
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        HEADER_BYTES,  # first segment
+        HEADER_BYTES + SEALED_SEGMENT_BYTES + 5,  # second segment
+        -1,  # the last segment's tag
+        len(b"DVS1") + 2,  # the object id in the header (authenticated by every segment)
+    ],
+)
 async def test_open_segments_refuses_when_any_stored_byte_is_changed(where: int) -> None:
     size = 2 * SEGMENT_BYTES + 10
     stored = seal(bytes(size))
@@ -115,7 +117,7 @@ async def test_open_segments_refuses_when_any_stored_byte_is_changed(where: int)
 async def test_open_segments_refuses_when_the_object_is_cut_at_a_segment_boundary() -> None:
     size = 2 * SEGMENT_BYTES + 10
     stored = seal(bytes(size))
-    cut = stored[:HEADER_BYTES + 2 * SEALED_SEGMENT_BYTES]  # the last segment dropped: the second was not "last"
+    cut = stored[: HEADER_BYTES + 2 * SEALED_SEGMENT_BYTES]  # the last segment dropped: the second was not "last"
 
     with pytest.raises(BrokenCiphertext):
         await read_all(cut + b"\0" * (len(stored) - len(cut)), size)
@@ -128,7 +130,7 @@ async def test_open_segments_refuses_when_two_segments_are_swapped() -> None:
     stored = seal(bytes(range(256)) * (size // 256))
     first = slice(HEADER_BYTES, HEADER_BYTES + SEALED_SEGMENT_BYTES)
     second = slice(first.stop, first.stop + SEALED_SEGMENT_BYTES)
-    swapped = stored[:first.start] + stored[second] + stored[first] + stored[second.stop:]
+    swapped = stored[: first.start] + stored[second] + stored[first] + stored[second.stop :]
 
     with pytest.raises(BrokenCiphertext):
         await read_all(swapped, size)

@@ -14,8 +14,9 @@ from stream_processors.projections.state import BatchState, type_id
 from tests.factories import document_id_of
 
 
-def apply_all(events: Sequence[EventEnvelope], state: BatchState | None = None, first_offset: int = 0
-              ) -> tuple[BatchState, list[Effect]]:
+def apply_all(
+    events: Sequence[EventEnvelope], state: BatchState | None = None, first_offset: int = 0
+) -> tuple[BatchState, list[Effect]]:
     """Apply ``events`` at consecutive offsets; returns the state and the effect of each event."""
     state = BatchState() if state is None else state
     effects = [apply_event(state, event, first_offset + index) for index, event in enumerate(events)]

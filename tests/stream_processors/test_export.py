@@ -19,13 +19,18 @@ from tests.factories import added, at, renamed, started
 
 OWNER = 412845671
 DOC = uuid.UUID("c0a8012e-5b3f-4d7a-8e21-6f4b9d2a7c15")
-TRICKY_NAMES = ['Договор "Аренда", кв. 5', "Счёт; №12 'копия'", "Line,\"quoted\",end", "Полис ОСАГО"]
+TRICKY_NAMES = ['Договор "Аренда", кв. 5', "Счёт; №12 'копия'", 'Line,"quoted",end', "Полис ОСАГО"]
 TRICKY_CORRELATION_IDS = ["plain", "with,comma", 'with "quotes"', "two\nlines", "cr\r\nlf", "кириллица"]
 
 
 def _renamed(name: str, correlation_id: str = "c", causation_id: str | None = None) -> EventEnvelope:
-    return new_event(DocumentRenamed(document_id=DOC, name=name), owner_id=OWNER, correlation_id=correlation_id,
-                     causation_id=causation_id, occurred_at=at(7))
+    return new_event(
+        DocumentRenamed(document_id=DOC, name=name),
+        owner_id=OWNER,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        occurred_at=at(7),
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,28 +45,44 @@ def _renamed(name: str, correlation_id: str = "c", causation_id: str | None = No
         (ExportFilter(until=at(10)), [True, False, False, False]),
         (ExportFilter(since=at(10), until=at(20)), [False, True, False, False]),
         (ExportFilter(since=at(10) + timedelta(hours=3)), [False, False, False, False]),
-        (ExportFilter(since=datetime(2026, 1, 1, 3, 0, 10, tzinfo=timezone(timedelta(hours=3)))),
-         [False, True, True, True]),
+        (
+            ExportFilter(since=datetime(2026, 1, 1, 3, 0, 10, tzinfo=timezone(timedelta(hours=3)))),
+            [False, True, True, True],
+        ),
         (ExportFilter(event_types=("user.started",), owners=(42,), since=at(30)), [False, False, False, True]),
         (ExportFilter(event_types=("user.started",), owners=(42,), since=at(31)), [False, False, False, False]),
     ],
-    ids=["any", "one-type", "two-types", "one-owner", "two-owners", "since-inclusive", "until-exclusive",
-         "window", "since-after-all", "since-other-zone", "all-match", "all-but-time-match"],
+    ids=[
+        "any",
+        "one-type",
+        "two-types",
+        "one-owner",
+        "two-owners",
+        "since-inclusive",
+        "until-exclusive",
+        "window",
+        "since-after-all",
+        "since-other-zone",
+        "all-match",
+        "all-but-time-match",
+    ],
 )
 def test_export_filter_accepts_matching_events_when_criteria_given(
     selection: ExportFilter, accepted: list[bool]
 ) -> None:
-    events = [started(OWNER, step=0), added(OWNER, "Паспорт", step=10),
-              renamed(OWNER, DOC, "Виза", step=20), started(42, step=30)]
+    events = [
+        started(OWNER, step=0),
+        added(OWNER, "Паспорт", step=10),
+        renamed(OWNER, DOC, "Виза", step=20),
+        started(42, step=30),
+    ]
 
     assert [selection.accepts(event) for event in events] == accepted
 
 
 @pytest.mark.parametrize("name", TRICKY_NAMES)
 @pytest.mark.parametrize("correlation_id", TRICKY_CORRELATION_IDS)
-def test_jsonl_line_is_one_json_line_of_offset_and_envelope_when_event_exported(
-    name: str, correlation_id: str
-) -> None:
+def test_jsonl_line_is_one_json_line_of_offset_and_envelope_when_event_exported(name: str, correlation_id: str) -> None:
     event = _renamed(name, correlation_id)
 
     line = jsonl_line(1500, event)
@@ -89,7 +110,11 @@ def test_csv_line_parses_back_to_event_fields_when_values_hold_commas_quotes_new
     assert len(rows) == 2
     row = rows[0]
     assert (row["offset"], row["event_id"], row["event_type"], row["schema_version"]) == (
-        "9", str(event.event_id), "document.renamed", "1")
+        "9",
+        str(event.event_id),
+        "document.renamed",
+        "1",
+    )
     assert (row["owner_id"], row["correlation_id"], row["causation_id"]) == (str(OWNER), correlation_id, "cause,1")
     assert datetime.fromisoformat(row["occurred_at"].replace("Z", "+00:00")) == event.occurred_at
     assert json.loads(row["payload"]) == {"document_id": str(DOC), "name": name}
@@ -117,13 +142,20 @@ _NO_LONE_CR = st.characters(codec="utf-8", exclude_characters="\r")
 
 
 @settings(max_examples=100, deadline=None)
-@given(correlation_id=st.text(_NO_LONE_CR, min_size=1, max_size=64),
-       offset=st.integers(0, 2**62), occurred_at=occurred_instants())
+@given(
+    correlation_id=st.text(_NO_LONE_CR, min_size=1, max_size=64),
+    offset=st.integers(0, 2**62),
+    occurred_at=occurred_instants(),
+)
 def test_csv_line_round_trips_any_text_when_read_by_csv_reader(
     correlation_id: str, offset: int, occurred_at: datetime
 ) -> None:
-    event = new_event(DocumentRenamed(document_id=DOC, name="Паспорт"), owner_id=OWNER,
-                      correlation_id=correlation_id, occurred_at=occurred_at)
+    event = new_event(
+        DocumentRenamed(document_id=DOC, name="Паспорт"),
+        owner_id=OWNER,
+        correlation_id=correlation_id,
+        occurred_at=occurred_at,
+    )
 
     row = next(csv.DictReader(io.StringIO(csv_header() + csv_line(offset, event), newline="")))
 

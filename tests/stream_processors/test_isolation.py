@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from pymongo.errors import AutoReconnect, DuplicateKeyError
+
 from stream_processors.failures import BatchNotCommitted
 from stream_processors.isolation import commit_isolating
 from stream_processors.lease import LeaseLost

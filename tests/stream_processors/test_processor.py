@@ -37,8 +37,11 @@ POISON = {
 @pytest.mark.parametrize(("reason", "poison"), POISON.items(), ids=list(POISON))
 def test_split_records_dead_letters_poison_and_keeps_the_rest_when_batch_mixed(reason: str, poison: bytes) -> None:
     good = [started(OWNER, step=1), added(OWNER, "Паспорт", step=2)]
-    records = [StreamRecord(10, 0, encode_event(good[0])), StreamRecord(11, 0, poison),
-               StreamRecord(12, 0, encode_event(good[1]))]
+    records = [
+        StreamRecord(10, 0, encode_event(good[0])),
+        StreamRecord(11, 0, poison),
+        StreamRecord(12, 0, encode_event(good[1])),
+    ]
 
     events, dead = split_records(records)
 
@@ -90,14 +93,20 @@ def test_first_occurrences_keeps_first_offset_of_unapplied_ids_when_batch_given(
 
 def _properties(message: AMQPMessage) -> dict[str, Any]:
     decoded = amqp_decoder(bytes(message))
-    return {key.decode(): value.decode() if isinstance(value, bytes) else value
-            for key, value in decoded.application_properties.items()}
+    return {
+        key.decode(): value.decode() if isinstance(value, bytes) else value
+        for key, value in decoded.application_properties.items()
+    }
 
 
 @settings(max_examples=100, deadline=None)
-@given(data=st.binary(min_size=1, max_size=2000), offset=st.integers(0, 2**62), detail=st.text(max_size=700),
-       stream=st.text(alphabet="abcdefghijklmnopqrstuvwxyz.", min_size=1, max_size=40),
-       error_type=st.sampled_from(EventDecodeError.__subclasses__()))
+@given(
+    data=st.binary(min_size=1, max_size=2000),
+    offset=st.integers(0, 2**62),
+    detail=st.text(max_size=700),
+    stream=st.text(alphabet="abcdefghijklmnopqrstuvwxyz.", min_size=1, max_size=40),
+    error_type=st.sampled_from(EventDecodeError.__subclasses__()),
+)
 def test_dead_letter_message_carries_bytes_origin_and_reason_when_record_poison(
     data: bytes, offset: int, detail: str, stream: str, error_type: type[EventDecodeError]
 ) -> None:
@@ -106,9 +115,13 @@ def test_dead_letter_message_carries_bytes_origin_and_reason_when_record_poison(
     message = dead_letter_message(letter, stream, "read-models@v2")
 
     assert amqp_decoder(bytes(message)).body == data
-    assert _properties(message) == {"x-source-stream": stream, "x-source-offset": offset,
-                                    "x-reason": error_type.reason, "x-detail": detail[:500],
-                                    "x-processor": "read-models@v2"}
+    assert _properties(message) == {
+        "x-source-stream": stream,
+        "x-source-offset": offset,
+        "x-reason": error_type.reason,
+        "x-detail": detail[:500],
+        "x-processor": "read-models@v2",
+    }
 
 
 def test_dead_letter_message_caps_detail_when_detail_long() -> None:
@@ -120,9 +133,12 @@ def test_dead_letter_message_caps_detail_when_detail_long() -> None:
 
 
 def test_dead_letter_unapplicable_names_error_type_and_no_values_when_a_duplicate_key_was_refused() -> None:
-    error = DuplicateKeyError('E11000 duplicate key error collection: docvault_v1.documents index: '
-                              'unique_live_name_per_type dup key: { owner_id: 412845671, type_slug: "passport", '
-                              'name_key: "паспорт рф" }', code=11000)
+    error = DuplicateKeyError(
+        "E11000 duplicate key error collection: docvault_v1.documents index: "
+        'unique_live_name_per_type dup key: { owner_id: 412845671, type_slug: "passport", '
+        'name_key: "паспорт рф" }',
+        code=11000,
+    )
 
     letter = DeadLetter.unapplicable(StreamRecord(9, 0, b"bytes"), error)
 

@@ -31,9 +31,17 @@ def test_apply_event_creates_live_document_when_added() -> None:
     doc = document(state, event)
     assert effects == ["created"]
     assert (doc.owner_id, doc.type_slug, doc.type_title, doc.name, doc.status) == (
-        OWNER, "паспорта", "Паспорта", "Паспорт РФ", "live")
+        OWNER,
+        "паспорта",
+        "Паспорта",
+        "Паспорт РФ",
+        "live",
+    )
     assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == (
-        "паспорт рф", "паспорт рф", search_prefixes("паспорт рф"))
+        "паспорт рф",
+        "паспорт рф",
+        search_prefixes("паспорт рф"),
+    )
     assert (doc.created_at, doc.updated_at, doc.deleted_at, doc.duplicate_of) == (at(5), at(5), None, None)
     assert (doc.last_event_id, doc.last_offset) == (str(event.event_id), 40)
     assert state.document_writes == [(True, doc.model_dump(by_alias=True))]
@@ -48,7 +56,10 @@ def test_apply_event_writes_each_status_as_a_plain_string_when_the_writes_are_en
     stored = [bson.decode(bson.encode(snapshot)) for _, snapshot in state.document_writes]
 
     assert {(type(raw["status"]), raw["status"]) for raw in stored} == {
-        (str, "live"), (str, "duplicate"), (str, "deleted")}
+        (str, "live"),
+        (str, "duplicate"),
+        (str, "deleted"),
+    }
     assert {DocumentView.model_validate(raw).status for raw in stored} == set(DocumentStatus)
 
 
@@ -145,9 +156,16 @@ def test_apply_event_renames_document_when_name_free() -> None:
     doc = document(state, add)
     assert effects == ["created", "renamed"]
     assert (doc.name, doc.name_key, doc.search_prefixes) == (
-        "Загранпаспорт", "загранпаспорт", search_prefixes("загранпаспорт"))
+        "Загранпаспорт",
+        "загранпаспорт",
+        search_prefixes("загранпаспорт"),
+    )
     assert (doc.created_at, doc.updated_at, doc.last_event_id, doc.last_offset) == (
-        at(0), at(9), str(rename.event_id), 1)
+        at(0),
+        at(9),
+        str(rename.event_id),
+        1,
+    )
     assert [is_new for is_new, _ in state.document_writes] == [True, False]
     assert state.document_writes[-1][1] == doc.model_dump(by_alias=True)
     assert (OWNER, "passport", "паспорт") not in state.name_slots
@@ -197,7 +215,11 @@ def test_apply_event_deletes_document_when_live() -> None:
     doc = document(state, add)
     assert effects == ["created", "deleted"]
     assert (doc.status, doc.deleted_at, doc.updated_at, doc.last_event_id) == (
-        "deleted", at(3), at(3), str(delete.event_id))
+        "deleted",
+        at(3),
+        at(3),
+        str(delete.event_id),
+    )
     assert (state.name_slots, state.content_slots) == ({}, {})
     assert live_count(state, OWNER) == 0
 
@@ -233,7 +255,12 @@ def test_apply_event_restores_document_under_its_name_when_name_and_content_free
     doc = document(state, add)
     assert effects[-1] == "restored"
     assert (doc.status, doc.name, doc.deleted_at, doc.updated_at, doc.last_event_id) == (
-        "live", "Паспорт", None, at(2), str(restore.event_id))
+        "live",
+        "Паспорт",
+        None,
+        at(2),
+        str(restore.event_id),
+    )
     assert state.name_slots == {(OWNER, "passport", "паспорт"): str(document_id_of(add))}
     assert live_count(state, OWNER) == 1
 
@@ -242,7 +269,8 @@ def test_apply_event_restores_with_copy_suffix_when_name_now_taken() -> None:
     old, new = added(OWNER, "Паспорт"), added(OWNER, "паспорт", step=2)
 
     state, effects = apply_all(
-        [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)])
+        [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)]
+    )
 
     assert effects[-1] == "restored_renamed"
     assert (document(state, old).name, document(state, new).name) == ("Паспорт (2)", "паспорт")
@@ -253,7 +281,8 @@ def test_apply_event_restores_as_duplicate_when_content_now_live() -> None:
     old, new = added(OWNER, "Паспорт", content="bytes"), added(OWNER, "Новый", content="bytes", step=2)
 
     state, effects = apply_all(
-        [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)])
+        [old, deleted(OWNER, document_id_of(old), step=1), new, restored(OWNER, document_id_of(old), step=3)]
+    )
 
     doc = document(state, old)
     assert effects[-1] == "restored_duplicate"
@@ -263,8 +292,13 @@ def test_apply_event_restores_as_duplicate_when_content_now_live() -> None:
 
 def test_apply_event_restores_former_duplicate_as_live_when_original_gone() -> None:
     original, copy = added(OWNER, "Паспорт", content="bytes"), added(OWNER, "Копия", content="bytes", step=1)
-    history = [original, copy, deleted(OWNER, document_id_of(copy), step=2),
-               deleted(OWNER, document_id_of(original), step=3), restored(OWNER, document_id_of(copy), step=4)]
+    history = [
+        original,
+        copy,
+        deleted(OWNER, document_id_of(copy), step=2),
+        deleted(OWNER, document_id_of(original), step=3),
+        restored(OWNER, document_id_of(copy), step=4),
+    ]
 
     state, effects = apply_all(history)
 
@@ -322,6 +356,7 @@ def _as_stranger(make: Callable[[EventEnvelope], EventEnvelope]) -> Callable[[Ev
     def stranger_event(add: EventEnvelope) -> EventEnvelope:
         event = make(add)
         return event.model_copy(update={"owner_id": STRANGER})
+
     return stranger_event
 
 
@@ -363,17 +398,29 @@ def test_apply_event_keeps_first_title_when_type_used_again_with_other_title() -
         lambda a, b: [a, b],
         lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3)],
         lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3), deleted(OWNER, document_id_of(a), step=4)],
-        lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3), restored(OWNER, document_id_of(a), step=4),
-                      restored(OWNER, document_id_of(a), step=5)],
+        lambda a, b: [
+            a,
+            b,
+            deleted(OWNER, document_id_of(a), step=3),
+            restored(OWNER, document_id_of(a), step=4),
+            restored(OWNER, document_id_of(a), step=5),
+        ],
         lambda a, b: [a, b, deleted(OWNER, document_id_of(a), step=3), deleted(OWNER, document_id_of(b), step=4)],
         lambda a, b: [a, added(OWNER, "Копия", content="a", step=2), deleted(OWNER, document_id_of(a), step=3)],
         lambda a, b: [a, b, renamed(OWNER, document_id_of(a), "Виза", step=3), deleted(STRANGER, document_id_of(b))],
     ],
-    ids=["two-added", "one-deleted", "deleted-twice", "restored-twice", "all-deleted", "duplicate-kept",
-         "rename-and-foreign-delete"],
+    ids=[
+        "two-added",
+        "one-deleted",
+        "deleted-twice",
+        "restored-twice",
+        "all-deleted",
+        "duplicate-kept",
+        "rename-and-foreign-delete",
+    ],
 )
 def test_apply_event_counts_live_documents_per_type_when_history_applied(
-    history: Callable[[EventEnvelope, EventEnvelope], list[EventEnvelope]]
+    history: Callable[[EventEnvelope, EventEnvelope], list[EventEnvelope]],
 ) -> None:
     a, b = added(OWNER, "Паспорт", content="a", step=1), added(OWNER, "Паспорт", content="b", step=2)
 
@@ -388,7 +435,8 @@ def _loaded_state(document_status: DocumentStatus, live_count_stored: int) -> tu
     built, _ = apply_all([add])
     stored: DocumentView = document(built, add).model_copy(update={"status": document_status})
     kind: DocumentTypeView = built.types[type_id(OWNER, "passport")].model_copy(
-        update={"live_count": live_count_stored})
+        update={"live_count": live_count_stored}
+    )
     return BatchState.of([stored], [kind], []), add
 
 
@@ -434,7 +482,7 @@ def _history_for_repeat(a: EventEnvelope) -> list[EventEnvelope]:
     ids=["add", "add-duplicate", "rename-to-taken", "rename-to-own", "delete", "user-started"],
 )
 def test_apply_event_changes_nothing_when_same_event_applied_again(
-    repeated: Callable[[EventEnvelope], EventEnvelope]
+    repeated: Callable[[EventEnvelope], EventEnvelope],
 ) -> None:
     a = added(OWNER, "Паспорт", content="a")
     event = repeated(a)
@@ -450,8 +498,11 @@ def test_apply_event_changes_nothing_when_same_event_applied_again(
 @pytest.mark.parametrize("restore_into", ["free", "name-taken", "content-taken"])
 def test_apply_event_changes_nothing_when_same_restore_applied_again(restore_into: str) -> None:
     a = added(OWNER, "Паспорт", content="a")
-    blockers = {"free": [], "name-taken": [added(OWNER, "Паспорт", content="b", step=2)],
-                "content-taken": [added(OWNER, "Другой", content="a", step=2)]}[restore_into]
+    blockers = {
+        "free": [],
+        "name-taken": [added(OWNER, "Паспорт", content="b", step=2)],
+        "content-taken": [added(OWNER, "Другой", content="a", step=2)],
+    }[restore_into]
     restore = restored(OWNER, document_id_of(a), step=3)
     state, _ = apply_all([a, deleted(OWNER, document_id_of(a), step=1), *blockers, restore])
     once = snapshot(state)
@@ -462,9 +513,16 @@ def test_apply_event_changes_nothing_when_same_restore_applied_again(restore_int
 
 def test_apply_event_gives_equal_writes_when_same_events_applied_to_fresh_states() -> None:
     a, b = added(OWNER, "Паспорт", content="a"), added(OWNER, "Паспорт", content="b", step=1)
-    events = [started(OWNER), a, b, added(OWNER, "Копия", content="a", step=2),
-              renamed(OWNER, document_id_of(b), "Паспорт", step=3), deleted(OWNER, document_id_of(a), step=4),
-              added(OWNER, "Паспорт", content="c", step=5), restored(OWNER, document_id_of(a), step=6)]
+    events = [
+        started(OWNER),
+        a,
+        b,
+        added(OWNER, "Копия", content="a", step=2),
+        renamed(OWNER, document_id_of(b), "Паспорт", step=3),
+        deleted(OWNER, document_id_of(a), step=4),
+        added(OWNER, "Паспорт", content="c", step=5),
+        restored(OWNER, document_id_of(a), step=6),
+    ]
 
     first, first_effects = apply_all(events)
     second, second_effects = apply_all(events)
@@ -495,7 +553,11 @@ def test_apply_event_names_added_document_by_its_id_when_copy_suffixes_exhausted
     state, effects = apply_all(adds, _few_copies())
 
     assert [document(state, add).name for add in adds] == [
-        "Паспорт", "Паспорт (2)", "Паспорт (3)", _id_name("Паспорт", adds[3])]
+        "Паспорт",
+        "Паспорт (2)",
+        "Паспорт (3)",
+        _id_name("Паспорт", adds[3]),
+    ]
     assert effects == ["created", "created_renamed", "created_renamed", "created_renamed"]
     assert live_count(state, OWNER) == 4
 
@@ -503,8 +565,11 @@ def test_apply_event_names_added_document_by_its_id_when_copy_suffixes_exhausted
 def test_apply_event_numbers_the_id_name_when_even_the_id_name_of_an_added_document_is_taken() -> None:
     later_id = uuid.uuid4()
     squatter = added(OWNER, "Скан", step=0)
-    history = [squatter, renamed(OWNER, document_id_of(squatter), f"Паспорт ({later_id.hex})", step=1),
-               *[added(OWNER, "Паспорт", step=step) for step in range(2, 5)]]
+    history = [
+        squatter,
+        renamed(OWNER, document_id_of(squatter), f"Паспорт ({later_id.hex})", step=1),
+        *[added(OWNER, "Паспорт", step=step) for step in range(2, 5)],
+    ]
     late = added(OWNER, "Паспорт", step=9, document_id=later_id)
 
     state, effects = apply_all([*history, late], _few_copies())
@@ -526,8 +591,12 @@ def test_apply_event_renames_to_id_name_when_copy_suffixes_of_new_name_exhausted
 def test_apply_event_keeps_old_name_when_no_name_is_free_for_a_rename() -> None:
     target = added(OWNER, "Полис", step=0)
     squatter = added(OWNER, "Скан", step=1)
-    history = [target, squatter, renamed(OWNER, document_id_of(squatter), _id_name("Виза", target), step=2),
-               *[added(OWNER, "Виза", step=step) for step in range(3, 6)]]
+    history = [
+        target,
+        squatter,
+        renamed(OWNER, document_id_of(squatter), _id_name("Виза", target), step=2),
+        *[added(OWNER, "Виза", step=step) for step in range(3, 6)],
+    ]
     state, _ = apply_all(history, _few_copies())
     before, writes = snapshot(state), len(state.document_writes)
 
@@ -540,8 +609,11 @@ def test_apply_event_keeps_old_name_when_no_name_is_free_for_a_rename() -> None:
 
 def test_apply_event_restores_under_id_name_when_copy_suffixes_exhausted_meanwhile() -> None:
     first = added(OWNER, "Паспорт", step=0)
-    history = [first, deleted(OWNER, document_id_of(first), step=1),
-               *[added(OWNER, "Паспорт", step=step) for step in range(2, 5)]]
+    history = [
+        first,
+        deleted(OWNER, document_id_of(first), step=1),
+        *[added(OWNER, "Паспорт", step=step) for step in range(2, 5)],
+    ]
 
     state, effects = apply_all([*history, restored(OWNER, document_id_of(first), step=9)], _few_copies())
 
@@ -553,9 +625,13 @@ def test_apply_event_restores_under_id_name_when_copy_suffixes_exhausted_meanwhi
 def test_apply_event_leaves_document_deleted_when_no_name_is_free_for_a_restore() -> None:
     first = added(OWNER, "Паспорт", step=0)
     squatter = added(OWNER, "Скан", step=1)
-    history = [first, squatter, deleted(OWNER, document_id_of(first), step=2),
-               renamed(OWNER, document_id_of(squatter), _id_name("Паспорт", first), step=3),
-               *[added(OWNER, "Паспорт", step=step) for step in range(4, 7)]]
+    history = [
+        first,
+        squatter,
+        deleted(OWNER, document_id_of(first), step=2),
+        renamed(OWNER, document_id_of(squatter), _id_name("Паспорт", first), step=3),
+        *[added(OWNER, "Паспорт", step=step) for step in range(4, 7)],
+    ]
     state, _ = apply_all(history, _few_copies())
     before, writes = snapshot(state), len(state.document_writes)
 
@@ -595,7 +671,7 @@ def test_apply_event_cuts_the_asked_name_when_its_copy_suffix_would_pass_the_nam
 
     name = document(state, adds[-1]).name
     assert len(LONG) == MAX_NAME_LENGTH
-    assert (len(name), name) == (MAX_NAME_LENGTH, LONG[:MAX_NAME_LENGTH - len(expected_suffix)] + expected_suffix)
+    assert (len(name), name) == (MAX_NAME_LENGTH, LONG[: MAX_NAME_LENGTH - len(expected_suffix)] + expected_suffix)
     assert effects[-1] == "created_renamed"
 
 

@@ -24,9 +24,15 @@ from tests.contracts.strategies import LATIN_CYRILLIC, display_names
 DOCUMENT_ID = uuid.UUID("c0a8012e-5b3f-4d7a-8e21-6f4b9d2a7c15")
 ID_NAME = "Паспорт (c0a8012e5b3f4d7a8e216f4b9d2a7c15)"
 # Long names, and names whose start holds nothing a name key keeps (combining marks), stress the cut.
-_names = display_names() | display_names(alphabet=LATIN_CYRILLIC) | st.builds(
-    lambda marks, rest: clean_display_name(marks + rest), st.text("\u0301\u0308", min_size=90, max_size=124),
-    st.text("ab", min_size=1, max_size=4))
+_names = (
+    display_names()
+    | display_names(alphabet=LATIN_CYRILLIC)
+    | st.builds(
+        lambda marks, rest: clean_display_name(marks + rest),
+        st.text("\u0301\u0308", min_size=90, max_size=124),
+        st.text("ab", min_size=1, max_size=4),
+    )
+)
 
 
 @pytest.mark.parametrize(

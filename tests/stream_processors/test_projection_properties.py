@@ -57,8 +57,12 @@ def build_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
         elif op[0] == "start":
             event = started(OWNERS[op[1] % 2], op[2], step)
         elif op[0] == "language":
-            event = new_event(UserLanguageChanged(language=op[2]), owner_id=OWNERS[op[1] % 2], correlation_id="c",
-                              occurred_at=at(step))
+            event = new_event(
+                UserLanguageChanged(language=op[2]),
+                owner_id=OWNERS[op[1] % 2],
+                correlation_id="c",
+                occurred_at=at(step),
+            )
         else:
             event = _document_event(op, adds, step)
         if event is not None:
@@ -74,7 +78,8 @@ def assert_consistent(state: BatchState) -> None:
     assert len(state.name_slots) == len(state.content_slots) == len(live)
     live_per_type = Counter(f"{doc.owner_id}:{doc.type_slug}" for doc in live)
     assert {key: kind.live_count for key, kind in state.types.items()} == {
-        key: live_per_type[key] for key in state.types}
+        key: live_per_type[key] for key in state.types
+    }
     for doc in documents:
         assert (doc.name_key, doc.name_base_key) == (name_key(doc.name), base_name_key(name_key(doc.name)))
         assert (doc.deleted_at is not None) == (doc.status == "deleted")
@@ -99,7 +104,7 @@ def assert_writes_replay_cleanly(state: BatchState) -> None:
 @settings(max_examples=150, deadline=None)
 @given(ops=_ops)
 def test_apply_event_keeps_slots_counts_and_duplicates_consistent_when_any_history_applied(
-    ops: list[tuple[Any, ...]]
+    ops: list[tuple[Any, ...]],
 ) -> None:
     state = BatchState()
     for offset, event in enumerate(build_events(ops)):
@@ -176,7 +181,7 @@ def build_crowded_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
 
 def _fitted_id_name(wanted: str, add: EventEnvelope) -> str:
     suffix = f" ({document_id_of(add).hex})"
-    return wanted[:MAX_NAME_LENGTH - len(suffix)].rstrip() + suffix
+    return wanted[: MAX_NAME_LENGTH - len(suffix)].rstrip() + suffix
 
 
 @settings(max_examples=300, deadline=None)
@@ -196,7 +201,7 @@ def test_apply_event_keeps_unique_slots_and_defined_effects_when_names_run_out(o
 @settings(max_examples=100, deadline=None)
 @given(ops=_crowded_ops)
 def test_apply_event_gives_equal_writes_and_effects_when_crowded_history_applied_twice(
-    ops: list[tuple[Any, ...]]
+    ops: list[tuple[Any, ...]],
 ) -> None:
     events = build_crowded_events(ops)
 

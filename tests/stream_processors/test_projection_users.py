@@ -13,8 +13,12 @@ OWNER = 412845671
 
 
 def language_changed(owner_id: int, language: str, step: int) -> EventEnvelope:
-    return new_event(UserLanguageChanged(language="ru" if language == "ru" else "en"), owner_id=owner_id,
-                     correlation_id="c", occurred_at=at(step))
+    return new_event(
+        UserLanguageChanged(language="ru" if language == "ru" else "en"),
+        owner_id=owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
 
 
 @pytest.mark.parametrize(
@@ -24,12 +28,21 @@ def language_changed(owner_id: int, language: str, step: int) -> EventEnvelope:
         ([started(OWNER, "ru", step=3), started(OWNER, "en", step=9)], ["created", "seen"], ("ru", at(3), at(9))),
         ([started(OWNER, "ru", step=9), started(OWNER, "en", step=3)], ["created", "seen"], ("ru", at(9), at(9))),
         ([language_changed(OWNER, "ru", 4)], ["created"], ("ru", at(4), at(4))),
-        ([started(OWNER, "en", step=1), language_changed(OWNER, "ru", 4)], ["created", "updated"],
-         ("ru", at(1), at(1))),
+        (
+            [started(OWNER, "en", step=1), language_changed(OWNER, "ru", 4)],
+            ["created", "updated"],
+            ("ru", at(1), at(1)),
+        ),
         ([language_changed(OWNER, "ru", 1), started(OWNER, "en", step=4)], ["created", "seen"], ("ru", at(1), at(4))),
     ],
-    ids=["started", "started-again-later", "started-again-earlier", "language-first", "language-changed",
-         "started-after-language"],
+    ids=[
+        "started",
+        "started-again-later",
+        "started-again-earlier",
+        "language-first",
+        "language-changed",
+        "started-after-language",
+    ],
 )
 def test_apply_event_tracks_user_when_user_events_applied(
     events: list[EventEnvelope], effects: list[str], expected: tuple[object, ...]
@@ -48,8 +61,9 @@ def test_apply_event_keeps_users_apart_when_several_people_start() -> None:
     assert {owner: user.language for owner, user in state.users.items()} == {OWNER: "ru", 42: "en"}
 
 
-@pytest.mark.parametrize("event", [started(OWNER, "ru", step=5), language_changed(OWNER, "ru", 5)],
-                         ids=["started", "language-changed"])
+@pytest.mark.parametrize(
+    "event", [started(OWNER, "ru", step=5), language_changed(OWNER, "ru", 5)], ids=["started", "language-changed"]
+)
 def test_apply_event_changes_nothing_when_same_user_event_applied_again(event: EventEnvelope) -> None:
     state, _ = apply_all([started(OWNER, "en", step=1), event])
     once = snapshot(state)

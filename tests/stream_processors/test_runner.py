@@ -20,8 +20,14 @@ from stream_processors.runner import backoff_delay, caught_up, resume_position
         (41, StartAt.first(), StartAt.first()),
         (41, StartAt.timestamp_ms(1_767_225_600_000), StartAt.timestamp_ms(1_767_225_600_000)),
     ],
-    ids=["fresh", "after-offset-0", "after-checkpoint", "requested-fresh", "requested-over-checkpoint",
-         "requested-timestamp"],
+    ids=[
+        "fresh",
+        "after-offset-0",
+        "after-checkpoint",
+        "requested-fresh",
+        "requested-over-checkpoint",
+        "requested-timestamp",
+    ],
 )
 def test_resume_position_starts_after_checkpoint_unless_requested_when_resuming(
     checkpoint: int | None, requested: StartAt | None, expected: StartAt
@@ -31,8 +37,7 @@ def test_resume_position_starts_after_checkpoint_unless_requested_when_resuming(
 
 @pytest.mark.parametrize(
     ("attempt", "low", "high"),
-    [(0, 0.05, 0.1), (1, 0.1, 0.2), (3, 0.4, 0.8), (6, 3.2, 6.4), (7, 5.0, 10.0), (50, 5.0, 10.0),
-     (10**9, 5.0, 10.0)],
+    [(0, 0.05, 0.1), (1, 0.1, 0.2), (3, 0.4, 0.8), (6, 3.2, 6.4), (7, 5.0, 10.0), (50, 5.0, 10.0), (10**9, 5.0, 10.0)],
 )
 def test_backoff_delay_doubles_with_jitter_up_to_cap_when_attempts_grow(attempt: int, low: float, high: float) -> None:
     delays = [backoff_delay(attempt) for _ in range(200)]
@@ -52,8 +57,7 @@ def test_backoff_delay_stays_positive_and_under_cap_when_any_attempt(attempt: in
 
 @pytest.mark.parametrize(
     ("committed", "stop_after", "expected"),
-    [(None, None, False), (5, None, False), (None, 0, False), (0, 0, True), (0, 1, False), (7, 7, True),
-     (8, 7, True)],
+    [(None, None, False), (5, None, False), (None, 0, False), (0, 0, True), (0, 1, False), (7, 7, True), (8, 7, True)],
     ids=["unbounded-fresh", "unbounded", "nothing-committed", "one-event-stream", "behind", "at-end", "past-end"],
 )
 def test_caught_up_stops_a_bounded_run_when_it_committed_the_end(

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import REGISTRY
 
+from bot.clients.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
 from contracts.api_schemas import StorageUsage
 from contracts.effects import Effect
-
-from bot.clients.api_client import ApiClient, ApiNotFound, ApiNotYetApplied, ApiRejected, ApiUnavailable, QuotaExceeded
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
 from tests.bot.api_stub import TOKEN, StubState, start_stub
@@ -31,9 +30,7 @@ async def client(stub: tuple[StubState, str]) -> AsyncIterator[ApiClient]:
     await api.close()
 
 
-async def test_client_sends_token_and_request_id_when_reading(
-    stub: tuple[StubState, str], client: ApiClient
-) -> None:
+async def test_client_sends_token_and_request_id_when_reading(stub: tuple[StubState, str], client: ApiClient) -> None:
     correlation_id_var.set("corr-123")
     page = await client.list_documents(5, "type 1/x", limit=2, cursor="4", after_event="ev-1")
     request = stub[0].requests[-1]
@@ -51,9 +48,7 @@ async def test_client_retries_then_reads_when_the_event_is_applied_late(
     assert len(types.items) == 3 and len(stub[0].requests) == 3
 
 
-async def test_client_raises_not_yet_applied_when_409_persists(
-    stub: tuple[StubState, str], client: ApiClient
-) -> None:
+async def test_client_raises_not_yet_applied_when_409_persists(stub: tuple[StubState, str], client: ApiClient) -> None:
     stub[0].conflicts_left = 100
     with pytest.raises(ApiNotYetApplied):
         await client.list_types(5, after_event="ev-1")
@@ -94,8 +89,9 @@ async def _chunks() -> AsyncIterator[bytes]:
         yield part
 
 
-async def test_client_streams_an_upload_with_name_and_type_when_uploading(stub: tuple[StubState, str],
-                                                                          client: ApiClient) -> None:
+async def test_client_streams_an_upload_with_name_and_type_when_uploading(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
     uploaded = await client.upload_file(5, _chunks(), "application/pdf", "Договор №1.pdf")
     request = stub[0].requests[-1]
     assert stub[0].bodies == [b"first second third"] and uploaded.size == 18
@@ -122,8 +118,9 @@ async def test_client_reads_what_an_event_did_when_asked_for_its_status(
     assert status.applied and status.effect == "restored_renamed"
 
 
-async def test_client_yields_file_bytes_and_times_the_download_when_streaming(stub: tuple[StubState, str],
-                                                                              client: ApiClient) -> None:
+async def test_client_yields_file_bytes_and_times_the_download_when_streaming(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
     labels = {"target": "api", "operation": "download_file", "outcome": "ok"}
     before = REGISTRY.get_sample_value("docvault_integration_call_seconds_count", labels) or 0
     data = b"".join([chunk async for chunk in client.file_chunks(5, "00000000-0000-4000-8000-000000000001")])
@@ -131,8 +128,9 @@ async def test_client_yields_file_bytes_and_times_the_download_when_streaming(st
     assert REGISTRY.get_sample_value("docvault_integration_call_seconds_count", labels) == before + 1
 
 
-async def test_client_raises_before_any_bytes_when_the_file_is_missing(stub: tuple[StubState, str],
-                                                                       client: ApiClient) -> None:
+async def test_client_raises_before_any_bytes_when_the_file_is_missing(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
     stub[0].fail_status = 404
     with pytest.raises(ApiNotFound):
         await anext(client.file_chunks(5, MISSING))

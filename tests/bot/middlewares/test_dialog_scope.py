@@ -8,8 +8,6 @@ import uuid
 import pytest
 from aiogram.methods import SendDocument
 
-from contracts.events import DocumentAdded, DocumentRenamed
-
 from bot.dialogs.states import AddDocument, RenameDocument
 from bot.middlewares.dialog_scope import (
     MAX_DIALOG_MESSAGES,
@@ -20,6 +18,7 @@ from bot.middlewares.dialog_scope import (
 )
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
 from bot.ui.i18n import Texts
+from contracts.events import DocumentAdded, DocumentRenamed
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -31,8 +30,21 @@ AT_THE_MENU = TR("search.nothing_at_menu", query="hello")
 
 
 def _doc(app: BotUnderTest, name: str) -> StoredDoc:
-    return app.api.add(StoredDoc(OWNER, str(uuid.uuid4()), "receipts", "Receipts", name, uuid.uuid4().hex * 2, 4,
-                                 "application/pdf", f"{name}.pdf", f"tg-{name}"), b"data")
+    return app.api.add(
+        StoredDoc(
+            OWNER,
+            str(uuid.uuid4()),
+            "receipts",
+            "Receipts",
+            name,
+            uuid.uuid4().hex * 2,
+            4,
+            "application/pdf",
+            f"{name}.pdf",
+            f"tg-{name}",
+        ),
+        b"data",
+    )
 
 
 def _open(doc: StoredDoc) -> DocCb:
@@ -148,14 +160,17 @@ async def test_dialog_messages_are_remembered_per_dialog_when_it_goes_on(app: Bo
     assert ann.last_text() == "Cancelled. What would you like to do?"
 
 
-@pytest.mark.parametrize(("dialog_open", "on_dialog_message", "dialog_button", "verdict"), [
-    (True, True, True, ButtonVerdict.handle),
-    (True, True, False, ButtonVerdict.handle),
-    (True, False, True, ButtonVerdict.outdated),
-    (True, False, False, ButtonVerdict.leave_then_handle),
-    (False, False, True, ButtonVerdict.outdated),
-    (False, False, False, ButtonVerdict.handle),
-])
+@pytest.mark.parametrize(
+    ("dialog_open", "on_dialog_message", "dialog_button", "verdict"),
+    [
+        (True, True, True, ButtonVerdict.handle),
+        (True, True, False, ButtonVerdict.handle),
+        (True, False, True, ButtonVerdict.outdated),
+        (True, False, False, ButtonVerdict.leave_then_handle),
+        (False, False, True, ButtonVerdict.outdated),
+        (False, False, False, ButtonVerdict.handle),
+    ],
+)
 def test_dialog_button_verdict_decides_by_the_message_when_a_button_is_pressed(
     dialog_open: bool, on_dialog_message: bool, dialog_button: bool, verdict: ButtonVerdict
 ) -> None:

@@ -32,8 +32,21 @@ BUTTON_REFUSED = Texts("en").plain("private.button")
 
 
 def _passport(app: BotUnderTest) -> StoredDoc:
-    return app.api.add(StoredDoc(OWNER, str(uuid.uuid4()), "passport", "Passport", "Main passport", "a" * 64, 10,
-                                 "application/pdf", "p.pdf", "tg-passport"), b"0123456789")
+    return app.api.add(
+        StoredDoc(
+            OWNER,
+            str(uuid.uuid4()),
+            "passport",
+            "Passport",
+            "Main passport",
+            "a" * 64,
+            10,
+            "application/pdf",
+            "p.pdf",
+            "tg-passport",
+        ),
+        b"0123456789",
+    )
 
 
 def _in_group(text: str = "…") -> Message:
@@ -73,8 +86,11 @@ async def test_group_explanation_is_english_when_a_channel_posts_without_a_perso
 async def test_group_button_gets_an_alert_and_nothing_else_when_pressed(app: BotUnderTest, ann: Person) -> None:
     doc = _passport(app)
     bob = app.person(user_id=OWNER + 1)
-    for data in (TypeCb(slug="passport"), DocCb(action=DocAction.get, doc=uuid.UUID(doc.document_id).hex),
-                 MenuCb(action=MenuAction.browse)):
+    for data in (
+        TypeCb(slug="passport"),
+        DocCb(action=DocAction.get, doc=uuid.UUID(doc.document_id).hex),
+        MenuCb(action=MenuAction.browse),
+    ):
         await bob.presses(data, on=_in_group())
         await ann.presses(data, on=_in_group())
 
@@ -98,16 +114,25 @@ async def test_forwarded_button_gets_an_alert_when_pressed_by_someone_else_in_th
 
 
 async def test_inline_message_button_gets_an_alert_when_it_has_no_chat(app: BotUnderTest, ann: Person) -> None:
-    query = CallbackQuery(id="q1", from_user=ann.user, chat_instance="ci", inline_message_id="inline-1",
-                          data=MenuCb(action=MenuAction.browse).pack())
+    query = CallbackQuery(
+        id="q1",
+        from_user=ann.user,
+        chat_instance="ci",
+        inline_message_id="inline-1",
+        data=MenuCb(action=MenuAction.browse).pack(),
+    )
     await ann.feed(callback_query=query)
     assert app.session.texts() == [BUTTON_REFUSED] and app.api.after_events == []
 
 
 async def test_group_membership_changes_are_dropped_when_the_bot_is_added(app: BotUnderTest, ann: Person) -> None:
-    added = ChatMemberUpdated(chat=GROUP, from_user=ann.user, date=datetime.now(UTC),
-                              old_chat_member=ChatMemberLeft(user=BOT_USER),
-                              new_chat_member=ChatMemberMember(user=BOT_USER))
+    added = ChatMemberUpdated(
+        chat=GROUP,
+        from_user=ann.user,
+        date=datetime.now(UTC),
+        old_chat_member=ChatMemberLeft(user=BOT_USER),
+        new_chat_member=ChatMemberMember(user=BOT_USER),
+    )
     await ann.feed(my_chat_member=added)
     await ann.feed(edited_message=ann._message(chat=GROUP, text="edited", edit_date=1))
     assert _sent_to(app, GROUP.id) == [EXPLANATION]  # the edit is the group's first message the bot saw

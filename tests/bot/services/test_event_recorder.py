@@ -8,14 +8,13 @@ import uuid
 
 import pytest
 
-from contracts.events import DocumentDeleted
-from service_kit.eventlog import EventLogUnavailable
-
 from bot.clients.person_store import UserStore
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudget, EventBudgetSpent
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb
+from contracts.events import DocumentDeleted
+from service_kit.eventlog import EventLogUnavailable
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import FakeApi, FakePublisher, StoredDoc
 from tests.bot.harness import Person
@@ -24,8 +23,20 @@ BUDGET = 2
 
 
 def _doc(app: BotUnderTest, name: str, owner: int = OWNER) -> StoredDoc:
-    return app.api.add(StoredDoc(owner, str(uuid.uuid4()), "receipts", "Receipts", name, uuid.uuid4().hex * 2, 1,
-                                 "application/pdf", None, None))
+    return app.api.add(
+        StoredDoc(
+            owner,
+            str(uuid.uuid4()),
+            "receipts",
+            "Receipts",
+            name,
+            uuid.uuid4().hex * 2,
+            1,
+            "application/pdf",
+            None,
+            None,
+        )
+    )
 
 
 def _delete(doc: StoredDoc) -> DocCb:
@@ -74,7 +85,7 @@ async def test_record_raises_and_appends_nothing_when_the_budget_is_spent(store:
 
 
 async def test_record_counts_the_attempt_and_remembers_nothing_when_the_broker_does_not_confirm(
-    store: UserStore
+    store: UserStore,
 ) -> None:
     publisher = FakePublisher(FakeApi(), down=True)
     recorder = EventRecorder(publisher, store, EventBudget(store, per_hour=BUDGET))

@@ -16,8 +16,21 @@ OWNER = 7001
 
 
 def _doc(api: FakeApi, name: str, owner: int = OWNER, status: str = "live", slug: str = "receipts") -> StoredDoc:
-    return api.add(StoredDoc(owner, str(uuid.uuid4()), slug, slug.title(), name, uuid.uuid4().hex * 2, 1,
-                             "application/pdf", None, None, status=status))
+    return api.add(
+        StoredDoc(
+            owner,
+            str(uuid.uuid4()),
+            slug,
+            slug.title(),
+            name,
+            uuid.uuid4().hex * 2,
+            1,
+            "application/pdf",
+            None,
+            None,
+            status=status,
+        )
+    )
 
 
 @pytest.fixture
@@ -30,9 +43,15 @@ def library(api: FakeApi, store: UserStore) -> Library:
     return Library(api, store, BotConfig(page_size=2))
 
 
-@pytest.mark.parametrize(("status", "allow_deleted", "found"), [
-    ("live", False, True), ("deleted", False, False), ("deleted", True, True), ("duplicate", True, False),
-])
+@pytest.mark.parametrize(
+    ("status", "allow_deleted", "found"),
+    [
+        ("live", False, True),
+        ("deleted", False, False),
+        ("deleted", True, True),
+        ("duplicate", True, False),
+    ],
+)
 async def test_document_offers_only_live_or_allowed_deleted_documents_when_asked_by_their_owner(
     api: FakeApi, library: Library, status: str, allow_deleted: bool, found: bool
 ) -> None:
@@ -105,9 +124,7 @@ async def test_search_pages_through_the_results_and_clamps_the_page_when_fewer_a
     assert await library.search_page(OWNER + 1, first.token, 1, None) is None  # the token is the owner's
 
 
-async def test_search_says_capped_when_the_api_returns_as_many_results_as_asked(
-    api: FakeApi, library: Library
-) -> None:
+async def test_search_says_capped_when_the_api_returns_as_many_results_as_asked(api: FakeApi, library: Library) -> None:
     for index in range(SEARCH_RESULTS + 1):
         _doc(api, f"tax {index:03d}")
 
@@ -116,10 +133,17 @@ async def test_search_says_capped_when_the_api_returns_as_many_results_as_asked(
     assert found.capped and found.pages == SEARCH_RESULTS // 2
 
 
-@pytest.mark.parametrize(("raw", "words"), [
-    ("  tax   2025 ", "tax 2025"), ("\n\t", ""), ("x" * (MAX_QUERY_LENGTH + 5), "x" * MAX_QUERY_LENGTH),
-    ("?!", ""), ("👍 🎉", ""), ("№ 5", "№ 5"),
-])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("  tax   2025 ", "tax 2025"),
+        ("\n\t", ""),
+        ("x" * (MAX_QUERY_LENGTH + 5), "x" * MAX_QUERY_LENGTH),
+        ("?!", ""),
+        ("👍 🎉", ""),
+        ("№ 5", "№ 5"),
+    ],
+)
 def test_search_words_are_single_spaced_and_bounded_when_typed_loosely(raw: str, words: str) -> None:
     assert search_words(raw) == words
 
@@ -135,7 +159,9 @@ async def test_shelves_choice_gives_each_type_a_token_that_recalls_it_when_addin
 
     assert [t.slug for t in choice.types] == ["receipts", "taxes"]
     assert [await shelves.recall(OWNER, token) for token in choice.tokens] == [
-        ListRef("receipts", "Receipts"), ListRef("taxes", "Taxes")]
+        ListRef("receipts", "Receipts"),
+        ListRef("taxes", "Taxes"),
+    ]
     assert await shelves.recall(OWNER + 1, choice.tokens[0]) is None  # tokens are the owner's
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contracts.events import UserLanguageChanged, UserStarted
-
 from bot.clients.person_store import UserStore
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudget
 from bot.services.people import People
+from contracts.events import UserLanguageChanged, UserStarted
 from tests.bot.fakes import FakeApi, FakePublisher
 
 OWNER = 7001
@@ -39,9 +38,7 @@ async def test_started_greets_anyway_and_tries_again_later_when_the_event_log_is
     assert publisher.payloads() == [UserStarted(language="en")]
 
 
-async def test_choose_language_appends_only_a_change_when_the_same_language_is_chosen_again(
-    store: UserStore
-) -> None:
+async def test_choose_language_appends_only_a_change_when_the_same_language_is_chosen_again(store: UserStore) -> None:
     publisher = FakePublisher(FakeApi())
     people = _people(store, publisher)
 

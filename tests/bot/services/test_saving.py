@@ -10,10 +10,6 @@ from unittest.mock import AsyncMock
 
 import pytest
 
-from contracts.api_schemas import StorageUsage
-from contracts.events import DocumentAdded
-from service_kit.eventlog import EventLogUnavailable
-
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
@@ -29,6 +25,9 @@ from bot.services.saving import (
     Saved,
     Unavailable,
 )
+from contracts.api_schemas import StorageUsage
+from contracts.events import DocumentAdded
+from service_kit.eventlog import EventLogUnavailable
 from tests.bot.fakes import FakeApi, StoredDoc
 
 OWNER = 7001
@@ -67,8 +66,18 @@ def _saver(api: FakeApi) -> tuple[DocumentSaver, AsyncMock]:
 
 
 def _stored(document_id: str, name: str = "Old scan") -> StoredDoc:
-    return StoredDoc(OWNER, document_id, "receipts", "Receipts", name, hashlib.sha256(CONTENT).hexdigest(),
-                     len(CONTENT), "application/pdf", None, None)
+    return StoredDoc(
+        OWNER,
+        document_id,
+        "receipts",
+        "Receipts",
+        name,
+        hashlib.sha256(CONTENT).hexdigest(),
+        len(CONTENT),
+        "application/pdf",
+        None,
+        None,
+    )
 
 
 async def test_save_uploads_then_records_the_attempts_ids_when_all_answers() -> None:
@@ -121,12 +130,16 @@ async def test_save_uploads_without_a_name_when_the_api_refuses_the_file_name() 
     assert recorder.record.await_args.args[1].file.file_name is None
 
 
-@pytest.mark.parametrize(("files", "too_big"), [
-    (Files(fail_open=FileTooBig("file is too big")), True),
-    (Files(fail_midway=FileTooBig("more than 1000 bytes")), True),
-    (Files(fail_open=TelegramDownloadFailed("wrong file identifier")), False),
-    (Files(fail_midway=TelegramDownloadFailed("ClientError")), False),
-], ids=["refused-by-getFile", "over-the-limit-midway", "getFile-failed", "download-cut"])
+@pytest.mark.parametrize(
+    ("files", "too_big"),
+    [
+        (Files(fail_open=FileTooBig("file is too big")), True),
+        (Files(fail_midway=FileTooBig("more than 1000 bytes")), True),
+        (Files(fail_open=TelegramDownloadFailed("wrong file identifier")), False),
+        (Files(fail_midway=TelegramDownloadFailed("ClientError")), False),
+    ],
+    ids=["refused-by-getFile", "over-the-limit-midway", "getFile-failed", "download-cut"],
+)
 async def test_save_rejects_the_file_and_records_nothing_when_telegram_will_not_hand_it_out(
     files: Files, too_big: bool
 ) -> None:

@@ -16,10 +16,9 @@ from aiogram.methods import SendMessage
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from contracts.events import UserStarted
-
 from bot.settings import WEBHOOK_PATH
 from bot.telegram.webhook import WEBHOOK_MAX_BODY_BYTES, webhook_app
+from contracts.events import UserStarted
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
 
@@ -31,9 +30,14 @@ Client = TestClient[web.Request, web.Application]
 
 def start_update() -> dict[str, Any]:
     """``/start`` from the test's person, shaped as Telegram posts it."""
-    message = {"message_id": 1, "date": int(time.time()), "chat": {"id": OWNER, "type": "private"},
-               "from": FakeTelegram.user(OWNER), "text": "/start",
-               "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}
+    message = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": {"id": OWNER, "type": "private"},
+        "from": FakeTelegram.user(OWNER),
+        "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    }
     return {"update_id": next(_update_ids), "message": message}
 
 

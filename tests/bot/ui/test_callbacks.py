@@ -15,13 +15,12 @@ from aiogram.methods import AnswerCallbackQuery
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from contracts.text import type_slug
-
 from bot.clients.person_store import list_token, search_token
 from bot.dialogs.states import AddDocument
 from bot.ui import callbacks as cb
 from bot.ui.i18n import LANGUAGES, Texts
 from bot.ui.presentation import doc_ref
+from contracts.text import type_slug
 from tests.bot.conftest import BotUnderTest
 from tests.bot.harness import Person
 
@@ -30,8 +29,11 @@ DOC_REFS = st.uuids().map(lambda u: doc_ref(str(u)))
 TOKENS = st.builds(list_token, st.integers(1, 2**63 - 1), st.text(), st.none() | st.text())
 SEARCH_TOKENS = st.builds(search_token, st.integers(1, 2**63 - 1), st.text(max_size=100))
 PAGES = st.integers(1, cb.MAX_SEARCH_PAGE)
-ORIGINS = st.one_of(st.just(cb.Origin()), st.builds(cb.Origin, list_token=TOKENS),
-                    st.builds(cb.Origin, search_token=SEARCH_TOKENS, page=PAGES)).map(cb.Origin.pack)
+ORIGINS = st.one_of(
+    st.just(cb.Origin()),
+    st.builds(cb.Origin, list_token=TOKENS),
+    st.builds(cb.Origin, search_token=SEARCH_TOKENS, page=PAGES),
+).map(cb.Origin.pack)
 # Every value a factory is built with in the bot: slugs as the contract makes them, tokens as the store does.
 VALID: dict[type[CallbackData], st.SearchStrategy[CallbackData]] = {
     cb.MenuCb: st.builds(cb.MenuCb, action=st.sampled_from(cb.MenuAction)),
@@ -71,8 +73,11 @@ def hostile_text(factory: type[CallbackData]) -> st.SearchStrategy[str]:
 
 
 def test_valid_values_cover_every_factory_when_one_is_added() -> None:
-    factories = {obj for _, obj in inspect.getmembers(cb, inspect.isclass)
-                 if issubclass(obj, CallbackData) and obj is not CallbackData}
+    factories = {
+        obj
+        for _, obj in inspect.getmembers(cb, inspect.isclass)
+        if issubclass(obj, CallbackData) and obj is not CallbackData
+    }
 
     assert factories == set(VALID)
 
@@ -115,12 +120,36 @@ FORGED: dict[type[CallbackData], list[str]] = {
     cb.ListCb: ["t", "t:", "t:a:b", "t:nosuchtoken"],
     cb.PickTypeCb: ["p", "p:", "p:a:b", "p:nosuchtoken"],
     cb.SuggestedNameCb: ["n:", "n:x", "n::"],
-    cb.DocCb: ["d", "d:o", "d:o:", "d:o:not-a-uuid", f"d:zz:{HEX}", f"d:o:{HEX.upper()}", f"d:o:{uuid.UUID(HEX)}",
-               f"d:o:{HEX}:x", f"d:o:{HEX[:-1]}", f"d:o:{HEX}\n", f"d:o:{HEX}:t", f"d:o:{HEX}:t{'a' * 13}",
-               f"d:o:{HEX}:s0.{'a' * 12}", f"d:o:{HEX}:s1000.{'a' * 12}", f"d:o:{HEX}:s1:{'a' * 12}",
-               f"d:o:{HEX}:t{'a' * 12}:x"],
-    cb.SearchCb: ["q", "q:", "q:a:1", f"q:{'a' * 12}", f"q:{'a' * 12}:0", f"q:{'a' * 12}:1000", f"q:{'a' * 12}:x",
-                  f"q:{'a' * 12}:-1", f"q:{'a' * 12}:1:1", f"q:{'a' * 12}:1"],  # the last: no such search stored
+    cb.DocCb: [
+        "d",
+        "d:o",
+        "d:o:",
+        "d:o:not-a-uuid",
+        f"d:zz:{HEX}",
+        f"d:o:{HEX.upper()}",
+        f"d:o:{uuid.UUID(HEX)}",
+        f"d:o:{HEX}:x",
+        f"d:o:{HEX[:-1]}",
+        f"d:o:{HEX}\n",
+        f"d:o:{HEX}:t",
+        f"d:o:{HEX}:t{'a' * 13}",
+        f"d:o:{HEX}:s0.{'a' * 12}",
+        f"d:o:{HEX}:s1000.{'a' * 12}",
+        f"d:o:{HEX}:s1:{'a' * 12}",
+        f"d:o:{HEX}:t{'a' * 12}:x",
+    ],
+    cb.SearchCb: [
+        "q",
+        "q:",
+        "q:a:1",
+        f"q:{'a' * 12}",
+        f"q:{'a' * 12}:0",
+        f"q:{'a' * 12}:1000",
+        f"q:{'a' * 12}:x",
+        f"q:{'a' * 12}:-1",
+        f"q:{'a' * 12}:1:1",
+        f"q:{'a' * 12}:1",
+    ],  # the last: no such search stored
     cb.LangCb: ["l", "l:", "l:xx", "l:EN", "l:en:x"],
     cb.RetrySaveCb: ["r:", "r:x"],
 }

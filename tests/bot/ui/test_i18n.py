@@ -14,8 +14,9 @@ from bot.ui.i18n import LANGUAGES, Texts, load_catalog, pick_language
 BOT_DIR = Path(__file__).resolve().parents[3] / "bot"
 KEY_LITERAL = re.compile(r'"((?:[a-z]+)\.[a-z_]+)"')
 # Keys built at run time: "<prefix>.<reason>" from bot.ui.presentation.check_name.
-DYNAMIC_KEYS = ({f"{prefix}.{reason}" for prefix in ("name", "type") for reason in ("empty", "too_long")}
-                | {f"commands.{name}" for name in COMMANDS})
+DYNAMIC_KEYS = {f"{prefix}.{reason}" for prefix in ("name", "type") for reason in ("empty", "too_long")} | {
+    f"commands.{name}" for name in COMMANDS
+}
 
 
 def _placeholders(text: str) -> set[str]:
@@ -54,10 +55,18 @@ def test_every_locale_key_is_used_when_the_bot_package_is_scanned() -> None:
     assert not unused
 
 
-@pytest.mark.parametrize(("stored", "telegram", "expected"), [
-    (None, "ru", "ru"), (None, "ru-RU", "ru"), (None, "de", "en"), (None, None, "en"),
-    ("en", "ru", "en"), ("ru", "en", "ru"), ("xx", "ru", "ru"),
-])
+@pytest.mark.parametrize(
+    ("stored", "telegram", "expected"),
+    [
+        (None, "ru", "ru"),
+        (None, "ru-RU", "ru"),
+        (None, "de", "en"),
+        (None, None, "en"),
+        ("en", "ru", "en"),
+        ("ru", "en", "ru"),
+        ("xx", "ru", "ru"),
+    ],
+)
 def test_pick_language_prefers_the_choice_then_telegram_when_both_are_known(
     stored: str | None, telegram: str | None, expected: str
 ) -> None:

@@ -65,8 +65,9 @@ ALERT_LIMIT = 200
 # Descriptions of the commands in Telegram's menu (setMyCommands, bot/ui/commands.py): labels, not sentences.
 COMMAND_KEYS = frozenset(key for key in EN if key.startswith("commands."))
 # Pieces other texts interpolate (sizes): not sentences.
-FRAGMENT_KEYS = frozenset({"size.b", "size.kb", "size.mb", "size.gb", "card.photo", "card.no_file_name",
-                           "card.format_unknown"})
+FRAGMENT_KEYS = frozenset(
+    {"size.b", "size.kb", "size.mb", "size.gb", "card.photo", "card.no_file_name", "card.format_unknown"}
+)
 # Messages that ask for a file ("Пришлите …" / "send …").
 FILE_KEYS = frozenset(
     {
