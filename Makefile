@@ -1,4 +1,4 @@
-.PHONY: install test test-fast lint typecheck format up down bench bench-load bench-lag
+.PHONY: install test test-fast lint typecheck format up down bench bench-load bench-open bench-lag
 
 install:        ## Poetry + the project from poetry.lock
 	scripts/install.sh
@@ -39,6 +39,9 @@ bench:          ## streaming core benchmark (prints a table)
 
 bench-load:     ## 200 people add -> list -> get through the whole system in webhook mode for 60 s
 	$(call run_bench,bench.load)
+
+bench-open:     ## people arrive at 1, 3, 5 flows/s (open loop) over 1,000 people, 3 runs (docs/performance.md)
+	$(call run_bench,bench.open_loop)
 
 bench-lag:      ## sustained append rates against a processor, with its lag sampled
 	$(call run_bench,bench.lag)

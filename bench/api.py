@@ -383,6 +383,57 @@ async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) 
     return rows + [["/healthz (no database)", "-", "-", "-", bare.per_second, bare.ms(50), bare.ms(99), "-"]]
 
 
+def large_type_ratios(reads: Sequence[Sequence[object]]) -> list[list[object]]:
+    """Each document page's rate as a share of the type list's, raw and through the API (the issue's measure
+    for large types: a page of a big type should answer at least half as often as the type list)."""
+    type_list = reads[0]
+    return [
+        [
+            row[0],
+            f"{float(str(row[1])) / float(str(type_list[1])):.2%}",
+            f"{float(str(row[4])) / float(str(type_list[4])):.2%}",
+        ]
+        for row in reads[1:]
+        if str(row[0]).startswith("document page")
+    ]
+
+
+async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[str]:
+    """The server's ``explain`` of each read: which index (if any) serves the filter and the order."""
+    client = mongo_client(mongo)
+    try:
+        database = client[read_model_database(mongo.database, 1)]
+        plans = []
+        for scenario in read_scenarios(args.page, args.owner_documents):
+            cursor = (
+                database[scenario.collection]
+                .find(scenario.query, scenario.projection, limit=scenario.limit)
+                .sort(scenario.sort)
+            )
+            plan: dict[str, Any] = dict(await cursor.explain())
+            winning = describe_plan(plan.get("queryPlanner", {}).get("winningPlan", plan))
+            plans.append(f"{scenario.name}: {winning}{execution_counts(plan.get('executionStats', {}))}")
+        return plans
+    finally:
+        await client.close()
+
+
+def execution_counts(stats: dict[str, Any]) -> str:
+    """What the server read to answer (when its explain reports execution statistics)."""
+    counts = {"keys examined": "totalKeysExamined", "documents examined": "totalDocsExamined", "returned": "nReturned"}
+    found = [f"{label} {stats[key]:,}" for label, key in counts.items() if isinstance(stats.get(key), int)]
+    return f" ({', '.join(found)})" if found else ""
+
+
+def describe_plan(stage: Any) -> str:
+    """A winning plan as its chain of stages, outermost first: ``SORT <- FETCH <- IXSCAN owner_id_1_...``."""
+    if not isinstance(stage, dict):
+        return str(stage)
+    name = str(stage.get("stage", "?")) + (f" {stage['indexName']}" if stage.get("indexName") else "")
+    inner = stage.get("inputStage") or (stage.get("inputStages") or [None])[0]
+    return name if inner is None else f"{name} <- {describe_plan(inner)}"
+
+
 # ---------------------------------------------------------------- file transfers
 
 
@@ -536,8 +587,9 @@ async def main(args: argparse.Namespace) -> int:
         await seed(mongo, args.owner_documents, args.total_documents)
         print(f"  seeded {args.total_documents:,} documents in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         async with served_api(mongo, s3, port, Path(args.log)) as pid:
-            reads = await read_rates(port, mongo, args) if args.only != "files" else []
-            files = await file_rates(port, pid, mongo, s3, args) if args.only != "reads" else []
+            reads = await read_rates(port, mongo, args) if args.only in (None, "reads") else []
+            plans = await query_plans(mongo, args) if args.only != "files" else []
+            files = await file_rates(port, pid, mongo, s3, args) if args.only in (None, "files") else []
     finally:
         await forget(mongo, s3)
     print(
@@ -561,6 +613,9 @@ async def main(args: argparse.Namespace) -> int:
             ),
             end="\n\n",
         )
+        print(table(["page", "raw rate / type list", "API rate / type list"], large_type_ratios(reads)), end="\n\n")
+    if plans:
+        print("query plans (explain, winning plan):\n" + "\n".join(f"  {plan}" for plan in plans), end="\n\n")
     if files:
         print(table(["transfer", "direct S3 MB/s", "API MB/s", "API/direct", "API peak RSS growth MB"], files))
     return 0
@@ -578,7 +633,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--file-mb", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2, help="transfers per side (the best counts)")
     parser.add_argument("--log", default="/tmp/bench-api.log", help="where the API process writes its log")
-    parser.add_argument("--only", choices=("reads", "files"), default=None, help="run one half only")
+    parser.add_argument(
+        "--only",
+        choices=("reads", "files", "plans"),
+        default=None,
+        help="run one half only (plans: the query plans alone, no load)",
+    )
     return parser.parse_args(argv)
 
 

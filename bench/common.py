@@ -29,6 +29,11 @@ def percentile(samples: Sequence[float], q: float) -> float:
     return ordered[index]
 
 
+def ms(samples: Sequence[float], q: float) -> str:
+    """The q-th percentile of ``samples`` (seconds) in whole milliseconds."""
+    return f"{percentile(samples, q) * 1000:,.0f}"
+
+
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
 
@@ -106,6 +111,22 @@ class ProcessWatch:
         await self._rss.stop()
         elapsed = time.perf_counter() - self._started
         self.cpu_share = (cpu_seconds(self._process) - self._cpu_before) / elapsed if elapsed else 0.0
+
+
+def start_watches(services: Sequence[Service]) -> dict[str, ProcessWatch]:
+    """Watches, started, over the services, this benchmark's own process and the shared local servers."""
+    watches = {service.name: ProcessWatch(service.process.pid) for service in services}
+    watches["bench (people + fake Telegram)"] = ProcessWatch(os.getpid())
+    # Shared with other work on this machine: their CPU includes whatever else used them meanwhile.
+    watches.update({f"{name} (shared server)": ProcessWatch(pid) for name, pid in shared_server_pids().items()})
+    for watch in watches.values():
+        watch.start()
+    return watches
+
+
+async def stop_watches(watches: Mapping[str, ProcessWatch]) -> None:
+    for watch in watches.values():
+        await watch.stop()
 
 
 async def start_serving(

@@ -112,10 +112,13 @@ async def start_service(name: str, module: str, env: Mapping[str, str], log_dir:
     return Service(name, process, log_path)
 
 
-async def wait_http_ok(url: str, service: Service, timeout: float = 30.0) -> None:
-    """Poll ``url`` until it answers 200; fail with the service's output if it exits or never does."""
+async def wait_http_ok(
+    url: str, service: Service, timeout: float = 30.0, headers: Mapping[str, str] | None = None
+) -> None:
+    """Poll ``url`` (with ``headers``) until it answers 200; fail with the service's output if it exits or
+    never does."""
     deadline = asyncio.get_running_loop().time() + timeout
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=headers) as http:
         while asyncio.get_running_loop().time() < deadline:
             if service.process.returncode is not None:
                 raise AssertionError(f"{service.name} exited early:\n{service.output()}")
