@@ -213,8 +213,13 @@ async def add_document(chat: RoutedChat, round_number: int, content: bytes) -> t
 async def find_in_list(chat: RoutedChat, name: str) -> None:
     """/documents -> the type: the new document must be on the first page (the bot's reads wait for it)."""
     await expect("/documents", chat.says("/documents", STEP_SECONDS), TR("browse.types_title"))
+    # One page says only the type; more say "page 1 of N" (N from the type's count, whatever the page size).
+    first_of_many = (TR("browse.type_page", title=TYPE_TITLE, page=1, pages=pages) for pages in range(2, 1000))
     await expect(
-        "type page", chat.presses(f"{TYPE_TITLE} (", STEP_SECONDS), TR("browse.type_page", title=TYPE_TITLE, page=1)
+        "type page",
+        chat.presses(f"{TYPE_TITLE} (", STEP_SECONDS),
+        TR("browse.type_single", title=TYPE_TITLE),
+        *first_of_many,
     )
     if name not in (text for text, _ in chat.buttons()):
         raise Unexpected("type page", "not listed after it was saved", name)

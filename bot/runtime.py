@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from functools import partial
 
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisEventIsolation
@@ -27,12 +28,16 @@ from bot.middlewares.person_locks import PersonLocks
 from bot.settings import BotConfig, BotSettings
 from bot.telegram.startup import until_telegram_answers
 from bot.telegram.webhook import webhook_app
+from bot.ui.commands import bot_commands
+from bot.ui.i18n import Language, Texts
 from service_kit.eventlog import EventPublisher
 from service_kit.http import start_ops_server
 
 log = logging.getLogger(__name__)
 # docker-compose.yml gives the bot a longer stop_grace_period than this (tests/infra checks it).
 SHUTDOWN_GRACE_SECONDS = 20.0
+# (Telegram's language_code, the locale): None is the default list, shown to every other language.
+COMMAND_LANGUAGES: tuple[tuple[str | None, Language], ...] = ((None, "en"), ("ru", "ru"))
 
 
 class Runtime:
@@ -79,6 +84,17 @@ async def introduce(rt: Runtime) -> None:
     """getMe: the token works; logs who the bot is (its id and username are not personal data)."""
     me = await until_telegram_answers(rt.bot.get_me, "getMe")
     log.info("telegram accepted the token", extra={"bot_id": me.id, "username": me.username})
+    await publish_commands(rt)
+
+
+async def publish_commands(rt: Runtime) -> None:
+    """setMyCommands in English (the default for every interface language) and in Russian, so Telegram's menu
+    button lists the commands in the person's language."""
+    for language_code, language in COMMAND_LANGUAGES:
+        commands = bot_commands(Texts(language))
+        await until_telegram_answers(
+            partial(rt.bot.set_my_commands, commands, language_code=language_code), "setMyCommands"
+        )
 
 
 def webhook_certificate(settings: BotSettings) -> InputFile | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram.utils.token import TokenValidationError, validate_token
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -18,6 +19,8 @@ from service_kit.settings import RabbitSettings, ServiceSettings
 TELEGRAM_CLOUD_URL = "https://api.telegram.org"
 # getFile on Telegram's cloud Bot API serves files up to 20 MB; a local Bot API server allows more.
 CLOUD_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+# Telegram tells a bot nobody's time zone; times are shown in this one, with its name (bot.ui.dates).
+DEFAULT_TIME_ZONE = "Europe/Moscow"
 WEBHOOK_PATH = "/telegram/webhook"
 DEFAULT_EVENT_BUDGET = 200
 
@@ -120,6 +123,7 @@ class BotSettings(ServiceSettings):
     fsm_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     page_size: int = Field(default=8, ge=1, le=20)
     links_enabled: bool = False
+    bot_time_zone: str = DEFAULT_TIME_ZONE
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
     # Events one person may append per hour (a fixed window, beside the flood limit on updates).
     event_budget_per_hour: int = Field(default=DEFAULT_EVENT_BUDGET, ge=1)
@@ -131,6 +135,15 @@ class BotSettings(ServiceSettings):
             validate_token(value.get_secret_value())
         except TokenValidationError:
             raise ValueError("not a bot token: expected <digits>:<text> as @BotFather gives it") from None
+        return value
+
+    @field_validator("bot_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone of the IANA database (for example Europe/Moscow or UTC)") from None
         return value
 
     @field_validator("webhook_secret")
@@ -191,7 +204,7 @@ class BotConfig:
     max_download_bytes: int = CLOUD_DOWNLOAD_LIMIT
     links_enabled: bool = False
     telegram_local: bool = False
-    search_limit: int = 10
+    time_zone: str = DEFAULT_TIME_ZONE
     event_budget_per_hour: int = DEFAULT_EVENT_BUDGET
 
     @classmethod
@@ -202,4 +215,5 @@ class BotConfig:
             settings.links_enabled,
             settings.telegram_api_local,
             event_budget_per_hour=settings.event_budget_per_hour,
+            time_zone=settings.bot_time_zone,
         )

@@ -66,6 +66,12 @@ def list_token(owner_id: int, slug: str, cursor: str | None) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def search_token(owner_id: int, query: str) -> str:
+    """A short stable token for (owner, search query), of the same shape as ``list_token``."""
+    digest = hashlib.blake2b(f"{owner_id}\0search\0{query}".encode(), digest_size=9).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
 def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -143,6 +149,16 @@ class UserStore:
                     pipe.set(self._key("nav", owner_id, token), json.dumps(asdict(ref)), ex=NAV_TTL_SECONDS)
                 await pipe.execute()
         return tokens
+
+    async def save_search(self, owner_id: int, query: str) -> str:
+        """Store a search query (up to 100 characters: more than a button can carry) and return its token."""
+        token = search_token(owner_id, query)
+        await self._redis.set(self._key("search", owner_id, token), query, ex=NAV_TTL_SECONDS)
+        return token
+
+    async def load_search(self, owner_id: int, token: str) -> str | None:
+        """The query behind a search token, or None when it expired or was never this owner's."""
+        return _text(await self._redis.get(self._key("search", owner_id, token)))
 
     async def load_list(self, owner_id: int, token: str) -> ListRef | None:
         """The reference behind a token, or None when it expired or was never this owner's."""

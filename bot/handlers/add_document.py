@@ -53,26 +53,40 @@ async def _ask_type(target: Target, state: FSMContext, services: Services, perso
     await show(target, intro + question, keyboards.type_choice(person.tr, choice.types, choice.tokens))
 
 
-async def accepted_file(message: Message, services: Services, tr: Texts) -> IncomingFile | None:
-    """The file of ``message`` if the dialog can take it; otherwise say why (once per album) and return None."""
+async def accepted_file(
+    message: Message, services: Services, tr: Texts, way_on: InlineKeyboardMarkup
+) -> IncomingFile | None:
+    """The file of ``message`` if the dialog can take it; otherwise say why (once per album), offering
+    ``way_on`` (Cancel in a dialog, the menu outside), and return None."""
     if message.media_group_id is not None:
         if await services.store.first_of_album(message.media_group_id):
-            await message.answer(tr("add.album"))
+            await message.answer(tr("add.album"), reply_markup=way_on)
         return None
     file = incoming_file(message)
     limit = services.config.max_download_bytes
     if file is not None and too_big(file.size, limit):
-        await message.answer(tr("add.too_big", limit=size_text(tr, limit)))
+        await message.answer(tr("add.too_big", limit=size_text(tr, limit)), reply_markup=way_on)
         return None
     return file
 
 
+def received(tr: Texts, file: IncomingFile) -> str:
+    """The line acknowledging ``file``; for a compressed camera photo, with the hint that a file keeps quality."""
+    return tr("add.file_received") + ("\n" + tr("add.photo_hint") if file.is_photo else "") + "\n"
+
+
+def file_answers(message: Message, file: IncomingFile) -> dict[str, Any]:
+    """What the dialog keeps of a file message acknowledged with ``received``: the file, its caption (offered as
+    the document's name), and whether the photo hint was given."""
+    return {"file": file.to_state(), "caption": message.caption, "hinted": file.is_photo}
+
+
 async def file_first(message: Message, state: FSMContext, services: Services, person: Person) -> None:
-    file = await accepted_file(message, services, person.tr)
+    file = await accepted_file(message, services, person.tr, keyboards.main_menu(person.tr))
     if file is None:
         return
-    await state.set_data({"file": file.to_state()})
-    await _ask_type(message, state, services, person, person.tr("add.file_received") + "\n")
+    await state.set_data(file_answers(message, file))
+    await _ask_type(message, state, services, person, received(person.tr, file))
 
 
 async def type_typed(message: Message, state: FSMContext, person: Person) -> None:
@@ -101,7 +115,10 @@ async def type_picked(
 async def _ask_name(target: Target, state: FSMContext, tr: Texts, intro: str = "") -> None:
     data = await state.get_data()
     file = IncomingFile.from_state(data.get("file"))
-    suggestion = suggest_name(file.file_name) if file else None
+    # What the person wrote under the file says best what it is; then the file's own name.
+    suggestion = suggest_name(data.get("caption"), keep_extension=True) or (
+        suggest_name(file.file_name) if file else None
+    )
     await state.update_data(suggested=suggestion)
     await state.set_state(AddDocument.entering_name)
     await show(target, intro + tr("add.ask_name", type=data["type_title"]), keyboards.name_suggestion(tr, suggestion))
@@ -143,11 +160,11 @@ async def accept_name(target: Target, raw: str, state: FSMContext, services: Ser
 
 async def file_during_questions(message: Message, state: FSMContext, services: Services, person: Person) -> None:
     """A file sent before the questions were answered: keep it and repeat the open question."""
-    file = await accepted_file(message, services, person.tr)
+    file = await accepted_file(message, services, person.tr, keyboards.cancel_only(person.tr))
     if file is None:
         return
-    await state.update_data(file=file.to_state())
-    intro = person.tr("add.file_received") + "\n"
+    await state.update_data(file_answers(message, file))
+    intro = received(person.tr, file)
     if await state.get_state() == AddDocument.choosing_type.state:
         await _ask_type(message, state, services, person, intro)
     else:
@@ -155,7 +172,7 @@ async def file_during_questions(message: Message, state: FSMContext, services: S
 
 
 async def file_sent(message: Message, state: FSMContext, services: Services, person: Person, bot: Bot) -> None:
-    file = await accepted_file(message, services, person.tr)
+    file = await accepted_file(message, services, person.tr, keyboards.cancel_only(person.tr))
     if file is None:
         return
     await state.update_data(file=file.to_state())
@@ -178,13 +195,17 @@ def draft_of(data: dict[str, Any]) -> Draft:
 
 async def _save(target: Target, state: FSMContext, services: Services, person: Person, bot: Bot) -> None:
     """Save what the dialog collected; "saved" only once the broker confirmed ``document.added``."""
-    draft = draft_of(await state.get_data())
+    data = await state.get_data()
+    draft = draft_of(data)
     await state.update_data(attempt=draft.attempt.to_state())  # before anything can fail: a retry reuses the ids
     config = services.config
     files = TelegramFiles(bot, config.max_download_bytes, config.telegram_local)
     result = await services.saver.save(person.owner_id, draft, files)
     await _after_save(state, result)
-    await say(target, *save_reply(person.tr, result, draft.name, config))
+    text, markup = save_reply(person.tr, result, draft.name, config)
+    if draft.file.is_photo and not data.get("hinted") and isinstance(result, Saved):
+        text += "\n" + person.tr("add.photo_hint")  # the photo came last: this is the first word about it
+    await say(target, text, markup)
 
 
 async def _after_save(state: FSMContext, result: SaveResult) -> None:

@@ -14,7 +14,7 @@ from bot.clients.person_store import ListRef
 from bot.dialogs.states import leave_dialog
 from bot.injected import Person, Services
 from bot.ui import keyboards
-from bot.ui.callbacks import ListCb, MenuAction, MenuCb, TypeCb, fits
+from bot.ui.callbacks import ListCb, MenuAction, MenuCb, Origin, TypeCb, fits
 from bot.ui.screen import show
 
 
@@ -41,7 +41,7 @@ async def types(
 
 async def first_page(query: CallbackQuery, callback_data: TypeCb, services: Services, person: Person) -> None:
     ref = ListRef(callback_data.slug, callback_data.slug)
-    await show_page(query, ref, callback_data.pack(), services, person)
+    await show_page(query, ref, callback_data.pack(), Origin(), services, person)
 
 
 async def page(query: CallbackQuery, callback_data: ListCb, services: Services, person: Person) -> None:
@@ -49,21 +49,25 @@ async def page(query: CallbackQuery, callback_data: ListCb, services: Services, 
     if ref is None:
         await query.answer(person.tr.plain("stale.button"), show_alert=True)
         return
-    await show_page(query, ref, callback_data.pack(), services, person)
+    origin = Origin(list_token=callback_data.token) if ref.page > 1 else Origin()
+    await show_page(query, ref, callback_data.pack(), origin, services, person)
 
 
 async def show_page(
-    target: Message | CallbackQuery, ref: ListRef, this_page: str, services: Services, person: Person
+    target: Message | CallbackQuery, ref: ListRef, this_page: str, origin: Origin, services: Services, person: Person
 ) -> None:
-    """One page of a type; ``this_page`` (packed callback data) becomes the next page's "Back" button."""
+    """One page of a type; ``this_page`` (packed callback data) becomes the next page's "Back" button, and the
+    cards opened here return to ``origin`` (this page)."""
     tr = person.tr
     found = await services.library.page(person.owner_id, ref, this_page, person.after_event)
     next_page = ListCb(token=found.next_token).pack() if found.next_token else None
-    if found.documents:
-        text = tr("browse.type_page", title=found.title, page=ref.page)
-    else:
+    if not found.documents:
         text = tr("browse.empty_type", title=found.title)
-    await show(target, text, keyboards.document_page(tr, found.documents, ref.prev, next_page))
+    elif found.pages > 1:
+        text = tr("browse.type_page", title=found.title, page=ref.page, pages=found.pages)
+    else:
+        text = tr("browse.type_single", title=found.title)
+    await show(target, text, keyboards.document_page(tr, found.documents, ref.prev, next_page, origin))
 
 
 def router() -> Router:

@@ -13,16 +13,18 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, InputFile, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
 
 from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
 from bot.injected import Person, Services
+from bot.settings import BotConfig
 from bot.ui import keyboards
-from bot.ui.callbacks import DocAction, DocCb
+from bot.ui.callbacks import DocAction, DocCb, Origin
+from bot.ui.dates import moment_text
 from bot.ui.i18n import Texts
-from bot.ui.presentation import PHOTO_MIME, check_name, parse_doc_ref, size_text
+from bot.ui.presentation import PHOTO_MIME, check_name, file_format, parse_doc_ref, size_text
 from bot.ui.screen import say, show
 from bot.ui.undo_replies import restore_reply
 from contracts.api_schemas import DocumentDetail
@@ -59,13 +61,17 @@ async def _load(
     return document
 
 
-def card_text(tr: Texts, document: DocumentDetail) -> str:
+def card_text(tr: Texts, document: DocumentDetail, config: BotConfig) -> str:
+    """Name, type, the file (its name, format and size) and when it was added, in the person's conventions."""
+    file = document.file_name or tr.plain("card.photo" if document.mime_type == PHOTO_MIME else "card.no_file_name")
     return tr(
         "card.text",
         name=document.name,
         type=document.type_title,
+        file=file,
+        format=file_format(document.mime_type, document.file_name) or tr.plain("card.format_unknown"),
         size=size_text(tr, document.size),
-        date=document.created_at.date().isoformat(),
+        date=moment_text(tr.language, document.created_at, config.time_zone),
     )
 
 
@@ -73,11 +79,15 @@ async def open_card(query: CallbackQuery, callback_data: DocCb, services: Servic
     document = await _load(query, callback_data, services, person)
     if document is None:
         return
-    [back] = await first_pages(services, person.owner_id, [(document.type_slug, document.type_title)])
+    back = Origin.unpack(callback_data.back).button()
+    if back is None:
+        [back] = await first_pages(services, person.owner_id, [(document.type_slug, document.type_title)])
     await show(
         query,
-        card_text(person.tr, document),
-        keyboards.document_card(person.tr, document.document_id, back, services.config.links_enabled),
+        card_text(person.tr, document, services.config),
+        keyboards.document_card(
+            person.tr, document.document_id, back, services.config.links_enabled, callback_data.back
+        ),
     )
 
 
@@ -87,24 +97,27 @@ async def get_file(query: CallbackQuery, callback_data: DocCb, services: Service
         return
     chat_id = query.from_user.id  # private_chats: a button is served only in the person's private chat
     caption = person.tr("file.caption", name=document.name)
-    if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption):
+    markup = keyboards.open_document(person.tr, document.document_id, callback_data.back)
+    if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption, markup):
         return
     stream = services.library.file_chunks(person.owner_id, document.document_id)
     first = await anext(stream, b"")  # API errors (gone, down) surface here, before Telegram is involved
     upload: InputFile = StreamedFile(first, stream, document.file_name or document.name)
     if not first:
         upload = BufferedInputFile(b"", document.file_name or document.name)
-    await bot.send_document(chat_id, upload, caption=caption)
+    await bot.send_document(chat_id, upload, caption=caption, reply_markup=markup)
 
 
-async def _send_by_file_id(bot: Bot, chat_id: int, document: DocumentDetail, caption: str) -> bool:
+async def _send_by_file_id(
+    bot: Bot, chat_id: int, document: DocumentDetail, caption: str, markup: InlineKeyboardMarkup
+) -> bool:
     """Telegram refuses ids of another bot token or expired ones: then the caller uploads the bytes."""
     assert document.telegram_file_id is not None
     try:
         if document.mime_type == PHOTO_MIME and document.file_name is None:
-            await bot.send_photo(chat_id, document.telegram_file_id, caption=caption)
+            await bot.send_photo(chat_id, document.telegram_file_id, caption=caption, reply_markup=markup)
         else:
-            await bot.send_document(chat_id, document.telegram_file_id, caption=caption)
+            await bot.send_document(chat_id, document.telegram_file_id, caption=caption, reply_markup=markup)
     except TelegramBadRequest as error:
         log.info("file_id refused, uploading from the API", extra={"reason": error.message})
         return False
@@ -118,7 +131,14 @@ async def ask_rename(
     if document is None:
         return
     await state.set_state(RenameDocument.entering_name)
-    await state.set_data({"document_id": document.document_id, "type_slug": document.type_slug, "name": document.name})
+    await state.set_data(
+        {
+            "document_id": document.document_id,
+            "type_slug": document.type_slug,
+            "name": document.name,
+            "back": callback_data.back,
+        }
+    )
     await say(query, person.tr("rename.ask", name=document.name), keyboards.cancel_only(person.tr))
 
 
@@ -131,9 +151,10 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
         )
         return
     data = await state.get_data()
+    opened = keyboards.open_document(tr, data["document_id"], data.get("back", ""))
     if checked.name == data["name"]:
         await state.clear()
-        await message.answer(tr("rename.same"), reply_markup=keyboards.open_document(tr, data["document_id"]))
+        await message.answer(tr("rename.same"), reply_markup=opened)
         return
     taken = await services.library.name_check(person.owner_id, data["type_slug"], checked.name, person.after_event)
     if taken.taken and taken.document_id != data["document_id"]:
@@ -141,9 +162,7 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
         return
     await services.recorder.record(person.owner_id, DocumentRenamed(document_id=data["document_id"], name=checked.name))
     await state.clear()
-    await message.answer(
-        tr("rename.done", name=checked.name), reply_markup=keyboards.open_document(tr, data["document_id"])
-    )
+    await message.answer(tr("rename.done", name=checked.name), reply_markup=opened)
 
 
 async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -152,7 +171,7 @@ async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Servi
         await show(
             query,
             person.tr("delete.confirm", name=document.name),
-            keyboards.confirm_delete(person.tr, document.document_id),
+            keyboards.confirm_delete(person.tr, document.document_id, callback_data.back),
         )
 
 
@@ -162,7 +181,9 @@ async def delete(query: CallbackQuery, callback_data: DocCb, services: Services,
         return
     await services.recorder.record(person.owner_id, DocumentDeleted(document_id=document.document_id))
     await show(
-        query, person.tr("delete.done", name=document.name), keyboards.undo_delete(person.tr, document.document_id)
+        query,
+        person.tr("delete.done", name=document.name),
+        keyboards.undo_delete(person.tr, document.document_id, callback_data.back),
     )
 
 
@@ -172,11 +193,15 @@ async def undo(query: CallbackQuery, callback_data: DocCb, services: Services, p
         return
     tr = person.tr
     if document.status != DocumentStatus.deleted:  # a second tap, or restored meanwhile: nothing to append
-        await show(query, tr("undo.done", name=document.name), keyboards.open_document(tr, document.document_id))
+        await show(
+            query,
+            tr("undo.done", name=document.name),
+            keyboards.open_document(tr, document.document_id, callback_data.back),
+        )
         return
     event = await services.recorder.record(person.owner_id, DocumentRestored(document_id=document.document_id))
     outcome = await services.library.restore_outcome(person.owner_id, document, str(event.event_id))
-    await show(query, *restore_reply(tr, outcome, document.name))
+    await show(query, *restore_reply(tr, outcome, document.name, callback_data.back))
 
 
 async def link(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -187,8 +212,13 @@ async def link(query: CallbackQuery, callback_data: DocCb, services: Services, p
         await query.answer(person.tr.plain("stale.button"), show_alert=True)
     if document is not None:
         signed = await services.library.link(person.owner_id, document.document_id)
-        expires = signed.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-        await say(query, person.tr("card.link_text", url=signed.url, expires=expires))
+        tr = person.tr
+        expires = moment_text(tr.language, signed.expires_at, services.config.time_zone)
+        await say(
+            query,
+            tr("card.link_text", url=signed.url, expires=expires),
+            keyboards.open_document(tr, document.document_id, callback_data.back),
+        )
 
 
 def router() -> Router:

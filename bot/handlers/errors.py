@@ -13,6 +13,7 @@ from bot.injected import Services
 from bot.middlewares.private_chats import Verdict, chat_verdict
 from bot.services.limits import EventBudgetSpent
 from bot.telegram.seen import was_answered
+from bot.ui import keyboards
 from bot.ui.i18n import Texts, pick_language
 from service_kit.eventlog import EventLogUnavailable
 
@@ -44,7 +45,8 @@ def error_values(error: Exception) -> dict[str, object]:
     return {}
 
 
-async def on_error(event: ErrorEvent, bot: Bot, services: Services) -> None:
+async def on_error(event: ErrorEvent, bot: Bot, services: Services, raw_state: str | None = None) -> None:
+    """``raw_state``: the dialog open when the handler failed (kept: Cancel is offered), if it was read."""
     key, values = message_key(event.exception), error_values(event.exception)
     if key == "error.generic":
         log.error("handler failed", exc_info=event.exception)
@@ -60,7 +62,7 @@ async def on_error(event: ErrorEvent, bot: Bot, services: Services) -> None:
     if query is not None and not was_answered(query.id):
         await query.answer(tr.plain(key, **values), show_alert=True)
     else:
-        await bot.send_message(person.id, tr(key, **values))
+        await bot.send_message(person.id, tr(key, **values), reply_markup=keyboards.way_on(tr, raw_state))
 
 
 def router() -> Router:

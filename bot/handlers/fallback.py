@@ -12,8 +12,8 @@ from bot.injected import Person
 from bot.ui import keyboards
 
 
-async def edited(message: Message, person: Person) -> None:
-    await message.answer(person.tr("input.edited"))
+async def edited(message: Message, person: Person, raw_state: str | None) -> None:
+    await message.answer(person.tr("input.edited"), reply_markup=keyboards.way_on(person.tr, raw_state))
 
 
 async def not_a_file(message: Message, person: Person) -> None:
@@ -22,9 +22,7 @@ async def not_a_file(message: Message, person: Person) -> None:
 
 async def unsupported(message: Message, person: Person, raw_state: str | None) -> None:
     """Stickers, voice, locations, contacts...: say what the bot can keep; any dialog goes on (Cancel leaves it)."""
-    tr = person.tr
-    markup = keyboards.main_menu(tr) if raw_state is None else keyboards.cancel_only(tr)
-    await message.answer(tr("input.unsupported"), reply_markup=markup)
+    await message.answer(person.tr("input.unsupported"), reply_markup=keyboards.way_on(person.tr, raw_state))
 
 
 async def unknown_text(message: Message, person: Person) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from aiogram.filters import Filter
 from aiogram.types import Message
 
+from bot.services.library import search_words
+
 
 class HasText(Filter):
     async def __call__(self, message: Message) -> bool:
@@ -18,3 +20,11 @@ class HasFile(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.document is not None or bool(message.photo)
+
+
+class SearchableText(Filter):
+    """Text that is not a command and holds something a name could match (a letter or a digit)."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text
+        return text is not None and not text.startswith("/") and bool(search_words(text))

@@ -14,7 +14,7 @@ from bot.ui.screen import show
 
 
 async def choose(target: Message | CallbackQuery, person: Person) -> None:
-    await show(target, person.tr("lang.choose"), keyboards.language_choice())
+    await show(target, person.tr("lang.choose"), keyboards.language_choice(person.tr, person.tr.language))
 
 
 async def chosen(query: CallbackQuery, callback_data: LangCb, services: Services, person: Person) -> None:

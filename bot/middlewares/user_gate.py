@@ -12,6 +12,7 @@ from bot.dialogs.dialog_storage import current_gate
 from bot.injected import Person
 from bot.middlewares.update_context import Handler
 from bot.services.limits import FloodVerdict, flood_verdict
+from bot.ui import keyboards
 from bot.ui.i18n import Texts, pick_language
 
 
@@ -53,7 +54,8 @@ class UserGate(BaseMiddleware):
             data["handler_label"].status = "throttled"
             if verdict is FloodVerdict.warn:
                 bot: Bot = data["bot"]
-                await bot.send_message(user.id, tr("flood.warn"))
+                markup = keyboards.way_on(tr, data.get("raw_state"))
+                await bot.send_message(user.id, tr("flood.warn"), reply_markup=markup)
             return None
         data["person"] = Person(user.id, tr, context.last_event_id)
         return await handler(event, data)

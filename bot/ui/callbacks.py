@@ -11,15 +11,22 @@ packed (forged, garbled, from an older bot) matches no handler and gets the "out
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from contracts.events import Slug
 
 DocRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]  # bot.ui.presentation.doc_ref
+# A navigation token of bot.clients.person_store (12 characters of urlsafe base64).
+NavToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{12}$")]
+MAX_SEARCH_PAGE = 999
+# Where a card was opened from, so its Back returns there (``bot.ui.callbacks.Origin``): "" the first page of the
+# document's type, "t<token>" a later page of the type (a ListCb token), "s<page>.<token>" a page of search results.
+OriginRef = Annotated[str, StringConstraints(pattern=r"^(|t[A-Za-z0-9_-]{12}|s[1-9][0-9]{0,2}\.[A-Za-z0-9_-]{12})$")]
 
 
 class MenuAction(str, Enum):
@@ -81,6 +88,51 @@ class SuggestedNameCb(CallbackData, prefix="n"):
 class DocCb(CallbackData, prefix="d"):
     action: DocAction
     doc: DocRef  # document id as 32 hex digits (a UUID without dashes)
+    back: OriginRef = ""  # where the card's Back leads (``Origin``); carried by every button of the card
+
+    @classmethod
+    def unpack(cls, value: str) -> DocCb:
+        """Also the buttons of the bot before ``back`` existed ("d:o:<id>"): their Back leads to the type."""
+        if value.count(cls.__separator__) == 2:
+            value += cls.__separator__
+        return super().unpack(value)
+
+
+class SearchCb(CallbackData, prefix="q"):
+    """A page of search results; ``token`` names the query in the navigation store."""
+
+    token: NavToken
+    page: Annotated[int, Field(ge=1, le=MAX_SEARCH_PAGE)]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a card was opened from: a page of the type's list (``list_token``, None for the first page) or a page
+    of search results (``search_token``, ``page``). Packed into ``DocCb.back``, at most 16 characters."""
+
+    list_token: str | None = None
+    search_token: str | None = None
+    page: int = 1
+
+    def pack(self) -> str:
+        if self.search_token is not None:
+            return f"s{self.page}.{self.search_token}"
+        return f"t{self.list_token}" if self.list_token is not None else ""
+
+    @classmethod
+    def unpack(cls, back: str) -> Origin:
+        """The origin ``DocCb.back`` names (validated by ``OriginRef`` when the button was unpacked)."""
+        if back.startswith("s"):
+            page, token = back[1:].split(".", 1)
+            return cls(search_token=token, page=int(page))
+        return cls(list_token=back[1:]) if back.startswith("t") else cls()
+
+    def button(self) -> CallbackData | None:
+        """The callback data of the page to return to; None for the type's first page (the caller knows the
+        type)."""
+        if self.search_token is not None:
+            return SearchCb(token=self.search_token, page=self.page)
+        return ListCb(token=self.list_token) if self.list_token is not None else None
 
 
 class LangCb(CallbackData, prefix="l"):

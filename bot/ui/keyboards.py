@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.services.library import SearchPage
 from bot.ui.callbacks import (
     DocAction,
     DocCb,
     LangCb,
     MenuAction,
     MenuCb,
+    Origin,
     PickTypeCb,
     RetrySaveCb,
+    SearchCb,
     SuggestedNameCb,
 )
-from bot.ui.i18n import LANGUAGES, Texts
+from bot.ui.i18n import LANGUAGES, Language, Texts
 from bot.ui.presentation import doc_ref
 from contracts.api_schemas import DocumentSummary, TypeSummary
 
@@ -53,6 +56,12 @@ def cancel_only(tr: Texts) -> InlineKeyboardMarkup:
     return _markup([[_menu_button(tr, MenuAction.cancel, "common.cancel")]])
 
 
+def way_on(tr: Texts, raw_state: str | None) -> InlineKeyboardMarkup:
+    """Where to go from a side remark (an edited message, a sticker, a flood warning): the menu outside a dialog;
+    inside one, Cancel (the dialog itself goes on with the next message)."""
+    return main_menu(tr) if raw_state is None else cancel_only(tr)
+
+
 def back_to_menu(tr: Texts) -> InlineKeyboardMarkup:
     return _markup([[_menu_button(tr, MenuAction.menu, "common.menu")]])
 
@@ -78,83 +87,111 @@ def name_suggestion(tr: Texts, suggestion: str | None) -> InlineKeyboardMarkup:
     return _markup(rows)
 
 
-def _doc_button(text: str, action: DocAction, document_id: str) -> InlineKeyboardButton:
-    return _button(text, DocCb(action=action, doc=doc_ref(document_id)))
+def _doc_button(text: str, action: DocAction, document_id: str, back: str = "") -> InlineKeyboardButton:
+    """A button acting on a document; ``back`` (``Origin.pack()``) is where its card's Back leads."""
+    return _button(text, DocCb(action=action, doc=doc_ref(document_id), back=back))
 
 
-def document_page(
-    tr: Texts, documents: Sequence[DocumentSummary], prev_page: str | None, next_page: str | None
-) -> InlineKeyboardMarkup:
-    """Documents as buttons, then paging; ``prev_page``/``next_page`` are packed callback data."""
-    rows = [[_doc_button(d.name, DocAction.open, d.document_id)] for d in documents]
-    paging = [
+def _paging(tr: Texts, prev_page: str | None, next_page: str | None) -> list[InlineKeyboardButton]:
+    return [
         InlineKeyboardButton(text=tr.plain(key), callback_data=data)
         for key, data in (("browse.prev", prev_page), ("browse.next", next_page))
         if data
     ]
-    rows.append(paging)
+
+
+def document_page(
+    tr: Texts, documents: Sequence[DocumentSummary], prev_page: str | None, next_page: str | None, origin: Origin
+) -> InlineKeyboardMarkup:
+    """Documents as buttons (their cards' Back returns to ``origin``, this page), then paging;
+    ``prev_page``/``next_page`` are packed callback data."""
+    back = origin.pack()
+    rows = [[_doc_button(d.name, DocAction.open, d.document_id, back)] for d in documents]
+    rows.append(_paging(tr, prev_page, next_page))
     rows.append(
         [_menu_button(tr, MenuAction.browse, "browse.to_types"), _menu_button(tr, MenuAction.menu, "common.menu")]
     )
     return _markup(rows)
 
 
-def document_card(tr: Texts, document_id: str, back: CallbackData, links_enabled: bool) -> InlineKeyboardMarkup:
-    actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id)]
+def document_card(
+    tr: Texts, document_id: str, back: CallbackData, links_enabled: bool, origin: str = ""
+) -> InlineKeyboardMarkup:
+    """The card's actions (each keeps ``origin``, so coming back to the card keeps its Back) and Back to ``back``."""
+    actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id, origin)]
     if links_enabled:
-        actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id))
+        actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id, origin))
     return _markup(
         [
             actions,
             [
-                _doc_button(tr.plain("card.rename"), DocAction.rename, document_id),
-                _doc_button(tr.plain("card.delete"), DocAction.delete, document_id),
+                _doc_button(tr.plain("card.rename"), DocAction.rename, document_id, origin),
+                _doc_button(tr.plain("card.delete"), DocAction.delete, document_id, origin),
             ],
             [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],
         ]
     )
 
 
-def confirm_delete(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+def confirm_delete(tr: Texts, document_id: str, origin: str = "") -> InlineKeyboardMarkup:
     return _markup(
         [
             [
-                _doc_button(tr.plain("delete.yes"), DocAction.confirm_delete, document_id),
-                _doc_button(tr.plain("delete.no"), DocAction.open, document_id),
+                _doc_button(tr.plain("delete.yes"), DocAction.confirm_delete, document_id, origin),
+                _doc_button(tr.plain("delete.no"), DocAction.open, document_id, origin),
             ]
         ]
     )
 
 
-def undo_delete(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+def undo_delete(tr: Texts, document_id: str, origin: str = "") -> InlineKeyboardMarkup:
     return _markup(
         [
-            [_doc_button(tr.plain("delete.undo"), DocAction.undo, document_id)],
+            [_doc_button(tr.plain("delete.undo"), DocAction.undo, document_id, origin)],
             [_menu_button(tr, MenuAction.menu, "common.menu")],
         ]
     )
 
 
-def open_document(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+def open_document(tr: Texts, document_id: str, origin: str = "") -> InlineKeyboardMarkup:
+    """Open the document's card (whose Back leads to ``origin``), or the menu."""
     return _markup(
         [
-            [_doc_button(tr.plain("common.open"), DocAction.open, document_id)],
+            [_doc_button(tr.plain("common.open"), DocAction.open, document_id, origin)],
             [_menu_button(tr, MenuAction.menu, "common.menu")],
         ]
     )
 
 
-def search_results(tr: Texts, documents: Sequence[DocumentSummary]) -> InlineKeyboardMarkup:
+def search_results(tr: Texts, found: SearchPage) -> InlineKeyboardMarkup:
+    """One page of results (their cards' Back returns to this page), paging, Search again and Menu."""
+    back = Origin(search_token=found.token, page=found.page).pack()
     rows = [
-        [_doc_button(tr.plain("search.result_button", name=d.name, type=d.type_title), DocAction.open, d.document_id)]
-        for d in documents
+        [
+            _doc_button(
+                tr.plain("search.result_button", name=d.name, type=d.type_title), DocAction.open, d.document_id, back
+            )
+        ]
+        for d in found.documents
     ]
+    pages = [
+        SearchCb(token=found.token, page=n).pack() if 1 <= n <= found.pages else None
+        for n in (found.page - 1, found.page + 1)
+    ]
+    rows.append(_paging(tr, *pages))
     rows.append([_menu_button(tr, MenuAction.search, "search.again"), _menu_button(tr, MenuAction.menu, "common.menu")])
     return _markup(rows)
 
 
-def language_choice() -> InlineKeyboardMarkup:
-    return _markup([[_button(LANGUAGE_NAMES[code], LangCb(code=code)) for code in LANGUAGES]])
+def language_choice(tr: Texts, current: Language) -> InlineKeyboardMarkup:
+    """The languages, the current one marked; Menu to leave it as it is."""
+    names = [("✓ " if code == current else "") + LANGUAGE_NAMES[code] for code in LANGUAGES]
+    return _markup(
+        [
+            [_button(name, LangCb(code=code)) for name, code in zip(names, LANGUAGES)],
+            [_menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
 
 
 def quota_reached(tr: Texts) -> InlineKeyboardMarkup:

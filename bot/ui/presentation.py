@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -36,16 +37,32 @@ def incoming_file(message: Message) -> IncomingFile | None:
     return None
 
 
+def file_format(mime_type: str, file_name: str | None) -> str | None:
+    """The file's format as people name it ("PDF", "JPG", "DOCX"): the file name's extension, else the one
+    its media type usually has; None when neither tells (``application/octet-stream`` without an extension)."""
+    stem_and_extension = PurePosixPath((file_name or "").replace("\\", "/")).name.lstrip(".")
+    extension = stem_and_extension.rsplit(".", 1)[1] if "." in stem_and_extension else ""
+    if not (extension.isascii() and extension.isalnum() and len(extension) <= 5):
+        extension = ""
+    if not extension and mime_type != DEFAULT_MIME:
+        extension = (mimetypes.guess_extension(mime_type, strict=False) or "").lstrip(".")
+    return extension.upper() or None
+
+
 def too_big(size: int | None, limit: int) -> bool:
     return size is not None and size > limit
 
 
-def suggest_name(file_name: str | None) -> str | None:
-    """A document name from a file name: the stem, cleaned ("Scan_01.pdf" -> "Scan_01"); None if unusable."""
+def suggest_name(file_name: str | None, keep_extension: bool = False) -> str | None:
+    """A document name from a file name: the stem, cleaned ("Scan_01.pdf" -> "Scan_01"); None if unusable.
+    ``keep_extension`` for text that is no file name (a photo's caption: "Passport p.1" stays whole)."""
     if not file_name:
         return None
-    stem = PurePosixPath(file_name.replace("\\", "/")).name
-    stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+    if keep_extension:
+        stem = " ".join(file_name.split())
+    else:
+        stem = PurePosixPath(file_name.replace("\\", "/")).name
+        stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
     try:
         return clean_display_name(stem[:MAX_NAME_LENGTH])
     except InvalidName:

@@ -96,8 +96,10 @@ def ensure_users(settings: MongoSettings, passwords: Mapping[User, str], attempt
     try:
         for attempt in range(1, attempts + 1):
             try:
-                return {user.name: ensure_user(client.admin, user, password, settings.database)
-                        for user, password in passwords.items()}
+                return {
+                    user.name: ensure_user(client.admin, user, password, settings.database)
+                    for user, password in passwords.items()
+                }
             except PyMongoError as error:
                 if attempt == attempts or isinstance(error, OperationFailure) and error.code in (13, 18):
                     raise  # unauthorized / authentication failed: waiting does not help

@@ -15,6 +15,7 @@ from api.files.headers import decode_file_name_header
 from contracts.api_schemas import (
     QUOTA_EXCEEDED,
     DocumentDetail,
+    DocumentList,
     DocumentPage,
     DocumentSummary,
     ErrorBody,
@@ -109,6 +110,18 @@ async def _documents(request: web.Request) -> web.Response:
     return _json(DocumentPage(items=page, next_cursor=str(end) if end < state.documents_per_type else None))
 
 
+async def _search(request: web.Request) -> web.Response:
+    """Documents of every type whose name holds the query ("type1 1" finds type1 1, type1 10 ... type1 19)."""
+    state, query, limit = _state(request), request.query["q"].casefold(), int(request.query["limit"])
+    found = [
+        _summary(f"type{t}", i)
+        for t in range(state.types)
+        for i in range(state.documents_per_type)
+        if query in f"type{t} {i}"
+    ]
+    return _json(DocumentList(items=found[:limit]))
+
+
 async def _document(request: web.Request) -> web.Response:
     state = _state(request)
     if request.match_info["document_id"] == MISSING_DOCUMENT:
@@ -172,6 +185,7 @@ def stub_app(state: StubState) -> web.Application:
     owner = "/v1/owners/{owner_id}"
     app.router.add_get(owner + "/types", _types)
     app.router.add_get(owner + "/types/{slug}/documents", _documents)
+    app.router.add_get(owner + "/documents/search", _search)
     app.router.add_get(owner + "/documents/{document_id}", _document)
     app.router.add_get(owner + "/documents/{document_id}/file", _download)
     app.router.add_get(owner + "/name-check", _name_check)

@@ -67,6 +67,7 @@ async def app(redis: Redis, config: BotConfig, flood_limit: int) -> AsyncIterato
     session = RecordingSession()
     yield BotUnderTest(dispatcher, make_bot(session), session, api, publisher, store, redis, prefix)
     await forget_keys(REDIS_URL, prefix)
+    assert_no_dead_ends(session)
 
 
 @pytest.fixture
@@ -101,3 +102,10 @@ async def stubbed(redis: Redis, config: BotConfig) -> AsyncIterator[StubbedBot]:
     await api.close()
     await runner.cleanup()
     await forget_keys(REDIS_URL, prefix)
+    assert_no_dead_ends(session)
+
+
+def assert_no_dead_ends(session: RecordingSession) -> None:
+    """Every test of the dispatcher walks its replies: each one shown in a private chat must offer a way on."""
+    texts = [getattr(method, "text", None) or getattr(method, "caption", None) for method in session.dead_ends]
+    assert not session.dead_ends, f"messages without a way on (Menu, Back or the next step): {texts}"

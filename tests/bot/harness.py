@@ -65,6 +65,7 @@ class RecordingSession(BaseSession):
         self.messages: dict[tuple[int, int], Message] = {}  # (chat id, message id) -> what it shows now
         self.last_keyboard: Message | None = None
         self.last_keyboards: dict[int, Message] = {}  # chat id -> the latest message there with buttons
+        self.dead_ends: list[TelegramMethod[Any]] = []  # messages shown in a private chat without a way on
         self.middleware(TelegramCalls(max_wait_seconds=5, sleep=self._no_sleep))
 
     async def _no_sleep(self, seconds: float) -> None:
@@ -81,6 +82,8 @@ class RecordingSession(BaseSession):
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
         self.requests.append(method)
+        if dead_end(method):
+            self.dead_ends.append(method)
         pending = self.failures.get(type(method))
         if pending:
             error = pending.pop(0)(method)
@@ -115,7 +118,9 @@ class RecordingSession(BaseSession):
         if isinstance(payload, InputFile):
             data = b"".join([chunk async for chunk in cast(AsyncIterator[bytes], payload.read(bot))])
             self.uploaded.append((payload.filename or "", data))
-        return _message(int(method.chat_id), text=None).as_(bot)
+        return self._keep(
+            _message(int(method.chat_id), text=None, caption=method.caption, reply_markup=method.reply_markup), bot
+        )
 
     async def stream_content(
         self,
@@ -162,6 +167,20 @@ class RecordingSession(BaseSession):
             if isinstance(markup, InlineKeyboardMarkup):
                 return markup
         raise AssertionError("no keyboard was sent")
+
+
+SHOWN = (SendMessage, EditMessageText, SendDocument, SendPhoto)
+
+
+def dead_end(method: TelegramMethod[Any]) -> bool:
+    """A message shown to a person in their private chat with no button to go on (Menu, Back, the next step).
+
+    Groups are left out: the bot says one thing there (it works only in private chats) and a button there would
+    only answer "this button works only in your own private chat"."""
+    if not isinstance(method, SHOWN) or method.chat_id is None or int(method.chat_id) < 0:
+        return False
+    markup = method.reply_markup
+    return not (isinstance(markup, InlineKeyboardMarkup) and any(markup.inline_keyboard))
 
 
 def _message(
@@ -258,14 +277,14 @@ class Person:
         await self.send(document=document, **extra)
         return file_id
 
-    async def sends_photo(self, data: bytes) -> str:
+    async def sends_photo(self, data: bytes, caption: str | None = None) -> str:
         file_id = f"photo{_next_id()}"
         self.session.files[file_id] = data
         sizes = [
             PhotoSize(file_id="small" + file_id, file_unique_id="s", width=90, height=90, file_size=10),
             PhotoSize(file_id=file_id, file_unique_id="u" + file_id, width=800, height=600, file_size=len(data)),
         ]
-        await self.send(photo=sizes)
+        await self.send(photo=sizes, caption=caption)
         return file_id
 
     async def presses(self, data: CallbackData | str, on: Message | None = None) -> Any:

@@ -247,6 +247,31 @@ async def test_add_stores_a_photo_as_jpeg_when_a_photo_is_sent(app: BotUnderTest
     assert added.file.mime_type == "image/jpeg" and added.file.file_name is None
 
 
+async def test_add_offers_a_photos_caption_as_its_name_and_hints_at_quality_when_the_photo_comes_first(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await ann.sends_photo(b"\xff\xd8jpeg", caption="  Passport  p.1 ")
+    assert ann.last_text().startswith(TR("add.file_received") + "\n" + TR("add.photo_hint") + "\n")
+    await ann.says("Passport")
+    await ann.presses_button(TR.plain("add.use_suggestion", name="Passport p.1"))
+    [added] = _added(app)
+    assert added.name == "Passport p.1"
+    assert ann.last_text() == TR("add.saved", name="Passport p.1", type="Passport")  # the hint came once, up front
+
+
+async def test_add_hints_at_quality_once_saved_when_the_photo_comes_last(app: BotUnderTest, ann: Person) -> None:
+    await _start_adding(ann)
+    await ann.sends_photo(b"\xff\xd8jpeg")
+    assert ann.last_text() == TR("add.saved", name="Main passport", type="Passport") + "\n" + TR("add.photo_hint")
+
+
+async def test_add_prefers_the_caption_to_the_file_name_when_a_file_has_both(app: BotUnderTest, ann: Person) -> None:
+    await ann.sends_file(PDF, file_name="scan_0001.pdf", caption="Lease 2026")
+    assert TR("add.photo_hint") not in ann.last_text()  # a file keeps its quality
+    await ann.says("Leases")
+    assert TR.plain("add.use_suggestion", name="Lease 2026") in str(app.session.last_markup())
+
+
 async def test_add_suggests_nothing_when_a_forwarded_file_has_no_name(app: BotUnderTest, ann: Person) -> None:
     await ann.sends_file(PDF, file_name=None, mime=None)
     await ann.says("Receipts")
@@ -272,6 +297,7 @@ async def test_add_keeps_the_step_when_the_api_is_down(app: BotUnderTest, ann: P
     await ann.says("Main")
     assert ann.last_text() == TR("error.api_down")
     assert await ann.state() == AddDocument.entering_name.state
+    assert [b.text for row in app.session.last_markup().inline_keyboard for b in row] == [TR.plain("common.cancel")]
     app.api.down = False
     await ann.says("Main")
     assert await ann.state() == AddDocument.waiting_file.state

@@ -69,14 +69,52 @@ async def test_browse_pages_forward_and_back_when_a_type_has_many_documents(app:
         _doc(app, f"receipt {index}")
     await ann.says("/documents")
     await ann.presses_button("Receipts")
-    assert ann.last_text() == "<b>Receipts</b>, page 1:"
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=1, pages=3)
     assert _buttons(app)[:4] == ["receipt 0", "receipt 1", "receipt 2", TR.plain("browse.next")]
     await ann.presses_button(TR.plain("browse.next"))
     await ann.presses_button(TR.plain("browse.next"))
-    assert ann.last_text() == "<b>Receipts</b>, page 3:"
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=3, pages=3)
     assert _buttons(app)[:2] == ["receipt 6", TR.plain("browse.prev")]
     await ann.presses_button(TR.plain("browse.prev"))
-    assert ann.last_text() == "<b>Receipts</b>, page 2:"
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=2, pages=3)
+
+
+async def test_card_back_returns_to_the_page_it_was_opened_from_when_that_is_not_the_first(
+    app: BotUnderTest, ann: Person
+) -> None:
+    for index in range(7):
+        _doc(app, f"receipt {index}")
+    await ann.says("/documents")
+    await ann.presses_button("Receipts")
+    await ann.presses_button(TR.plain("browse.next"))
+    await ann.presses_button("receipt 4")
+    assert ann.last_text().startswith("📄 <b>receipt 4</b>")
+    await ann.presses_button(TR.plain("card.delete"))
+    await ann.presses_button(TR.plain("delete.no"))  # the card again, still knowing where it came from
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=2, pages=3)
+    assert _buttons(app)[:3] == ["receipt 3", "receipt 4", "receipt 5"]
+    await ann.presses_button("receipt 3")
+    await ann.presses_button(TR.plain("card.get"))  # the file comes with a way back to its card, and on to page 2
+    await ann.presses_button(TR.plain("common.open"))
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_page", title="Receipts", page=2, pages=3)
+
+
+async def test_card_back_returns_to_the_first_page_when_opened_there_or_from_an_old_button(
+    app: BotUnderTest, ann: Person
+) -> None:
+    doc = _doc(app, "receipt 0")
+    _doc(app, "receipt 1")
+    await ann.says("/documents")
+    await ann.presses_button("Receipts")
+    assert ann.last_text() == TR("browse.type_single", title="Receipts")  # one page: no "1 of 1"
+    await ann.presses_button("receipt 0")
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_single", title="Receipts")
+    await ann.presses(f"d:o:{uuid.UUID(doc.document_id).hex}")  # a card button of the bot before origins
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("browse.type_single", title="Receipts")
 
 
 async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnderTest, ann: Person) -> None:
@@ -84,10 +122,18 @@ async def test_browse_answers_outdated_when_a_page_token_is_unknown(app: BotUnde
     assert ann.last_text() == TR("stale.button")
 
 
-async def test_card_shows_name_type_size_and_date_when_opened(app: BotUnderTest, ann: Person) -> None:
-    doc = _doc(app, "Café <bill>", content=b"x" * 2048)
+async def test_card_shows_file_name_format_size_and_local_date_when_opened(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Café <bill>", content=b"x" * 2048, file_name="bill <1>.pdf")
     await ann.presses(_open(doc))
-    assert ann.last_text() == TR("card.text", name="Café <bill>", type="Receipts", size="2 KB", date="2026-03-01")
+    assert ann.last_text() == TR(
+        "card.text",
+        name="Café <bill>",
+        type="Receipts",
+        file="bill <1>.pdf",
+        format="PDF",
+        size="2 KB",
+        date="1 Mar 2026, 15:00 MSK",
+    )  # created 12:00 UTC
     assert _buttons(app) == [TR.plain(key) for key in CARD_BUTTONS]
 
 
@@ -181,7 +227,9 @@ async def test_reads_wait_for_the_last_write_when_a_change_was_just_appended(app
 async def test_link_sends_a_signed_url_when_links_are_enabled(app: BotUnderTest, ann: Person) -> None:
     doc = _doc(app, "Visa")
     await ann.presses(_act(doc, DocAction.link))
-    assert ann.last_text().startswith("Download link (valid until 2026-03-01 12:15 UTC):\nhttps://files.example/")
+    link = f"https://files.example/{doc.document_id}?sig=x"
+    assert ann.last_text() == TR("card.link_text", expires="1 Mar 2026, 15:15 MSK", url=link)
+    assert _buttons(app) == [TR.plain("common.open"), TR.plain("common.menu")]
 
 
 async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(app: BotUnderTest, ann: Person) -> None:
@@ -197,4 +245,37 @@ async def test_browse_stores_a_token_when_a_slug_is_too_long_for_callback_data(a
     ]
     assert data is not None and data.startswith("t:")
     await ann.presses(data)
-    assert ann.last_text() == f"<b>{long_title}</b>, page 1:"
+    assert ann.last_text() == f"<b>{long_title}</b>:"
+
+
+async def test_card_shows_russian_dates_and_a_photo_without_file_name_when_the_person_speaks_russian(
+    app: BotUnderTest,
+) -> None:
+    olga = app.person(language="ru")
+    doc = _doc(app, "Паспорт", content=b"x" * 10, file_name=None, mime="image/jpeg")
+    await olga.presses(_open(doc))
+    assert olga.last_text() == Texts("ru")(
+        "card.text",
+        name="Паспорт",
+        type="Receipts",
+        file="фото",
+        format="JPG",
+        size="10 Б",
+        date="01.03.2026, 15:00 МСК",
+    )
+
+
+async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type_tells(
+    app: BotUnderTest, ann: Person
+) -> None:
+    doc = _doc(app, "Blob", file_name="blob", mime="application/octet-stream")
+    await ann.presses(_open(doc))
+    assert ann.last_text() == TR(
+        "card.text",
+        name="Blob",
+        type="Receipts",
+        file="blob",
+        format="unknown",
+        size="0 B",
+        date="1 Mar 2026, 15:00 MSK",
+    )

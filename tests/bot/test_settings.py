@@ -51,3 +51,14 @@ def test_settings_take_a_local_server_limit_when_configured(monkeypatch: pytest.
     monkeypatch.setenv("MAX_DOWNLOAD_BYTES", str(2 * 1024**3))
     config = BotConfig.from_settings(BotSettings())
     assert config.telegram_local and config.max_download_bytes == 2 * 1024**3
+
+
+def test_settings_take_a_time_zone_and_refuse_an_unknown_one_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    assert BotConfig.from_settings(BotSettings()).time_zone == "Europe/Moscow"
+    monkeypatch.setenv("BOT_TIME_ZONE", "Asia/Yekaterinburg")
+    assert BotConfig.from_settings(BotSettings()).time_zone == "Asia/Yekaterinburg"
+    for wrong in ("Mars/Olympus", "../../etc/passwd", ""):
+        monkeypatch.setenv("BOT_TIME_ZONE", wrong)
+        with pytest.raises(ValidationError, match="time zone"):
+            BotSettings()

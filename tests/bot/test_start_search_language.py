@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from aiogram.filters import Command
 from aiogram.types import Contact
 
-from bot.ui.callbacks import LangCb, MenuAction, MenuCb
+from bot.clients.person_store import search_token
+from bot.handlers import all_routers
+from bot.ui.callbacks import LangCb, MenuAction, MenuCb, SearchCb
+from bot.ui.commands import COMMANDS
 from bot.ui.i18n import Texts
 from contracts.events import UserLanguageChanged, UserStarted
 from tests.bot.conftest import OWNER, BotUnderTest
@@ -43,9 +47,38 @@ async def test_start_speaks_russian_when_telegram_is_in_russian(app: BotUnderTes
     assert ivan.last_text().startswith("Привет, Ann!")
 
 
-async def test_help_explains_when_asked(app: BotUnderTest, ann: Person) -> None:
+async def test_help_explains_and_lists_every_command_when_asked(app: BotUnderTest, ann: Person) -> None:
     await ann.presses(MenuCb(action=MenuAction.help))
     assert ann.last_text().startswith("<b>How it works</b>")
+    assert all(f"/{name}" in ann.last_text() for name in COMMANDS)
+    await ann.says("/help")
+    assert ann.last_text() == TR("help.text")
+
+
+def test_commands_name_every_command_a_router_handles_when_the_routers_are_built() -> None:
+    handled = {
+        command
+        for router in all_routers()
+        for handler in router.message.handlers
+        for flt in handler.filters or []
+        if isinstance(flt.callback, Command)
+        for command in flt.callback.commands
+        if isinstance(command, str)
+    }
+    assert handled | {"start"} == set(COMMANDS)  # /start is CommandStart, a Command with its own filter
+
+
+async def test_language_picker_marks_the_current_language_and_offers_the_menu_when_opened(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await ann.says("/language")
+    assert [[b.text for b in row] for row in app.session.last_markup().inline_keyboard] == [
+        ["✓ English", "Русский"],
+        [TR.plain("common.menu")],
+    ]
+    await ann.presses(LangCb(code="ru"))
+    await ann.presses(MenuCb(action=MenuAction.language))
+    assert [b.text for b in app.session.last_markup().inline_keyboard[0]] == ["English", "✓ Русский"]
 
 
 async def test_cancel_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
@@ -102,6 +135,53 @@ async def test_search_shows_results_as_buttons_when_names_match(app: BotUnderTes
     assert app.session.last_markup().inline_keyboard[0][0].text == "Passport scan · Things"
 
 
+def _buttons(app: BotUnderTest) -> list[str]:
+    return [button.text for row in app.session.last_markup().inline_keyboard for button in row]
+
+
+async def test_search_pages_through_results_and_back_from_a_card_returns_to_that_page_when_many_match(
+    app: BotUnderTest, ann: Person
+) -> None:
+    for index in range(7):  # page size 3: three pages
+        _add(app, f"Tax {index}")
+    await ann.says("/search tax")
+    assert ann.last_text() == TR("search.results_page", query="tax", page=1, pages=3)
+    assert _buttons(app) == ["Tax 0 · Things", "Tax 1 · Things", "Tax 2 · Things"] + [
+        TR.plain(key) for key in ("browse.next", "search.again", "common.menu")
+    ]
+    await ann.presses_button(TR.plain("browse.next"))
+    assert ann.last_text() == TR("search.results_page", query="tax", page=2, pages=3)
+    await ann.presses_button("Tax 4")
+    assert ann.last_text().startswith("📄 <b>Tax 4</b>")
+    await ann.presses_button(TR.plain("card.rename"))
+    await ann.says("Tax four")
+    await ann.presses_button(TR.plain("common.open"))  # the renamed card still knows where it was opened from
+    await ann.presses_button(TR.plain("card.back"))
+    assert ann.last_text() == TR("search.results_page", query="tax", page=2, pages=3)
+    assert _buttons(app)[:3] == ["Tax 3 · Things", "Tax 5 · Things", "Tax 6 · Things"]
+    await ann.presses_button(TR.plain("browse.prev"))
+    assert ann.last_text() == TR("search.results_page", query="tax", page=1, pages=3)
+
+
+async def test_search_page_answers_outdated_when_its_query_is_forgotten(app: BotUnderTest, ann: Person) -> None:
+    _add(app, "Tax 1")
+    await ann.says("/search tax")
+    token = search_token(OWNER, "tax")
+    await app.redis.delete(f"{app.prefix}:search:{OWNER}:{token}")
+    await ann.presses(SearchCb(token=token, page=1))
+    assert ann.last_text() == TR.plain("stale.button")
+
+
+async def test_a_word_typed_at_the_menu_is_searched_for_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
+    _add(app, "Passport scan")
+    await ann.says("passport")
+    assert ann.last_text() == TR("search.results", query="passport")
+    assert _buttons(app)[0] == "Passport scan · Things"
+    await ann.says("visa")
+    assert ann.last_text() == TR("search.nothing_at_menu", query="visa")
+    assert "Add document" in str(app.session.last_markup())
+
+
 async def test_search_says_nothing_found_when_no_name_matches(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/search <zzz>")
     assert ann.last_text() == "Nothing found for “&lt;zzz&gt;”."
@@ -113,9 +193,12 @@ async def test_search_asks_again_when_the_query_is_blank(app: BotUnderTest, ann:
     assert ann.last_text() == TR("search.empty_query")
 
 
-async def test_unknown_text_shows_the_menu_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:
-    await ann.says("hello?")
-    assert ann.last_text() == TR("input.unknown")
+async def test_unknown_text_shows_the_menu_when_it_is_no_word(app: BotUnderTest, ann: Person) -> None:
+    for text in ("/frobnicate", "👍", "?!"):
+        await ann.says(text)
+        assert ann.last_text() == TR("input.unknown")
+        assert "Add document" in str(app.session.last_markup())
+    assert not app.api.after_events  # nothing was searched for
 
 
 async def test_unsupported_content_is_explained_when_no_dialog_is_open(app: BotUnderTest, ann: Person) -> None:

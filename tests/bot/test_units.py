@@ -20,20 +20,32 @@ from bot.handlers.errors import error_values, message_key
 from bot.services.limits import EventBudgetSpent
 from bot.ui import keyboards
 from bot.ui.callbacks import (
+    MAX_SEARCH_PAGE,
     DocAction,
     DocCb,
     LangCb,
     ListCb,
     MenuAction,
     MenuCb,
+    Origin,
     PickTypeCb,
     RetrySaveCb,
+    SearchCb,
     SuggestedNameCb,
     TypeCb,
     fits,
 )
 from bot.ui.i18n import Texts
-from bot.ui.presentation import check_name, doc_ref, human_size, incoming_file, parse_doc_ref, suggest_name, too_big
+from bot.ui.presentation import (
+    check_name,
+    doc_ref,
+    file_format,
+    human_size,
+    incoming_file,
+    parse_doc_ref,
+    suggest_name,
+    too_big,
+)
 from contracts.api_schemas import DocumentSummary
 from contracts.text import MAX_NAME_LENGTH
 from service_kit.eventlog import EventLogUnavailable
@@ -46,6 +58,15 @@ LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
     [
         *(MenuCb(action=action) for action in MenuAction),
         *(DocCb(action=action, doc=uuid.uuid4().hex) for action in DocAction),
+        *(
+            DocCb(
+                action=action,
+                doc=uuid.uuid4().hex,
+                back=Origin(search_token=LONGEST_TOKEN, page=MAX_SEARCH_PAGE).pack(),
+            )
+            for action in DocAction
+        ),
+        SearchCb(token=LONGEST_TOKEN, page=MAX_SEARCH_PAGE),
         ListCb(token=LONGEST_TOKEN),
         PickTypeCb(token=LONGEST_TOKEN),
         SuggestedNameCb(),
@@ -181,7 +202,7 @@ def test_document_page_shows_paging_buttons_when_pages_exist(
     prev: str | None, next_: str | None, expected: list[str]
 ) -> None:
     tr = Texts("en")
-    markup = keyboards.document_page(tr, [_summary("a"), _summary("b")], prev, next_)
+    markup = keyboards.document_page(tr, [_summary("a"), _summary("b")], prev, next_, Origin())
     texts = [[button.text for button in row] for row in markup.inline_keyboard]
     assert texts[:2] == [["a"], ["b"]]
     paging = texts[2] if len(texts) == 4 else []
@@ -227,3 +248,36 @@ async def test_file_chunks_read_the_disk_when_a_local_bot_api_server_is_used(tmp
         _ = [chunk async for chunk in file_chunks(bot, str(path), limit=500_000, local=True)]
     with pytest.raises(TelegramDownloadFailed):
         _ = [chunk async for chunk in file_chunks(bot, str(tmp_path / "missing"), limit=10, local=True)]
+
+
+@pytest.mark.parametrize(
+    ("mime", "file_name", "expected"),
+    [
+        ("application/pdf", "scan.pdf", "PDF"),
+        ("application/octet-stream", "Договор.DOCX", "DOCX"),
+        ("image/jpeg", None, "JPG"),
+        ("application/octet-stream", None, None),
+        ("application/octet-stream", "x", None),
+        ("application/pdf", "report.final-version", "PDF"),  # not an extension: the media type tells
+        ("text/plain", ".bashrc", "TXT"),
+        ("application/zip", "a\\b\\c.zip", "ZIP"),
+        ("image/png", "a.пнг", "PNG"),
+    ],
+)
+def test_file_format_names_the_format_from_the_name_or_the_media_type_when_shown(
+    mime: str, file_name: str | None, expected: str | None
+) -> None:
+    assert file_format(mime, file_name) == expected
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("  Passport  p.1\n", "Passport p.1"),
+        ("", None),
+        ("\u200b", None),
+        ("x" * 300, "x" * MAX_NAME_LENGTH),
+    ],
+)
+def test_suggest_name_keeps_a_caption_whole_when_it_is_no_file_name(caption: str, expected: str | None) -> None:
+    assert suggest_name(caption, keep_extension=True) == expected

@@ -93,7 +93,7 @@ async def test_bot_starts_the_dialog_over_with_a_clear_message_when_its_redis_re
 
     redis.restart()  # the dialog state is gone
     interrupted = await ann.says("Flat lease")
-    assert text_of(interrupted) == EN("input.unknown")
+    assert text_of(interrupted) == EN("search.nothing_at_menu", query="Flat lease")  # searched for
     menu = await ann.presses("Add document")  # the menu of that reply works: the bot keeps working
     assert "What kind of document" in text_of(menu)
     await ann.says("Leases")

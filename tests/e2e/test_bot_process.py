@@ -92,13 +92,40 @@ async def test_bot_process_greets_browses_and_pages_when_driven_through_telegram
     await ann.presses("My documents")
     assert [text for text, _ in ann.buttons()][:3] == ["Type 0 (20)", "Type 1 (20)", "Type 2 (20)"]
     page = await ann.presses("Type 1")
-    assert text_of(page) == "<b>Type 1</b>, page 1:"
+    assert text_of(page) == EN("browse.type_page", title="Type 1", page=1, pages=4)
     page = await ann.presses(EN.plain("browse.next"))
-    assert text_of(page) == "<b>Type 1</b>, page 2:" and ann.buttons()[0][0] == "type1 5"
+    assert text_of(page) == EN("browse.type_page", title="Type 1", page=2, pages=4) and ann.buttons()[0][0] == "type1 5"
     card = await ann.presses("type1 5")
     assert text_of(card).startswith("📄 <b>type0 1</b>\nType: Type 0")  # the stub's one document detail
     sent = await ann.presses("Get file")
     assert sent.method == "sendDocument" and sent.uploaded == running.stub.file_bytes
+    ann.keyboard_message = card.result
+    back = await ann.presses(EN.plain("card.back"))  # from the card to the page it was opened from, not to page 1
+    assert text_of(back) == EN("browse.type_page", title="Type 1", page=2, pages=4) and ann.buttons()[0][0] == "type1 5"
+
+
+async def test_bot_process_pages_search_results_and_returns_to_them_from_a_card_when_many_match(
+    running: Running,
+) -> None:
+    ann = running.person(502)
+    found = await ann.says("type2 1")  # a word typed at the menu is searched for: type2 1, 10 ... 19, 5 per page
+    assert text_of(found) == EN("search.results_page", query="type2 1", page=1, pages=3)
+    found = await ann.presses(EN.plain("browse.next"))
+    assert text_of(found) == EN("search.results_page", query="type2 1", page=2, pages=3)
+    assert ann.buttons()[0][0] == "type2 14 · Type 2"
+    await ann.presses("type2 15")
+    back = await ann.presses(EN.plain("card.back"))
+    assert text_of(back) == EN("search.results_page", query="type2 1", page=2, pages=3)
+    last = await ann.presses(EN.plain("browse.next"))
+    assert text_of(last) == EN("search.results_page", query="type2 1", page=3, pages=3)
+    assert EN.plain("browse.next") not in [text for text, _ in ann.buttons()]
+
+
+async def test_bot_process_publishes_its_commands_in_both_languages_when_it_starts(running: Running) -> None:
+    commands = running.telegram.commands
+    assert set(commands) == {None, "ru"}  # the default list (English) and the Russian one
+    assert [name for name, _ in commands[None]] == [name for name, _ in commands["ru"]]
+    assert ("documents", "My documents") in commands[None] and ("documents", "Мои документы") in commands["ru"]
 
 
 async def _names_a_new_document(ann: Chat, name: str) -> None:

@@ -54,7 +54,10 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     assert ann.buttons()[0][0] == "Passport (1)"
     await ann.presses("Passport")
     opened = await ann.presses("Main passport")
-    assert text_of(opened).startswith("📄 <b>Main passport</b>\nType: Passport\nSize: 293 KB")
+    assert text_of(opened).startswith(
+        "📄 <b>Main passport</b>\nType: Passport\nFile: passport.pdf\nFormat: PDF, 293 KB\nAdded: "
+    )
+    assert text_of(opened).endswith(" MSK")  # the bot's time zone, named
 
     by_id = await ann.presses("Get file")
     assert by_id.method == "sendDocument" and by_id.uploaded is None  # Telegram knew the file_id
@@ -166,7 +169,7 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
     typed = await ann.says("hello")
 
     assert sent.method == "sendDocument" and sent.params["caption"] == "Bravo"
-    assert text_of(typed) == EN("input.unknown")
+    assert text_of(typed) == EN("search.nothing_at_menu", query="hello")
     found = await ann.says("/search alpha")
     assert text_of(found) == EN("search.results", query="alpha") and ann.buttons()[0][0] == "Alpha · Receipts"
     row, events = await _person_row(

@@ -82,6 +82,7 @@ class FakeTelegram:
         self._failures: dict[str, list[Failure]] = {}
         self._changed = asyncio.Condition()
         self.webhook: Webhook | None = None
+        self.commands: dict[str | None, list[tuple[str, str]]] = {}  # setMyCommands by language_code
         self._delivery: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
 
@@ -265,6 +266,14 @@ class FakeTelegram:
         )
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.create_task(self._deliver())
+        return True, None
+
+    async def _m_setMyCommands(self, params: Json, files: dict[str, bytes]) -> tuple[Any, None]:
+        """Like Telegram: the list for one ``language_code`` (none: the default list), replacing the last one."""
+        commands = json.loads(params["commands"])
+        if not isinstance(commands, list) or not 1 <= len(commands) <= 100:
+            raise _ApiError(400, "Bad Request: commands must be a non-empty list of at most 100")
+        self.commands[params.get("language_code")] = [(c["command"], c["description"]) for c in commands]
         return True, None
 
     async def _m_deleteWebhook(self, params: Json, files: dict[str, bytes]) -> tuple[Any, None]:

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, TelegramRetryAfter
-from aiogram.types import BufferedInputFile
+from aiogram.types import BotCommand, BufferedInputFile
 from aiohttp import web
 
 from bot.telegram.session import telegram_session
@@ -134,3 +134,14 @@ async def test_fake_carries_the_group_when_people_and_the_bot_write_in_one(
     assert pressed.callback_query.message.chat.id == -1001
     reply = await client.send_message(-1001, "hello group")
     assert reply.chat.type == "supergroup" and reply.chat.title == "Family"
+
+
+async def test_fake_keeps_one_command_list_per_language_when_commands_are_set(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
+    await client.set_my_commands([BotCommand(command="help", description="Help")])
+    await client.set_my_commands([BotCommand(command="help", description="Помощь")], language_code="ru")
+    await client.set_my_commands([BotCommand(command="menu", description="Menu")])  # replaces the default list
+    assert fake[0].commands == {None: [("menu", "Menu")], "ru": [("help", "Помощь")]}
+    with pytest.raises(TelegramBadRequest, match="non-empty"):
+        await client.set_my_commands([])

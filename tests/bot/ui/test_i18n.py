@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.ui.commands import COMMANDS
 from bot.ui.i18n import LANGUAGES, Texts, load_catalog, pick_language
 
 BOT_DIR = Path(__file__).resolve().parents[3] / "bot"
 KEY_LITERAL = re.compile(r'"((?:[a-z]+)\.[a-z_]+)"')
 # Keys built at run time: "<prefix>.<reason>" from bot.ui.presentation.check_name.
-DYNAMIC_KEYS = {f"{prefix}.{reason}" for prefix in ("name", "type") for reason in ("empty", "too_long")}
+DYNAMIC_KEYS = {f"{prefix}.{reason}" for prefix in ("name", "type") for reason in ("empty", "too_long")} | {
+    f"commands.{name}" for name in COMMANDS
+}
 
 
 def _placeholders(text: str) -> set[str]:

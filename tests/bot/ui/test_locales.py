@@ -62,8 +62,12 @@ ALERT_KEYS = frozenset(
     }
 )
 ALERT_LIMIT = 200
+# Descriptions of the commands in Telegram's menu (setMyCommands, bot/ui/commands.py): labels, not sentences.
+COMMAND_KEYS = frozenset(key for key in EN if key.startswith("commands."))
 # Pieces other texts interpolate (sizes): not sentences.
-FRAGMENT_KEYS = frozenset({"size.b", "size.kb", "size.mb", "size.gb"})
+FRAGMENT_KEYS = frozenset(
+    {"size.b", "size.kb", "size.mb", "size.gb", "card.photo", "card.no_file_name", "card.format_unknown"}
+)
 # Messages that ask for a file ("Пришлите …" / "send …").
 FILE_KEYS = frozenset(
     {
@@ -74,6 +78,7 @@ FILE_KEYS = frozenset(
         "add.download_failed",
         "input.unsupported",
         "help.text",
+        "add.photo_hint",
     }
 )
 # Messages that ask for typed text ("Напишите …" / "type …", never "send").
@@ -216,7 +221,7 @@ def test_russian_writes_vy_in_lowercase_when_it_is_not_the_first_word() -> None:
 def test_locales_end_alike_when_a_key_is_translated(key: str) -> None:
     assert _ending(EN[key]) == _ending(RU[key])
     ends_with_value = EN[key].rstrip().endswith("}")
-    if key not in BUTTON_KEYS | FRAGMENT_KEYS and not ends_with_value:
+    if key not in BUTTON_KEYS | FRAGMENT_KEYS | COMMAND_KEYS and not ends_with_value:
         assert _ending(EN[key]), "a message ends its last sentence"
 
 
