@@ -23,8 +23,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=api_lifespan,
     )
     app.state.settings = settings
-    for router in (document_routes.router, sealing.router, file_routes.router, file_routes.signed_router,
-                   health.router):
+    for router in (
+        document_routes.router,
+        sealing.router,
+        file_routes.router,
+        file_routes.signed_router,
+        health.router,
+    ):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(PathHeadersMiddleware, prefix=SIGNED_PATH, headers=LINK_RESPONSE_HEADERS)

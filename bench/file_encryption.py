@@ -67,18 +67,22 @@ async def transfers(sides: dict[str, Side], mongo: MongoSettings, data: bytes, r
     paths: dict[str, str] = {}
     for _ in range(repeats):
         for name, side in sides.items():
+
             async def upload(side: Side = side, name: str = name) -> None:
                 uploaded = await api_upload(side.port, data, side.owner_id)
                 if uploaded["encrypted"] != (name == "encrypted"):
                     raise RuntimeError(f"the {name} API stored encrypted={uploaded['encrypted']}")
                 if name not in paths:
                     paths[name] = await file_document(mongo, uploaded, side.owner_id)
+
             await measured(side, "upload", upload)
     for _ in range(repeats):
         for name, side in sides.items():
+
             async def download(side: Side = side, path: str = paths[name]) -> None:
                 if await api_transfer(side.port, "GET", path) != len(data):
                     raise RuntimeError("the download was incomplete")
+
             await measured(side, "download", download)
 
 
@@ -87,8 +91,16 @@ def rows(sides: dict[str, Side], file_mb: int) -> list[list[object]]:
     result: list[list[object]] = []
     for leg in ("upload", "download"):
         plain_rate, sealed_rate = file_mb / median(plain.seconds[leg]), file_mb / median(sealed.seconds[leg])
-        result.append([f"{leg} {file_mb} MB", plain_rate, sealed_rate, f"{sealed_rate / plain_rate:.0%}",
-                       plain.rss_growth_mb[leg], sealed.rss_growth_mb[leg]])
+        result.append(
+            [
+                f"{leg} {file_mb} MB",
+                plain_rate,
+                sealed_rate,
+                f"{sealed_rate / plain_rate:.0%}",
+                plain.rss_growth_mb[leg],
+                sealed.rss_growth_mb[leg],
+            ]
+        )
     return result
 
 
@@ -108,16 +120,32 @@ async def main(args: argparse.Namespace) -> int:
             await transfers(sides, mongo, data, args.repeats)
     finally:
         await forget(mongo, s3)
-    print(f"\n{os.cpu_count()} cores; S3: moto server; MongoDB: SecantusDB; one transfer at a time on loopback; "
-          f"median of {args.repeats} per side; RSS growth: the peak over those transfers\n")
-    print(table(["transfer", "unencrypted MB/s", "encrypted MB/s", "encrypted/unencrypted",
-                 "unencrypted RSS growth MB", "encrypted RSS growth MB"], rows(sides, args.file_mb)))
+    print(
+        f"\n{os.cpu_count()} cores; S3: moto server; MongoDB: SecantusDB; one transfer at a time on loopback; "
+        f"median of {args.repeats} per side; RSS growth: the peak over those transfers\n"
+    )
+    print(
+        table(
+            [
+                "transfer",
+                "unencrypted MB/s",
+                "encrypted MB/s",
+                "encrypted/unencrypted",
+                "unencrypted RSS growth MB",
+                "encrypted RSS growth MB",
+            ],
+            rows(sides, args.file_mb),
+        )
+    )
     return 0
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.file_encryption", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.file_encryption",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--file-mb", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3, help="transfers per side and direction (the median counts)")
     parser.add_argument("--log-dir", default="/tmp", help="where the API processes write their logs")

@@ -19,12 +19,18 @@ from collections.abc import Iterable
 from bench.common import median, table
 from bench.streaming import event_mix, processor_run
 from contracts.events import (
-    DocumentAdded, DocumentAddedV2, DocumentRenamed, DocumentRenamedV2, EventEnvelope, StoredFile, new_event,
+    DocumentAdded,
+    DocumentAddedV2,
+    DocumentRenamed,
+    DocumentRenamedV2,
+    EventEnvelope,
+    StoredFile,
+    new_event,
 )
 from service_kit.crypto import PersonKeys
+from service_kit.eventlog import ensure_streams
 from service_kit.keyed import TYPE
 from service_kit.keystore import KeyStore, keys_database_name
-from service_kit.eventlog import ensure_streams
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests.integration.pipeline import publish
@@ -43,9 +49,14 @@ def _content_id(keys: PersonKeys, sha256: str | None) -> str:
 
 def sealed_file(keys: PersonKeys, file: StoredFile) -> StoredFile:
     content_id = _content_id(keys, file.sha256)
-    return StoredFile(object_key=f"owners/{keys.owner_id}/{content_id}", size=file.size, mime_type=file.mime_type,
-                      file_name=keys.seal("file_name", file.file_name) if file.file_name else None,
-                      content_id=content_id, encrypted=True)
+    return StoredFile(
+        object_key=f"owners/{keys.owner_id}/{content_id}",
+        size=file.size,
+        mime_type=file.mime_type,
+        file_name=keys.seal("file_name", file.file_name) if file.file_name else None,
+        content_id=content_id,
+        encrypted=True,
+    )
 
 
 def sealed_event(event: EventEnvelope, keys: PersonKeys) -> EventEnvelope:
@@ -53,15 +64,23 @@ def sealed_event(event: EventEnvelope, keys: PersonKeys) -> EventEnvelope:
     payload = event.payload
     if isinstance(payload, DocumentAdded):
         sealed: DocumentAddedV2 | DocumentRenamedV2 = DocumentAddedV2(
-            document_id=payload.document_id, type_slug=keys.keyed(TYPE, payload.type_slug),
-            type_title=keys.seal("type_title", payload.type_title), name=keys.seal("name", payload.name),
-            file=sealed_file(keys, payload.file))
+            document_id=payload.document_id,
+            type_slug=keys.keyed(TYPE, payload.type_slug),
+            type_title=keys.seal("type_title", payload.type_title),
+            name=keys.seal("name", payload.name),
+            file=sealed_file(keys, payload.file),
+        )
     elif isinstance(payload, DocumentRenamed):
         sealed = DocumentRenamedV2(document_id=payload.document_id, name=keys.seal("name", payload.name))
     else:
         return event
-    return new_event(sealed, owner_id=event.owner_id, correlation_id=event.correlation_id,
-                     occurred_at=event.occurred_at, event_id=event.event_id)
+    return new_event(
+        sealed,
+        owner_id=event.owner_id,
+        correlation_id=event.correlation_id,
+        occurred_at=event.occurred_at,
+        event_id=event.event_id,
+    )
 
 
 async def keys_of(mongo: MongoSettings, owners: Iterable[int]) -> dict[int, PersonKeys]:
@@ -99,16 +118,25 @@ async def main(total: int, runs: int) -> None:
             (sealed_rates if sealed else plain_rates).append(rate)
         print(f"  run {run + 1}: v1 {plain_rates[-1]:,.0f}/s, v2 {sealed_rates[-1]:,.0f}/s", flush=True)
     plain, encrypted = median(plain_rates), median(sealed_rates)
-    print(f"\n{total:,} events (80% adds) of {OWNERS} people, median of {runs} runs, {os.cpu_count()} cores; "
-          "MongoDB: SecantusDB\n")
-    print(table(["processor replay", "events/s", "vs v1 (plain payloads) in this run"], [
-        ["v1: plain payloads (the projection seals what it stores)", plain, "100%"],
-        ["v2: sealed payloads (opened, checked, stored sealed)", encrypted, f"{encrypted / plain:.0%}"],
-    ]))
+    print(
+        f"\n{total:,} events (80% adds) of {OWNERS} people, median of {runs} runs, {os.cpu_count()} cores; "
+        "MongoDB: SecantusDB\n"
+    )
+    print(
+        table(
+            ["processor replay", "events/s", "vs v1 (plain payloads) in this run"],
+            [
+                ["v1: plain payloads (the projection seals what it stores)", plain, "100%"],
+                ["v2: sealed payloads (opened, checked, stored sealed)", encrypted, f"{encrypted / plain:.0%}"],
+            ],
+        )
+    )
+
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.privacy", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.privacy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()

@@ -40,7 +40,6 @@ answers 409 with ``Retry-After`` if it is not. Errors are ``ErrorBody``.
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator

@@ -241,20 +241,33 @@ class DocumentRestored(Payload):
 
 
 EventPayload = (
-    UserStarted | UserLanguageChanged | DocumentAdded | DocumentRenamed | DocumentAddedV2 | DocumentRenamedV2
-    | DocumentDeleted | DocumentRestored
+    UserStarted
+    | UserLanguageChanged
+    | DocumentAdded
+    | DocumentRenamed
+    | DocumentAddedV2
+    | DocumentRenamedV2
+    | DocumentDeleted
+    | DocumentRestored
 )
 
 # Every released (event type, schema version) and its model.
 PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
     (cls.event_type, cls.schema_version): cls
-    for cls in (UserStarted, UserLanguageChanged, DocumentAdded, DocumentRenamed, DocumentAddedV2, DocumentRenamedV2,
-                DocumentDeleted, DocumentRestored)
+    for cls in (
+        UserStarted,
+        UserLanguageChanged,
+        DocumentAdded,
+        DocumentRenamed,
+        DocumentAddedV2,
+        DocumentRenamedV2,
+        DocumentDeleted,
+        DocumentRestored,
+    )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
-    event_type: PAYLOAD_MODELS[(event_type, version)]
-    for event_type, version in sorted(PAYLOAD_MODELS)
+    event_type: PAYLOAD_MODELS[(event_type, version)] for event_type, version in sorted(PAYLOAD_MODELS)
 }
 # The schema version each event type is read at today.
 CURRENT_VERSIONS: dict[str, int] = {event_type: cls.schema_version for event_type, cls in PAYLOAD_TYPES.items()}
@@ -283,8 +296,7 @@ class EventEnvelope(BaseModel):
         member that fits)."""
         if isinstance(data, dict) and isinstance(data.get("payload"), dict):
             version = data.get("schema_version")
-            payload_type = PAYLOAD_MODELS.get((str(data.get("event_type")), version if isinstance(version, int)
-                                               else 0))
+            payload_type = PAYLOAD_MODELS.get((str(data.get("event_type")), version if isinstance(version, int) else 0))
             if payload_type is not None:
                 data = {**data, "payload": payload_type.model_validate(data["payload"])}
         return data

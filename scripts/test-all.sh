@@ -11,6 +11,9 @@ else
   scripts/test-services.sh start
   trap 'scripts/test-services.sh stop' EXIT
 fi
+echo "== ruff (import order, format)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "== flake8";       .venv/bin/flake8
 echo "== mypy --strict"; .venv/bin/mypy
 echo "== import rules"; .venv/bin/lint-imports

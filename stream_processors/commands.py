@@ -207,8 +207,10 @@ async def _with_keys(settings: ProcessorSettings, job: Callable[[KeyStore], Awai
 
 
 def status_lines(status: KeyStatus, current_master: str) -> str:
-    by_master = "".join(f"  wrapped by {master_id}{' (current)' if master_id == current_master else ''}: {count}\n"
-                        for master_id, count in sorted(status.by_master.items()))
+    by_master = "".join(
+        f"  wrapped by {master_id}{' (current)' if master_id == current_master else ''}: {count}\n"
+        for master_id, count in sorted(status.by_master.items())
+    )
     return f"live keys {status.live}\n{by_master}forgotten keys {status.forgotten}\n"
 
 

@@ -16,10 +16,10 @@ from rstream import AMQPMessage
 
 from contracts.codec import EventDecodeError, decode_event
 from contracts.events import DocumentAdded, DocumentAddedV2, DocumentRenamed, DocumentRenamedV2, EventEnvelope
-from service_kit.crypto import PersonKeys
-from service_kit.keystore import KeyStore
 from service_kit.correlation import correlation_id_var
+from service_kit.crypto import PersonKeys
 from service_kit.eventlog import RawPublisher, StreamRecord
+from service_kit.keystore import KeyStore
 from service_kit.metrics import DEAD_LETTERED_TOTAL, EVENTS_CONSUMED_TOTAL, PROCESSOR_BATCH_EVENTS, ConsumedOutcome
 from service_kit.mongo import MongoClient
 from stream_processors.failures import UNAPPLICABLE, describe_failure
@@ -91,7 +91,8 @@ def carries_plaintext(event: EventEnvelope) -> bool:
     """A v1 event with a person's text: its person gets a key if they have none, so the text is stored sealed."""
     payload = event.payload
     return isinstance(payload, (DocumentAdded, DocumentRenamed)) or (
-        isinstance(payload, (DocumentAddedV2, DocumentRenamedV2)) and payload.plaintext)
+        isinstance(payload, (DocumentAddedV2, DocumentRenamedV2)) and payload.plaintext
+    )
 
 
 def first_occurrences(events: Sequence[Positioned], applied: set[str]) -> list[Positioned]:

@@ -152,9 +152,14 @@ def sealed_added(
             type_slug=keys.keyed(TYPE, type_slug(type_title)),
             type_title=keys.seal("type_title", type_title),
             name=keys.seal("name", name),
-            file=StoredFile(object_key=f"owners/{keys.owner_id}/{content_id}", size=10, mime_type="application/pdf",
-                            file_name=keys.seal("file_name", file_name) if file_name is not None else None,
-                            content_id=content_id, encrypted=True),
+            file=StoredFile(
+                object_key=f"owners/{keys.owner_id}/{content_id}",
+                size=10,
+                mime_type="application/pdf",
+                file_name=keys.seal("file_name", file_name) if file_name is not None else None,
+                content_id=content_id,
+                encrypted=True,
+            ),
         ),
         owner_id=keys.owner_id,
         correlation_id=f"corr-{step}",
@@ -163,5 +168,9 @@ def sealed_added(
 
 
 def sealed_renamed(keys: PersonKeys, document_id: uuid.UUID, name: str, step: int = 0) -> EventEnvelope:
-    return new_event(DocumentRenamedV2(document_id=document_id, name=keys.seal("name", name)),
-                     owner_id=keys.owner_id, correlation_id="c", occurred_at=at(step))
+    return new_event(
+        DocumentRenamedV2(document_id=document_id, name=keys.seal("name", name)),
+        owner_id=keys.owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )

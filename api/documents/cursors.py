@@ -18,7 +18,6 @@ import json
 import re
 from dataclasses import dataclass
 
-
 CURSOR_VERSION = 2
 MAX_CURSOR_LENGTH = 1024
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -66,8 +65,12 @@ def decode_cursor(cursor: str, type_slug: str) -> PagePosition:
     if set(fields) != {"v", "t", "n"} or isinstance(version, bool) or version != CURSOR_VERSION:
         raise InvalidCursor("cursor is not a page cursor of this API")
     slug, number = fields["t"], fields["n"]
-    if not isinstance(slug, str) or not isinstance(number, int) or isinstance(number, bool) \
-            or not 1 <= number <= _MAX_NUMBER:
+    if (
+        not isinstance(slug, str)
+        or not isinstance(number, int)
+        or isinstance(number, bool)
+        or not 1 <= number <= _MAX_NUMBER
+    ):
         raise InvalidCursor("cursor is not a page cursor of this API")
     if slug != type_slug:
         raise InvalidCursor("cursor belongs to another type's listing")

@@ -25,8 +25,12 @@ def _opened(keys: PersonKeys, field: str, sealed: str) -> str:
 
 
 def opened_summary(keys: PersonKeys, summary: DocumentSummary) -> DocumentSummary:
-    return summary.model_copy(update={"name": _opened(keys, "name", summary.name),
-                                      "type_title": _opened(keys, "type_title", summary.type_title)})
+    return summary.model_copy(
+        update={
+            "name": _opened(keys, "name", summary.name),
+            "type_title": _opened(keys, "type_title", summary.type_title),
+        }
+    )
 
 
 def opened_summaries(keys: PersonKeys, summaries: list[DocumentSummary]) -> list[DocumentSummary]:
@@ -41,9 +45,13 @@ async def opened_duplicate(keys: KeyStore, owner_id: int, summary: DocumentSumma
 
 def opened_detail(keys: PersonKeys, detail: DocumentDetail) -> DocumentDetail:
     file_name = _opened(keys, "file_name", detail.file_name) if detail.file_name is not None else None
-    return detail.model_copy(update={"name": _opened(keys, "name", detail.name),
-                                     "type_title": _opened(keys, "type_title", detail.type_title),
-                                     "file_name": file_name})
+    return detail.model_copy(
+        update={
+            "name": _opened(keys, "name", detail.name),
+            "type_title": _opened(keys, "type_title", detail.type_title),
+            "file_name": file_name,
+        }
+    )
 
 
 def opened_types(keys: PersonKeys, types: list[TypeSummary]) -> list[TypeSummary]:

@@ -18,22 +18,29 @@ from api.core.rate_limit import WINDOW_SECONDS
 from api.core.security import require_service_token
 from contracts.api_schemas import OWNER_SCOPE, SealedText, SealedTexts, SealRequest
 from contracts.text import (
-    MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, InvalidFileName, InvalidName, clean_display_name, clean_file_name,
+    MAX_NAME_LENGTH,
+    MAX_TYPE_TITLE_LENGTH,
+    InvalidFileName,
+    InvalidName,
+    clean_display_name,
+    clean_file_name,
     type_slug,
 )
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import TYPE
 
-router = APIRouter(prefix=OWNER_SCOPE, tags=["keys"], dependencies=[Depends(require_service_token)],
-                   responses=OWNER_READ_ERRORS)
+router = APIRouter(
+    prefix=OWNER_SCOPE, tags=["keys"], dependencies=[Depends(require_service_token)], responses=OWNER_READ_ERRORS
+)
 
 
 def _cleaned_name(raw: str, field: str, max_length: int) -> str:
     try:
         return clean_display_name(raw, max_length)
     except InvalidName as error:
-        raise ApiError(422, f"invalid_{field}", f"the {field.replace('_', ' ')} is {error.reason.replace('_', ' ')}"
-                       ) from None
+        raise ApiError(
+            422, f"invalid_{field}", f"the {field.replace('_', ' ')} is {error.reason.replace('_', ' ')}"
+        ) from None
 
 
 def _cleaned_file_name(raw: str) -> str:
@@ -50,8 +57,11 @@ def _sealed(keys: PersonKeys, field: str, cleaned: str | None) -> SealedText | N
 def sealed_texts(keys: PersonKeys, request: SealRequest) -> SealedTexts:
     """Pure: the request's texts cleaned (422 when nothing usable is left) and sealed under ``keys``."""
     name = _cleaned_name(request.name, "name", MAX_NAME_LENGTH) if request.name is not None else None
-    title = (_cleaned_name(request.type_title, "type_title", MAX_TYPE_TITLE_LENGTH)
-             if request.type_title is not None else None)
+    title = (
+        _cleaned_name(request.type_title, "type_title", MAX_TYPE_TITLE_LENGTH)
+        if request.type_title is not None
+        else None
+    )
     file_name = _cleaned_file_name(request.file_name) if request.file_name is not None else None
     return SealedTexts(
         key_id=keys.key_id,
@@ -65,6 +75,10 @@ def sealed_texts(keys: PersonKeys, request: SealRequest) -> SealedTexts:
 @router.post("/seal", summary="Seal what a person typed for a v2 event (creates their key on first use)")
 async def seal(owner_id: OwnerId, request: SealRequest, state: State) -> SealedTexts:
     if not state.seal_limiter.allow(owner_id):
-        raise ApiError(429, "too_many_requests", "too many seal requests for this person, retry in a minute",
-                       {"Retry-After": str(int(WINDOW_SECONDS))})
+        raise ApiError(
+            429,
+            "too_many_requests",
+            "too many seal requests for this person, retry in a minute",
+            {"Retry-After": str(int(WINDOW_SECONDS))},
+        )
     return sealed_texts(await state.keys.get_or_create(owner_id), request)

@@ -50,8 +50,9 @@ SEALED_CHUNK_BYTES = CHUNK_BYTES // SEALED_SEGMENT_BYTES * SEALED_SEGMENT_BYTES 
 class ObjectStreamResponse(StreamingResponse):
     """Streams ``body`` (read from ``reader``) and closes the S3 response however the transfer ends."""
 
-    def __init__(self, reader: ObjectReader, body: AsyncIterator[bytes], status_code: int,
-                 headers: dict[str, str]) -> None:
+    def __init__(
+        self, reader: ObjectReader, body: AsyncIterator[bytes], status_code: int, headers: dict[str, str]
+    ) -> None:
         super().__init__(body, status_code=status_code, headers=headers)
         self._reader = reader
 
@@ -82,10 +83,15 @@ async def _decrypted(reader: ObjectReader, opener: SegmentOpener) -> AsyncIterat
 def _refused(document: StoredDocument, error: BrokenCiphertext) -> None:
     """Log (ids only: the message names a segment and an object id) and count a refused object."""
     BROKEN_CIPHERTEXT_TOTAL.labels(store="s3").inc()
-    log.error("a stored file does not authenticate; not served", extra={
-        "owner_id": document.owner_id, "document_id": document.detail.document_id,
-        "key": document.file.object_key, "reason": str(error),
-    })
+    log.error(
+        "a stored file does not authenticate; not served",
+        extra={
+            "owner_id": document.owner_id,
+            "document_id": document.detail.document_id,
+            "key": document.file.object_key,
+            "reason": str(error),
+        },
+    )
 
 
 def _broken(document: StoredDocument, error: BrokenCiphertext) -> ApiError:
@@ -135,8 +141,9 @@ async def _open(files: ObjectStore, document: StoredDocument, start: int = 0, le
         raise ApiError(404, "file_missing", "the document's file is not in storage") from None
 
 
-async def _serve_plain(files: ObjectStore, document: StoredDocument, byte_range: ByteRange | None,
-                       headers: dict[str, str]) -> Response:
+async def _serve_plain(
+    files: ObjectStore, document: StoredDocument, byte_range: ByteRange | None, headers: dict[str, str]
+) -> Response:
     """A v1 object: the stored bytes are the file."""
     if byte_range is None:
         reader = await _open(files, document)
@@ -163,8 +170,9 @@ def _expect_length(reader: ObjectReader, expected: int) -> None:
         raise BrokenCiphertext(f"the object holds {reader.length} of the {expected} bytes expected here")
 
 
-async def _opened_from(files: ObjectStore, document: StoredDocument, wanted: CipherRange,
-                       whole: bool) -> tuple[ObjectReader, Header]:
+async def _opened_from(
+    files: ObjectStore, document: StoredDocument, wanted: CipherRange, whole: bool
+) -> tuple[ObjectReader, Header]:
     """The GET of the stored bytes of ``wanted`` (length checked), positioned at its first segment, and the
     object's header. From the first segment the header comes with them (one GET); further on it is read first."""
     from_start = wanted.first_segment == 0
@@ -197,8 +205,9 @@ class Decrypting:
             raise  # the server ends the response short of its Content-Length
 
 
-async def _decrypting(files: ObjectStore, keys: PersonKeys, document: StoredDocument,
-                      wanted: CipherRange, whole: bool) -> Decrypting:
+async def _decrypting(
+    files: ObjectStore, keys: PersonKeys, document: StoredDocument, wanted: CipherRange, whole: bool
+) -> Decrypting:
     size = document.file.size
     try:
         reader, header = await _opened_from(files, document, wanted, whole)
@@ -214,8 +223,13 @@ async def _decrypting(files: ObjectStore, keys: PersonKeys, document: StoredDocu
         raise
 
 
-async def _serve_encrypted(files: ObjectStore, keys: PersonKeys | None, document: StoredDocument,
-                           byte_range: ByteRange | None, headers: dict[str, str]) -> Response:
+async def _serve_encrypted(
+    files: ObjectStore,
+    keys: PersonKeys | None,
+    document: StoredDocument,
+    byte_range: ByteRange | None,
+    headers: dict[str, str],
+) -> Response:
     if keys is None:  # the person was forgotten: nothing can open the object any more
         raise ApiError(404, "file_missing", "the document's file can no longer be read")
     size = document.file.size
@@ -227,8 +241,9 @@ async def _serve_encrypted(files: ObjectStore, keys: PersonKeys | None, document
     return ObjectStreamResponse(decrypting.reader, decrypting.body(document), 206 if byte_range else 200, headers)
 
 
-async def serve_file(files: ObjectStore, keys: KeyStore, document: StoredDocument,
-                     range_header: str | None) -> Response:
+async def serve_file(
+    files: ObjectStore, keys: KeyStore, document: StoredDocument, range_header: str | None
+) -> Response:
     byte_range = _checked_range(document, range_header)
     person = await keys.get(document.owner_id) if _needs_key(document) else None
     headers = file_headers(document, byte_range, file_name_for(document, person))

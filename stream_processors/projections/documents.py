@@ -175,8 +175,16 @@ def apply_document_deleted(state: BatchState, event: EventEnvelope, offset: int)
     if document.status == DocumentStatus.live:
         state.free_slots(document)
         adjust_live_count(state, document.owner_id, document.type_slug, -1, event.occurred_at)
-    state.put_document(_touched(document, event, offset, status=DocumentStatus.deleted, deleted_at=event.occurred_at,
-                                link_generation=document.link_generation + 1))
+    state.put_document(
+        _touched(
+            document,
+            event,
+            offset,
+            status=DocumentStatus.deleted,
+            deleted_at=event.occurred_at,
+            link_generation=document.link_generation + 1,
+        )
+    )
     return Effect.deleted
 
 

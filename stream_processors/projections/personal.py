@@ -60,8 +60,12 @@ def read_renamed(payload: RenamedPayload, keys: PersonKeys) -> str | None:
 def read_added(payload: AddedPayload, keys: PersonKeys) -> AddedTexts | None:
     """What the add says in the clear, or None when a value was sealed under a forgotten key."""
     if _is_plain(payload):
-        return AddedTexts(type_key(keys, payload.type_slug), payload.type_title, payload.name,
-                          _with_sealed_file_name(payload.file, keys))
+        return AddedTexts(
+            type_key(keys, payload.type_slug),
+            payload.type_title,
+            payload.name,
+            _with_sealed_file_name(payload.file, keys),
+        )
     title = _opened_name(keys, "type_title", payload.type_title, MAX_TYPE_TITLE_LENGTH)
     name = _opened_name(keys, "name", payload.name, MAX_NAME_LENGTH)
     if title is None or name is None or not _file_name_readable(payload.file, keys):

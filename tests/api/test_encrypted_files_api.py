@@ -47,7 +47,8 @@ def rewrite(raw_s3: Minio, bucket: str, key: str, change: Any) -> None:
 
 def flipped(offset: int) -> Any:
     def change(data: bytes) -> bytes:
-        return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1:]
+        return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1 :]
+
     return change
 
 
@@ -65,10 +66,18 @@ def gets(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     return seen
 
 
-@pytest.mark.parametrize(("first", "last"), [
-    (0, 0), (0, SIZE - 1), (SEGMENT_BYTES - 1, SEGMENT_BYTES), (2 * SEGMENT_BYTES + 5, SIZE - 1), (SIZE - 1, SIZE - 1),
-    (100, 3 * SEGMENT_BYTES - 1),
-], ids=["first-byte", "all", "across-a-boundary", "into-the-short-last", "last-byte", "to-a-boundary"])
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (0, 0),
+        (0, SIZE - 1),
+        (SEGMENT_BYTES - 1, SEGMENT_BYTES),
+        (2 * SEGMENT_BYTES + 5, SIZE - 1),
+        (SIZE - 1, SIZE - 1),
+        (100, 3 * SEGMENT_BYTES - 1),
+    ],
+    ids=["first-byte", "all", "across-a-boundary", "into-the-short-last", "last-byte", "to-a-boundary"],
+)
 async def test_download_serves_the_exact_plaintext_range_when_the_object_is_encrypted(
     api: httpx.AsyncClient, projector: Projector, first: int, last: int
 ) -> None:
@@ -78,7 +87,7 @@ async def test_download_serves_the_exact_plaintext_range_when_the_object_is_encr
     response = await api.get(f"{BASE}/documents/{document_id}/file", headers={"Range": f"bytes={first}-{last}"})
 
     assert response.status_code == 206
-    assert response.content == data[first:last + 1]
+    assert response.content == data[first : last + 1]
     assert response.headers["Content-Range"] == f"bytes {first}-{last}/{SIZE}"
 
 
@@ -97,7 +106,10 @@ async def test_download_reads_only_the_segments_of_the_range_when_the_range_is_n
 
 
 async def test_download_answers_broken_ciphertext_and_counts_it_when_a_byte_of_the_object_is_flipped(
-    api: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings,
+    api: httpx.AsyncClient,
+    projector: Projector,
+    raw_s3: Minio,
+    s3_settings: S3Settings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = b"secret marker " + os.urandom(SIZE)
@@ -118,13 +130,17 @@ async def test_download_answers_broken_ciphertext_and_counts_it_when_a_byte_of_t
     assert "Scan" not in caplog.text and "scan.pdf" not in caplog.text
 
 
-@pytest.mark.parametrize("change", [
-    lambda data: data[:-1],  # truncated by a byte
-    lambda data: data[:HEADER_BYTES + SEALED_SEGMENT_BYTES],  # truncated at a segment boundary
-    lambda data: data + b"\0" * 16,  # runs on
-    flipped(5),  # the header's object id: the key is bound to it
-    lambda data: data[:HEADER_BYTES] + data[HEADER_BYTES + SEALED_SEGMENT_BYTES:],  # a segment dropped
-], ids=["truncated", "truncated-at-a-segment", "extended", "header", "segment-dropped"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data[:-1],  # truncated by a byte
+        lambda data: data[: HEADER_BYTES + SEALED_SEGMENT_BYTES],  # truncated at a segment boundary
+        lambda data: data + b"\0" * 16,  # runs on
+        flipped(5),  # the header's object id: the key is bound to it
+        lambda data: data[:HEADER_BYTES] + data[HEADER_BYTES + SEALED_SEGMENT_BYTES :],  # a segment dropped
+    ],
+    ids=["truncated", "truncated-at-a-segment", "extended", "header", "segment-dropped"],
+)
 async def test_download_answers_broken_ciphertext_when_the_object_was_cut_extended_or_reframed(
     api: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings, change: Any
 ) -> None:
@@ -190,6 +206,7 @@ async def test_download_names_the_file_after_the_opened_file_name_when_it_was_se
     response = await api.get(f"{BASE}/documents/{f.document_id_of(event)}/file")
 
     assert uploaded["file_name"].startswith("s1.")
-    assert response.headers["Content-Disposition"].endswith("UTF-8''%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80"
-                                                            "%20%D0%B0%D1%80%D0%B5%D0%BD%D0%B4%D1%8B.pdf")
+    assert response.headers["Content-Disposition"].endswith(
+        "UTF-8''%D0%94%D0%BE%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%20%D0%B0%D1%80%D0%B5%D0%BD%D0%B4%D1%8B.pdf"
+    )
     assert response.content == b"%PDF-1.7"

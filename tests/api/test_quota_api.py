@@ -94,7 +94,11 @@ async def small_limits(mongo_settings: MongoSettings, s3_settings: S3Settings) -
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
 async def test_upload_answers_403_with_the_usage_and_stores_nothing_when_the_documents_limit_is_reached(
-    small_limits: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings, streamed: bool,
+    small_limits: httpx.AsyncClient,
+    projector: Projector,
+    raw_s3: Minio,
+    s3_settings: S3Settings,
+    streamed: bool,
     mongo_settings: MongoSettings,
 ) -> None:
     await stored_documents(small_limits, projector, b"first", b"second")  # 2 of 2, 11 of 100 bytes
@@ -140,7 +144,10 @@ async def test_upload_accepts_a_duplicate_and_reports_it_when_the_person_is_at_b
 
 
 async def test_upload_refuses_before_reading_the_body_when_the_declared_length_passes_the_bytes_limit(
-    small_limits: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings,
+    small_limits: httpx.AsyncClient,
+    projector: Projector,
+    raw_s3: Minio,
+    s3_settings: S3Settings,
     mongo_settings: MongoSettings,
 ) -> None:
     await stored_documents(small_limits, projector, b"x" * 60)

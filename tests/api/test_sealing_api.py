@@ -32,8 +32,9 @@ async def test_seal_answers_sealed_values_and_keyed_slug_when_a_person_typed_the
     answer = await _seal(api, name="  Паспорт \t РФ ", type_title="Паспорта", file_name="C:\\scans\\скан.pdf")
 
     assert answer["name"]["cleaned"] == "Паспорт РФ" and answer["file_name"]["cleaned"] == "скан.pdf"
-    assert all(answer[field]["sealed"].startswith(f"s1.{answer['key_id']}.")
-               for field in ("name", "type_title", "file_name"))
+    assert all(
+        answer[field]["sealed"].startswith(f"s1.{answer['key_id']}.") for field in ("name", "type_title", "file_name")
+    )
     assert len(answer["type_slug"]) == 32 and "Паспорт" not in str(answer["type_slug"])
     assert await _seal(api, name="Паспорт РФ") == {**answer, "type_title": None, "type_slug": None, "file_name": None}
 
@@ -46,11 +47,25 @@ async def test_seal_keeps_one_key_per_person_when_called_again_and_concurrently(
     assert first["name"]["sealed"] != other["name"]["sealed"]
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"name": None}, {"name": ""}, {"name": "   "}, {"name": "\u200b\x00"}, {"name": "x" * 129},
-    {"name": "x" * 513}, {"type_title": "y" * 65}, {"file_name": "../"}, {"file_name": "a/" + "z" * 257},
-    {"name": "ok", "extra": "field"}, {"name": 5}, ["name"], "name",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": None},
+        {"name": ""},
+        {"name": "   "},
+        {"name": "\u200b\x00"},
+        {"name": "x" * 129},
+        {"name": "x" * 513},
+        {"type_title": "y" * 65},
+        {"file_name": "../"},
+        {"file_name": "a/" + "z" * 257},
+        {"name": "ok", "extra": "field"},
+        {"name": 5},
+        ["name"],
+        "name",
+    ],
+)
 async def test_seal_answers_422_when_the_body_is_malformed_or_nothing_usable_is_left(
     api: httpx.AsyncClient, body: Any
 ) -> None:
@@ -97,24 +112,48 @@ async def test_sealed_event_reads_back_opened_when_made_of_the_seal_answer(
     renamed = await _seal(api, name="Полис КАСКО")
     document_id = uuid.uuid4()
     content_id = "ab" * 16
-    file = StoredFile(object_key=f"owners/{OWNER}/{content_id}", size=3, mime_type="application/pdf",
-                      file_name=added["file_name"]["sealed"], content_id=content_id, encrypted=True)
+    file = StoredFile(
+        object_key=f"owners/{OWNER}/{content_id}",
+        size=3,
+        mime_type="application/pdf",
+        file_name=added["file_name"]["sealed"],
+        content_id=content_id,
+        encrypted=True,
+    )
     await projector.apply(
-        new_event(DocumentAddedV2(document_id=document_id, type_slug=added["type_slug"],
-                                  type_title=added["type_title"]["sealed"], name=added["name"]["sealed"], file=file),
-                  owner_id=OWNER, correlation_id="c", occurred_at=at(1)),
-        new_event(DocumentRenamedV2(document_id=document_id, name=renamed["name"]["sealed"]),
-                  owner_id=OWNER, correlation_id="c", occurred_at=at(2)),
+        new_event(
+            DocumentAddedV2(
+                document_id=document_id,
+                type_slug=added["type_slug"],
+                type_title=added["type_title"]["sealed"],
+                name=added["name"]["sealed"],
+                file=file,
+            ),
+            owner_id=OWNER,
+            correlation_id="c",
+            occurred_at=at(1),
+        ),
+        new_event(
+            DocumentRenamedV2(document_id=document_id, name=renamed["name"]["sealed"]),
+            owner_id=OWNER,
+            correlation_id="c",
+            occurred_at=at(2),
+        ),
     )
 
     detail = (await api.get(f"/v1/owners/{OWNER}/documents/{document_id}")).json()
     [kind] = (await api.get(f"/v1/owners/{OWNER}/types")).json()["items"]
     found = (await api.get(f"/v1/owners/{OWNER}/documents/search", params={"q": "каско"})).json()["items"]
-    taken = (await api.get(f"/v1/owners/{OWNER}/name-check",
-                           params={"type_slug": kind["slug"], "name": "полис  каско"})).json()
+    taken = (
+        await api.get(f"/v1/owners/{OWNER}/name-check", params={"type_slug": kind["slug"], "name": "полис  каско"})
+    ).json()
 
     assert (detail["name"], detail["type_title"], detail["file_name"], detail["sha256"]) == (
-        "Полис КАСКО", "Страховки", "полис.pdf", None)
+        "Полис КАСКО",
+        "Страховки",
+        "полис.pdf",
+        None,
+    )
     assert (kind["slug"], kind["title"]) == (added["type_slug"], "Страховки")
     assert [item["name"] for item in found] == ["Полис КАСКО"]
     assert taken == {"taken": True, "document_id": str(document_id)}

@@ -17,8 +17,8 @@ from tests.chaos.observe import applied_event_ids
 from tests.chaos.report import FaultRow, fault_row
 from tests.integration.pipeline import (
     checkpoint_of,
-    copy_keys,
     committed_offset,
+    copy_keys,
     process_all,
     processor_settings,
     publish,

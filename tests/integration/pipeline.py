@@ -108,8 +108,9 @@ async def readable_snapshot(
     return state
 
 
-async def opened(mongo: MongoSettings, documents: list[dict[str, Any]], types: Sequence[dict[str, Any]] = ()
-                 ) -> list[dict[str, Any]]:
+async def opened(
+    mongo: MongoSettings, documents: list[dict[str, Any]], types: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """Open, in place, the sealed fields of read-model rows; returns ``documents``."""
     owners = {row["owner_id"] for row in [*documents, *types]}
     client = mongo_client(mongo)

@@ -66,8 +66,9 @@ async def test_keys_rotate_rewraps_every_key_while_processor_and_api_use_them_wh
     out = io.StringIO()
     stop = asyncio.Event()
 
-    async with running_api(api_settings_for(mongo_settings, s3_settings, master_keys=f"{NEW},{OLD}",
-                                            seal_rate_per_minute=100_000), AUTH) as api:
+    async with running_api(
+        api_settings_for(mongo_settings, s3_settings, master_keys=f"{NEW},{OLD}", seal_rate_per_minute=100_000), AUTH
+    ) as api:
         load = asyncio.create_task(_api_load(api, stop))
         processed = asyncio.create_task(process_all(settings))
         rotated = await keys_rotate(settings, out)
@@ -81,8 +82,9 @@ async def test_keys_rotate_rewraps_every_key_while_processor_and_api_use_them_wh
     await keys_status(settings, status)
     assert rotated == 0, out.getvalue()
     assert f"re-wrapped {len(PEOPLE)} keys under new" in out.getvalue()
-    assert status.getvalue() == f"live keys {len(PEOPLE)}\n  wrapped by new (current): {len(PEOPLE)}\n" \
-                                "forgotten keys 0\n"
+    assert (
+        status.getvalue() == f"live keys {len(PEOPLE)}\n  wrapped by new (current): {len(PEOPLE)}\nforgotten keys 0\n"
+    )
     assert statuses and set(statuses) == {200}
     assert len(await ledger(mongo_settings)) == len(PEOPLE)
     assert [item["name"] for item in page["items"]] == [f"Doc {PEOPLE[-1]}"]

@@ -13,7 +13,6 @@ from service_kit.eventlog import StartAt, ensure_streams
 from service_kit.settings import MongoSettings, RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import (
-    readable_snapshot,
     checkpoint_of,
     close_stream_connections,
     process_all,
@@ -21,6 +20,7 @@ from tests.integration.pipeline import (
     publish,
     publish_raw,
     read_stream,
+    readable_snapshot,
     snapshot,
     start_processor_process,
     wait_for_checkpoint,

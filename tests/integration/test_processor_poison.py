@@ -28,7 +28,13 @@ from stream_processors.projections.state import BatchState
 from stream_processors.settings import ProcessorSettings
 from tests import factories as f
 from tests.integration.pipeline import (
-    checkpoint_of, ledger, process_all, processor_settings, publish_raw, readable_snapshot, snapshot,
+    checkpoint_of,
+    ledger,
+    process_all,
+    processor_settings,
+    publish_raw,
+    readable_snapshot,
+    snapshot,
 )
 from tests.mongo_cleanup import drop_databases
 from tests.streams import fresh_streams

@@ -51,8 +51,12 @@ async def test_processor_dead_letters_tampered_value_and_ignores_forgotten_one_w
 ) -> None:
     keys = await _person_keys(mongo_settings)
     first, tampered = f.sealed_added(keys, "Паспорт", step=1), f.sealed_added(keys, "Виза", step=2)
-    records = [encode_event(first), _tampered(tampered), encode_event(f.sealed_added(FORGOTTEN, "Старый", step=3)),
-               encode_event(f.sealed_renamed(keys, f.document_id_of(first), "Загранпаспорт", step=4))]
+    records = [
+        encode_event(first),
+        _tampered(tampered),
+        encode_event(f.sealed_added(FORGOTTEN, "Старый", step=3)),
+        encode_event(f.sealed_renamed(keys, f.document_id_of(first), "Загранпаспорт", step=4)),
+    ]
     await publish_raw(rabbit_settings, records)
     settings = processor_settings(rabbit_settings, mongo_settings)
 
@@ -62,7 +66,10 @@ async def test_processor_dead_letters_tampered_value_and_ignores_forgotten_one_w
     assert [(e.source_offset, e.reason) for e in entries] == [(1, "unapplicable")]
     assert entries[0].detail.startswith("BrokenCiphertext") and "Виза" not in entries[0].detail
     assert sorted(entry["effect"] for entry in (await ledger(mongo_settings)).values()) == [
-        "created", "ignored_forgotten", "renamed"]
+        "created",
+        "ignored_forgotten",
+        "renamed",
+    ]
     [document] = (await readable_snapshot(mongo_settings))["documents"]
     assert (document["name"], document["file"]["file_name"]) == ("Загранпаспорт", "scan.pdf")
 
@@ -88,13 +95,17 @@ async def test_logs_carry_no_name_title_file_name_or_typed_text_when_a_flow_runs
         plain = added_from_upload(OWNER, f"{MARKER} two", uploaded, f"{MARKER} type", step=1)
         await projector.apply(plain, f.renamed(OWNER, f.document_id_of(plain), f"{MARKER} three", step=2))
         keys = await _person_keys(mongo_settings)
-        await projector.apply(f.sealed_added(keys, f"{MARKER} four", f"{MARKER} type", step=3,
-                                             file_name=f"{MARKER}.pdf"))
-        answers = [await api.get(f"{base}/types"), await api.get(f"{base}/documents/search", params={"q": MARKER}),
-                   await api.get(f"{base}/name-check", params={"type_slug": sealed["type_slug"], "name": MARKER}),
-                   await api.get(f"{base}/documents/{f.document_id_of(plain)}"),
-                   await api.get(f"{base}/documents/{f.document_id_of(plain)}/file"),
-                   await api.post(f"{base}/seal", json={"name": "\x00"})]
+        await projector.apply(
+            f.sealed_added(keys, f"{MARKER} four", f"{MARKER} type", step=3, file_name=f"{MARKER}.pdf")
+        )
+        answers = [
+            await api.get(f"{base}/types"),
+            await api.get(f"{base}/documents/search", params={"q": MARKER}),
+            await api.get(f"{base}/name-check", params={"type_slug": sealed["type_slug"], "name": MARKER}),
+            await api.get(f"{base}/documents/{f.document_id_of(plain)}"),
+            await api.get(f"{base}/documents/{f.document_id_of(plain)}/file"),
+            await api.post(f"{base}/seal", json={"name": "\x00"}),
+        ]
 
     assert uploaded["size"] > 0 and [a.status_code for a in answers] == [200, 200, 200, 200, 200, 422]
     assert MARKER in answers[1].text  # the flow did carry the marker through

@@ -9,9 +9,9 @@ from contracts.effects import Effect
 from contracts.events import EventEnvelope
 from contracts.read_models import DocumentView
 from contracts.text import type_slug
+from service_kit.keyed import name_keys, search_keys, type_key
 from stream_processors.projections import apply_event
 from stream_processors.projections.state import BatchState, type_id
-from service_kit.keyed import name_keys, search_keys, type_key
 from tests.factories import document_id_of
 from tests.keyrings import TEST_PEOPLE
 

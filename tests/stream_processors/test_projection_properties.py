@@ -14,8 +14,8 @@ from contracts.text import MAX_NAME_LENGTH, clean_display_name
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
-from tests.keyrings import TEST_PEOPLE
 from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
+from tests.keyrings import TEST_PEOPLE
 from tests.stream_processors.projection_support import apply_all, keyed_forms, opened, snapshot
 
 OWNERS = (412845671, 777)

@@ -13,7 +13,14 @@ from stream_processors.projections import apply_event
 from stream_processors.projections.personal import UncleanText
 from stream_processors.projections.state import BatchState, MissingKey
 from tests.factories import (
-    added, as_read, deleted, document_id_of, renamed, restored, sealed_added, sealed_renamed,
+    added,
+    as_read,
+    deleted,
+    document_id_of,
+    renamed,
+    restored,
+    sealed_added,
+    sealed_renamed,
 )
 from tests.keyrings import TEST_PEOPLE
 from tests.stream_processors.projection_support import apply_all, document, name_of, opened, snapshot, type_key_of
@@ -35,7 +42,10 @@ def test_apply_event_stores_sealed_and_keyed_forms_when_sealed_add_applied() -> 
     doc = document(state, add)
     assert effects == ["created"]
     assert (opened(doc), opened(doc, "type_title"), doc.type_slug) == (
-        "Паспорт РФ", "Паспорта", type_key_of(OWNER, "Паспорта"))
+        "Паспорт РФ",
+        "Паспорта",
+        type_key_of(OWNER, "Паспорта"),
+    )
     assert doc.file.file_name is not None and KEYS.open("file_name", doc.file.file_name) == "скан.pdf"
     assert doc.content_key == f"{OWNER}|{doc.file.content_id}" and doc.file.sha256 is None
 
@@ -49,9 +59,13 @@ def test_apply_event_stores_what_a_v1_add_of_the_same_text_stores_when_sealed() 
     sealed_state, _ = apply_all([_decoded(sealed)])
 
     plain_doc, sealed_doc = document(plain_state, plain), document(sealed_state, sealed)
-    assert (plain_doc.name, plain_doc.name_key, plain_doc.search_prefixes, plain_doc.type_slug, plain_doc.type_title) \
-        == (sealed_doc.name, sealed_doc.name_key, sealed_doc.search_prefixes, sealed_doc.type_slug,
-            sealed_doc.type_title)
+    assert (
+        plain_doc.name,
+        plain_doc.name_key,
+        plain_doc.search_prefixes,
+        plain_doc.type_slug,
+        plain_doc.type_title,
+    ) == (sealed_doc.name, sealed_doc.name_key, sealed_doc.search_prefixes, sealed_doc.type_slug, sealed_doc.type_title)
     assert plain_doc.file.file_name == KEYS.seal("file_name", "scan.pdf")
 
 
@@ -67,9 +81,14 @@ def test_apply_event_keeps_no_typed_text_in_read_models_when_v1_events_applied()
 
 def test_apply_event_gives_byte_equal_writes_when_history_replayed() -> None:
     first = sealed_added(KEYS, "Паспорт", content="a")
-    history = [first, sealed_added(KEYS, "Паспорт", content="b", step=1), added(OWNER, "паспорт", step=2),
-               sealed_renamed(KEYS, document_id_of(first), "Виза", step=3),
-               deleted(OWNER, document_id_of(first), step=4), restored(OWNER, document_id_of(first), step=5)]
+    history = [
+        first,
+        sealed_added(KEYS, "Паспорт", content="b", step=1),
+        added(OWNER, "паспорт", step=2),
+        sealed_renamed(KEYS, document_id_of(first), "Виза", step=3),
+        deleted(OWNER, document_id_of(first), step=4),
+        restored(OWNER, document_id_of(first), step=5),
+    ]
     events = [_decoded(event) for event in history]
 
     once, once_effects = apply_all(events)
@@ -82,8 +101,12 @@ def test_apply_event_gives_byte_equal_writes_when_history_replayed() -> None:
 def test_apply_event_bumps_link_generation_when_renamed_and_deleted_and_keeps_it_when_restored() -> None:
     add = sealed_added(KEYS, "Паспорт")
     document_id = document_id_of(add)
-    steps = [sealed_renamed(KEYS, document_id, "Виза", step=1), sealed_renamed(KEYS, document_id, "Виза", step=2),
-             deleted(OWNER, document_id, step=3), restored(OWNER, document_id, step=4)]
+    steps = [
+        sealed_renamed(KEYS, document_id, "Виза", step=1),
+        sealed_renamed(KEYS, document_id, "Виза", step=2),
+        deleted(OWNER, document_id, step=3),
+        restored(OWNER, document_id, step=4),
+    ]
     state, _ = apply_all([add])
 
     generations = []
@@ -99,8 +122,10 @@ def test_apply_event_ignores_add_and_rename_when_sealed_under_forgotten_key() ->
     state, _ = apply_all([add])
     before = snapshot(state)
 
-    effects = [apply_event(state, sealed_added(FORGOTTEN, "Старый"), 1),
-               apply_event(state, sealed_renamed(FORGOTTEN, document_id_of(add), "Старое имя"), 2)]
+    effects = [
+        apply_event(state, sealed_added(FORGOTTEN, "Старый"), 1),
+        apply_event(state, sealed_renamed(FORGOTTEN, document_id_of(add), "Старое имя"), 2),
+    ]
 
     assert effects == ["ignored_forgotten", "ignored_forgotten"]
     assert snapshot(state) == before
@@ -153,8 +178,9 @@ def test_apply_event_keeps_file_name_when_v1_add_carries_one_sealed_by_the_api()
 def test_apply_event_uses_listed_type_when_v1_add_echoes_keyed_slug() -> None:
     first = added(OWNER, "Паспорт", type_title="Паспорта")
     echo = added(OWNER, "Виза", type_title="Паспорта", step=1)
-    echo = echo.model_copy(update={"payload": echo.payload.model_copy(update={"type_slug": type_key_of(OWNER,
-                                                                                                       "Паспорта")})})
+    echo = echo.model_copy(
+        update={"payload": echo.payload.model_copy(update={"type_slug": type_key_of(OWNER, "Паспорта")})}
+    )
 
     state, _ = apply_all([first, echo])
 
