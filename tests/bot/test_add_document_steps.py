@@ -44,8 +44,9 @@ from bot.services.saving import (
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, RetrySaveCb
 from bot.ui.i18n import Texts
-from contracts.api_schemas import NameCheck, StorageUsage, UploadedFile
-from contracts.events import DocumentAdded, EventEnvelope
+from contracts.api_schemas import NameCheck, SealedText, SealedTexts, SealRequest, StorageUsage, UploadedFile
+from contracts.events import DocumentAddedV2, EventEnvelope
+from tests.keyrings import TEST_PEOPLE
 
 OWNER = 7001
 DOCUMENT_ID = str(uuid.uuid4())
@@ -67,6 +68,7 @@ class Fixture:
             store=MagicMock(),
             recorder=MagicMock(),
             saver=self.saver,
+            renamer=MagicMock(),
             library=self.library,
             shelves=MagicMock(),
             people=MagicMock(),
@@ -198,8 +200,20 @@ async def test_name_step_refuses_a_taken_name_and_saves_nothing_when_the_type_ha
 async def test_name_step_appends_document_added_through_the_real_services_when_api_and_publisher_are_mocks() -> None:
     api = AsyncMock(spec=DocumentsApi)
     api.name_check.return_value = NameCheck(taken=False)
+    keys = TEST_PEOPLE[OWNER]
     api.upload_file.return_value = UploadedFile(
-        object_key="owners/7001/abc", sha256="ab" * 32, size=1234, mime_type="application/pdf", file_name="scan.pdf"
+        object_key="owners/7001/abc",
+        size=1234,
+        mime_type="application/pdf",
+        file_name=keys.seal("file_name", "scan.pdf"),
+        content_id="ab" * 16,
+        encrypted=True,
+    )
+    api.seal.return_value = SealedTexts(
+        key_id=keys.key_id,
+        name=SealedText(cleaned="Tax 2025", sealed=keys.seal("name", "Tax 2025")),
+        type_title=SealedText(cleaned="Taxes", sealed=keys.seal("type_title", "Taxes")),
+        type_slug="cd" * 16,
     )
     publisher = AsyncMock(spec=EventAppender)
     store = AsyncMock(spec=UserStore)
@@ -213,8 +227,10 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
     await name_typed(step.message, step.state, step.services, step.person, bot)
 
     (event,) = publisher.append.await_args.args
-    assert isinstance(event, EventEnvelope) and isinstance(event.payload, DocumentAdded)
-    assert event.owner_id == OWNER and event.payload.name == "Tax 2025" and event.payload.file.sha256 == "ab" * 32
+    assert isinstance(event, EventEnvelope) and isinstance(event.payload, DocumentAddedV2)
+    assert event.owner_id == OWNER and keys.open("name", event.payload.name) == "Tax 2025"
+    assert (event.payload.type_slug, event.payload.file.content_id) == ("cd" * 16, "ab" * 16)
+    assert api.seal.await_args.args == (OWNER, SealRequest(name="Tax 2025", type_title="Taxes"))
     assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
         "application/pdf",
         "scan.pdf",
