@@ -39,6 +39,7 @@ from bot.services.saving import (
     Rejected,
     Saved,
     SaveResult,
+    TextRefused,
     Unavailable,
 )
 from bot.settings import BotConfig
@@ -46,6 +47,7 @@ from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, RetrySaveCb
 from bot.ui.i18n import Texts
 from contracts.api_schemas import NameCheck, SealedText, SealedTexts, SealRequest, StorageUsage, UploadedFile
 from contracts.events import DocumentAddedV2, EventEnvelope
+from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH
 from tests.keyrings import TEST_PEOPLE
 
 OWNER = 7001
@@ -54,6 +56,8 @@ FILE = IncomingFile("file-1", "unique-1", "scan.pdf", "application/pdf", 1234)
 KEPT = "kept"  # the answers, the file and the attempt stay for "Try again"
 FILE_DROPPED = "file dropped"  # the answers stay, the file is asked again
 CLEARED = "cleared"  # the dialog is over
+NAME_ASKED = "name asked again"  # the answers and the file stay, the name is asked again
+TYPE_ASKED = "type asked again"
 TR = Texts("en")
 
 
@@ -100,7 +104,11 @@ class Fixture:
         data = await self.state.get_data()
         if await self.state.get_state() is None and not data:
             return CLEARED
-        assert await self.state.get_state() == AddDocument.waiting_file.state
+        asked = {AddDocument.entering_name.state: NAME_ASKED, AddDocument.choosing_type.state: TYPE_ASKED}
+        current = await self.state.get_state()
+        if current in asked and "file" in data:
+            return asked[current]
+        assert current == AddDocument.waiting_file.state
         return KEPT if "file" in data else FILE_DROPPED
 
 
@@ -113,7 +121,8 @@ def _unpack(data: str) -> CallbackData | str:
 
 OPEN = DocCb(action=DocAction.open, doc=uuid.UUID(DOCUMENT_ID).hex)
 MENU = MenuCb(action=MenuAction.menu)
-RETRY = [RetrySaveCb(), MenuCb(action=MenuAction.cancel)]
+CANCEL = MenuCb(action=MenuAction.cancel)
+RETRY = [RetrySaveCb(), CANCEL]
 
 
 @pytest.mark.parametrize(
@@ -142,8 +151,21 @@ RETRY = [RetrySaveCb(), MenuCb(action=MenuAction.cancel)]
         (QuotaReached(None), TR("quota.reached", name="Tax 2025"), [MenuCb(action=MenuAction.browse), MENU], CLEARED),
         (OverBudget(minutes_left=7), TR("budget.spent", minutes=7), RETRY, KEPT),
         (Unavailable("ApiUnavailable"), TR("add.save_failed"), RETRY, KEPT),
+        (TextRefused("name.too_long"), TR("name.too_long", max=MAX_NAME_LENGTH), [CANCEL], NAME_ASKED),
+        (TextRefused("type.empty"), TR("type.empty", max=MAX_TYPE_TITLE_LENGTH), [CANCEL], TYPE_ASKED),
     ],
-    ids=["saved", "duplicate", "too-big", "download-failed", "quota", "quota-unknown", "over-budget", "unavailable"],
+    ids=[
+        "saved",
+        "duplicate",
+        "too-big",
+        "download-failed",
+        "quota",
+        "quota-unknown",
+        "over-budget",
+        "unavailable",
+        "name-refused",
+        "type-refused",
+    ],
 )
 async def test_name_step_renders_what_the_saver_answered_when_the_file_came_first(
     result: SaveResult, text: str, buttons: list[CallbackData], dialog: str
