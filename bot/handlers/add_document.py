@@ -34,8 +34,8 @@ from bot.settings import BotConfig
 from bot.ui import keyboards
 from bot.ui.callbacks import MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb
 from bot.ui.i18n import Texts
-from bot.ui.presentation import check_name, incoming_file, quota_text, size_text, suggest_name, too_big
-from bot.ui.screen import say, show
+from bot.ui.presentation import incoming_file, quota_text, size_text, suggest_name, too_big
+from bot.ui.screen import say, show, typed_name
 from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH, type_slug
 
 Target = Message | CallbackQuery
@@ -90,15 +90,11 @@ async def file_first(message: Message, state: FSMContext, services: Services, pe
 
 
 async def type_typed(message: Message, state: FSMContext, person: Person) -> None:
-    tr = person.tr
-    checked = check_name(message.text or "", MAX_TYPE_TITLE_LENGTH, "type")
-    if checked.name is None:
-        await message.answer(
-            tr(checked.problem or "type.empty", max=MAX_TYPE_TITLE_LENGTH), reply_markup=keyboards.cancel_only(tr)
-        )
+    title = await typed_name(message, message.text or "", person.tr, MAX_TYPE_TITLE_LENGTH, "type")
+    if title is None:
         return
-    await state.update_data(type_slug=type_slug(checked.name), type_title=checked.name)
-    await _ask_name(message, state, tr)
+    await state.update_data(type_slug=type_slug(title), type_title=title)
+    await _ask_name(message, state, person.tr)
 
 
 async def type_picked(
@@ -141,20 +137,19 @@ async def name_suggested(query: CallbackQuery, state: FSMContext, services: Serv
 async def accept_name(target: Target, raw: str, state: FSMContext, services: Services, person: Person) -> bool:
     """The name step: check the name and ask for the file; True when the file came first, so it is time to save."""
     tr = person.tr
-    checked = check_name(raw, MAX_NAME_LENGTH, "name")
-    if checked.name is None:
-        await say(target, tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH), keyboards.cancel_only(tr))
+    name = await typed_name(target, raw, tr, MAX_NAME_LENGTH, "name")
+    if name is None:
         return False
     data = await state.get_data()
-    check = await services.library.name_check(person.owner_id, data["type_slug"], checked.name, person.after_event)
+    check = await services.library.name_check(person.owner_id, data["type_slug"], name, person.after_event)
     if check.taken:
-        await say(target, tr("add.name_taken", name=checked.name, type=data["type_title"]), keyboards.cancel_only(tr))
+        await say(target, tr("add.name_taken", name=name, type=data["type_title"]), keyboards.cancel_only(tr))
         return False
-    await state.update_data(name=checked.name)
+    await state.update_data(name=name)
     await state.set_state(AddDocument.waiting_file)
     if data.get("file"):
         return True
-    await say(target, tr("add.ask_file", name=checked.name), keyboards.cancel_only(tr))
+    await say(target, tr("add.ask_file", name=name), keyboards.cancel_only(tr))
     return False
 
 

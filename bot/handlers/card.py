@@ -24,8 +24,8 @@ from bot.ui import keyboards
 from bot.ui.callbacks import DocAction, DocCb, Origin
 from bot.ui.dates import moment_text
 from bot.ui.i18n import Texts
-from bot.ui.presentation import PHOTO_MIME, check_name, file_format, parse_doc_ref, size_text
-from bot.ui.screen import say, show
+from bot.ui.presentation import PHOTO_MIME, file_format, parse_doc_ref, size_text
+from bot.ui.screen import say, show, typed_name
 from bot.ui.undo_replies import restore_reply
 from contracts.api_schemas import DocumentDetail
 from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
@@ -144,25 +144,22 @@ async def ask_rename(
 
 async def rename_typed(message: Message, state: FSMContext, services: Services, person: Person) -> None:
     tr = person.tr
-    checked = check_name(message.text or "", MAX_NAME_LENGTH, "name")
-    if checked.name is None:
-        await message.answer(
-            tr(checked.problem or "name.empty", max=MAX_NAME_LENGTH), reply_markup=keyboards.cancel_only(tr)
-        )
+    name = await typed_name(message, message.text or "", tr, MAX_NAME_LENGTH, "name")
+    if name is None:
         return
     data = await state.get_data()
     opened = keyboards.open_document(tr, data["document_id"], data.get("back", ""))
-    if checked.name == data["name"]:
+    if name == data["name"]:
         await state.clear()
         await message.answer(tr("rename.same"), reply_markup=opened)
         return
-    taken = await services.library.name_check(person.owner_id, data["type_slug"], checked.name, person.after_event)
+    taken = await services.library.name_check(person.owner_id, data["type_slug"], name, person.after_event)
     if taken.taken and taken.document_id != data["document_id"]:
-        await message.answer(tr("rename.taken", name=checked.name), reply_markup=keyboards.cancel_only(tr))
+        await message.answer(tr("rename.taken", name=name), reply_markup=keyboards.cancel_only(tr))
         return
-    await services.recorder.record(person.owner_id, DocumentRenamed(document_id=data["document_id"], name=checked.name))
+    await services.recorder.record(person.owner_id, DocumentRenamed(document_id=data["document_id"], name=name))
     await state.clear()
-    await message.answer(tr("rename.done", name=checked.name), reply_markup=opened)
+    await message.answer(tr("rename.done", name=name), reply_markup=opened)
 
 
 async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
