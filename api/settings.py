@@ -44,13 +44,13 @@ class ApiSettings(ServiceSettings):
     # Memory per upload is about 8 parts (measured: 40 MB at 5 MiB x 2, 59 MB at 8 MiB x 2), whatever the file size.
     upload_part_bytes: int = Field(default=S3_MIN_PART_BYTES, ge=S3_MIN_PART_BYTES, le=512 * MIB)
     upload_parallel_parts: int = Field(default=2, ge=1, le=8)
-    # Transition (issue 11): the bot writes v1 events, whose file requires the plain sha256, so uploads compute
-    # and return it beside the keyed content id. Turn off once the bot writes v2 events; uploads then carry none.
-    upload_plain_sha256: bool = True
-    # Off by default until the bot writes v2 events: the released v1 document.added cannot record an encrypted
-    # file (its schema requires a plain file), so the bot's saves would be refused. The bot's move to v2 (POST
-    # /seal, docs/privacy.md) turns it on. Off also measures the price of encryption (bench/file_encryption.py).
-    encrypt_uploads: bool = False
+    # Off: the bot writes v2 events (content id, no plain hash), so no plain hash is made anywhere. On computes and
+    # returns the plain sha256 beside the content id, for a client that still writes v1 events (none is left).
+    upload_plain_sha256: bool = False
+    # Every new upload is encrypted under the person's key (docs/privacy.md). Off stores files in the clear, as v1
+    # objects, only to measure the price of encryption (bench/file_encryption.py): the bot's v2 events need the
+    # content id and sealed file name an encrypted upload answers, so its saves are refused then.
+    encrypt_uploads: bool = True
     # What one person may store (live documents and their bytes; see api/files/quota.py). No "unlimited": 0 is refused.
     max_documents_per_person: int = Field(default=1000, ge=1, le=MAX_DOCUMENTS_PER_PERSON_LIMIT)
     max_bytes_per_person: int = Field(default=1024 * MIB, ge=1, le=MAX_BYTES_PER_PERSON_LIMIT)

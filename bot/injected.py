@@ -15,6 +15,7 @@ from bot.services.event_recorder import EventAppender, EventRecorder
 from bot.services.library import Library
 from bot.services.limits import EventBudget
 from bot.services.people import People
+from bot.services.renaming import DocumentRenamer
 from bot.services.saving import DocumentSaver
 from bot.services.shelves import Shelves
 from bot.settings import BotConfig
@@ -39,6 +40,7 @@ class Services:
     store: UserStore
     recorder: EventRecorder
     saver: DocumentSaver
+    renamer: DocumentRenamer
     library: Library
     shelves: Shelves
     people: People
@@ -51,6 +53,7 @@ class Services:
             store=store,
             recorder=recorder,
             saver=DocumentSaver(api, recorder),
+            renamer=DocumentRenamer(api, recorder),
             library=Library(api, store, config),
             shelves=Shelves(api, store),
             people=People(store, recorder),

@@ -131,7 +131,8 @@ class StoredFile(BaseModel):
 
 
 class DocumentAdded(Payload):
-    """v1: the texts in the clear (still written by the bot until it seals them through the API)."""
+    """v1: the texts in the clear (the bot wrote these until it sealed them through ``POST /seal``; now read and
+    upcast only)."""
 
     event_type: ClassVar[EventType] = "document.added"
     document_id: uuid.UUID
@@ -215,8 +216,8 @@ def _check_plain(value: str, max_length: int, field: str) -> None:
 
 
 def _check_plain_file(file: StoredFile) -> None:
-    # Transitional (until the bot writes v2): a v1 file may also carry the keyed content id and be encrypted,
-    # as the API stores uploads with ENCRYPT_UPLOADS on, but it always has the plain sha256 v1 requires.
+    # Transitional: a v1 file may also carry the keyed content id and be encrypted (v1 events written with
+    # ENCRYPT_UPLOADS and UPLOAD_PLAIN_SHA256 on, as the API tests still append), but always has the plain sha256.
     if file.sha256 is None or (file.encrypted and file.content_id is None):
         raise ValueError("a v1 file has a sha256, and an encrypted one its content_id")
     if file.file_name is not None and len(file.file_name) > MAX_FILE_NAME_LENGTH:

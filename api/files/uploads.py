@@ -4,7 +4,7 @@ Every new object is encrypted under its owner's key in segments (``service_kit.s
 bound to the random object id in its header, so Range reads decrypt only what they touch). Its identity is the
 person's keyed content hash (``PersonKeys.content_hasher``), never a plain hash: equal files of one person get
 the same content id (per-person deduplication), and nobody without the key can tell what a file is. While the
-bot still writes v1 events, which require the plain ``sha256``, it is computed too (``UPLOAD_PLAIN_SHA256``).
+client writing v1 events still needs the plain ``sha256``, it is computed too (``UPLOAD_PLAIN_SHA256``, off by default).
 
 The object key is ``owners/<owner_id>/<content id>`` (never from user text), but the id is known only at the
 end. So:

@@ -27,6 +27,8 @@ from contracts.api_schemas import (
     ErrorBody,
     EventStatus,
     NameCheck,
+    SealedTexts,
+    SealRequest,
     SignedLink,
     StorageUsage,
     TypeList,
@@ -79,6 +81,7 @@ class ApiRejected(ApiError):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
+        self.message = message
 
 
 class QuotaExceeded(ApiRejected):
@@ -108,6 +111,8 @@ class DocumentsApi(Protocol):
     async def upload_file(
         self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
     ) -> UploadedFile: ...
+
+    async def seal(self, owner_id: int, request: SealRequest) -> SealedTexts: ...
 
     def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]: ...
 
@@ -139,6 +144,8 @@ def _error_for(reply: Reply) -> ApiError:
         return ApiNotFound(reply.text[:200])
     if status == 409:
         return ApiNotYetApplied(_retry_after(reply.retry_after))
+    if status == 429:  # a per-person call limit (``POST /seal``): overload, try again shortly
+        return ApiBusy(f"429 from the API, retry after {reply.retry_after or '?'} s")
     if status >= 500:
         return ApiUnavailable(f"{status} from the API")
     try:
@@ -247,7 +254,7 @@ class ApiClient:
         path: str,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
-        data: _Source | None = None,
+        data: _Source | bytes | None = None,
     ) -> Reply:
         all_headers = {CORRELATION_HEADER: current_correlation_id(), **(headers or {})}
         try:
@@ -259,7 +266,7 @@ class ApiClient:
             ):
                 reply = Reply(response.status, await response.read(), response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as error:
-            if data is not None and data.failure is not None:
+            if isinstance(data, _Source) and data.failure is not None:
                 raise data.failure from None
             raise _failure(error) from error
         if _is_success(reply.status):
@@ -318,6 +325,14 @@ class ApiClient:
             headers["X-File-Name"] = quote(file_name, safe="")
         reply = await self._send("POST", _owner_path(owner_id, "/files"), headers=headers, data=_Source(content))
         return _parse(UploadedFile, reply)
+
+    @timed("api", "seal")
+    async def seal(self, owner_id: int, request: SealRequest) -> SealedTexts:
+        """What the person typed, cleaned and sealed under their key for a v2 event (``POST /seal``)."""
+        body = request.model_dump_json(exclude_none=True).encode()
+        headers = {"Content-Type": "application/json"}
+        reply = await self._send("POST", _owner_path(owner_id, "/seal"), headers=headers, data=body)
+        return _parse(SealedTexts, reply)
 
     @timed("api", "create_link")
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink:

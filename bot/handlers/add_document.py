@@ -28,6 +28,7 @@ from bot.services.saving import (
     SaveAttempt,
     Saved,
     SaveResult,
+    TextRefused,
     Unavailable,
 )
 from bot.settings import BotConfig
@@ -213,6 +214,9 @@ async def _after_save(state: FSMContext, result: SaveResult) -> None:
         data.pop("file", None)
         await state.set_data(data)
         await state.set_state(AddDocument.waiting_file)
+    elif isinstance(result, TextRefused):  # asked again for what the API refused; the other answers are kept
+        name_refused = result.problem.startswith("name.")
+        await state.set_state(AddDocument.entering_name if name_refused else AddDocument.choosing_type)
 
 
 def save_reply(tr: Texts, result: SaveResult, name: str, config: BotConfig) -> tuple[str, InlineKeyboardMarkup]:
@@ -235,6 +239,9 @@ def save_reply(tr: Texts, result: SaveResult, name: str, config: BotConfig) -> t
         return quota_text(tr, result.usage, name), keyboards.quota_reached(tr)
     if isinstance(result, OverBudget):
         return tr("budget.spent", minutes=result.minutes_left), keyboards.retry_save(tr)
+    if isinstance(result, TextRefused):
+        longest = MAX_NAME_LENGTH if result.problem.startswith("name.") else MAX_TYPE_TITLE_LENGTH
+        return tr(result.problem, max=longest), keyboards.cancel_only(tr)
     assert isinstance(result, Unavailable)
     return tr("add.save_failed"), keyboards.retry_save(tr)
 

@@ -19,6 +19,7 @@ from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
 from bot.injected import Person, Services
+from bot.services.saving import TextRefused
 from bot.settings import BotConfig
 from bot.ui import keyboards
 from bot.ui.callbacks import DocAction, DocCb, Origin
@@ -28,7 +29,7 @@ from bot.ui.presentation import PHOTO_MIME, file_format, parse_doc_ref, size_tex
 from bot.ui.screen import say, show, typed_name
 from bot.ui.undo_replies import restore_reply
 from contracts.api_schemas import DocumentDetail
-from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+from contracts.events import DocumentDeleted, DocumentRestored
 from contracts.text import MAX_NAME_LENGTH
 from contracts.vocabulary import DocumentStatus
 
@@ -157,9 +158,12 @@ async def rename_typed(message: Message, state: FSMContext, services: Services, 
     if taken.taken and taken.document_id != data["document_id"]:
         await message.answer(tr("rename.taken", name=name), reply_markup=keyboards.cancel_only(tr))
         return
-    await services.recorder.record(person.owner_id, DocumentRenamed(document_id=data["document_id"], name=name))
+    renamed = await services.renamer.rename(person.owner_id, data["document_id"], name)
+    if isinstance(renamed, TextRefused):  # the API's rules differ from the bot's check: asked again all the same
+        await message.answer(tr(renamed.problem, max=MAX_NAME_LENGTH), reply_markup=keyboards.cancel_only(tr))
+        return
     await state.clear()
-    await message.answer(tr("rename.done", name=name), reply_markup=opened)
+    await message.answer(tr("rename.done", name=renamed), reply_markup=opened)
 
 
 async def ask_delete(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:

@@ -1,4 +1,5 @@
-"""Saving a document: upload the person's file to the API, then append ``document.added``.
+"""Saving a document: upload the person's file to the API, have the API seal the typed texts (``POST /seal``),
+then append the v2 ``document.added`` (the bot holds no key: every personal text in the event is sealed).
 
 ``DocumentSaver.save`` returns what happened as a value the add dialog renders; it knows nothing of Telegram
 updates or the dialog state. "Saved" only once the broker confirmed the append; every failure leaves the
@@ -17,12 +18,14 @@ from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, Qu
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
-from contracts.api_schemas import StorageUsage, UploadedFile
-from contracts.events import DocumentAdded, StoredFile
+from contracts.api_schemas import SealedTexts, SealRequest, StorageUsage, UploadedFile
+from contracts.events import DocumentAddedV2, StoredFile
 from service_kit.eventlog import EventLogUnavailable
 
 log = logging.getLogger(__name__)
 INVALID_FILE_NAME = "invalid_file_name"  # the API's code for a name that is empty once cleaned
+# The API's codes for a typed text that is empty or too long once cleaned (the bot checks the same rules first).
+INVALID_TEXTS = {"invalid_name": "name", "invalid_type_title": "type"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,23 @@ class OverBudget:
     minutes_left: int
 
 
-SaveResult = Saved | Duplicate | Rejected | Unavailable | QuotaReached | OverBudget
+@dataclass(frozen=True)
+class TextRefused:
+    """The API found the typed name or type title empty or too long once cleaned: ``problem`` is the locale key
+    the bot's own check would have used (``name.empty``, ``type.too_long``...)."""
+
+    problem: str
+
+
+def refused_text(error: ApiRejected) -> TextRefused | None:
+    """Pure: the typed-text problem a 422 ``invalid_name`` / ``invalid_type_title`` reports, None for any other."""
+    kind = INVALID_TEXTS.get(error.code)
+    if kind is None:
+        return None
+    return TextRefused(f"{kind}.too_long" if "too long" in error.message else f"{kind}.empty")
+
+
+SaveResult = Saved | Duplicate | Rejected | Unavailable | QuotaReached | OverBudget | TextRefused
 
 
 class FileSource(Protocol):
@@ -141,6 +160,11 @@ class DocumentSaver:
             return QuotaReached(error.usage)
         except EventBudgetSpent as error:
             return OverBudget(error.minutes_left)
+        except ApiRejected as error:
+            refused = refused_text(error)
+            if refused is None:
+                raise
+            return refused
         except (ApiUnavailable, EventLogUnavailable) as error:
             log.warning("saving a document failed", extra={"error": repr(error)})
             return Unavailable(type(error).__name__)
@@ -150,15 +174,11 @@ class DocumentSaver:
         existing = uploaded.duplicate_of
         if existing is not None and is_other_document(uploaded, draft.attempt):
             return Duplicate(existing.document_id, existing.name, existing.type_title)
-        payload = DocumentAdded(
-            document_id=draft.attempt.document_id,
-            type_slug=draft.type_slug,
-            type_title=draft.type_title,
-            name=draft.name,
-            file=stored_file(uploaded, draft.file),
-        )
+        sealed = await self._api.seal(owner_id, SealRequest(name=draft.name, type_title=draft.type_title))
+        payload = added_event(draft, sealed, stored_file(uploaded, draft.file))
         await self._recorder.record(owner_id, payload, event_id=draft.attempt.event_id)
-        return Saved(str(payload.document_id), payload.name, payload.type_title)
+        assert sealed.name is not None and sealed.type_title is not None  # added_event checked
+        return Saved(str(payload.document_id), sealed.name.cleaned, sealed.type_title.cleaned)
 
     async def _upload(self, owner_id: int, file: IncomingFile, files: FileSource) -> UploadedFile:
         try:
@@ -183,11 +203,24 @@ def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
     return existing is not None and existing.document_id != str(attempt.document_id)
 
 
-_AS_STORED = {"object_key", "sha256", "size", "mime_type", "file_name", "content_id", "encrypted"}
+def added_event(draft: Draft, sealed: SealedTexts, file: StoredFile) -> DocumentAddedV2:
+    """The v2 ``document.added``: the texts and the keyed type slug as the API sealed them."""
+    if sealed.name is None or sealed.type_title is None or sealed.type_slug is None:
+        raise ApiUnavailable("the seal answer lacks the name, the type title or the type slug")
+    return DocumentAddedV2(
+        document_id=draft.attempt.document_id,
+        type_slug=sealed.type_slug,
+        type_title=sealed.type_title.sealed,
+        name=sealed.name.sealed,
+        file=file,
+    )
+
+
+_AS_STORED = {"object_key", "size", "mime_type", "file_name", "content_id", "encrypted"}
 
 
 def stored_file(uploaded: UploadedFile, file: IncomingFile) -> StoredFile:
-    """The event's file as the API stored it (its name cleaned and sealed by the API, never Telegram's raw name;
-    the keyed content id; no plain hash once the API sends none), with Telegram's ids."""
+    """The v2 event's file as the API stored it (its name cleaned and sealed by the API, never Telegram's raw name;
+    the keyed content id; never the plain hash, even while the API still sends one), with Telegram's ids."""
     telegram = {"telegram_file_id": file.file_id, "telegram_file_unique_id": file.file_unique_id}
     return StoredFile.model_validate(uploaded.model_dump(include=_AS_STORED, exclude_none=True) | telegram)

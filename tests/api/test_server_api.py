@@ -75,7 +75,7 @@ def _environment(mongo: MongoSettings, s3: S3Settings, port: int) -> dict[str, s
         "API_SERVICE_TOKEN": TOKEN,
         "LINK_SIGNING_KEY": LINK_KEY,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "ENCRYPT_UPLOADS": "true",
+        "UPLOAD_PLAIN_SHA256": "true",  # the test appends v1 events (added_from_upload), whose file needs it
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": str(port),
         "LOG_LEVEL": "WARNING",

@@ -1,9 +1,9 @@
-"""A small aiohttp server speaking ``contracts.api_schemas``: for the API client's tests and the benchmark."""
+"""A small aiohttp server speaking ``contracts.api_schemas``: for the API client's tests and the benchmark. It seals
+as the API does, with the person's test key (``tests.keyrings.TEST_PEOPLE``), so the bot's v2 events validate."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from api.core.errors import ApiError
+from api.documents.sealing import sealed_texts
 from api.files.headers import decode_file_name_header
 from contracts.api_schemas import (
     QUOTA_EXCEEDED,
@@ -21,12 +23,15 @@ from contracts.api_schemas import (
     ErrorBody,
     EventStatus,
     NameCheck,
+    SealRequest,
     StorageUsage,
     TypeList,
     TypeSummary,
     UploadedFile,
 )
 from contracts.text import InvalidFileName
+from tests.bot.fakes import content_id_of
+from tests.keyrings import TEST_PEOPLE
 
 TOKEN = "stub-service-token"
 CREATED = datetime(2026, 3, 1, tzinfo=UTC)
@@ -50,6 +55,7 @@ class StubState:
     duplicate_of: str | None = None
     event_effect: str | None = None  # GET .../events/{id}: applied with this effect, or not applied (None)
     delay_seconds: float = 0.0  # every answer waits this long first (a slow, overloaded API)
+    seals_left: int | None = None  # POST /seal answers 429 too_many_requests once this many were served
 
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -159,16 +165,34 @@ async def _upload(request: web.Request) -> web.Response:
         file_name = decode_file_name_header(header) if header is not None else None
     except InvalidFileName as error:
         return _json(ErrorBody(code="invalid_file_name", message=str(error)), 422)
-    digest = hashlib.sha256(body).hexdigest()
+    owner_id = int(request.match_info["owner_id"])
+    content_id, keys = content_id_of(owner_id, body), TEST_PEOPLE[owner_id]
     return _json(
         UploadedFile(
-            object_key=f"owners/{request.match_info['owner_id']}/{digest}",
-            sha256=digest,
+            object_key=f"owners/{owner_id}/{content_id}",
             size=len(body),
             mime_type=request.content_type,
-            file_name=file_name,
+            file_name=keys.seal("file_name", file_name) if file_name is not None else None,
+            content_id=content_id,
+            encrypted=True,
         )
     )
+
+
+async def _seal(request: web.Request) -> web.Response:
+    """The API's own sealing (``api.documents.sealing.sealed_texts``) under the person's test key, and its
+    per-person limit (429 with ``Retry-After``)."""
+    state = _state(request)
+    if state.seals_left is not None:
+        if state.seals_left <= 0:
+            return _json(ErrorBody(code="too_many_requests", message="retry in a minute"), 429, {"Retry-After": "60"})
+        state.seals_left -= 1
+    try:
+        keys = TEST_PEOPLE[int(request.match_info["owner_id"])]
+        sealed = sealed_texts(keys, SealRequest.model_validate_json(await request.read()))
+    except ApiError as error:
+        return _json(ErrorBody(code=error.code, message=error.message), error.status)
+    return _json(sealed)
 
 
 async def _download(request: web.Request) -> web.Response:
@@ -191,6 +215,7 @@ def stub_app(state: StubState) -> web.Application:
     app.router.add_get(owner + "/name-check", _name_check)
     app.router.add_get(owner + "/events/{event_id}", _event)
     app.router.add_post(owner + "/files", _upload)
+    app.router.add_post(owner + "/seal", _seal)
     app.router.add_get("/healthz", _health)
     return app
 

@@ -1,12 +1,15 @@
-"""In-memory stand-ins for the query API and the event log, shaped like the real contract."""
+"""In-memory stand-ins for the query API and the event log, shaped like the real contract: the fake API seals and
+opens with the person's test key (``tests.keyrings.TEST_PEOPLE``) as the real one does, so the bot's v2 events
+validate and apply."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from api.core.errors import ApiError
+from api.documents.sealing import sealed_texts
 from bot.clients.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
 from contracts.api_schemas import (
     DocumentDetail,
@@ -15,6 +18,8 @@ from contracts.api_schemas import (
     DocumentSummary,
     EventStatus,
     NameCheck,
+    SealedTexts,
+    SealRequest,
     SignedLink,
     StorageUsage,
     TypeList,
@@ -23,14 +28,17 @@ from contracts.api_schemas import (
 )
 from contracts.effects import Effect
 from contracts.events import (
-    DocumentAdded,
+    DocumentAddedV2,
     DocumentDeleted,
-    DocumentRenamed,
+    DocumentRenamedV2,
     DocumentRestored,
     EventEnvelope,
 )
-from contracts.text import InvalidFileName, clean_file_name, name_key
+from contracts.text import InvalidFileName, clean_file_name, name_key, type_slug
+from service_kit.crypto import KEYED_HASH_HEX
 from service_kit.eventlog import EventLogUnavailable
+from service_kit.keyed import TYPE
+from tests.keyrings import TEST_PEOPLE
 
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -48,6 +56,11 @@ class StoredDoc:
     file_name: str | None
     telegram_file_id: str | None
     status: str = "live"
+    content_id: str | None = None  # v2 documents (saved by the bot): the keyed content hash, and sha256 is ""
+
+    @property
+    def content(self) -> str:
+        return self.content_id or self.sha256
 
     def summary(self) -> DocumentSummary:
         return DocumentSummary(
@@ -64,7 +77,7 @@ class StoredDoc:
         return DocumentDetail(
             **self.summary().model_dump(),
             status=self.status,
-            sha256=self.sha256,
+            sha256=self.sha256 or None,
             file_name=self.file_name,
             telegram_file_id=self.telegram_file_id,
             updated_at=CREATED,
@@ -96,7 +109,7 @@ class FakeApi:
 
     def add(self, doc: StoredDoc, content: bytes = b"") -> StoredDoc:
         self.docs[doc.document_id] = doc
-        self.blobs[doc.sha256] = content
+        self.blobs[doc.content] = content
         return doc
 
     async def list_types(self, owner_id: int, after_event: str | None = None) -> TypeList:
@@ -141,27 +154,40 @@ class FakeApi:
     async def upload_file(
         self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
     ) -> UploadedFile:
+        """Like the API with its defaults: stored encrypted under the keyed content id, the name sealed, no
+        plain hash."""
         self._check()
         data = b"".join([chunk async for chunk in content])
-        digest = hashlib.sha256(data).hexdigest()
+        keys = TEST_PEOPLE[owner_id]
+        content_id = content_id_of(owner_id, data)
         self.uploads.append((owner_id, data, mime_type, file_name))
         if self.quota is not None:
             raise QuotaExceeded("over the quota", self.quota)
-        self.blobs[digest] = data
-        duplicate = next((d for d in self._live(owner_id) if d.sha256 == digest), None)
+        self.blobs[content_id] = data
+        duplicate = next((d for d in self._live(owner_id) if d.content == content_id), None)
+        cleaned = _cleaned(file_name)
         return UploadedFile(
-            object_key=f"owners/{owner_id}/{digest}",
-            sha256=digest,
+            object_key=f"owners/{owner_id}/{content_id}",
             size=len(data),
             mime_type=mime_type,
             duplicate_of=duplicate.summary() if duplicate else None,
-            file_name=_cleaned(file_name),
+            file_name=keys.seal("file_name", cleaned) if cleaned is not None else None,
+            content_id=content_id,
+            encrypted=True,
         )
 
+    async def seal(self, owner_id: int, request: SealRequest) -> SealedTexts:
+        """The API's own sealing (``api.documents.sealing.sealed_texts``): cleaned (422 ``invalid_<field>``),
+        sealed, the keyed type slug."""
+        self._check()
+        try:
+            return sealed_texts(TEST_PEOPLE[owner_id], request)
+        except ApiError as error:
+            raise ApiRejected(error.status, error.code, error.message) from None
+
     async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
-        detail = await self.get_document(owner_id, document_id)
-        assert detail.sha256 is not None  # the bot's flows store v1 files
-        data = self.blobs[detail.sha256]
+        await self.get_document(owner_id, document_id)
+        data = self.blobs[self.docs[document_id].content]
         for start in range(0, len(data), 4):
             yield data[start : start + 4]
 
@@ -178,33 +204,50 @@ class FakeApi:
         """What the processors would make of an event (enough for the bot's flows)."""
         payload = event.payload
         self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
-        if isinstance(payload, DocumentAdded):
-            file = payload.file
-            assert file.sha256 is not None  # a v1 file always has one
-            self.docs[str(payload.document_id)] = StoredDoc(
-                event.owner_id,
-                str(payload.document_id),
-                payload.type_slug,
-                payload.type_title,
-                payload.name,
-                file.sha256,
-                file.size,
-                file.mime_type,
-                file.file_name,
-                file.telegram_file_id,
-            )
+        if isinstance(payload, DocumentAddedV2):
+            self.docs[str(payload.document_id)] = _opened(event.owner_id, payload)
             return
-        if not isinstance(payload, (DocumentRenamed, DocumentDeleted, DocumentRestored)):
+        if not isinstance(payload, (DocumentRenamedV2, DocumentDeleted, DocumentRestored)):
             return
         doc = self.docs.get(str(payload.document_id))
         if doc is None:  # a document this fake never saw (another API served it): ignored, as the processor does
             self.effects[str(event.event_id)] = Effect.ignored_unknown
-        elif isinstance(payload, DocumentRenamed):
-            doc.name = payload.name
+        elif isinstance(payload, DocumentRenamedV2):
+            doc.name = TEST_PEOPLE[event.owner_id].open("name", payload.name)
         else:
             self.docs[doc.document_id] = replace(
                 doc, status="deleted" if isinstance(payload, DocumentDeleted) else "live"
             )
+
+
+def content_id_of(owner_id: int, data: bytes) -> str:
+    """The keyed content id the API gives ``data`` of this person (``api.files.uploads``)."""
+    hasher = TEST_PEOPLE[owner_id].content_hasher()
+    hasher.update(data)
+    return hasher.hexdigest()[:KEYED_HASH_HEX]
+
+
+def _opened(owner_id: int, payload: DocumentAddedV2) -> StoredDoc:
+    """The document a v2 ``document.added`` describes, opened with the person's key. The fake lists the plain
+    slug of the title (as the documents tests put in it have), once it checked the event's keyed slug is that
+    title's."""
+    keys, file = TEST_PEOPLE[owner_id], payload.file
+    title = keys.open("type_title", payload.type_title)
+    assert payload.type_slug == keys.keyed(TYPE, type_slug(title)) and file.content_id is not None
+    file_name = keys.open("file_name", file.file_name) if file.file_name is not None else None
+    return StoredDoc(
+        owner_id,
+        str(payload.document_id),
+        type_slug(title),
+        title,
+        keys.open("name", payload.name),
+        "",
+        file.size,
+        file.mime_type,
+        file_name,
+        file.telegram_file_id,
+        content_id=file.content_id,
+    )
 
 
 def _cleaned(file_name: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
@@ -16,11 +17,13 @@ from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb
 from bot.ui.i18n import Texts
 from contracts.api_schemas import StorageUsage
-from contracts.events import DocumentAdded
-from contracts.text import clean_file_name
+from contracts.events import DocumentAddedV2, StoredFile
+from contracts.text import clean_file_name, type_slug
+from service_kit.keyed import TYPE
 from tests.bot.conftest import OWNER, BotUnderTest, StubbedBot
-from tests.bot.fakes import StoredDoc
+from tests.bot.fakes import StoredDoc, content_id_of
 from tests.bot.harness import Person
+from tests.keyrings import TEST_PEOPLE
 
 PDF = b"%PDF-1.7 passport scan"
 TR = Texts("en")
@@ -32,8 +35,28 @@ async def _start_adding(person: Person, type_title: str = "Passport", name: str 
     await person.says(name)
 
 
-def _added(app: BotUnderTest) -> list[DocumentAdded]:
-    return [p for p in app.publisher.payloads() if isinstance(p, DocumentAdded)]
+@dataclass(frozen=True)
+class Added:
+    """A v2 ``document.added`` the bot appended, its texts opened with the person's test key."""
+
+    document_id: uuid.UUID
+    type_slug: str  # the plain slug of the title, once the event's keyed slug was checked to be that title's
+    type_title: str
+    name: str
+    file: StoredFile
+
+
+def _added(app: BotUnderTest) -> list[Added]:
+    keys = TEST_PEOPLE[OWNER]
+    added = []
+    for payload in app.publisher.payloads():
+        if isinstance(payload, DocumentAddedV2):
+            title = keys.open("type_title", payload.type_title)
+            assert payload.type_slug == keys.keyed(TYPE, type_slug(title)) and not payload.plaintext
+            added.append(
+                Added(payload.document_id, type_slug(title), title, keys.open("name", payload.name), payload.file)
+            )
+    return added
 
 
 async def test_add_saves_after_the_append_when_type_name_and_file_are_given(app: BotUnderTest, ann: Person) -> None:
@@ -41,9 +64,14 @@ async def test_add_saves_after_the_append_when_type_name_and_file_are_given(app:
     assert ann.last_text() == TR("add.ask_file", name="Main passport")
     await ann.sends_file(PDF, file_name="scan.pdf")
 
-    [added] = _added(app)
+    [added] = _added(app)  # the v2 event carries only what the API sealed under the person's key
+    keys = TEST_PEOPLE[OWNER]
     assert (added.type_slug, added.type_title, added.name) == ("passport", "Passport", "Main passport")
-    assert added.file.size == len(PDF) and added.file.telegram_file_id and added.file.file_name == "scan.pdf"
+    file = added.file
+    assert (
+        file.size == len(PDF) and file.telegram_file_id and keys.open("file_name", file.file_name or "") == "scan.pdf"
+    )
+    assert (file.sha256, file.content_id, file.encrypted) == (None, content_id_of(OWNER, PDF), True)
     assert app.api.uploads == [(OWNER, PDF, "application/pdf", "scan.pdf")]
     assert ann.last_text() == TR("add.saved", name="Main passport", type="Passport")
     assert await ann.state() is None
@@ -364,9 +392,10 @@ async def test_add_records_the_name_the_api_cleaned_when_telegram_gives_a_hostil
     await _add_through_the_stub(stubbed, file_name=HOSTILE_NAME)
 
     [event] = stubbed.publisher.events
-    assert isinstance(event.payload, DocumentAdded)
-    assert event.payload.file.file_name == clean_file_name(HOSTILE_NAME) == "exe.pdf Bcc: x"
-    upload = [r for r in stubbed.stub.requests if r.method == "POST"][-1]
+    assert isinstance(event.payload, DocumentAddedV2)
+    sealed_name = event.payload.file.file_name or ""
+    assert TEST_PEOPLE[OWNER].open("file_name", sealed_name) == clean_file_name(HOSTILE_NAME) == "exe.pdf Bcc: x"
+    upload = [r for r in stubbed.stub.requests if r.method == "POST" and r.path.endswith("/files")][-1]
     assert upload.headers["X-File-Name"] == quote(HOSTILE_NAME, safe="")  # the raw name goes to the API only
 
 
@@ -374,7 +403,7 @@ async def test_add_saves_without_a_file_name_when_nothing_is_left_of_it_once_cle
     await _add_through_the_stub(stubbed, file_name="\u202e\u200b\r\n")
 
     [event] = stubbed.publisher.events
-    assert isinstance(event.payload, DocumentAdded) and event.payload.file.file_name is None
+    assert isinstance(event.payload, DocumentAddedV2) and event.payload.file.file_name is None
     assert stubbed.person.last_text() == TR("add.saved", name="Lease", type="Type 0")
     assert len(stubbed.stub.bodies) == 2 and stubbed.stub.bodies[1] == PDF
 

@@ -39,13 +39,16 @@ from bot.services.saving import (
     Rejected,
     Saved,
     SaveResult,
+    TextRefused,
     Unavailable,
 )
 from bot.settings import BotConfig
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, RetrySaveCb
 from bot.ui.i18n import Texts
-from contracts.api_schemas import NameCheck, StorageUsage, UploadedFile
-from contracts.events import DocumentAdded, EventEnvelope
+from contracts.api_schemas import NameCheck, SealedText, SealedTexts, SealRequest, StorageUsage, UploadedFile
+from contracts.events import DocumentAddedV2, EventEnvelope
+from contracts.text import MAX_NAME_LENGTH, MAX_TYPE_TITLE_LENGTH
+from tests.keyrings import TEST_PEOPLE
 
 OWNER = 7001
 DOCUMENT_ID = str(uuid.uuid4())
@@ -53,6 +56,8 @@ FILE = IncomingFile("file-1", "unique-1", "scan.pdf", "application/pdf", 1234)
 KEPT = "kept"  # the answers, the file and the attempt stay for "Try again"
 FILE_DROPPED = "file dropped"  # the answers stay, the file is asked again
 CLEARED = "cleared"  # the dialog is over
+NAME_ASKED = "name asked again"  # the answers and the file stay, the name is asked again
+TYPE_ASKED = "type asked again"
 TR = Texts("en")
 
 
@@ -67,6 +72,7 @@ class Fixture:
             store=MagicMock(),
             recorder=MagicMock(),
             saver=self.saver,
+            renamer=MagicMock(),
             library=self.library,
             shelves=MagicMock(),
             people=MagicMock(),
@@ -98,7 +104,11 @@ class Fixture:
         data = await self.state.get_data()
         if await self.state.get_state() is None and not data:
             return CLEARED
-        assert await self.state.get_state() == AddDocument.waiting_file.state
+        asked = {AddDocument.entering_name.state: NAME_ASKED, AddDocument.choosing_type.state: TYPE_ASKED}
+        current = await self.state.get_state()
+        if current in asked and "file" in data:
+            return asked[current]
+        assert current == AddDocument.waiting_file.state
         return KEPT if "file" in data else FILE_DROPPED
 
 
@@ -111,7 +121,8 @@ def _unpack(data: str) -> CallbackData | str:
 
 OPEN = DocCb(action=DocAction.open, doc=uuid.UUID(DOCUMENT_ID).hex)
 MENU = MenuCb(action=MenuAction.menu)
-RETRY = [RetrySaveCb(), MenuCb(action=MenuAction.cancel)]
+CANCEL = MenuCb(action=MenuAction.cancel)
+RETRY = [RetrySaveCb(), CANCEL]
 
 
 @pytest.mark.parametrize(
@@ -140,8 +151,21 @@ RETRY = [RetrySaveCb(), MenuCb(action=MenuAction.cancel)]
         (QuotaReached(None), TR("quota.reached", name="Tax 2025"), [MenuCb(action=MenuAction.browse), MENU], CLEARED),
         (OverBudget(minutes_left=7), TR("budget.spent", minutes=7), RETRY, KEPT),
         (Unavailable("ApiUnavailable"), TR("add.save_failed"), RETRY, KEPT),
+        (TextRefused("name.too_long"), TR("name.too_long", max=MAX_NAME_LENGTH), [CANCEL], NAME_ASKED),
+        (TextRefused("type.empty"), TR("type.empty", max=MAX_TYPE_TITLE_LENGTH), [CANCEL], TYPE_ASKED),
     ],
-    ids=["saved", "duplicate", "too-big", "download-failed", "quota", "quota-unknown", "over-budget", "unavailable"],
+    ids=[
+        "saved",
+        "duplicate",
+        "too-big",
+        "download-failed",
+        "quota",
+        "quota-unknown",
+        "over-budget",
+        "unavailable",
+        "name-refused",
+        "type-refused",
+    ],
 )
 async def test_name_step_renders_what_the_saver_answered_when_the_file_came_first(
     result: SaveResult, text: str, buttons: list[CallbackData], dialog: str
@@ -198,8 +222,20 @@ async def test_name_step_refuses_a_taken_name_and_saves_nothing_when_the_type_ha
 async def test_name_step_appends_document_added_through_the_real_services_when_api_and_publisher_are_mocks() -> None:
     api = AsyncMock(spec=DocumentsApi)
     api.name_check.return_value = NameCheck(taken=False)
+    keys = TEST_PEOPLE[OWNER]
     api.upload_file.return_value = UploadedFile(
-        object_key="owners/7001/abc", sha256="ab" * 32, size=1234, mime_type="application/pdf", file_name="scan.pdf"
+        object_key="owners/7001/abc",
+        size=1234,
+        mime_type="application/pdf",
+        file_name=keys.seal("file_name", "scan.pdf"),
+        content_id="ab" * 16,
+        encrypted=True,
+    )
+    api.seal.return_value = SealedTexts(
+        key_id=keys.key_id,
+        name=SealedText(cleaned="Tax 2025", sealed=keys.seal("name", "Tax 2025")),
+        type_title=SealedText(cleaned="Taxes", sealed=keys.seal("type_title", "Taxes")),
+        type_slug="cd" * 16,
     )
     publisher = AsyncMock(spec=EventAppender)
     store = AsyncMock(spec=UserStore)
@@ -213,8 +249,10 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
     await name_typed(step.message, step.state, step.services, step.person, bot)
 
     (event,) = publisher.append.await_args.args
-    assert isinstance(event, EventEnvelope) and isinstance(event.payload, DocumentAdded)
-    assert event.owner_id == OWNER and event.payload.name == "Tax 2025" and event.payload.file.sha256 == "ab" * 32
+    assert isinstance(event, EventEnvelope) and isinstance(event.payload, DocumentAddedV2)
+    assert event.owner_id == OWNER and keys.open("name", event.payload.name) == "Tax 2025"
+    assert (event.payload.type_slug, event.payload.file.content_id) == ("cd" * 16, "ab" * 16)
+    assert api.seal.await_args.args == (OWNER, SealRequest(name="Tax 2025", type_title="Taxes"))
     assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
         "application/pdf",
         "scan.pdf",

@@ -10,10 +10,11 @@ from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 from bot.dialogs.states import RenameDocument
 from bot.ui.callbacks import DocAction, DocCb, ListCb
 from bot.ui.i18n import Texts
-from contracts.events import DocumentDeleted, DocumentRenamed, DocumentRestored
+from contracts.events import DocumentDeleted, DocumentRenamedV2, DocumentRestored
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
+from tests.keyrings import TEST_PEOPLE
 
 OTHER_OWNER = 9999
 TR = Texts("en")
@@ -179,7 +180,9 @@ async def test_rename_appends_the_event_when_a_new_name_is_free(app: BotUnderTes
     await ann.presses(_act(doc, DocAction.rename))
     assert ann.last_text() == TR("rename.ask", name="Old")
     await ann.says("  New   name ")
-    assert app.publisher.payloads() == [DocumentRenamed(document_id=uuid.UUID(doc.document_id), name="New name")]
+    [renamed] = app.publisher.payloads()
+    assert isinstance(renamed, DocumentRenamedV2) and renamed.document_id == uuid.UUID(doc.document_id)
+    assert TEST_PEOPLE[OWNER].open("name", renamed.name) == "New name" and not renamed.plaintext
     assert ann.last_text() == TR("rename.done", name="New name")
 
 

@@ -35,6 +35,7 @@ from tests.e2e.processes import (
     wait_http_ok,
 )
 from tests.fake_telegram.server import SECRET_HEADER, FakeTelegram
+from tests.keyrings import TEST_PEOPLE
 from tests.ports import free_port
 from tests.streams import fresh_streams
 
@@ -145,11 +146,14 @@ async def test_bot_process_appends_the_event_with_its_correlation_id_when_a_docu
     assert text_of(saved) == EN("add.saved", name="Lease 2026", type="Type 0")
     started, added = await read_events(rabbit, 2, owner_id=ann.user_id)
     assert isinstance(started.payload, UserStarted)
-    assert isinstance(added.payload, DocumentAddedV2) and added.payload.plaintext  # the bot still writes v1
-    assert added.payload.name == "Lease 2026" and added.payload.file.size == len(PDF)
+    assert isinstance(added.payload, DocumentAddedV2) and not added.payload.plaintext  # sealed through the stub
+    keys = TEST_PEOPLE[ann.user_id]
+    assert keys.open("name", added.payload.name) == "Lease 2026" and added.payload.file.size == len(PDF)
+    assert keys.open("file_name", added.payload.file.file_name or "") == "lease.pdf" and added.payload.file.encrypted
     assert running.stub.bodies[-1] == PDF
-    upload = [r for r in running.stub.requests if r.method == "POST"][-1]
-    assert upload.headers[CORRELATION_HEADER] == added.correlation_id
+    for call in ("/files", "/seal"):
+        request = [r for r in running.stub.requests if r.method == "POST" and r.path.endswith(call)][-1]
+        assert request.headers[CORRELATION_HEADER] == added.correlation_id
 
 
 async def test_bot_process_tells_the_usage_and_appends_nothing_when_the_api_refuses_past_the_quota(

@@ -18,11 +18,12 @@ from bot.clients.api_client import (
     QuotaExceeded,
 )
 from bot.clients.telegram_files import FileTooBig
-from contracts.api_schemas import StorageUsage
+from contracts.api_schemas import SealRequest, StorageUsage
 from contracts.effects import Effect
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
 from tests.bot.api_stub import TOKEN, StubState, start_stub
+from tests.keyrings import TEST_PEOPLE
 
 
 @pytest.fixture
@@ -73,6 +74,28 @@ async def test_client_raises_unavailable_when_the_api_fails(stub: tuple[StubStat
     stub[0].fail_status = 503
     with pytest.raises(ApiUnavailable):
         await client.search(5, "x", 10)
+
+
+async def test_client_seal_answers_the_cleaned_and_sealed_texts_when_the_api_seals(client: ApiClient) -> None:
+    sealed = await client.seal(5, SealRequest(name="  Main   passport ", type_title="Passport"))
+    keys = TEST_PEOPLE[5]
+    assert sealed.name is not None and sealed.type_title is not None and sealed.file_name is None
+    assert (sealed.name.cleaned, keys.open("name", sealed.name.sealed)) == ("Main passport", "Main passport")
+    assert keys.open("type_title", sealed.type_title.sealed) == "Passport" and sealed.type_slug == keys.keyed(
+        "type", "passport"
+    )
+
+
+async def test_client_seal_raises_busy_when_the_api_answers_429(stub: tuple[StubState, str], client: ApiClient) -> None:
+    stub[0].seals_left = 0
+    with pytest.raises(ApiBusy):
+        await client.seal(5, SealRequest(name="Lease"))
+
+
+async def test_client_seal_raises_rejected_with_the_code_when_a_name_is_empty_once_cleaned(client: ApiClient) -> None:
+    with pytest.raises(ApiRejected) as refused:
+        await client.seal(5, SealRequest(name="\u200b\u202e"))
+    assert (refused.value.status, refused.value.code) == (422, "invalid_name")
 
 
 async def test_client_raises_unavailable_when_nothing_listens() -> None:

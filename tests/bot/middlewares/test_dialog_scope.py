@@ -18,7 +18,7 @@ from bot.middlewares.dialog_scope import (
 )
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAdded, DocumentRenamed
+from contracts.events import DocumentAddedV2, DocumentRenamedV2
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -71,7 +71,7 @@ async def test_rename_is_abandoned_when_another_documents_button_is_pressed_befo
     await ann.presses_button("Get file")
     await ann.says("hello")
 
-    assert not [p for p in app.publisher.payloads() if isinstance(p, DocumentRenamed)]
+    assert not [p for p in app.publisher.payloads() if isinstance(p, DocumentRenamedV2)]
     assert app.api.docs[alpha.document_id].name == "Alpha"
     assert [call.caption for call in app.session.calls(SendDocument)] == ["Bravo"]
     assert AT_THE_MENU in ann.last_text() and "Add document" in str(app.session.last_markup())
@@ -90,7 +90,7 @@ async def test_add_is_abandoned_when_a_document_of_a_list_is_opened_mid_way(app:
     await ann.says("hello")
     await ann.sends_file(b"%PDF new", file_name="new.pdf")  # a new dialog starts from the file, asking its type
 
-    assert not [p for p in app.publisher.payloads() if isinstance(p, DocumentAdded)]
+    assert not [p for p in app.publisher.payloads() if isinstance(p, DocumentAddedV2)]
     assert AT_THE_MENU in ann.saw()[-2]
     assert ann.last_text().startswith("Got the file.\nWhat kind of document")
 
@@ -149,7 +149,7 @@ async def test_retry_still_saves_when_the_failed_save_is_retried_from_its_own_me
     app.publisher.down = False
     await ann.sends_photo(b"\xff\xd8")  # Telegram's answer to a photo mid-save is another prompt of the dialog
     await ann.presses_button("Try again", on=retry_message)
-    assert [type(p) for p in app.publisher.payloads()] == [DocumentAdded]
+    assert [type(p) for p in app.publisher.payloads()] == [DocumentAddedV2]
 
 
 async def test_dialog_messages_are_remembered_per_dialog_when_it_goes_on(app: BotUnderTest, ann: Person) -> None:

@@ -3,13 +3,14 @@ AsyncMock (no Redis), and a file source that hands out bytes or fails like Teleg
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from unittest.mock import AsyncMock
 
 import pytest
 
+from bot.clients.api_client import ApiBusy
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
@@ -23,12 +24,16 @@ from bot.services.saving import (
     Rejected,
     SaveAttempt,
     Saved,
+    TextRefused,
     Unavailable,
 )
 from contracts.api_schemas import StorageUsage
-from contracts.events import DocumentAdded
+from contracts.events import DocumentAddedV2
+from contracts.text import MAX_NAME_LENGTH
 from service_kit.eventlog import EventLogUnavailable
-from tests.bot.fakes import FakeApi, StoredDoc
+from service_kit.keyed import TYPE
+from tests.bot.fakes import FakeApi, StoredDoc, content_id_of
+from tests.keyrings import TEST_PEOPLE
 
 OWNER = 7001
 CONTENT = b"%PDF-1.7 tax return"
@@ -72,11 +77,12 @@ def _stored(document_id: str, name: str = "Old scan") -> StoredDoc:
         "receipts",
         "Receipts",
         name,
-        hashlib.sha256(CONTENT).hexdigest(),
+        "",
         len(CONTENT),
         "application/pdf",
         None,
         None,
+        content_id=content_id_of(OWNER, CONTENT),
     )
 
 
@@ -92,8 +98,13 @@ async def test_save_uploads_then_records_the_attempts_ids_when_all_answers() -> 
     recorder.record.assert_awaited_once()
     owner, payload = recorder.record.await_args.args
     assert owner == OWNER and recorder.record.await_args.kwargs == {"event_id": draft.attempt.event_id}
-    assert isinstance(payload, DocumentAdded) and payload.document_id == draft.attempt.document_id
-    assert payload.file.file_name == "tax.pdf" and payload.file.telegram_file_id == "tg-file"
+    assert isinstance(payload, DocumentAddedV2) and payload.document_id == draft.attempt.document_id
+    keys = TEST_PEOPLE[OWNER]
+    assert (
+        keys.open("file_name", payload.file.file_name or "") == "tax.pdf" and payload.file.telegram_file_id == "tg-file"
+    )
+    assert keys.open("name", payload.name) == "Tax 2025" and keys.open("type_title", payload.type_title) == "Taxes"
+    assert payload.type_slug == keys.keyed(TYPE, "taxes") and payload.file.sha256 is None
 
 
 async def test_save_records_nothing_and_names_the_kept_document_when_the_bytes_are_another_document() -> None:
@@ -174,3 +185,31 @@ async def test_save_is_unavailable_and_can_be_retried_when_the_api_or_the_event_
 
     assert isinstance(result, Unavailable)
     assert result.reason == ("ApiUnavailable" if down == "api" else "EventLogUnavailable")
+
+
+@pytest.mark.parametrize(
+    ("type_title", "name", "problem"),
+    [
+        ("Taxes", "\u200b\u202e", "name.empty"),
+        ("Taxes", "x" * (MAX_NAME_LENGTH + 1), "name.too_long"),
+        ("\u200b", "Tax 2025", "type.empty"),
+    ],
+)
+async def test_save_records_nothing_and_names_the_problem_when_the_api_refuses_a_typed_text(
+    type_title: str, name: str, problem: str
+) -> None:
+    api = FakeApi()
+    saver, recorder = _saver(api)
+    draft = replace(_draft(), type_title=type_title, name=name)
+
+    assert await saver.save(OWNER, draft, Files()) == TextRefused(problem)
+    recorder.record.assert_not_awaited()
+
+
+async def test_save_keeps_the_attempt_for_try_again_when_the_seal_limit_is_reached() -> None:
+    api = FakeApi()
+    saver, recorder = _saver(api)
+    api.seal = AsyncMock(side_effect=ApiBusy("429 from the API"))  # type: ignore[method-assign]
+
+    assert await saver.save(OWNER, _draft(), Files()) == Unavailable("ApiBusy")
+    recorder.record.assert_not_awaited()
