@@ -157,7 +157,14 @@ FORGED: dict[type[CallbackData], list[str]] = {
     ],  # the last: no such search stored
     cb.LangCb: ["l", "l:", "l:xx", "l:EN", "l:en:x"],
     cb.RetrySaveCb: ["r:", "r:x"],
-    cb.MoveCb: ["v", "v:", f"v:{'a' * 31}:{'a' * 12}", f"v:{'a' * 32}:short", f"v:{'a' * 32}", f"v:{'a' * 32}:{'a' * 12}"],
+    cb.MoveCb: [
+        "v",
+        "v:",
+        f"v:{'a' * 31}:{'a' * 12}",
+        f"v:{'a' * 32}:short",
+        f"v:{'a' * 32}",
+        f"v:{'a' * 32}:{'a' * 12}",
+    ],
     cb.TypeActionCb: ["k", "k:r", "k:x:passport", "k:r:", "k:d:pass port", "k:y:a:b", "k:r:a/b"],
     cb.TypeUndoCb: ["z", "z:", f"z:{'A' * 32}", f"z:{'a' * 33}", f"z:{'a' * 32}:x", "z:../../etc"],
 }
