@@ -14,6 +14,7 @@ from bot.clients.person_store import UserStore
 from bot.services.event_recorder import EventAppender, EventRecorder
 from bot.services.library import Library
 from bot.services.limits import EventBudget
+from bot.services.organising import Organiser
 from bot.services.people import People
 from bot.services.renaming import DocumentRenamer
 from bot.services.saving import DocumentSaver
@@ -44,6 +45,7 @@ class Services:
     library: Library
     shelves: Shelves
     people: People
+    organiser: Organiser
 
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
@@ -57,4 +59,5 @@ class Services:
             library=Library(api, store, config),
             shelves=Shelves(api, store),
             people=People(store, recorder),
+            organiser=Organiser(api, recorder),
         )

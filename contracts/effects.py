@@ -33,3 +33,19 @@ class Effect(StrEnum):
     ignored_unknown = "ignored_unknown"  # no such document of this owner
     # document.added and document.renamed
     ignored_forgotten = "ignored_forgotten"  # sealed under a key the person no longer has ("forget me")
+    # document.moved (issue 12)
+    moved = "moved"
+    moved_renamed = "moved_renamed"  # in the new type under another name (its name was taken there)
+    move_conflict = "move_conflict"  # no free name in the new type: the document stays where it was
+    ignored_same_type = "ignored_same_type"
+    # document_type.renamed
+    type_renamed = "type_renamed"
+    type_rename_conflict = "type_rename_conflict"  # another type of that title holds live documents: refused
+    # document_type.deleted
+    type_deleted = "type_deleted"
+    # document_type.renamed and document_type.deleted
+    ignored_unknown_type = "ignored_unknown_type"  # no such type of this owner
+    # document_type.restored
+    type_restored = "type_restored"  # every document the deletion deleted is live again under its name
+    type_restored_partly = "type_restored_partly"  # some under other names, as duplicates, or still deleted
+    ignored_nothing_to_restore = "ignored_nothing_to_restore"

@@ -35,6 +35,10 @@ EventType = Literal[
     "document.renamed",
     "document.deleted",
     "document.restored",
+    "document.moved",
+    "document_type.renamed",
+    "document_type.deleted",
+    "document_type.restored",
 ]
 
 MAX_CORRELATION_ID_LENGTH = 64
@@ -241,6 +245,43 @@ class DocumentRestored(Payload):
     document_id: uuid.UUID
 
 
+KeyedSlug = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+SealedTitle = Annotated[str, StringConstraints(max_length=sealed_length(MAX_TYPE_TITLE_LENGTH), pattern=SEALED_PATTERN)]
+
+
+class DocumentMoved(Payload):
+    """A live document moved to another type (issue 12): ``type_slug`` the keyed slug of the type it goes to, and
+    ``type_title`` that type's title sealed (field "type_title"), used only when the move creates the type."""
+
+    event_type: ClassVar[EventType] = "document.moved"
+    document_id: uuid.UUID
+    type_slug: KeyedSlug
+    type_title: SealedTitle
+
+
+class DocumentTypeRenamed(Payload):
+    """A type renamed: ``type_title`` the new title sealed. Its documents go to the type of the new title's keyed
+    slug (which the projection derives from the title, so a slug always belongs to its title)."""
+
+    event_type: ClassVar[EventType] = "document_type.renamed"
+    type_slug: KeyedSlug
+    type_title: SealedTitle
+
+
+class DocumentTypeDeleted(Payload):
+    """A type deleted with its live documents (each marked with this event's id, for the Undo)."""
+
+    event_type: ClassVar[EventType] = "document_type.deleted"
+    type_slug: KeyedSlug
+
+
+class DocumentTypeRestored(Payload):
+    """The Undo of a type deletion: the documents ``deletion_event_id`` deleted (and only those) are restored."""
+
+    event_type: ClassVar[EventType] = "document_type.restored"
+    deletion_event_id: uuid.UUID
+
+
 EventPayload = (
     UserStarted
     | UserLanguageChanged
@@ -250,6 +291,10 @@ EventPayload = (
     | DocumentRenamedV2
     | DocumentDeleted
     | DocumentRestored
+    | DocumentMoved
+    | DocumentTypeRenamed
+    | DocumentTypeDeleted
+    | DocumentTypeRestored
 )
 
 # Every released (event type, schema version) and its model.
@@ -264,6 +309,10 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentRenamedV2,
         DocumentDeleted,
         DocumentRestored,
+        DocumentMoved,
+        DocumentTypeRenamed,
+        DocumentTypeDeleted,
+        DocumentTypeRestored,
     )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).

@@ -50,6 +50,7 @@ class DocumentView(Document):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    deleted_by: str | None = None  # the document_type.deleted that deleted it (its Undo restores exactly those)
     last_event_id: str
     last_offset: int
 
@@ -73,6 +74,8 @@ class DocumentView(Document):
             IndexModel([("page_key", ASCENDING)], name="documents_of_type_by_creation"),
             IndexModel([("owner_id", ASCENDING), ("file.content_id", ASCENDING)], name="content_id_of_owner"),
             IndexModel([("copies_key", ASCENDING)], name="copies_of_name"),
+            IndexModel([("owner_id", ASCENDING), ("type_slug", ASCENDING)], name="documents_of_type"),
+            IndexModel([("deleted_by", ASCENDING)], name="deleted_with_type"),
             IndexModel([("content_key", ASCENDING)], name="content_of_owner"),
             IndexModel([("owner_id", ASCENDING), ("search_prefixes", ASCENDING)], name="search_prefix"),
         ]

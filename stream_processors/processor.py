@@ -83,8 +83,8 @@ def split_records(records: Sequence[StreamRecord]) -> tuple[list[Positioned], li
 
 
 def needs_keys(event: EventEnvelope) -> bool:
-    """Every document event reads or writes sealed text (a restore opens the stored name)."""
-    return event.event_type.startswith("document.")
+    """Every document and type event reads or writes sealed text (a restore opens the stored name)."""
+    return event.event_type.startswith(("document.", "document_type."))
 
 
 def carries_plaintext(event: EventEnvelope) -> bool:

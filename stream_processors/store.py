@@ -11,7 +11,15 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope
+from contracts.events import (
+    DocumentAdded,
+    DocumentAddedV2,
+    DocumentMoved,
+    DocumentTypeDeleted,
+    DocumentTypeRenamed,
+    DocumentTypeRestored,
+    EventEnvelope,
+)
 from contracts.read_models import (
     AppliedEvent,
     DocumentTypeView,
@@ -20,12 +28,13 @@ from contracts.read_models import (
     UserView,
     file_content_key,
 )
+from contracts.text import type_slug
 from contracts.vocabulary import DocumentStatus
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import name_keys, type_key
 from service_kit.metrics import timed
 from stream_processors.projections.naming import NameRules
-from stream_processors.projections.personal import NAMED_PAYLOADS, added_name
+from stream_processors.projections.personal import NAMED_PAYLOADS, added_name, read_title
 from stream_processors.projections.state import BatchState, type_id
 
 Database = AsyncDatabase[dict[str, Any]]
@@ -93,7 +102,40 @@ def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView]
 def _wanted_types(events: Sequence[Positioned], documents: list[DocumentView], keys: Keys) -> list[str]:
     ids = {type_id(owner_id, type_key(keys[owner_id], payload.type_slug)) for owner_id, payload in _adds(events, keys)}
     ids.update(type_id(d.owner_id, d.type_slug) for d in documents)
+    ids.update(type_id(owner_id, slug) for owner_id, slug in _named_types(events, keys))
     return sorted(ids)
+
+
+def _named_types(events: Sequence[Positioned], keys: Keys) -> set[tuple[int, str]]:
+    """(owner, keyed slug) of the types a move or a type event names: the type renamed or deleted, a move's target
+    and a rename's (the keyed slug of its new title, when it opens)."""
+    named: set[tuple[int, str]] = set()
+    for p in events:
+        payload, owner_id = p.event.payload, p.event.owner_id
+        if isinstance(payload, (DocumentMoved, DocumentTypeRenamed, DocumentTypeDeleted)):
+            named.add((owner_id, payload.type_slug))
+        person = keys.get(owner_id)
+        if isinstance(payload, DocumentTypeRenamed) and person is not None:
+            title = read_title(payload.type_title, person)
+            if title is not None:
+                named.add((owner_id, type_key(person, type_slug(title))))
+    return named
+
+
+async def _type_documents(db: Database, events: Sequence[Positioned], session: AsyncClientSession) -> list[Any]:
+    """Every document of a type renamed or deleted, and those a deletion being undone deleted."""
+    found: list[Any] = []
+    for p in events:
+        payload = p.event.payload
+        if isinstance(payload, (DocumentTypeRenamed, DocumentTypeDeleted)):
+            query = {"owner_id": p.event.owner_id, "type_slug": payload.type_slug}
+            found += await _find(db, DocumentView, query, session)
+    undone = sorted(
+        {str(p.event.payload.deletion_event_id) for p in events if isinstance(p.event.payload, DocumentTypeRestored)}
+    )
+    if undone:
+        found += await _find(db, DocumentView, {"deleted_by": {"$in": undone}}, session)
+    return found
 
 
 @timed("mongo", "load_state")
@@ -114,6 +156,7 @@ async def load_state(
     """
     people = keys if keys is not None else {}
     documents = await _find(db, DocumentView, {"_id": {"$in": _document_ids(events)}}, session)
+    documents = list({d.id: d for d in documents + await _type_documents(db, events, session)}.values())
     copies = sorted(set(_wanted_copies(events, documents, people)) | more_copies_keys)
     neighbours = [
         document

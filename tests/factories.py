@@ -12,9 +12,13 @@ from contracts.events import (
     DocumentAdded,
     DocumentAddedV2,
     DocumentDeleted,
+    DocumentMoved,
     DocumentRenamed,
     DocumentRenamedV2,
     DocumentRestored,
+    DocumentTypeDeleted,
+    DocumentTypeRenamed,
+    DocumentTypeRestored,
     EventEnvelope,
     StoredFile,
     UserStarted,
@@ -171,6 +175,51 @@ def sealed_renamed(keys: PersonKeys, document_id: uuid.UUID, name: str, step: in
     return new_event(
         DocumentRenamedV2(document_id=document_id, name=keys.seal("name", name)),
         owner_id=keys.owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
+
+
+def _keyed_type(keys: PersonKeys, type_title: str) -> str:
+    return keys.keyed(TYPE, type_slug(type_title))
+
+
+def moved(keys: PersonKeys, document_id: uuid.UUID, type_title: str, step: int = 0) -> EventEnvelope:
+    """A document.moved to the type of ``type_title`` (created by the move when new)."""
+    return new_event(
+        DocumentMoved(
+            document_id=document_id,
+            type_slug=_keyed_type(keys, type_title),
+            type_title=keys.seal("type_title", type_title),
+        ),
+        owner_id=keys.owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
+
+
+def type_renamed(keys: PersonKeys, type_title: str, new_title: str, step: int = 0) -> EventEnvelope:
+    return new_event(
+        DocumentTypeRenamed(type_slug=_keyed_type(keys, type_title), type_title=keys.seal("type_title", new_title)),
+        owner_id=keys.owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
+
+
+def type_deleted(keys: PersonKeys, type_title: str, step: int = 0) -> EventEnvelope:
+    return new_event(
+        DocumentTypeDeleted(type_slug=_keyed_type(keys, type_title)),
+        owner_id=keys.owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
+
+
+def type_restored(owner_id: int, deletion: EventEnvelope, step: int = 0) -> EventEnvelope:
+    return new_event(
+        DocumentTypeRestored(deletion_event_id=deletion.event_id),
+        owner_id=owner_id,
         correlation_id="c",
         occurred_at=at(step),
     )

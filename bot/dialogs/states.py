@@ -14,6 +14,14 @@ class RenameDocument(StatesGroup):
     entering_name = State()
 
 
+class MoveDocument(StatesGroup):
+    entering_type = State()
+
+
+class RenameType(StatesGroup):
+    entering_title = State()
+
+
 class SearchDocuments(StatesGroup):
     entering_query = State()
 

@@ -67,7 +67,7 @@ async def show_page(
         text = tr("browse.type_page", title=found.title, page=ref.page, pages=found.pages)
     else:
         text = tr("browse.type_single", title=found.title)
-    await show(target, text, keyboards.document_page(tr, found.documents, ref.prev, next_page, origin))
+    await show(target, text, keyboards.document_page(tr, found.documents, ref.prev, next_page, origin, ref.slug))
 
 
 def router() -> Router:

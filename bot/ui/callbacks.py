@@ -48,6 +48,8 @@ class DocAction(str, Enum):
     undo = "u"
     link = "l"
     back = "b"
+    move = "v"  # choose where the document goes
+    move_new = "w"  # ... into a new type, whose name is typed
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -141,3 +143,29 @@ class LangCb(CallbackData, prefix="l"):
 
 class RetrySaveCb(CallbackData, prefix="r"):
     """Try the last step of the add dialog again (the file and answers are kept in the dialog state)."""
+
+
+class MoveCb(CallbackData, prefix="v"):
+    """Move a document into an existing type; ``token`` names the type in the navigation store."""
+
+    doc: DocRef
+    token: NavToken
+
+
+class TypeAction(str, Enum):
+    rename = "r"
+    delete = "d"
+    confirm_delete = "y"
+
+
+class TypeActionCb(CallbackData, prefix="k"):
+    """An action on a type from its page (the slug as the type list gives it; re-read before acting)."""
+
+    action: TypeAction
+    slug: Slug
+
+
+class TypeUndoCb(CallbackData, prefix="z"):
+    """Undo a type deletion: ``event`` is the deletion's event id as 32 hex digits."""
+
+    event: DocRef

@@ -14,11 +14,17 @@ from bot.ui.callbacks import (
     LangCb,
     MenuAction,
     MenuCb,
+    MoveCb,
     Origin,
     PickTypeCb,
     RetrySaveCb,
     SearchCb,
     SuggestedNameCb,
+    TypeAction,
+    TypeActionCb,
+    TypeCb,
+    TypeUndoCb,
+    fits,
 )
 from bot.ui.i18n import LANGUAGES, Language, Texts
 from bot.ui.presentation import doc_ref
@@ -101,16 +107,69 @@ def _paging(tr: Texts, prev_page: str | None, next_page: str | None) -> list[Inl
 
 
 def document_page(
-    tr: Texts, documents: Sequence[DocumentSummary], prev_page: str | None, next_page: str | None, origin: Origin
+    tr: Texts,
+    documents: Sequence[DocumentSummary],
+    prev_page: str | None,
+    next_page: str | None,
+    origin: Origin,
+    slug: str | None = None,
 ) -> InlineKeyboardMarkup:
-    """Documents as buttons (their cards' Back returns to ``origin``, this page), then paging;
-    ``prev_page``/``next_page`` are packed callback data."""
+    """Documents as buttons (their cards' Back returns to ``origin``, this page), then paging, then the type's own
+    actions (``slug``: rename, delete); ``prev_page``/``next_page`` are packed callback data."""
     back = origin.pack()
     rows = [[_doc_button(d.name, DocAction.open, d.document_id, back)] for d in documents]
     rows.append(_paging(tr, prev_page, next_page))
+    rows.append(_type_actions(tr, slug))
     rows.append(
         [_menu_button(tr, MenuAction.browse, "browse.to_types"), _menu_button(tr, MenuAction.menu, "common.menu")]
     )
+    return _markup(rows)
+
+
+def _type_actions(tr: Texts, slug: str | None) -> list[InlineKeyboardButton]:
+    actions = [(TypeAction.rename, "type.rename"), (TypeAction.delete, "type.delete")]
+    buttons = [TypeActionCb(action=action, slug=slug) for action, _ in actions] if slug else []
+    return [_button(tr.plain(key), data) for (_, key), data in zip(actions, buttons) if fits(data)]
+
+
+def confirm_type_delete(tr: Texts, slug: str) -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            [
+                _button(tr.plain("delete.yes"), TypeActionCb(action=TypeAction.confirm_delete, slug=slug)),
+                _button(tr.plain("delete.no"), TypeCb(slug=slug)),
+            ]
+        ]
+    )
+
+
+def undo_type_delete(tr: Texts, event_hex: str) -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            [_button(tr.plain("delete.undo"), TypeUndoCb(event=event_hex))],
+            [_menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
+
+
+def open_type(tr: Texts, page: CallbackData | None) -> InlineKeyboardMarkup:
+    """The type's first page (when known), the types and the menu."""
+    first = [_button(tr.plain("type.open"), page)] if page is not None else []
+    return _markup(
+        [
+            first,
+            [_menu_button(tr, MenuAction.browse, "browse.to_types"), _menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
+
+
+def move_choice(
+    tr: Texts, document_id: str, types: Sequence[TypeSummary], tokens: Sequence[str], origin: str = ""
+) -> InlineKeyboardMarkup:
+    """The types a document can go to, a new one, and Back to its card."""
+    rows = [[_button(t.title, MoveCb(doc=doc_ref(document_id), token=token))] for t, token in zip(types, tokens)]
+    rows.append([_doc_button(tr.plain("move.new_type"), DocAction.move_new, document_id, origin)])
+    rows.append([_doc_button(tr.plain("card.back"), DocAction.open, document_id, origin)])
     return _markup(rows)
 
 
@@ -126,6 +185,7 @@ def document_card(
             actions,
             [
                 _doc_button(tr.plain("card.rename"), DocAction.rename, document_id, origin),
+                _doc_button(tr.plain("card.move"), DocAction.move, document_id, origin),
                 _doc_button(tr.plain("card.delete"), DocAction.delete, document_id, origin),
             ],
             [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],

@@ -13,8 +13,14 @@ from contracts.events import EventEnvelope
 from stream_processors.projections.documents import (
     apply_document_added,
     apply_document_deleted,
+    apply_document_moved,
     apply_document_renamed,
     apply_document_restored,
+)
+from stream_processors.projections.organising import (
+    apply_document_type_deleted,
+    apply_document_type_renamed,
+    apply_document_type_restored,
 )
 from stream_processors.projections.state import BatchState
 from stream_processors.projections.users import apply_user_language_changed, apply_user_started
@@ -28,6 +34,10 @@ HANDLERS: dict[str, Handler] = {
     "document.renamed": apply_document_renamed,
     "document.deleted": apply_document_deleted,
     "document.restored": apply_document_restored,
+    "document.moved": apply_document_moved,
+    "document_type.renamed": apply_document_type_renamed,
+    "document_type.deleted": apply_document_type_deleted,
+    "document_type.restored": apply_document_type_restored,
 }
 
 

@@ -25,13 +25,20 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from contracts.effects import Effect
-from contracts.events import DocumentAdded, DocumentAddedV2, DocumentRenamed, DocumentRenamedV2, EventEnvelope
+from contracts.events import (
+    DocumentAdded,
+    DocumentAddedV2,
+    DocumentMoved,
+    DocumentRenamed,
+    DocumentRenamedV2,
+    EventEnvelope,
+)
 from contracts.read_models import DocumentView, file_content_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.keyed import search_keys
 from stream_processors.projections.document_types import adjust_live_count, ensure_type, next_type_seq
 from stream_processors.projections.naming import id_family_names, name_candidates
-from stream_processors.projections.personal import read_added, read_renamed
+from stream_processors.projections.personal import read_added, read_renamed, read_title
 from stream_processors.projections.state import BatchState, content_slot, type_id
 
 
@@ -75,7 +82,7 @@ def _plain_name(state: BatchState, document: DocumentView) -> str:
     return state.keys_of(document.owner_id).open("name", document.name)
 
 
-def _touched(document: DocumentView, event: EventEnvelope, offset: int, **changes: object) -> DocumentView:
+def touched(document: DocumentView, event: EventEnvelope, offset: int, **changes: object) -> DocumentView:
     return _with(
         document, **changes, updated_at=event.occurred_at, last_event_id=str(event.event_id), last_offset=offset
     )
@@ -95,7 +102,9 @@ def _live_original(state: BatchState, document: DocumentView) -> str | None:
 
 
 def _made_live(state: BatchState, document: DocumentView, name: str, at: datetime) -> DocumentView:
-    live = _with(_named(state, document, name), status=DocumentStatus.live, duplicate_of=None, deleted_at=None)
+    live = _with(
+        _named(state, document, name), status=DocumentStatus.live, duplicate_of=None, deleted_at=None, deleted_by=None
+    )
     state.take_slots(live)
     adjust_live_count(state, live.owner_id, live.type_slug, +1, at)
     return live
@@ -162,7 +171,7 @@ def apply_document_renamed(state: BatchState, event: EventEnvelope, offset: int)
     state.take_slots(renamed)
     # Links to the document stop working when its name changes (a rename to the same name changes nothing).
     generation = document.link_generation + (renamed.name != document.name)
-    state.put_document(_touched(renamed, event, offset, link_generation=generation))
+    state.put_document(touched(renamed, event, offset, link_generation=generation))
     return Effect.renamed
 
 
@@ -176,16 +185,30 @@ def apply_document_deleted(state: BatchState, event: EventEnvelope, offset: int)
         state.free_slots(document)
         adjust_live_count(state, document.owner_id, document.type_slug, -1, event.occurred_at)
     state.put_document(
-        _touched(
+        touched(
             document,
             event,
             offset,
             status=DocumentStatus.deleted,
             deleted_at=event.occurred_at,
+            deleted_by=None,
             link_generation=document.link_generation + 1,
         )
     )
     return Effect.deleted
+
+
+def deleted_with_type(document: DocumentView, event: EventEnvelope, offset: int) -> DocumentView:
+    """A live document as a type deletion leaves it: deleted, marked with the deletion, its links stopped."""
+    return touched(
+        document,
+        event,
+        offset,
+        status=DocumentStatus.deleted,
+        deleted_at=event.occurred_at,
+        deleted_by=str(event.event_id),
+        link_generation=document.link_generation + 1,
+    )
 
 
 def apply_document_restored(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
@@ -194,10 +217,21 @@ def apply_document_restored(state: BatchState, event: EventEnvelope, offset: int
         return Effect.ignored_unknown
     if document.status != DocumentStatus.deleted:
         return Effect.ignored_not_deleted
+    return restore(state, document, event, offset)
+
+
+def restore(state: BatchState, document: DocumentView, event: EventEnvelope, offset: int) -> Effect:
+    """A deleted document live again (under its name or a copy name), a duplicate, or left deleted (no free name)."""
     original = _live_original(state, document)
     if original is not None:
-        duplicate = _touched(
-            document, event, offset, status=DocumentStatus.duplicate, duplicate_of=original, deleted_at=None
+        duplicate = touched(
+            document,
+            event,
+            offset,
+            status=DocumentStatus.duplicate,
+            duplicate_of=original,
+            deleted_at=None,
+            deleted_by=None,
         )
         state.put_document(duplicate)
         return Effect.restored_duplicate
@@ -205,5 +239,38 @@ def apply_document_restored(state: BatchState, event: EventEnvelope, offset: int
     name = free_name(state, document, name_candidates(old_name, document.id, state.rules))
     if name is None:
         return Effect.restore_conflict
-    state.put_document(_touched(_made_live(state, document, name, event.occurred_at), event, offset))
+    state.put_document(touched(_made_live(state, document, name, event.occurred_at), event, offset))
     return Effect.restored if name == old_name else Effect.restored_renamed
+
+
+def apply_document_moved(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
+    """A live document to another type (created with the event's title when new), under its name or the first free
+    copy name there; with no free name it stays where it is (``move_conflict``). The old type's count goes down."""
+    payload = event.payload
+    assert isinstance(payload, DocumentMoved)
+    document = _owned_document(state, event, str(payload.document_id))
+    if document is None:
+        return Effect.ignored_unknown
+    if document.status != DocumentStatus.live:
+        return Effect.ignored_not_live
+    if payload.type_slug == document.type_slug:
+        return Effect.ignored_same_type
+    person = state.keys_of(event.owner_id)
+    title = read_title(payload.type_title, person)
+    if title is None:
+        return Effect.ignored_forgotten
+    there = _with(document, type_slug=payload.type_slug)
+    old_name = _plain_name(state, document)
+    name = free_name(state, there, name_candidates(old_name, document.id, state.rules))
+    if name is None:
+        return Effect.move_conflict
+    at = event.occurred_at
+    ensure_type(state, event.owner_id, payload.type_slug, person.seal("type_title", title), at)
+    state.free_slots(document)
+    adjust_live_count(state, document.owner_id, document.type_slug, -1, at)
+    kind = state.types[type_id(event.owner_id, payload.type_slug)]
+    placed = _with(there, type_title=kind.title, type_seq=next_type_seq(state, kind.owner_id, kind.slug, at))
+    live = _made_live(state, placed, name, at)
+    generation = document.link_generation + (name != old_name)
+    state.put_document(touched(live, event, offset, link_generation=generation))
+    return Effect.moved if name == old_name else Effect.moved_renamed

@@ -57,6 +57,11 @@ def read_renamed(payload: RenamedPayload, keys: PersonKeys) -> str | None:
     return _opened_name(keys, "name", payload.name, MAX_NAME_LENGTH)
 
 
+def read_title(sealed: str, keys: PersonKeys) -> str | None:
+    """A sealed type title in the clear (a move's, a type rename's), or None when sealed under a forgotten key."""
+    return _opened_name(keys, "type_title", sealed, MAX_TYPE_TITLE_LENGTH)
+
+
 def read_added(payload: AddedPayload, keys: PersonKeys) -> AddedTexts | None:
     """What the add says in the clear, or None when a value was sealed under a forgotten key."""
     if _is_plain(payload):

@@ -30,8 +30,12 @@ from contracts.effects import Effect
 from contracts.events import (
     DocumentAddedV2,
     DocumentDeleted,
+    DocumentMoved,
     DocumentRenamedV2,
     DocumentRestored,
+    DocumentTypeDeleted,
+    DocumentTypeRenamed,
+    DocumentTypeRestored,
     EventEnvelope,
 )
 from contracts.text import InvalidFileName, clean_file_name, name_key, type_slug
@@ -95,6 +99,7 @@ class FakeApi:
     uploads: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
     effects: dict[str, str] = field(default_factory=dict)  # event id -> what applying it did
     quota: StorageUsage | None = None  # uploads are refused as over this quota when set
+    deleted_with: dict[str, list[str]] = field(default_factory=dict)  # type deletion event id -> documents
 
     def _check(self, after_event: str | None = None) -> None:
         if self.down:
@@ -203,6 +208,9 @@ class FakeApi:
     def apply(self, event: EventEnvelope) -> None:
         """What the processors would make of an event (enough for the bot's flows)."""
         payload = event.payload
+        if isinstance(payload, ORGANISING):
+            self.effects[str(event.event_id)] = organised(self, event)
+            return
         self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
         if isinstance(payload, DocumentAddedV2):
             self.docs[str(payload.document_id)] = _opened(event.owner_id, payload)
@@ -281,3 +289,55 @@ class FakePublisher:
 
     def payloads(self) -> list[object]:
         return [event.payload for event in self.events]
+
+
+ORGANISING = (DocumentMoved, DocumentTypeRenamed, DocumentTypeDeleted, DocumentTypeRestored)
+
+
+def organised(api: FakeApi, event: EventEnvelope) -> str:
+    """Issue 12's events as the projection applies them, on the fake's plain slugs (simplified: one copy name)."""
+    payload = event.payload
+    if isinstance(payload, DocumentTypeRestored):
+        ids = api.deleted_with.pop(str(payload.deletion_event_id), [])
+        for document_id in ids:
+            api.docs[document_id].status = "live"
+        return Effect.type_restored if ids else Effect.ignored_nothing_to_restore
+    if isinstance(payload, DocumentMoved):
+        return _moved(api, event.owner_id, payload)
+    assert isinstance(payload, (DocumentTypeRenamed, DocumentTypeDeleted))
+    return _type_changed(api, event, payload)
+
+
+def _moved(api: FakeApi, owner: int, payload: DocumentMoved) -> str:
+    doc = api.docs.get(str(payload.document_id))
+    if doc is None or doc.owner_id != owner or doc.status != "live":
+        return Effect.ignored_unknown
+    title = TEST_PEOPLE[owner].open("type_title", payload.type_title)
+    slug = type_slug(title)
+    if slug == doc.type_slug:
+        return Effect.ignored_same_type
+    there = [d for d in api.docs.values() if d.owner_id == owner and d.type_slug == slug]
+    taken = any(d.status == "live" and name_key(d.name) == name_key(doc.name) for d in there)
+    doc.type_slug, doc.type_title = slug, there[0].type_title if there else title
+    doc.name = f"{doc.name} (2)" if taken else doc.name
+    return Effect.moved_renamed if taken else Effect.moved
+
+
+def _type_changed(api: FakeApi, event: EventEnvelope, payload: DocumentTypeRenamed | DocumentTypeDeleted) -> str:
+    keys = TEST_PEOPLE[event.owner_id]
+    mine = [d for d in api.docs.values() if d.owner_id == event.owner_id]
+    plain = {keys.keyed(TYPE, d.type_slug): d.type_slug for d in mine}.get(payload.type_slug)
+    if plain is None:
+        return Effect.ignored_unknown_type
+    of_type = [d for d in mine if d.type_slug == plain]
+    if isinstance(payload, DocumentTypeDeleted):
+        api.deleted_with[str(event.event_id)] = [d.document_id for d in of_type if d.status == "live"]
+        for doc in of_type:
+            doc.status = "deleted"
+        return Effect.type_deleted
+    title = keys.open("type_title", payload.type_title)
+    if any(d.type_slug == type_slug(title) != plain and d.status == "live" for d in mine):
+        return Effect.type_rename_conflict
+    for doc in of_type:
+        doc.type_slug, doc.type_title = type_slug(title), title
+    return Effect.type_renamed

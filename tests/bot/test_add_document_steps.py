@@ -73,6 +73,7 @@ class Fixture:
             recorder=MagicMock(),
             saver=self.saver,
             renamer=MagicMock(),
+            organiser=MagicMock(),
             library=self.library,
             shelves=MagicMock(),
             people=MagicMock(),

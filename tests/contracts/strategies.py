@@ -14,8 +14,12 @@ from contracts.events import (
     MAX_OWNER_ID,
     DocumentAdded,
     DocumentDeleted,
+    DocumentMoved,
     DocumentRenamed,
     DocumentRestored,
+    DocumentTypeDeleted,
+    DocumentTypeRenamed,
+    DocumentTypeRestored,
     EventEnvelope,
     EventPayload,
     StoredFile,
@@ -79,6 +83,11 @@ def stored_files(contents: st.SearchStrategy[bytes] = st.binary(max_size=32)) ->
     )
 
 
+_keyed_slugs = st.from_regex(r"\A[0-9a-f]{32}\Z")
+# Sealed-looking values under a key id nobody has: they decode, and apply as a forgotten person's text would.
+_sealed_values = st.from_regex(r"\As1\.0{16}\.[A-Za-z0-9_-]{1,40}\Z")
+
+
 def event_payloads(
     document_ids: st.SearchStrategy[uuid.UUID] = st.uuids(),
     names: st.SearchStrategy[str] = display_names(),
@@ -100,6 +109,10 @@ def event_payloads(
         st.builds(DocumentRenamed, document_id=document_ids, name=names),
         st.builds(DocumentDeleted, document_id=document_ids),
         st.builds(DocumentRestored, document_id=document_ids),
+        st.builds(DocumentMoved, document_id=document_ids, type_slug=_keyed_slugs, type_title=_sealed_values),
+        st.builds(DocumentTypeRenamed, type_slug=_keyed_slugs, type_title=_sealed_values),
+        st.builds(DocumentTypeDeleted, type_slug=_keyed_slugs),
+        st.builds(DocumentTypeRestored, deletion_event_id=st.uuids()),
     )
 
 

@@ -19,8 +19,12 @@ from contracts.events import (
     MIN_OCCURRED_AT,
     PAYLOAD_MODELS,
     DocumentDeleted,
+    DocumentMoved,
     DocumentRenamed,
     DocumentRestored,
+    DocumentTypeDeleted,
+    DocumentTypeRenamed,
+    DocumentTypeRestored,
     EventEnvelope,
     EventPayload,
     UserLanguageChanged,
@@ -209,3 +213,34 @@ def _bounds_length(rule: object) -> bool:
     pattern = getattr(rule, "pattern", None)
     fixed = isinstance(pattern, str) and re.fullmatch(r"\^[^*+?{]*\{\d+\}\$", pattern) is not None
     return bool(getattr(rule, "max_length", None)) or fixed
+
+
+_SEALED = "s1.5a3c9e7b1d2f4a60.wKoz-6mgbSjx5GqnQjwAM7PgWPHjvwYdSk-1ZSLNTkub3Aw0Grm2hy-Q35XINcyKElCkAQ"
+_KEYED = "8f14e45fceea167a5a36dedd4bea2543"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"type_slug": "passport", "type_title": _SEALED},  # a plain slug: v2 types are keyed
+        {"type_slug": _KEYED, "type_title": "Passport"},  # a plain title
+        {"type_slug": _KEYED, "type_title": "s1." + "0" * 16 + "." + "A" * 2000},  # beyond any sealed title
+        {"type_slug": _KEYED.upper(), "type_title": _SEALED},
+    ],
+)
+def test_document_moved_and_type_renamed_reject_payload_when_slug_not_keyed_or_title_not_sealed(
+    fields: dict[str, str],
+) -> None:
+    with pytest.raises(ValidationError):
+        DocumentMoved(document_id=uuid.uuid4(), **fields)
+    with pytest.raises(ValidationError):
+        DocumentTypeRenamed(**fields)
+
+
+def test_document_type_restored_rejects_payload_when_deletion_id_missing_or_not_a_uuid() -> None:
+    with pytest.raises(ValidationError):
+        DocumentTypeRestored.model_validate({})
+    with pytest.raises(ValidationError):
+        DocumentTypeRestored.model_validate({"deletion_event_id": "yesterday"})
+    with pytest.raises(ValidationError):
+        DocumentTypeDeleted.model_validate({"type_slug": _KEYED, "extra": 1})

@@ -17,7 +17,7 @@ from service_kit.keyed import name_keys
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import MAX_COPY_NUMBER, NameRules
 from stream_processors.projections.state import BatchState, type_id
-from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
+from tests.factories import added, at, deleted, document_id_of, moved, renamed, restored, started
 from tests.keyrings import TEST_PEOPLE
 from tests.stream_processors.projection_support import (
     apply_all,
@@ -716,3 +716,92 @@ def test_batch_state_names_no_unloaded_keys_when_it_holds_every_document() -> No
     state, _ = apply_all([added(OWNER, "Паспорт", step=step) for step in range(4)], _few_copies())
 
     assert state.unloaded_copies_keys() == set()
+
+
+# document.moved (issue 12)
+KEYS = TEST_PEOPLE[OWNER]
+
+
+def test_apply_event_moves_document_into_new_type_when_moved_to_an_unknown_title() -> None:
+    add = added(OWNER, "Полис", "Passport", step=1)
+    move = moved(KEYS, document_id_of(add), "Страховки", step=2)
+
+    state, effects = apply_all([add, move], first_offset=10)
+
+    doc = document(state, add)
+    assert effects == ["created", "moved"]
+    assert (doc.type_slug, opened(doc, "type_title"), opened(doc), doc.type_seq) == (
+        type_key_of(OWNER, "Страховки"),
+        "Страховки",
+        "Полис",
+        1,
+    )
+    assert doc.page_key == f"{OWNER}|{doc.type_slug}|000000000001"
+    assert (live_count(state, OWNER, "Passport"), live_count(state, OWNER, "Страховки")) == (0, 1)
+    assert (doc.last_event_id, doc.last_offset, doc.updated_at, doc.link_generation) == (
+        str(move.event_id),
+        11,
+        at(2),
+        0,
+    )
+
+
+def test_apply_event_gives_copy_name_when_moved_into_a_type_holding_that_name() -> None:
+    there = added(OWNER, "Полис", "Страховки", step=1)
+    here = added(OWNER, "Полис", "Passport", step=2)
+
+    state, effects = apply_all([there, here, moved(KEYS, document_id_of(here), "Страховки", step=3)])
+
+    assert effects == ["created", "created", "moved_renamed"]
+    assert (name_of(state, here), document(state, here).link_generation) == ("Полис (2)", 1)
+    assert state.types[type_id(OWNER, type_key_of(OWNER, "Страховки"))].added_count == 2
+    assert live_count(state, OWNER, "Страховки") == 2
+
+
+def test_apply_event_keeps_document_in_place_when_no_name_is_free_in_the_new_type() -> None:
+    rules = NameRules(max_copy_number=1)
+    here = added(OWNER, "Полис", "Passport", step=1)
+    there = [added(OWNER, "Полис", "Страховки", step=2)]
+    there.append(renamed(OWNER, document_id_of(there[0]), "Полис", step=3))
+    blocker = added(OWNER, f"Полис ({document_id_of(here).hex})", "Страховки", step=4)
+    state = BatchState(rules=rules, keys=TEST_PEOPLE)
+
+    state, effects = apply_all([here, *there, blocker, moved(KEYS, document_id_of(here), "Страховки", 5)], state)
+
+    assert effects[-1] == "move_conflict"
+    assert document(state, here).type_slug == type_key_of(OWNER, "Passport")
+    assert (live_count(state, OWNER, "Passport"), live_count(state, OWNER, "Страховки")) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("prelude", "expected"),
+    [
+        (lambda add: [], "ignored_same_type"),
+        (lambda add: [deleted(OWNER, document_id_of(add), step=2)], "ignored_not_live"),
+    ],
+)
+def test_apply_event_changes_nothing_when_moved_to_its_own_type_or_not_live(
+    prelude: Callable[[EventEnvelope], list[EventEnvelope]], expected: str
+) -> None:
+    add = added(OWNER, "Полис", "Passport", step=1)
+    state, _ = apply_all([add, *prelude(add)])
+    before = snapshot(state)
+
+    effect = apply_event(
+        state, moved(KEYS, document_id_of(add), "Passport" if not expected.endswith("live") else "X"), 9
+    )
+
+    assert (effect, snapshot(state)) == (expected, before)
+
+
+def test_apply_event_ignores_move_when_document_is_someone_elses_or_unknown() -> None:
+    add = added(OWNER, "Полис", "Passport", step=1)
+    state, _ = apply_all([add])
+    before = snapshot(state)
+
+    effects = [
+        apply_event(state, moved(TEST_PEOPLE[STRANGER], document_id_of(add), "Страховки"), 5),
+        apply_event(state, moved(KEYS, uuid.uuid4(), "Страховки"), 6),
+    ]
+
+    assert (effects, snapshot(state)) == (["ignored_unknown", "ignored_unknown"], before)

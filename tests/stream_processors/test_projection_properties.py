@@ -10,16 +10,31 @@ from hypothesis import strategies as st
 
 from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, new_event
-from contracts.text import MAX_NAME_LENGTH, clean_display_name
+from contracts.text import MAX_NAME_LENGTH, clean_display_name, type_slug
+from service_kit.keyed import type_key
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
-from tests.factories import added, at, deleted, document_id_of, renamed, restored, started
+from tests.factories import (
+    added,
+    at,
+    deleted,
+    document_id_of,
+    moved,
+    renamed,
+    restored,
+    started,
+    type_deleted,
+    type_renamed,
+    type_restored,
+)
 from tests.keyrings import TEST_PEOPLE
 from tests.stream_processors.projection_support import apply_all, keyed_forms, opened, snapshot
 
 OWNERS = (412845671, 777)
 TYPES = ("Passport", "Визы")
+# Titles moves and type renames may name: the types above, one of the same slug as "Визы", and a new one.
+TITLES = (*TYPES, "визы", "Страховки")
 NAMES = ("Паспорт", "паспорт", "Паспорт (2)", "Ёлка", "Елка (2)", "Виза")
 CONTENTS = ("a", "b", "c")
 
@@ -30,6 +45,10 @@ _ops = st.lists(
         st.tuples(st.just("rename"), _index, _index, st.booleans()),
         st.tuples(st.sampled_from(["delete", "restore"]), _index, st.booleans()),
         st.tuples(st.sampled_from(["start", "language"]), _index, st.sampled_from(["en", "ru"])),
+        st.tuples(st.just("move"), _index, _index, st.booleans()),
+        st.tuples(st.just("type_rename"), _index, _index, _index),
+        st.tuples(st.just("type_delete"), _index, _index),
+        st.tuples(st.just("type_restore"), _index, st.booleans()),
     ),
     max_size=30,
 )
@@ -42,14 +61,32 @@ def _document_event(op: tuple[Any, ...], adds: list[EventEnvelope], step: int) -
     owner = OWNERS[1] if op[-1] and add.owner_id == OWNERS[0] else add.owner_id
     if op[0] == "rename":
         return renamed(owner, document_id_of(add), NAMES[op[2] % len(NAMES)], step=step)
+    if op[0] == "move":
+        return moved(TEST_PEOPLE[owner], document_id_of(add), TITLES[op[2] % len(TITLES)], step=step)
     maker = deleted if op[0] == "delete" else restored
     return maker(owner, document_id_of(add), step=step)
+
+
+def _type_event(op: tuple[Any, ...], deletions: list[EventEnvelope], step: int) -> EventEnvelope | None:
+    """A type renamed or deleted (any title, maybe unknown), or an earlier deletion undone (maybe by a stranger)."""
+    if op[0] == "type_restore":
+        if not deletions:
+            return None
+        deletion = deletions[op[1] % len(deletions)]
+        owner = OWNERS[1] if op[2] and deletion.owner_id == OWNERS[0] else deletion.owner_id
+        return type_restored(owner, deletion, step)
+    keys = TEST_PEOPLE[OWNERS[op[1] % 2]]
+    if op[0] == "type_rename":
+        return type_renamed(keys, TITLES[op[2] % len(TITLES)], TITLES[op[3] % len(TITLES)], step)
+    deletions.append(type_deleted(keys, TITLES[op[2] % len(TITLES)], step))
+    return deletions[-1]
 
 
 def build_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
     """Events of a history; renames, deletes and restores address earlier documents (maybe as a stranger)."""
     events: list[EventEnvelope] = []
     adds: list[EventEnvelope] = []
+    deletions: list[EventEnvelope] = []
     for step, op in enumerate(ops):
         event: EventEnvelope | None
         if op[0] == "add":
@@ -57,6 +94,8 @@ def build_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
             adds.append(event)
         elif op[0] == "start":
             event = started(OWNERS[op[1] % 2], op[2], step)
+        elif op[0] in ("type_rename", "type_delete", "type_restore"):
+            event = _type_event(op, deletions, step)
         elif op[0] == "language":
             event = new_event(
                 UserLanguageChanged(language=op[2]),
@@ -71,6 +110,10 @@ def build_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
     return events
 
 
+def opened_type_title(kind: Any) -> str:
+    return TEST_PEOPLE[kind.owner_id].open("type_title", kind.title)
+
+
 def assert_consistent(state: BatchState) -> None:
     documents = list(state.documents.values())
     live = [doc for doc in documents if doc.status == "live"]
@@ -81,7 +124,11 @@ def assert_consistent(state: BatchState) -> None:
     assert {key: kind.live_count for key, kind in state.types.items()} == {
         key: live_per_type[key] for key in state.types
     }
+    for kind in state.types.values():  # a type's slug is its title's, also after renames
+        assert kind.slug == type_key(TEST_PEOPLE[kind.owner_id], type_slug(opened_type_title(kind)))
     for doc in documents:
+        assert doc.type_title == state.types[f"{doc.owner_id}:{doc.type_slug}"].title
+        assert doc.deleted_by is None or doc.status == "deleted"
         assert (doc.name_key, doc.name_base_key, doc.search_prefixes) == keyed_forms(doc.owner_id, opened(doc))
         assert (doc.page_key is not None) == (doc.status == "live")
         assert (doc.deleted_at is not None) == (doc.status == "deleted")

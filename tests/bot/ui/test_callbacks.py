@@ -45,6 +45,11 @@ VALID: dict[type[CallbackData], st.SearchStrategy[CallbackData]] = {
     cb.SearchCb: st.builds(cb.SearchCb, token=SEARCH_TOKENS, page=PAGES),
     cb.LangCb: st.builds(cb.LangCb, code=st.sampled_from(LANGUAGES)),
     cb.RetrySaveCb: st.just(cb.RetrySaveCb()),
+    cb.MoveCb: st.builds(cb.MoveCb, doc=DOC_REFS, token=TOKENS),
+    cb.TypeActionCb: st.builds(
+        cb.TypeActionCb, action=st.sampled_from(cb.TypeAction), slug=st.text(max_size=80).map(type_slug)
+    ),
+    cb.TypeUndoCb: st.builds(cb.TypeUndoCb, event=DOC_REFS),
 }
 FACTORY_IDS = [factory.__name__ for factory in VALID]
 SEPARATED_PREFIXES = [f"{factory.__prefix__}{factory.__separator__}" for factory in VALID]
@@ -152,6 +157,16 @@ FORGED: dict[type[CallbackData], list[str]] = {
     ],  # the last: no such search stored
     cb.LangCb: ["l", "l:", "l:xx", "l:EN", "l:en:x"],
     cb.RetrySaveCb: ["r:", "r:x"],
+    cb.MoveCb: [
+        "v",
+        "v:",
+        f"v:{'a' * 31}:{'a' * 12}",
+        f"v:{'a' * 32}:short",
+        f"v:{'a' * 32}",
+        f"v:{'a' * 32}:{'a' * 12}",
+    ],
+    cb.TypeActionCb: ["k", "k:r", "k:x:passport", "k:r:", "k:d:pass port", "k:y:a:b", "k:r:a/b"],
+    cb.TypeUndoCb: ["z", "z:", f"z:{'A' * 32}", f"z:{'a' * 33}", f"z:{'a' * 32}:x", "z:../../etc"],
 }
 
 

@@ -31,6 +31,11 @@ BUTTON_KEYS = frozenset(
         "common.retry",
         "add.use_suggestion",
         "browse.type_button",
+        "card.move",
+        "move.new_type",
+        "type.rename",
+        "type.delete",
+        "type.open",
         "browse.prev",
         "browse.next",
         "browse.to_types",
@@ -52,6 +57,7 @@ ALERT_KEYS = frozenset(
     {
         "stale.button",
         "card.gone",
+        "type.gone",
         "private.button",
         "budget.spent",
         "error.api_down",
@@ -86,6 +92,8 @@ TYPED_KEYS = frozenset(
     {
         "add.ask_type",
         "add.ask_type_first",
+        "move.ask_title",
+        "type.rename_ask",
         "add.ask_name",
         "add.name_taken",
         "name.empty",
