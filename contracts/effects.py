@@ -31,5 +31,8 @@ class Effect(StrEnum):
     ignored_not_deleted = "ignored_not_deleted"
     # any document event
     ignored_unknown = "ignored_unknown"  # no such document of this owner
-    # document.added and document.renamed
-    ignored_forgotten = "ignored_forgotten"  # sealed under a key the person no longer has ("forget me")
+    # document.added and document.renamed: sealed under a key the person no longer has ("forget me"); any event
+    # of a person at an offset before their last user.forgotten (a replay of a forgotten life applies nothing)
+    ignored_forgotten = "ignored_forgotten"
+    # user.forgotten
+    forgotten = "forgotten"  # read models deleted, the erasure of files and key queued

@@ -35,6 +35,7 @@ EventType = Literal[
     "document.renamed",
     "document.deleted",
     "document.restored",
+    "user.forgotten",
 ]
 
 MAX_CORRELATION_ID_LENGTH = 64
@@ -109,6 +110,14 @@ class UserStarted(Payload):
 class UserLanguageChanged(Payload):
     event_type: ClassVar[EventType] = "user.language_changed"
     language: Language
+
+
+class UserForgotten(Payload):
+    """"Forget me": the person confirmed (by typing a word) that everything they stored is to be erased. No
+    personal field: the projections delete their read models and queue the erasure of their files and key
+    (docs/adr/0014-forget-me-and-trash-retention.md)."""
+
+    event_type: ClassVar[EventType] = "user.forgotten"
 
 
 class StoredFile(BaseModel):
@@ -250,6 +259,7 @@ EventPayload = (
     | DocumentRenamedV2
     | DocumentDeleted
     | DocumentRestored
+    | UserForgotten
 )
 
 # Every released (event type, schema version) and its model.
@@ -264,6 +274,7 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentRenamedV2,
         DocumentDeleted,
         DocumentRestored,
+        UserForgotten,
     )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).

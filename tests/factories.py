@@ -18,6 +18,7 @@ from contracts.events import (
     EventEnvelope,
     StoredFile,
     UserStarted,
+    UserForgotten,
     new_event,
 )
 from contracts.text import type_slug
@@ -90,6 +91,10 @@ def started(owner_id: int, language: str = "en", step: int = 0) -> EventEnvelope
         correlation_id="c",
         occurred_at=at(step),
     )
+
+
+def forgotten(owner_id: int, step: int = 0) -> EventEnvelope:
+    return new_event(UserForgotten(), owner_id=owner_id, correlation_id="c", occurred_at=at(step))
 
 
 def document_id_of(event: EventEnvelope) -> uuid.UUID:
