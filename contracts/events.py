@@ -113,7 +113,7 @@ class UserLanguageChanged(Payload):
 
 
 class UserForgotten(Payload):
-    """"Forget me": the person confirmed (by typing a word) that everything they stored is to be erased. No
+    """ "Forget me": the person confirmed (by typing a word) that everything they stored is to be erased. No
     personal field: the projections delete their read models and queue the erasure of their files and key
     (docs/adr/0014-forget-me-and-trash-retention.md)."""
 

@@ -154,23 +154,23 @@ class ProcessorCheckpoint(Document):
         use_revision = False
 
 
-class ErasureJob(Document):
+ERASURES_COLLECTION = "erasures"
+
+
+class ErasureJob(BaseModel):
     """The erasure outbox: what the API's erasure worker (the only holder of S3 credentials) is to delete, written by
     the processors in the transaction of the event that asks for it. ``kind`` "forget": every object under
     ``owners/<owner_id>/`` stored by ``stored_by`` (a person who came back keeps their new uploads), then the data key
     if it was created by then; done when ``<db>_keys.erasure_receipts`` holds the job's id (service_kit.forgetting)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    id: str = Field(alias="_id")  # type: ignore[assignment]  # the event id asking for it
+    id: str = Field(alias="_id")  # the event id asking for it
     kind: str
     owner_id: int
     offset: int
     stored_by: datetime
-
-    class Settings:
-        name = "erasures"
-        use_revision = False
+    object_keys: list[str] = Field(default_factory=list)
 
 
 class ActiveReadModel(BaseModel):
@@ -185,7 +185,6 @@ READ_MODELS: list[type[Document]] = [
     UserView,
     AppliedEvent,
     ProcessorCheckpoint,
-    ErasureJob,
 ]
 
 

@@ -24,8 +24,8 @@ from bson import Binary
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from service_kit.forgetting import ForgetRecords
 from service_kit.crypto import MasterKeyring, PersonKeys, WrappedKey, new_data_key, new_key_id
+from service_kit.forgetting import ForgetRecords
 from service_kit.metrics import timed
 from service_kit.settings import MongoSettings
 

@@ -11,8 +11,10 @@ from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.effects import Effect
 from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope
 from contracts.read_models import (
+    ERASURES_COLLECTION,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
@@ -21,7 +23,6 @@ from contracts.read_models import (
     UserView,
     file_content_key,
 )
-from contracts.effects import Effect
 from contracts.vocabulary import DocumentStatus
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import name_keys, type_key
@@ -194,13 +195,22 @@ async def write_batch(
 async def _erase_owner(db: Database, forget: Forget, session: AsyncClientSession) -> None:
     """Delete the person's read models as stored and queue the erasure of their files and key (one job per forget)."""
     owner = forget.owner_id
+    cursor = _collection(db, DocumentView).find({"owner_id": owner}, {"file.object_key": 1}, session=session)
+    objects = sorted({raw["file"]["object_key"] async for raw in cursor})
     for model in (DocumentView, DocumentTypeView):
         await _collection(db, model).delete_many({"owner_id": owner}, session=session)
     await _collection(db, UserView).delete_many({"_id": owner}, session=session)
     job = ErasureJob(
-        _id=forget.event_id, kind="forget", owner_id=owner, offset=forget.offset, stored_by=forget.occurred_at
+        id=forget.event_id,
+        kind="forget",
+        owner_id=owner,
+        offset=forget.offset,
+        stored_by=forget.occurred_at,
+        object_keys=objects,
     )
-    await _replace_all(db, ErasureJob, [job.model_dump(by_alias=True)], session)
+    await db[ERASURES_COLLECTION].replace_one(
+        {"_id": job.id}, job.model_dump(by_alias=True), upsert=True, session=session
+    )
 
 
 def _forgotten_ledger(forget: Forget) -> UpdateMany:

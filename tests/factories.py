@@ -17,8 +17,8 @@ from contracts.events import (
     DocumentRestored,
     EventEnvelope,
     StoredFile,
-    UserStarted,
     UserForgotten,
+    UserStarted,
     new_event,
 )
 from contracts.text import type_slug
