@@ -47,6 +47,10 @@ class ForgetRecords:
         cursor = self._markers.find({"_id": {"$in": wanted}})
         return {int(raw["_id"]): int(raw["through_offset"]) async for raw in cursor}
 
+    async def all(self) -> dict[int, int]:
+        """Every forget marker (for redacting exports: forgets are rare, the map is small)."""
+        return {int(raw["_id"]): int(raw["through_offset"]) async for raw in self._markers.find({})}
+
     async def receipted(self, job_ids: Iterable[str]) -> set[str]:
         wanted = sorted(set(job_ids))
         if not wanted:

@@ -47,7 +47,7 @@ async def erasure_owners(mongo: MongoSettings, version: int) -> list[int]:
     client = mongo_client(mongo)
     try:
         rows = await client[read_model_database(mongo.database, version)][ERASURES_COLLECTION].find({}).to_list(None)
-        return sorted(row["owner_id"] for row in rows)
+        return sorted(int(row["owner_id"]) for row in rows)
     finally:
         await client.close()
 
