@@ -46,7 +46,8 @@ async def live_keys(mongo: MongoSettings) -> dict[int, str]:
 async def erasure_owners(mongo: MongoSettings, version: int) -> list[int]:
     client = mongo_client(mongo)
     try:
-        rows = await client[read_model_database(mongo.database, version)][ERASURES_COLLECTION].find({}).to_list(None)
+        database = client[read_model_database(mongo.database, version)]
+        rows: list[dict[str, Any]] = await database[ERASURES_COLLECTION].find({}).to_list(None)
         return sorted(int(row["owner_id"]) for row in rows)
     finally:
         await client.close()
