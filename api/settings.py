@@ -61,6 +61,10 @@ class ApiSettings(ServiceSettings):
     # The key service (POST /seal): calls per person per minute, in each API process.
     seal_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 
+    # "Forget me": how often the erasure worker looks for forgets whose files and key are still to be erased
+    # (api/files/erasure.py); 0 turns it off in this process (another API replica, or none: erasures wait).
+    erasure_poll_seconds: float = Field(default=5.0, ge=0, le=3600)
+
     s3_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     s3_read_timeout_seconds: float = Field(default=30.0, gt=0)
     s3_retries: int = Field(default=2, ge=0, le=10)

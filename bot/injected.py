@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.clients.api_client import DocumentsApi
 from bot.clients.person_store import UserStore
 from bot.services.event_recorder import EventAppender, EventRecorder
+from bot.services.forgetting import Forgetting
 from bot.services.library import Library
 from bot.services.limits import EventBudget
 from bot.services.organising import Organiser
@@ -46,6 +47,7 @@ class Services:
     shelves: Shelves
     people: People
     organiser: Organiser
+    forgetting: Forgetting
 
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
@@ -60,4 +62,5 @@ class Services:
             shelves=Shelves(api, store),
             people=People(store, recorder),
             organiser=Organiser(api, recorder),
+            forgetting=Forgetting(store, recorder),
         )

@@ -31,8 +31,6 @@ class Effect(StrEnum):
     ignored_not_deleted = "ignored_not_deleted"
     # any document event
     ignored_unknown = "ignored_unknown"  # no such document of this owner
-    # document.added and document.renamed
-    ignored_forgotten = "ignored_forgotten"  # sealed under a key the person no longer has ("forget me")
     # document.moved (issue 12)
     moved = "moved"
     moved_renamed = "moved_renamed"  # in the new type under another name (its name was taken there)
@@ -49,3 +47,8 @@ class Effect(StrEnum):
     type_restored = "type_restored"  # every document the deletion deleted is live again under its name
     type_restored_partly = "type_restored_partly"  # some under other names, as duplicates, or still deleted
     ignored_nothing_to_restore = "ignored_nothing_to_restore"
+    # document.added and document.renamed: sealed under a key the person no longer has ("forget me"); any event
+    # of a person at an offset before their last user.forgotten (a replay of a forgotten life applies nothing)
+    ignored_forgotten = "ignored_forgotten"
+    # user.forgotten
+    forgotten = "forgotten"  # read models deleted, the erasure of files and key queued

@@ -39,6 +39,7 @@ EventType = Literal[
     "document_type.renamed",
     "document_type.deleted",
     "document_type.restored",
+    "user.forgotten",
 ]
 
 MAX_CORRELATION_ID_LENGTH = 64
@@ -113,6 +114,14 @@ class UserStarted(Payload):
 class UserLanguageChanged(Payload):
     event_type: ClassVar[EventType] = "user.language_changed"
     language: Language
+
+
+class UserForgotten(Payload):
+    """ "Forget me": the person confirmed (by typing a word) that everything they stored is to be erased. No
+    personal field: the projections delete their read models and queue the erasure of their files and key
+    (docs/adr/0014-forget-me-and-trash-retention.md)."""
+
+    event_type: ClassVar[EventType] = "user.forgotten"
 
 
 class StoredFile(BaseModel):
@@ -295,6 +304,7 @@ EventPayload = (
     | DocumentTypeRenamed
     | DocumentTypeDeleted
     | DocumentTypeRestored
+    | UserForgotten
 )
 
 # Every released (event type, schema version) and its model.
@@ -313,6 +323,7 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentTypeRenamed,
         DocumentTypeDeleted,
         DocumentTypeRestored,
+        UserForgotten,
     )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).

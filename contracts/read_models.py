@@ -157,13 +157,38 @@ class ProcessorCheckpoint(Document):
         use_revision = False
 
 
+ERASURES_COLLECTION = "erasures"
+
+
+class ErasureJob(BaseModel):
+    """The erasure outbox: what the API's erasure worker (the only holder of S3 credentials) is to delete, written by
+    the processors in the transaction of the event that asks for it. ``kind`` "forget": every object under
+    ``owners/<owner_id>/`` stored by ``stored_by`` (a person who came back keeps their new uploads), then the data key
+    if it was created by then; done when ``<db>_keys.erasure_receipts`` holds the job's id (service_kit.forgetting)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id")  # the event id asking for it
+    kind: str
+    owner_id: int
+    offset: int
+    stored_by: datetime
+    object_keys: list[str] = Field(default_factory=list)
+
+
 class ActiveReadModel(BaseModel):
     """Which read-model version the API serves (stored in the control database)."""
 
     version: int
 
 
-READ_MODELS: list[type[Document]] = [DocumentView, DocumentTypeView, UserView, AppliedEvent, ProcessorCheckpoint]
+READ_MODELS: list[type[Document]] = [
+    DocumentView,
+    DocumentTypeView,
+    UserView,
+    AppliedEvent,
+    ProcessorCheckpoint,
+]
 
 
 def copies_key(owner_id: int, base_key: str) -> str:

@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from service_kit.crypto import MasterKeyring, PersonKeys, WrappedKey, new_data_key, new_key_id
+from service_kit.forgetting import ForgetRecords
 from service_kit.metrics import timed
 from service_kit.settings import MongoSettings
 
@@ -51,6 +52,7 @@ class KeyStore:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
     ) -> None:
         self._keys = database[KEYS_COLLECTION]
+        self.forgets = ForgetRecords(database)
         self._keyring = keyring
         self._cache_seconds = cache_seconds
         self._cache: dict[int, tuple[float, PersonKeys]] = {}
@@ -120,11 +122,13 @@ class KeyStore:
         return opened
 
     @timed("mongo", "destroy_key")
-    async def destroy(self, owner_id: int) -> None:
-        """Forget the person's key for ever (idempotent): only a tombstone with the time stays."""
+    async def destroy(self, owner_id: int, created_by: datetime | None = None) -> None:
+        """Forget the person's key for ever (idempotent): only a tombstone with the time stays. ``created_by``:
+        destroy it only if it was created by then (a forget erases the key it knew, never a later one)."""
         self._cache.pop(owner_id, None)
+        created = {} if created_by is None else {"created_at": {"$lte": created_by}}
         await self._keys.update_one(
-            {"_id": owner_id, "key_id": {"$ne": None}},
+            {"_id": owner_id, "key_id": {"$ne": None}, **created},
             {"$set": {"key_id": None, "forgotten_at": datetime.now(UTC)}, "$unset": {"wrapped": "", "master_id": ""}},
         )
 

@@ -12,6 +12,7 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, ParamSpec, Protocol, TypeVar, cast
 
 import anyio.to_thread
@@ -137,6 +138,12 @@ class ObjectReader:
             await anyio.to_thread.run_sync(response.close)
 
 
+def _utc(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class ObjectStore:
     """One bucket. Keys are chosen by the caller; nothing here derives them from user input."""
 
@@ -200,6 +207,18 @@ class ObjectStore:
     @timed("s3", "remove_object")
     async def remove(self, key: str) -> None:
         await _in_thread(self._client.remove_object, self.bucket, key)
+
+    @timed("s3", "list_objects")
+    async def list_stored(self, prefix: str) -> list[tuple[str, datetime]]:
+        """Every object under ``prefix`` with the time it was stored (UTC)."""
+
+        def listed() -> list[tuple[str, datetime]]:
+            return [
+                (str(found.object_name), _utc(found.last_modified))
+                for found in self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            ]
+
+        return await _in_thread(listed)
 
     @timed("s3", "get_object")
     async def open(self, key: str, offset: int = 0, length: int = 0) -> ObjectReader:

@@ -19,7 +19,7 @@ from service_kit.keystore import KeyStatus, KeyStore, keys_database_name
 from service_kit.mongo import mongo_client
 from service_kit.settings import master_keyring
 from stream_processors.dead_letters import DeadLetterEntry, NotADeadLetter, for_redrive, listing, read_entry, shown
-from stream_processors.export import ExportFilter, csv_header, csv_line, jsonl_line
+from stream_processors.export import ExportFilter, Forgotten, csv_header, csv_line, jsonl_line
 from stream_processors.processor import ProcessorIdentity
 from stream_processors.runner import ProcessorRunner, stopped_within
 from stream_processors.service import open_processor
@@ -69,8 +69,9 @@ async def _activate(settings: ProcessorSettings, version: int) -> None:
 async def export(settings: ProcessorSettings, start: StartAt, selection: ExportFilter, fmt: str, output: str) -> int:
     """Write the events from ``start`` up to the stream end seen now; undecodable records are counted."""
     end = await stream_end_offset(settings.rabbitmq, settings.rabbitmq.events_stream)
+    forgotten = Forgotten(await _with_keys(settings, lambda keys: keys.forgets.all()))
     stream: TextIO = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
-    counts = {"exported": 0, "skipped": 0, "undecodable": 0}
+    counts = {"exported": 0, "skipped": 0, "undecodable": 0, "redacted": 0}
     try:
         if fmt == "csv":
             stream.write(csv_header())
@@ -80,7 +81,7 @@ async def export(settings: ProcessorSettings, start: StartAt, selection: ExportF
                 settings.rabbitmq.events_stream,
                 start,
                 end,
-                lambda record: _export_one(record, selection, fmt, stream, counts),
+                lambda record: _export_one(record, selection, fmt, stream, counts, forgotten),
             )
     finally:
         if stream is not sys.stdout:
@@ -89,7 +90,14 @@ async def export(settings: ProcessorSettings, start: StartAt, selection: ExportF
     return 0
 
 
-def _export_one(record: StreamRecord, selection: ExportFilter, fmt: str, out: TextIO, counts: dict[str, int]) -> None:
+def _export_one(
+    record: StreamRecord,
+    selection: ExportFilter,
+    fmt: str,
+    out: TextIO,
+    counts: dict[str, int],
+    forgotten: Forgotten,
+) -> None:
     try:
         event = decode_event(record.data)
     except EventDecodeError:
@@ -98,8 +106,10 @@ def _export_one(record: StreamRecord, selection: ExportFilter, fmt: str, out: Te
     if not selection.accepts(event):
         counts["skipped"] += 1
         return
-    out.write(csv_line(record.offset, event) if fmt == "csv" else jsonl_line(record.offset, event))
+    write = csv_line if fmt == "csv" else jsonl_line
+    out.write(write(record.offset, event, forgotten))
     counts["exported"] += 1
+    counts["redacted"] += forgotten.redacts(record.offset, event)
 
 
 async def _read_until(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,21 +43,41 @@ class ExportFilter:
         )
 
 
-def export_record(offset: int, event: EventEnvelope) -> dict[str, Any]:
-    return {"offset": offset, **event.model_dump(mode="json")}
+@dataclass(frozen=True)
+class Forgotten:
+    """The forget markers (owner -> offset of their last ``user.forgotten``, ``service_kit.forgetting``): an event of
+    a person before it belongs to an erased life and is exported redacted."""
+
+    through: Mapping[int, int] = field(default_factory=dict)
+
+    def redacts(self, offset: int, event: EventEnvelope) -> bool:
+        return offset < self.through.get(event.owner_id, -1)
 
 
-def jsonl_line(offset: int, event: EventEnvelope) -> str:
-    return json.dumps(export_record(offset, event), ensure_ascii=False) + "\n"
+NOTHING_FORGOTTEN = Forgotten()
+
+
+def export_record(offset: int, event: EventEnvelope, forgotten: Forgotten = NOTHING_FORGOTTEN) -> dict[str, Any]:
+    """The event as exported; one of a forgotten life keeps its ids, type, version and time (counts stay right) and
+    loses its payload and correlation ids (v1 events carried names in the clear)."""
+    record = {"offset": offset, **event.model_dump(mode="json")}
+    if forgotten.redacts(offset, event):
+        record.update(payload=None, correlation_id=None, causation_id=None, redacted=True)
+    return record
+
+
+def jsonl_line(offset: int, event: EventEnvelope, forgotten: Forgotten = NOTHING_FORGOTTEN) -> str:
+    return json.dumps(export_record(offset, event, forgotten), ensure_ascii=False) + "\n"
 
 
 def csv_header() -> str:
     return _csv_row(list(CSV_COLUMNS))
 
 
-def csv_line(offset: int, event: EventEnvelope) -> str:
-    record = export_record(offset, event)
-    record["payload"] = json.dumps(record["payload"], ensure_ascii=False, sort_keys=True)
+def csv_line(offset: int, event: EventEnvelope, forgotten: Forgotten = NOTHING_FORGOTTEN) -> str:
+    record = export_record(offset, event, forgotten)
+    if record["payload"] is not None:
+        record["payload"] = json.dumps(record["payload"], ensure_ascii=False, sort_keys=True)
     return _csv_row(["" if record.get(column) is None else record[column] for column in CSV_COLUMNS])
 
 

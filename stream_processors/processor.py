@@ -7,7 +7,7 @@ stream, each before the checkpoint moves past it; everything else is applied exa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -15,7 +15,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rstream import AMQPMessage
 
 from contracts.codec import EventDecodeError, decode_event
-from contracts.events import DocumentAdded, DocumentAddedV2, DocumentRenamed, DocumentRenamedV2, EventEnvelope
+from contracts.events import (
+    DocumentAdded,
+    DocumentAddedV2,
+    DocumentRenamed,
+    DocumentRenamedV2,
+    EventEnvelope,
+    UserForgotten,
+)
 from service_kit.correlation import correlation_id_var
 from service_kit.crypto import PersonKeys
 from service_kit.eventlog import RawPublisher, StreamRecord
@@ -93,6 +100,10 @@ def carries_plaintext(event: EventEnvelope) -> bool:
     return isinstance(payload, (DocumentAdded, DocumentRenamed)) or (
         isinstance(payload, (DocumentAddedV2, DocumentRenamedV2)) and payload.plaintext
     )
+
+
+def _of_current_life(positioned: Positioned, forgotten: Mapping[int, int]) -> bool:
+    return positioned.offset >= forgotten.get(positioned.event.owner_id, -1)
 
 
 def first_occurrences(events: Sequence[Positioned], applied: set[str]) -> list[Positioned]:
@@ -207,33 +218,48 @@ class Processor:
         session = self._session
         if session is None:
             raise RuntimeError("Processor.start() was not called")
-        keys = await self._keys_of(events)
+        forgotten = await self._forget_markers(events)
+        keys = await self._keys_of(events, forgotten)
         async with await session.start_transaction():
             await check_lease(self._db, self.identity.checkpoint_id, session)
             applied = await already_applied(self._db, [str(p.event.event_id) for p in events], session)
             fresh = first_occurrences(events, applied)
-            state, effects = await self._apply_loaded(fresh, session, keys) if fresh else (BatchState(), {})
+            state, effects = await self._apply_loaded(fresh, session, keys, forgotten) if fresh else (BatchState(), {})
             records = [applied_record(p, effects[p.offset]) for p in fresh]
             await write_batch(self._db, state, records, self.identity.checkpoint_id, last_offset, session)
         return effects
 
-    async def _keys_of(self, events: Sequence[Positioned]) -> dict[int, PersonKeys]:
+    async def _forget_markers(self, events: Sequence[Positioned]) -> dict[int, int]:
+        """Mark the batch's forgets in the keys database (idempotent, before the commit: a retried batch finds them)
+        and return the forget markers of the batch's people: their events before it apply nothing."""
+        for positioned in events:
+            if isinstance(positioned.event.payload, UserForgotten):
+                await self._keys.forgets.mark(positioned.event.owner_id, positioned.offset)
+        return await self._keys.forgets.through({p.event.owner_id for p in events})
+
+    async def _keys_of(self, events: Sequence[Positioned], forgotten: Mapping[int, int]) -> dict[int, PersonKeys]:
         """The data keys of the people whose document events the batch holds (one lookup, cached by the store); a
-        person with plaintext (v1) events and no key yet gets one. Outside the transaction: keys live in their own
-        database and a key created for a batch that is then retried is simply used again."""
+        person with plaintext (v1) events and no key yet gets one, unless those events are of a forgotten life.
+        Outside the transaction: keys live in their own database and a key created for a batch that is then retried
+        is simply used again."""
         found = await self._keys.find({p.event.owner_id for p in events if needs_keys(p.event)})
-        for owner_id in sorted({p.event.owner_id for p in events if carries_plaintext(p.event)} - set(found)):
+        plain = {p.event.owner_id for p in events if carries_plaintext(p.event) and _of_current_life(p, forgotten)}
+        for owner_id in sorted(plain - set(found)):
             found[owner_id] = await self._keys.get_or_create(owner_id)
         return found
 
     async def _apply_loaded(
-        self, events: list[Positioned], session: AsyncClientSession, keys: dict[int, PersonKeys]
+        self,
+        events: list[Positioned],
+        session: AsyncClientSession,
+        keys: dict[int, PersonKeys],
+        forgotten: Mapping[int, int],
     ) -> tuple[BatchState, dict[int, str]]:
         """Load the state the events need and apply them; again with more documents while naming probed
         names whose possible holders were not loaded (so the unique indexes never refuse the writes)."""
         more: frozenset[str] = frozenset()
         for _ in range(MAX_LOAD_ROUNDS):
-            state = await load_state(self._db, events, session, self._rules, more, keys)
+            state = await load_state(self._db, events, session, self._rules, more, keys, forgotten)
             effects = apply_all(state, events, self._projection)
             missing = state.unloaded_copies_keys()
             if not missing:

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.effects import Effect
 from contracts.events import (
     DocumentAdded,
     DocumentAddedV2,
@@ -21,9 +22,11 @@ from contracts.events import (
     EventEnvelope,
 )
 from contracts.read_models import (
+    ERASURES_COLLECTION,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
+    ErasureJob,
     ProcessorCheckpoint,
     UserView,
     file_content_key,
@@ -35,7 +38,7 @@ from service_kit.keyed import name_keys, type_key
 from service_kit.metrics import timed
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.personal import NAMED_PAYLOADS, added_name, read_title
-from stream_processors.projections.state import BatchState, type_id
+from stream_processors.projections.state import BatchState, Forget, type_id
 
 Database = AsyncDatabase[dict[str, Any]]
 
@@ -146,6 +149,7 @@ async def load_state(
     rules: NameRules | None = None,
     more_copies_keys: frozenset[str] = frozenset(),
     keys: Keys | None = None,
+    forgotten_through: Mapping[int, int] | None = None,
 ) -> BatchState:
     """Everything the batch's events can read: their documents, the live documents whose name or
     content they could collide with, the types whose counts they change and their users.
@@ -170,7 +174,7 @@ async def load_state(
     types = await _find(db, DocumentTypeView, {"_id": {"$in": type_ids}}, session)
     owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})
     users = await _find(db, UserView, {"_id": {"$in": owners}}, session) if owners else []
-    return BatchState.of(list(by_id.values()), types, users, rules, frozenset(copies), people)
+    return BatchState.of(list(by_id.values()), types, users, rules, frozenset(copies), people, forgotten_through)
 
 
 def applied_record(positioned: Positioned, effect: str) -> dict[str, Any]:
@@ -198,7 +202,10 @@ async def write_batch(
     last_offset: int,
     session: AsyncClientSession,
 ) -> None:
-    """Write the batch's results and advance the checkpoint (the caller holds the transaction)."""
+    """Write the batch's results and advance the checkpoint (the caller holds the transaction). A forget's deletes go
+    first: what the batch writes after it (the person starting again) is a new life."""
+    for forget in state.forgets:
+        await _erase_owner(db, forget, session)
     if state.document_writes:
         await _collection(db, DocumentView).bulk_write(
             [InsertOne(d) if is_new else ReplaceOne({"_id": d["_id"]}, d) for is_new, d in state.document_writes],
@@ -211,6 +218,8 @@ async def write_batch(
     await _replace_all(db, UserView, users, session)
     if applied:
         await _collection(db, AppliedEvent).bulk_write([InsertOne(r) for r in applied], ordered=False, session=session)
+    for forget in state.forgets:
+        await _collection(db, AppliedEvent).bulk_write([_forgotten_ledger(forget)], session=session)
     await _collection(db, ProcessorCheckpoint).bulk_write(
         [
             UpdateOne(
@@ -223,6 +232,35 @@ async def write_batch(
             )
         ],
         session=session,
+    )
+
+
+async def _erase_owner(db: Database, forget: Forget, session: AsyncClientSession) -> None:
+    """Delete the person's read models as stored and queue the erasure of their files and key (one job per forget)."""
+    owner = forget.owner_id
+    cursor = _collection(db, DocumentView).find({"owner_id": owner}, {"file.object_key": 1}, session=session)
+    objects = sorted({raw["file"]["object_key"] async for raw in cursor})
+    for model in (DocumentView, DocumentTypeView):
+        await _collection(db, model).delete_many({"owner_id": owner}, session=session)
+    await _collection(db, UserView).delete_many({"_id": owner}, session=session)
+    job = ErasureJob(
+        id=forget.event_id,
+        kind="forget",
+        owner_id=owner,
+        offset=forget.offset,
+        stored_by=forget.occurred_at,
+        object_keys=objects,
+    )
+    await db[ERASURES_COLLECTION].replace_one(
+        {"_id": job.id}, job.model_dump(by_alias=True), upsert=True, session=session
+    )
+
+
+def _forgotten_ledger(forget: Forget) -> UpdateMany:
+    """The person's earlier ledger entries read as a rebuild writes them: ids and offsets stay (exactly once), the
+    effects become ``ignored_forgotten``."""
+    return UpdateMany(
+        {"owner_id": forget.owner_id, "offset": {"$lt": forget.offset}}, {"$set": {"effect": Effect.ignored_forgotten}}
     )
 
 

@@ -21,6 +21,7 @@ from contracts.events import (
     DocumentTypeRestored,
     EventEnvelope,
     StoredFile,
+    UserForgotten,
     UserStarted,
     new_event,
 )
@@ -94,6 +95,10 @@ def started(owner_id: int, language: str = "en", step: int = 0) -> EventEnvelope
         correlation_id="c",
         occurred_at=at(step),
     )
+
+
+def forgotten(owner_id: int, step: int = 0) -> EventEnvelope:
+    return new_event(UserForgotten(), owner_id=owner_id, correlation_id="c", occurred_at=at(step))
 
 
 def document_id_of(event: EventEnvelope) -> uuid.UUID:

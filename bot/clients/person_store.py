@@ -160,6 +160,15 @@ class UserStore:
         """The query behind a search token, or None when it expired or was never this owner's."""
         return _text(await self._redis.get(self._key("search", owner_id, token)))
 
+    async def forget(self, user_id: int) -> int:
+        """Delete everything kept about the person ("forget me"): language, last write, the "known" flag, flood and
+        event counters, navigation and search tokens; returns how many keys went. Claimed update ids name no
+        person and expire by themselves; the dialog state is cleared by the handler (aiogram's storage)."""
+        keys = [self._key(name, user_id) for name in ("lang", "last_event", "known")]
+        for pattern in ("flood", "events", "nav", "search"):
+            keys.extend([key async for key in self._redis.scan_iter(match=self._key(pattern, user_id, "*"))])
+        return int(await self._redis.delete(*keys))
+
     async def load_list(self, owner_id: int, token: str) -> ListRef | None:
         """The reference behind a token, or None when it expired or was never this owner's."""
         raw = await self._redis.get(self._key("nav", owner_id, token))

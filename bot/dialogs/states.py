@@ -26,6 +26,10 @@ class SearchDocuments(StatesGroup):
     entering_query = State()
 
 
+class ForgetMe(StatesGroup):
+    typing_confirmation = State()
+
+
 async def leave_dialog(state: FSMContext, raw_state: str | None) -> None:
     """End any open dialog. ``raw_state`` is what the FSM middleware already read: no Redis call when idle."""
     if raw_state is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import add_document, browse, card, errors, fallback, language, organising, search, start
+from bot.handlers import add_document, browse, card, errors, fallback, forget, language, organising, search, start
 
 
 def all_routers() -> list[Router]:
@@ -12,6 +12,7 @@ def all_routers() -> list[Router]:
     return [
         start.router(),
         language.router(),
+        forget.router(),
         add_document.router(),
         card.router(),
         organising.router(),

@@ -23,7 +23,7 @@ from stream_processors.projections.organising import (
     apply_document_type_restored,
 )
 from stream_processors.projections.state import BatchState
-from stream_processors.projections.users import apply_user_language_changed, apply_user_started
+from stream_processors.projections.users import apply_user_forgotten, apply_user_language_changed, apply_user_started
 
 Handler = Callable[[BatchState, EventEnvelope, int], Effect]
 
@@ -38,9 +38,13 @@ HANDLERS: dict[str, Handler] = {
     "document_type.renamed": apply_document_type_renamed,
     "document_type.deleted": apply_document_type_deleted,
     "document_type.restored": apply_document_type_restored,
+    "user.forgotten": apply_user_forgotten,
 }
 
 
 def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
-    """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_unknown``)."""
+    """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_unknown``). An event of a life
+    the person had forgotten (before their last ``user.forgotten``) applies nothing."""
+    if state.is_forgotten_life(event.owner_id, offset):
+        return Effect.ignored_forgotten
     return HANDLERS[event.event_type](state, event, offset)

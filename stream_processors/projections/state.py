@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from contracts.read_models import DocumentTypeView, DocumentView, UserView, page_key
@@ -14,6 +15,17 @@ from stream_processors.projections.naming import NameRules
 
 NameSlot = tuple[int, str, str]  # owner, keyed type slug, keyed name key
 ContentSlot = tuple[int, str]  # owner, content key
+
+
+@dataclass(frozen=True)
+class Forget:
+    """A ``user.forgotten`` applied in this batch: the store deletes the person's read models as they were before
+    it, rewrites their earlier ledger entries as ``ignored_forgotten`` and queues the erasure job."""
+
+    owner_id: int
+    offset: int
+    event_id: str
+    occurred_at: datetime
 
 
 class MissingKey(LookupError):
@@ -50,6 +62,9 @@ class BatchState:
     loaded_copies_keys: frozenset[str] | None = None
     probed_copies_keys: set[str] = field(default_factory=set)
     keys: Mapping[int, PersonKeys] = field(default_factory=dict)
+    # Owner -> offset of their last user.forgotten (service_kit.forgetting): their events before it apply nothing.
+    forgotten_through: dict[int, int] = field(default_factory=dict)
+    forgets: list[Forget] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -60,9 +75,11 @@ class BatchState:
         rules: NameRules | None = None,
         loaded_copies_keys: frozenset[str] | None = None,
         keys: Mapping[int, PersonKeys] | None = None,
+        forgotten_through: Mapping[int, int] | None = None,
     ) -> BatchState:
         state = cls(
             keys=keys if keys is not None else {},
+            forgotten_through=dict(forgotten_through or {}),
             stored_document_ids={d.id for d in documents},
             documents={d.id: d for d in documents},
             types={t.id: t for t in types},
@@ -120,6 +137,25 @@ class BatchState:
     def put_user(self, user: UserView) -> None:
         self.users[user.id] = user
         self.dirty_users.add(user.id)
+
+    def is_forgotten_life(self, owner_id: int, offset: int) -> bool:
+        """An event of a person before their last ``user.forgotten``: it belongs to a life that was erased."""
+        return offset < self.forgotten_through.get(owner_id, -1)
+
+    def drop_owner(self, forget: Forget) -> None:
+        """Everything of ``forget.owner_id`` held or about to be written goes (the store deletes what is stored)."""
+        owner = forget.owner_id
+        for document in [d for d in self.documents.values() if d.owner_id == owner]:
+            self.free_slots(document)
+            del self.documents[document.id]
+        self.document_writes = [(new, d) for new, d in self.document_writes if d["owner_id"] != owner]
+        for type_key in [k for k, t in self.types.items() if t.owner_id == owner]:
+            del self.types[type_key]
+            self.dirty_types.discard(type_key)
+        self.users.pop(owner, None)
+        self.dirty_users.discard(owner)
+        self.forgotten_through[owner] = max(forget.offset, self.forgotten_through.get(owner, -1))
+        self.forgets.append(forget)
 
 
 def name_slot(document: DocumentView) -> NameSlot:

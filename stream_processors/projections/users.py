@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contracts.effects import Effect
-from contracts.events import EventEnvelope, UserLanguageChanged, UserStarted
+from contracts.events import EventEnvelope, UserForgotten, UserLanguageChanged, UserStarted
 from contracts.read_models import UserView
-from stream_processors.projections.state import BatchState
+from stream_processors.projections.state import BatchState, Forget
 
 
 def _known_or_created(state: BatchState, event: EventEnvelope, language: str) -> UserView | None:
@@ -41,3 +41,12 @@ def apply_user_language_changed(state: BatchState, event: EventEnvelope, offset:
         return Effect.user_created
     state.put_user(known.model_copy(update={"language": event.payload.language}))
     return Effect.user_updated
+
+
+def apply_user_forgotten(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
+    """Delete everything the person has (documents, types, user record); the store also deletes what is stored and
+    queues the erasure of their files and data key. Applied again (a rebuild), it finds nothing and queues the same
+    job, which the API knows it did."""
+    assert isinstance(event.payload, UserForgotten)
+    state.drop_owner(Forget(event.owner_id, offset, str(event.event_id), event.occurred_at))
+    return Effect.forgotten

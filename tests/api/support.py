@@ -54,6 +54,8 @@ def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> 
         # The API tests still append v1 events after an upload (``added_from_upload``), whose file needs the plain
         # sha256: the transitional setting, off by default since the bot writes v2 events.
         "upload_plain_sha256": True,
+        # Erasures are run by the tests that check them (tests/api/test_erasure.py), not behind the others' backs.
+        "erasure_poll_seconds": 0,
     }
     return ApiSettings.model_validate(values | overrides)
 

@@ -37,6 +37,7 @@ from contracts.events import (
     DocumentTypeRenamed,
     DocumentTypeRestored,
     EventEnvelope,
+    UserForgotten,
 )
 from contracts.text import InvalidFileName, clean_file_name, name_key, type_slug
 from service_kit.crypto import KEYED_HASH_HEX
@@ -214,6 +215,9 @@ class FakeApi:
         self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
         if isinstance(payload, DocumentAddedV2):
             self.docs[str(payload.document_id)] = _opened(event.owner_id, payload)
+            return
+        if isinstance(payload, UserForgotten):
+            self.docs = {key: doc for key, doc in self.docs.items() if doc.owner_id != event.owner_id}
             return
         if not isinstance(payload, (DocumentRenamedV2, DocumentDeleted, DocumentRestored)):
             return

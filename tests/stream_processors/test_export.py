@@ -13,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.events import DocumentAdded, DocumentRenamed, EventEnvelope, new_event
-from stream_processors.export import CSV_COLUMNS, ExportFilter, csv_header, csv_line, jsonl_line
+from stream_processors.export import (
+    CSV_COLUMNS,
+    ExportFilter,
+    Forgotten,
+    csv_header,
+    csv_line,
+    export_record,
+    jsonl_line,
+)
 from tests.contracts.strategies import occurred_instants
 from tests.factories import added, at, renamed, started
 
@@ -161,3 +169,23 @@ def test_csv_line_round_trips_any_text_when_read_by_csv_reader(
 
     assert (row["offset"], row["correlation_id"]) == (str(offset), correlation_id)
     assert json.loads(jsonl_line(offset, event))["correlation_id"] == correlation_id
+
+
+def test_export_record_redacts_payload_and_correlation_when_event_of_forgotten_life() -> None:
+    event = added(5, "Passport of Ann")
+    forgotten = Forgotten({5: 10})
+
+    record = export_record(9, event, forgotten)
+
+    assert (record["payload"], record["correlation_id"], record["redacted"]) == (None, None, True)
+    assert (record["event_id"], record["owner_id"], record["event_type"]) == (str(event.event_id), 5, "document.added")
+    assert "Passport of Ann" not in jsonl_line(9, event, forgotten) + csv_line(9, event, forgotten)
+
+
+@pytest.mark.parametrize(("owner_id", "offset"), [(5, 10), (5, 11), (6, 3)])
+def test_export_record_keeps_event_whole_when_at_or_after_forget_or_another_person(owner_id: int, offset: int) -> None:
+    event = added(owner_id, "Visa")
+
+    record = export_record(offset, event, Forgotten({5: 10}))
+
+    assert record["payload"]["name"] == "Visa" and "redacted" not in record

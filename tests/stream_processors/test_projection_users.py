@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, new_event
 from stream_processors.projections import apply_event
-from tests.factories import at, started
+from stream_processors.projections.state import BatchState
+from tests.factories import added, at, deleted, document_id_of, forgotten, renamed, started
+from tests.keyrings import TEST_PEOPLE
 from tests.stream_processors.projection_support import apply_all, snapshot
 
 OWNER = 412845671
@@ -71,3 +76,67 @@ def test_apply_event_changes_nothing_when_same_user_event_applied_again(event: E
     apply_event(state, event, 1)
 
     assert snapshot(state) == once
+
+
+# "Forget me" (user.forgotten): the person's read models go; their earlier events, replayed, apply nothing.
+
+
+def _life(owner_id: int, first_step: int, names: tuple[str, ...] = ("Passport", "Lease")) -> list[EventEnvelope]:
+    adds = [added(owner_id, name, step=first_step + 1 + i) for i, name in enumerate(names)]
+    return [started(owner_id, "ru", step=first_step), *adds, deleted(owner_id, document_id_of(adds[0]), first_step + 9)]
+
+
+def test_apply_user_forgotten_drops_documents_types_and_user_when_person_forgotten() -> None:
+    state, effects = apply_all([*_life(OWNER, 0), forgotten(OWNER, step=20)])
+
+    assert effects[-1] == Effect.forgotten
+    assert (state.documents, state.types, state.users, state.document_writes) == ({}, {}, {}, [])
+    assert (state.name_slots, state.content_slots, state.dirty_types, state.dirty_users) == ({}, {}, set(), set())
+    assert [(f.owner_id, f.offset) for f in state.forgets] == [(OWNER, 4)]
+
+
+def test_apply_user_forgotten_keeps_other_people_when_one_person_forgotten() -> None:
+    other_life = _life(42, 0)
+    others, _ = apply_all(other_life)
+
+    state, _ = apply_all([*other_life, *_life(OWNER, 30), forgotten(OWNER, step=50)])
+
+    assert snapshot(state) == snapshot(others)
+
+
+def test_apply_event_ignores_every_event_of_forgotten_life_when_marker_loaded() -> None:
+    life = [*_life(OWNER, 0), renamed(OWNER, uuid.uuid4(), "Other", 12), language_changed(OWNER, "en", 13)]
+    marked = BatchState(keys=TEST_PEOPLE, forgotten_through={OWNER: len(life)})
+
+    state, effects = apply_all(life, marked)
+
+    assert effects == [Effect.ignored_forgotten] * len(life)
+    assert (state.documents, state.types, state.users, state.document_writes) == ({}, {}, {}, [])
+
+
+def test_apply_event_ignores_earlier_forget_when_later_forget_marked() -> None:
+    marked = BatchState(keys=TEST_PEOPLE, forgotten_through={OWNER: 5})
+
+    state, effects = apply_all([forgotten(OWNER, step=1)], marked, first_offset=2)
+
+    assert (effects, state.forgets) == ([Effect.ignored_forgotten], [])
+
+
+def test_apply_event_gives_state_without_first_life_when_person_comes_back_after_forget() -> None:
+    second_life = _life(OWNER, 40, names=("Passport", "Visa"))
+    history = [*_life(OWNER, 0), forgotten(OWNER, step=30), *second_life]
+    first_run, _ = apply_all(history)
+    # A rebuild: the marker (written by the first run) is loaded before anything is applied.
+    rebuilt, effects = apply_all(history, BatchState(keys=TEST_PEOPLE, forgotten_through={OWNER: 4}))
+    never_forgotten, _ = apply_all(second_life, first_offset=5)
+
+    assert snapshot(first_run) == snapshot(rebuilt) == snapshot(never_forgotten)
+    assert effects[:5] == [Effect.ignored_forgotten] * 4 + [Effect.forgotten]
+    assert first_run.users[OWNER].first_seen_at == at(40)
+
+
+def test_apply_user_forgotten_finds_nothing_when_person_never_seen() -> None:
+    state, effects = apply_all([forgotten(OWNER, step=1)])
+
+    assert effects == [Effect.forgotten]
+    assert (state.documents, state.users, [f.owner_id for f in state.forgets]) == ({}, {}, [OWNER])

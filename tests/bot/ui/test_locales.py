@@ -72,7 +72,7 @@ ALERT_LIMIT = 200
 COMMAND_KEYS = frozenset(key for key in EN if key.startswith("commands."))
 # Pieces other texts interpolate (sizes): not sentences.
 FRAGMENT_KEYS = frozenset(
-    {"size.b", "size.kb", "size.mb", "size.gb", "card.photo", "card.no_file_name", "card.format_unknown"}
+    {"size.b", "size.kb", "size.mb", "size.gb", "card.photo", "card.no_file_name", "card.format_unknown", "forget.word"}
 )
 # Messages that ask for a file ("Пришлите …" / "send …").
 FILE_KEYS = frozenset(

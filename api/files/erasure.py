@@ -1,0 +1,75 @@
+"""The erasure worker: what "forget me" asks of the only holder of S3 credentials (docs/adr/0014).
+
+The processors queue one job per ``user.forgotten`` in the read models' ``erasures`` collection, in the transaction
+that deletes the person's read models. This worker, in every API process, takes the jobs without a receipt
+(``<db>_keys.erasure_receipts``), deletes the person's objects, destroys their data key and writes the receipt. Every
+step is idempotent, so a crash anywhere (the API killed half-way) only means the next poll does the job again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from pymongo.errors import PyMongoError
+
+from api.core.clients import ApiState
+from contracts.read_models import ERASURES_COLLECTION, ErasureJob
+from service_kit.s3 import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def owner_prefix(owner_id: int) -> str:
+    return f"owners/{owner_id}/"
+
+
+def doomed_objects(job: ErasureJob, stored: list[tuple[str, datetime]]) -> list[str]:
+    """The job's objects: those its documents named, and every other object of the person stored by the forget."""
+    stored_by = _utc(job.stored_by)
+    swept = {key for key, modified in stored if modified <= stored_by}
+    listed = {key for key in job.object_keys if key.startswith(owner_prefix(job.owner_id))}
+    return sorted(swept | listed)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def pending_jobs(state: ApiState) -> list[ErasureJob]:
+    """Jobs of the served read models not yet receipted, oldest first."""
+    raws = await state.database[ERASURES_COLLECTION].find({}).to_list(None)
+    jobs = sorted((ErasureJob.model_validate(raw) for raw in raws), key=lambda job: job.offset)
+    done = await state.keys.forgets.receipted(job.id for job in jobs)
+    return [job for job in jobs if job.id not in done]
+
+
+async def erase(state: ApiState, job: ErasureJob) -> int:
+    """Delete the job's objects, destroy the key it knew and receipt it; returns how many objects it deleted."""
+    doomed = doomed_objects(job, await state.files.list_stored(owner_prefix(job.owner_id)))
+    for key in doomed:
+        await state.files.remove(key)  # removing an object that is gone already succeeds
+    await state.keys.destroy(job.owner_id, created_by=_utc(job.stored_by))
+    await state.keys.forgets.receipt(job.id, job.owner_id, len(doomed))
+    log.info("erased", extra={"job": job.id, "objects": len(doomed)})
+    return len(doomed)
+
+
+async def erase_pending(state: ApiState) -> int:
+    """One pass over the pending jobs; returns how many were done."""
+    done = 0
+    for job in await pending_jobs(state):
+        await erase(state, job)
+        done += 1
+    return done
+
+
+async def follow(state: ApiState, every_seconds: float) -> None:
+    """Erase forever; a pass that meets a store outage is tried again at the next poll."""
+    while True:
+        try:
+            await erase_pending(state)
+        except (PyMongoError, StorageUnavailable) as error:
+            log.warning("erasure pass failed", extra={"error": type(error).__name__})
+        await asyncio.sleep(every_seconds)
