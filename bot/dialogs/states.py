@@ -14,6 +14,10 @@ class RenameDocument(StatesGroup):
     entering_name = State()
 
 
+class AddPage(StatesGroup):
+    waiting_page = State()
+
+
 class SearchDocuments(StatesGroup):
     entering_query = State()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import add_document, browse, card, errors, fallback, language, search, start
+from bot.handlers import add_document, albums, browse, card, errors, fallback, language, pages, search, start
 
 
 def all_routers() -> list[Router]:
@@ -12,7 +12,9 @@ def all_routers() -> list[Router]:
     return [
         start.router(),
         language.router(),
+        albums.router(),
         add_document.router(),
+        pages.router(),
         card.router(),
         browse.router(),
         search.router(),

@@ -48,6 +48,7 @@ class DocAction(str, Enum):
     undo = "u"
     link = "l"
     back = "b"
+    add_page = "p"
 
 
 class MenuCb(CallbackData, prefix="m"):

@@ -73,7 +73,11 @@ FILE_KEYS = frozenset(
     {
         "add.ask_file",
         "add.not_a_file",
-        "add.album",
+        "album.too_many",
+        "album.not_files",
+        "album.busy",
+        "album.not_now",
+        "pages.ask",
         "add.too_big",
         "add.download_failed",
         "input.unsupported",
