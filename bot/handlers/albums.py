@@ -19,6 +19,7 @@ from bot.ui import keyboards
 from bot.ui.presentation import incoming_file, size_text
 from contracts.events import MAX_ALBUM_PAGES
 
+PROBLEMS = {"too_many": "album.too_many", "not_files": "album.not_files"}  # and "too_big": add.too_big
 MAX_GROUP_ID = 64  # Telegram's media_group_id is a short number; anything longer is cut before it names a key
 
 
@@ -52,7 +53,7 @@ async def album_taken(
         if album.problem == "too_big":
             text = tr("add.too_big", limit=limit)
         else:
-            text = tr(f"album.{album.problem}", max=MAX_ALBUM_PAGES)
+            text = tr(PROBLEMS[album.problem], max=MAX_ALBUM_PAGES)
         await message.answer(text, reply_markup=way_on)
         return
     if current == AddPage.waiting_page.state:

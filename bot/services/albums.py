@@ -110,6 +110,11 @@ class AlbumCollector:
             seen = count
             await asyncio.sleep(self.window_seconds)
 
+    async def idle(self) -> None:
+        """Wait until every album waiting now was taken (tests; a shutdown that lets them finish)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
         """Stop waiting albums (at shutdown)."""
         for task in list(self._tasks):

@@ -257,6 +257,7 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
     assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
         "application/pdf",
         "scan.pdf",
+        False,  # the first page: a document of its own
     )
     store.remember_write.assert_awaited_once_with(OWNER, str(event.event_id))
     shown, _ = step.reply()

@@ -37,6 +37,7 @@ BUTTON_KEYS = frozenset(
         "card.get",
         "card.link",
         "card.rename",
+        "card.add_page",
         "card.delete",
         "card.back",
         "delete.yes",
