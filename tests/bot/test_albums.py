@@ -3,8 +3,6 @@ card, Get file as albums, and hostile albums (too many, mixed, too big, repeated
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import SendDocument, SendMediaGroup, SendMessage

@@ -158,7 +158,7 @@ async def begin_add(person: Chat, type_title: str) -> None:
 # --- what was recorded ---------------------------------------------------------------------------------
 
 
-def added_of(events: Iterable[EventEnvelope], owner_id: int) -> list[DocumentAddedV3]:
+def added_of(events: Iterable[EventEnvelope], owner_id: int) -> list[DocumentAddedV2]:
     return [
         event.payload for event in events if event.owner_id == owner_id and isinstance(event.payload, DocumentAddedV2)
     ]

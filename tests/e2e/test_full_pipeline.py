@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAddedV2, DocumentAddedV3, DocumentRenamedV2, EventEnvelope
+from contracts.events import DocumentAddedV3, DocumentRenamedV2, EventEnvelope
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
 from tests.e2e.processes import Chat, text_of
