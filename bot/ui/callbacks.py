@@ -60,6 +60,7 @@ class DocAction(str, Enum):
     back = "b"
     move = "v"  # choose where the document goes
     move_new = "w"  # ... into a new type, whose name is typed
+    add_page = "p"
 
 
 class MenuCb(CallbackData, prefix="m"):

@@ -180,6 +180,7 @@ def document_card(
     actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id, origin)]
     if links_enabled:
         actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id, origin))
+    actions.append(_doc_button(tr.plain("card.add_page"), DocAction.add_page, document_id, origin))
     return _markup(
         [
             actions,
