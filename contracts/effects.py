@@ -33,3 +33,9 @@ class Effect(StrEnum):
     ignored_unknown = "ignored_unknown"  # no such document of this owner
     # document.added and document.renamed
     ignored_forgotten = "ignored_forgotten"  # sealed under a key the person no longer has ("forget me")
+    # document.valid_until_set (on a live or duplicate document; a deleted one: ignored_not_live)
+    valid_until_set = "valid_until_set"
+    valid_until_cleared = "valid_until_cleared"
+    # document.reminder_sent
+    reminder_recorded = "reminder_recorded"
+    ignored_stale_reminder = "ignored_stale_reminder"  # the date changed since the reminder was due

@@ -16,6 +16,7 @@ from stream_processors.projections.documents import (
     apply_document_renamed,
     apply_document_restored,
 )
+from stream_processors.projections.expiry import apply_document_reminder_sent, apply_document_valid_until_set
 from stream_processors.projections.state import BatchState
 from stream_processors.projections.users import apply_user_language_changed, apply_user_started
 
@@ -28,6 +29,8 @@ HANDLERS: dict[str, Handler] = {
     "document.renamed": apply_document_renamed,
     "document.deleted": apply_document_deleted,
     "document.restored": apply_document_restored,
+    "document.valid_until_set": apply_document_valid_until_set,
+    "document.reminder_sent": apply_document_reminder_sent,
 }
 
 
