@@ -14,6 +14,10 @@ class RenameDocument(StatesGroup):
     entering_name = State()
 
 
+class SetValidUntil(StatesGroup):
+    entering_date = State()
+
+
 class SearchDocuments(StatesGroup):
     entering_query = State()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import add_document, browse, card, errors, fallback, language, search, start
+from bot.handlers import add_document, browse, card, errors, expiry, fallback, language, search, start
 
 
 def all_routers() -> list[Router]:
@@ -14,6 +14,7 @@ def all_routers() -> list[Router]:
         language.router(),
         add_document.router(),
         card.router(),
+        expiry.router(),
         browse.router(),
         search.router(),
         fallback.router(),

@@ -37,6 +37,7 @@ class MenuAction(str, Enum):
     language = "l"
     help = "h"
     cancel = "c"
+    expiring = "e"
 
 
 class DocAction(str, Enum):
@@ -48,6 +49,8 @@ class DocAction(str, Enum):
     undo = "u"
     link = "l"
     back = "b"
+    valid_until = "v"  # ask for the document's valid-until date
+    clear_valid_until = "x"  # remove it
 
 
 class MenuCb(CallbackData, prefix="m"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from api.core.errors import ApiError
 from api.documents.sealing import sealed_texts
@@ -32,6 +32,7 @@ from contracts.events import (
     DocumentDeleted,
     DocumentRenamedV2,
     DocumentRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
 )
 from contracts.text import InvalidFileName, clean_file_name, name_key, type_slug
@@ -57,6 +58,7 @@ class StoredDoc:
     telegram_file_id: str | None
     status: str = "live"
     content_id: str | None = None  # v2 documents (saved by the bot): the keyed content hash, and sha256 is ""
+    valid_until: date | None = None
 
     @property
     def content(self) -> str:
@@ -71,6 +73,7 @@ class StoredDoc:
             size=self.size,
             mime_type=self.mime_type,
             created_at=CREATED,
+            valid_until=self.valid_until,
         )
 
     def detail(self) -> DocumentDetail:
@@ -136,6 +139,16 @@ class FakeApi:
         self._check(after_event)
         found = [d.summary() for d in self._live(owner_id) if name_key(query) in name_key(d.name)]
         return DocumentList(items=found[:limit])
+
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList:
+        self._check(after_event)
+        last = on + timedelta(days=within_days)
+        dated = [d for d in self._live(owner_id) if d.valid_until is not None and on <= d.valid_until <= last]
+        return DocumentList(
+            items=[d.summary() for d in sorted(dated, key=lambda d: (d.valid_until, d.document_id))][:limit]
+        )
 
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail:
         self._check(after_event)
@@ -206,6 +219,11 @@ class FakeApi:
         self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
         if isinstance(payload, DocumentAddedV2):
             self.docs[str(payload.document_id)] = _opened(event.owner_id, payload)
+            return
+        if isinstance(payload, DocumentValidUntilSet):
+            dated = self.docs.get(str(payload.document_id))
+            if dated is not None and dated.owner_id == event.owner_id:
+                dated.valid_until = payload.valid_until
             return
         if not isinstance(payload, (DocumentRenamedV2, DocumentDeleted, DocumentRestored)):
             return

@@ -76,6 +76,7 @@ class Fixture:
             library=self.library,
             shelves=MagicMock(),
             people=MagicMock(),
+            valid_until=MagicMock(),
         )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))
@@ -131,7 +132,7 @@ RETRY = [RetrySaveCb(), CANCEL]
         (
             Saved(DOCUMENT_ID, "Tax 2025", "Taxes"),
             TR("add.saved", name="Tax 2025", type="Taxes"),
-            [OPEN, MENU],
+            [OPEN, DocCb(action=DocAction.valid_until, doc=uuid.UUID(DOCUMENT_ID).hex), MENU],
             CLEARED,
         ),
         (

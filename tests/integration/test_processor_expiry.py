@@ -53,7 +53,11 @@ async def test_processor_applies_each_reminder_once_and_replays_equal_when_dates
     passport_doc, visa_doc = documents[str(passport_id)], documents[str(visa_id)]
     # cleared then set again: its reminders start afresh
     assert (passport_doc["valid_until"], passport_doc["reminders_sent"]) == ("2031-03-31", [])
-    assert (visa_doc["valid_until"], visa_doc["reminders_sent"], visa_doc["expiry_day"]) == ("2031-09-30", [], "2031-09-30")
+    assert (visa_doc["valid_until"], visa_doc["reminders_sent"], visa_doc["expiry_day"]) == (
+        "2031-09-30",
+        [],
+        "2031-09-30",
+    )
     assert await snapshot(mongo_settings, version=2) == await snapshot(mongo_settings)
 
 
