@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
 from contracts.events import (
     MAX_FILE_SIZE_BYTES,
+    MAX_OCCURRED_AT,
     MAX_OWNER_ID,
+    MIN_OCCURRED_AT,
     DocumentAdded,
     DocumentDeleted,
+    DocumentReminderSent,
     DocumentRenamed,
     DocumentRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     EventPayload,
     StoredFile,
@@ -79,6 +83,11 @@ def stored_files(contents: st.SearchStrategy[bytes] = st.binary(max_size=32)) ->
     )
 
 
+def storable_dates() -> st.SearchStrategy[date]:
+    """Days an event may carry (``contracts.events.StorableDate``)."""
+    return st.dates(min_value=MIN_OCCURRED_AT.date(), max_value=MAX_OCCURRED_AT.date() - timedelta(days=1))
+
+
 def event_payloads(
     document_ids: st.SearchStrategy[uuid.UUID] = st.uuids(),
     names: st.SearchStrategy[str] = display_names(),
@@ -100,6 +109,13 @@ def event_payloads(
         st.builds(DocumentRenamed, document_id=document_ids, name=names),
         st.builds(DocumentDeleted, document_id=document_ids),
         st.builds(DocumentRestored, document_id=document_ids),
+        st.builds(DocumentValidUntilSet, document_id=document_ids, valid_until=st.none() | storable_dates()),
+        st.builds(
+            DocumentReminderSent,
+            document_id=document_ids,
+            valid_until=storable_dates(),
+            days_before=st.integers(0, 366),
+        ),
     )
 
 

@@ -19,8 +19,10 @@ from contracts.events import (
     MIN_OCCURRED_AT,
     PAYLOAD_MODELS,
     DocumentDeleted,
+    DocumentReminderSent,
     DocumentRenamed,
     DocumentRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     EventPayload,
     UserLanguageChanged,
@@ -209,3 +211,26 @@ def _bounds_length(rule: object) -> bool:
     pattern = getattr(rule, "pattern", None)
     fixed = isinstance(pattern, str) and re.fullmatch(r"\^[^*+?{]*\{\d+\}\$", pattern) is not None
     return bool(getattr(rule, "max_length", None)) or fixed
+
+
+@pytest.mark.parametrize(
+    "valid_until",
+    ["2031-03-01T00:00:00", "01.03.2031", "2031-02-30", "1969-12-31", "2100-01-01", 20310301, "", "2031-3-1"],
+)
+def test_valid_until_set_refuses_the_date_when_not_an_iso_day_in_range(valid_until: object) -> None:
+    with pytest.raises(ValidationError):
+        DocumentValidUntilSet.model_validate({"document_id": str(uuid.uuid4()), "valid_until": valid_until})
+
+
+def test_valid_until_set_takes_null_when_the_date_is_removed() -> None:
+    payload = DocumentValidUntilSet.model_validate({"document_id": str(uuid.uuid4()), "valid_until": None})
+
+    assert payload.valid_until is None
+
+
+@pytest.mark.parametrize("days_before", [-1, 367, True, "7", 7.0])
+def test_reminder_sent_refuses_days_before_when_not_a_day_count_up_to_a_year(days_before: object) -> None:
+    with pytest.raises(ValidationError):
+        DocumentReminderSent.model_validate(
+            {"document_id": str(uuid.uuid4()), "valid_until": "2031-03-01", "days_before": days_before}
+        )
