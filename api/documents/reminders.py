@@ -75,7 +75,7 @@ def _answer(
                 document_id=opened.document_id,
                 name=opened.name,
                 type_title=opened.type_title,
-                valid_until=reminder.due_on + timedelta(days=reminder.days_before),
+                valid_until=reminder.due_on + timedelta(days=reminder.days_before),  # the document's date
                 days_before=reminder.days_before,
                 language=languages.get(document.owner_id, "en"),
             )

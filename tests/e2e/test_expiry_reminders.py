@@ -75,3 +75,7 @@ async def _remind_once_across_a_kill(system: RunningSystem) -> None:
     await system.telegram.wait_for_call(_reminder_of(ann, "Visa page", soon), timeout=60)
 
     assert sum(1 for call in system.telegram.calls if first(call)) == 1
+    await ann.says("/menu")
+    listed = await ann.presses("Expiring soon")
+    assert text_of(listed).startswith("<b>Expiring within 30 days</b>")
+    assert [label.split(" · ")[1] for label, _ in ann.buttons()[:-1]] == ["Visa page", "Main passport"]
