@@ -56,3 +56,9 @@ class Effect(StrEnum):
     ignored_forgotten = "ignored_forgotten"
     # user.forgotten
     forgotten = "forgotten"  # read models deleted, the erasure of files and key queued
+    # document.valid_until_set (on a live or duplicate document; a deleted one: ignored_not_live)
+    valid_until_set = "valid_until_set"
+    valid_until_cleared = "valid_until_cleared"
+    # document.reminder_sent
+    reminder_recorded = "reminder_recorded"
+    ignored_stale_reminder = "ignored_stale_reminder"  # the date changed since the reminder was due

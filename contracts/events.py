@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -41,6 +41,8 @@ EventType = Literal[
     "document_type.restored",
     "user.forgotten",
     "document.page_added",
+    "document.valid_until_set",
+    "document.reminder_sent",
 ]
 
 MAX_CORRELATION_ID_LENGTH = 64
@@ -327,6 +329,50 @@ class DocumentTypeRestored(Payload):
     deletion_event_id: uuid.UUID
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _storable_date(value: date) -> date:
+    """A date the envelope's instants could hold (1970-2099); ``contracts.expiry`` parses into the same range."""
+    if not MIN_OCCURRED_AT.date() <= value < MAX_OCCURRED_AT.date():
+        raise ValueError(f"a date must be from {MIN_OCCURRED_AT:%Y} to {MAX_OCCURRED_AT:%Y} (exclusive)")
+    return value
+
+
+def _iso_date_text_or_date(value: Any) -> Any:
+    """A date is ISO text ("2031-03-01") or a ``date``; a datetime or a number would be a guess."""
+    if isinstance(value, datetime) or not isinstance(value, (str, date)):
+        raise ValueError("a date must be ISO 8601 text (YYYY-MM-DD)")
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("a date must be ISO 8601 text (YYYY-MM-DD)")
+    return value
+
+
+StorableDate = Annotated[date, BeforeValidator(_iso_date_text_or_date), AfterValidator(_storable_date)]
+# Days before a date on which a reminder is sent (settings: REMINDER_DAYS); a year at most.
+ReminderDays = Annotated[StrictInt, Field(ge=0, le=366)]
+
+
+class DocumentValidUntilSet(Payload):
+    """The last day a document is valid, or ``None``: the date was removed. A date, not the text typed: kept in
+    the clear (docs/privacy.md "Valid-until dates"), so the reminders can be found by date."""
+
+    event_type: ClassVar[EventType] = "document.valid_until_set"
+    document_id: uuid.UUID
+    valid_until: StorableDate | None
+
+
+class DocumentReminderSent(Payload):
+    """The bot is sending the reminder ``days_before`` the document's ``valid_until``. Its event id is
+    ``contracts.expiry.reminder_event_id`` of the three, so a second append of one reminder is dropped by the
+    ledger; recorded before the message is sent (at most once: docs/adr/0015)."""
+
+    event_type: ClassVar[EventType] = "document.reminder_sent"
+    document_id: uuid.UUID
+    valid_until: StorableDate
+    days_before: ReminderDays
+
+
 EventPayload = (
     UserStarted
     | UserLanguageChanged
@@ -343,6 +389,8 @@ EventPayload = (
     | DocumentTypeRestored
     | UserForgotten
     | DocumentPageAdded
+    | DocumentValidUntilSet
+    | DocumentReminderSent
 )
 
 # Every released (event type, schema version) and its model.
@@ -364,6 +412,8 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentTypeRestored,
         UserForgotten,
         DocumentPageAdded,
+        DocumentValidUntilSet,
+        DocumentReminderSent,
     )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).

@@ -50,6 +50,14 @@ class DocumentView(Document):
     type_seq: int = 0
     page_key: str | None = None
     duplicate_of: str | None = None
+    # The last day it is valid (ISO "YYYY-MM-DD", document.valid_until_set; None: no date) and the reminders
+    # sent for that date (their days before it; emptied when the date changes). While live and dated,
+    # ``expiry_key`` "<owner>|<date>" and ``expiry_day`` "<date>": single-field ranges serve a person's
+    # "expiring soon" and the reminders due on a day (``expiring_of_owner``, ``expiring_on_day``).
+    valid_until: str | None = None
+    reminders_sent: list[int] = Field(default_factory=list)
+    expiry_key: str | None = None
+    expiry_day: str | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -79,6 +87,8 @@ class DocumentView(Document):
             IndexModel([("copies_key", ASCENDING)], name="copies_of_name"),
             IndexModel([("owner_id", ASCENDING), ("type_slug", ASCENDING)], name="documents_of_type"),
             IndexModel([("deleted_by", ASCENDING)], name="deleted_with_type"),
+            IndexModel([("expiry_key", ASCENDING)], name="expiring_of_owner"),
+            IndexModel([("expiry_day", ASCENDING)], name="expiring_on_day"),
             IndexModel([("content_key", ASCENDING)], name="content_of_owner"),
             IndexModel([("owner_id", ASCENDING), ("search_prefixes", ASCENDING)], name="search_prefix"),
         ]
@@ -231,6 +241,18 @@ def page_key(document: DocumentView) -> str | None:
     if document.status != DocumentStatus.live:
         return None
     return seq_page_key(document.owner_id, document.type_slug, document.type_seq)
+
+
+def expiry_key_of(owner_id: int, day: str) -> str:
+    """Fixed-width ISO dates, so text order is date order (``expiring_of_owner``)."""
+    return f"{owner_id}|{day}"
+
+
+def expiry_keys(document: DocumentView) -> dict[str, str | None]:
+    """``expiry_key`` and ``expiry_day`` of a document: set while it is live and has a date."""
+    if document.status != DocumentStatus.live or document.valid_until is None:
+        return {"expiry_key": None, "expiry_day": None}
+    return {"expiry_key": expiry_key_of(document.owner_id, document.valid_until), "expiry_day": document.valid_until}
 
 
 def read_model_database(base: str, version: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from contracts.codec import decode_envelope_json, envelope_to_json
 from contracts.events import (
@@ -15,18 +15,21 @@ from contracts.events import (
     DocumentDeleted,
     DocumentMoved,
     DocumentPageAdded,
+    DocumentReminderSent,
     DocumentRenamed,
     DocumentRenamedV2,
     DocumentRestored,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
     DocumentTypeRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     StoredFile,
     UserForgotten,
     UserStarted,
     new_event,
 )
+from contracts.expiry import reminder_event_id
 from contracts.text import type_slug
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import TYPE
@@ -87,6 +90,28 @@ def deleted(owner_id: int, document_id: uuid.UUID, step: int = 0) -> EventEnvelo
 def restored(owner_id: int, document_id: uuid.UUID, step: int = 0) -> EventEnvelope:
     return new_event(
         DocumentRestored(document_id=document_id), owner_id=owner_id, correlation_id="c", occurred_at=at(step)
+    )
+
+
+def valid_until_set(owner_id: int, document_id: uuid.UUID, valid_until: date | None, step: int = 0) -> EventEnvelope:
+    return new_event(
+        DocumentValidUntilSet(document_id=document_id, valid_until=valid_until),
+        owner_id=owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
+
+
+def reminder_sent(
+    owner_id: int, document_id: uuid.UUID, valid_until: date, days_before: int, step: int = 0
+) -> EventEnvelope:
+    """As the bot's reminder sender appends it: the event id derived from the reminder."""
+    return new_event(
+        DocumentReminderSent(document_id=document_id, valid_until=valid_until, days_before=days_before),
+        owner_id=owner_id,
+        correlation_id="reminders",
+        occurred_at=at(step),
+        event_id=reminder_event_id(document_id, valid_until, days_before),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -17,7 +18,15 @@ from pymongo import ASCENDING, DESCENDING
 from api.core.served_projection import Database
 from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, PageDetail, TypeSummary
 from contracts.events import StoredFile
-from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key, seq_page_key
+from contracts.read_models import (
+    AppliedEvent,
+    DocumentTypeView,
+    DocumentView,
+    UserView,
+    content_key,
+    expiry_key_of,
+    seq_page_key,
+)
 from contracts.vocabulary import DocumentStatus
 from service_kit.metrics import timed
 
@@ -34,6 +43,7 @@ SUMMARY_FIELDS = {
     "file.size": 1,
     "file.mime_type": 1,
     "created_at": 1,
+    "valid_until": 1,
 }
 
 
@@ -62,6 +72,7 @@ def summary_of(raw: Raw) -> DocumentSummary:
         size=raw["file"]["size"],
         mime_type=raw["file"]["mime_type"],
         created_at=raw["created_at"],
+        valid_until=raw.get("valid_until"),
     )
 
 
@@ -141,6 +152,40 @@ async def search_documents(db: Database, owner_id: int, prefixes: list[str], lim
     cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
     rows = await cursor.sort("created_at", ASCENDING).to_list(None)
     return [summary_of(r) for r in rows]
+
+
+@timed("mongo", "expiring_documents")
+async def expiring_documents(db: Database, owner_id: int, first: date, last: date, limit: int) -> list[DocumentSummary]:
+    """The owner's live documents valid until a day from ``first`` to ``last``, soonest first: one range over
+    ``expiry_key`` "<owner>|<date>" (``expiring_of_owner``), set only on live dated documents."""
+    window = {"$gte": expiry_key_of(owner_id, first.isoformat()), "$lte": expiry_key_of(owner_id, last.isoformat())}
+    cursor = db[DOCUMENTS].find({"expiry_key": window}, SUMMARY_FIELDS | {"expiry_key": 1}, limit=limit)
+    rows = await cursor.sort("expiry_key", ASCENDING).to_list(None)
+    return [summary_of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class DatedDocument:
+    """A live dated document as the reminder sender needs it: its summary (sealed) and the reminders sent."""
+
+    owner_id: int
+    summary: DocumentSummary
+    reminders_sent: frozenset[int]
+
+
+@timed("mongo", "dated_documents")
+async def dated_documents(db: Database, day: date, limit: int) -> list[DatedDocument]:
+    """Every person's live documents valid until ``day`` (``expiring_on_day``: an equality on one field, which
+    every engine serves from the index); which of them are due is the caller's pure decision."""
+    fields = SUMMARY_FIELDS | {"owner_id": 1, "reminders_sent": 1}
+    rows = await db[DOCUMENTS].find({"expiry_day": day.isoformat()}, fields, limit=limit).to_list(None)
+    return [DatedDocument(r["owner_id"], summary_of(r), frozenset(r.get("reminders_sent", []))) for r in rows]
+
+
+@timed("mongo", "find_languages")
+async def find_languages(db: Database, owner_ids: list[int]) -> dict[int, str]:
+    rows = await db[USERS].find({"_id": {"$in": owner_ids}}, {"language": 1}).to_list(None)
+    return {int(r["_id"]): str(r["language"]) for r in rows}
 
 
 @timed("mongo", "find_document")

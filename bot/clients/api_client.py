@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
@@ -19,11 +20,13 @@ from pydantic import BaseModel, ValidationError
 from yarl import URL
 
 from contracts.api_schemas import (
+    API_PREFIX,
     OWNER_SCOPE,
     QUOTA_EXCEEDED,
     DocumentDetail,
     DocumentList,
     DocumentPage,
+    DueReminders,
     ErrorBody,
     EventStatus,
     NameCheck,
@@ -103,6 +106,10 @@ class DocumentsApi(Protocol):
     ) -> DocumentPage: ...
 
     async def search(self, owner_id: int, query: str, limit: int, after_event: str | None = None) -> DocumentList: ...
+
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList: ...
 
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail: ...
 
@@ -300,6 +307,19 @@ class ApiClient:
     async def search(self, owner_id: int, query: str, limit: int, after_event: str | None = None) -> DocumentList:
         params = _params(q=query, limit=limit, after_event=after_event)
         return await self._read(DocumentList, _owner_path(owner_id, "/documents/search"), params)
+
+    @timed("api", "expiring")
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList:
+        params = _params(on=on.isoformat(), within_days=within_days, limit=limit, after_event=after_event)
+        return await self._read(DocumentList, _owner_path(owner_id, "/documents/expiring"), params)
+
+    @timed("api", "due_reminders")
+    async def due_reminders(self, on: date, days: tuple[int, ...], limit: int) -> DueReminders:
+        """Every person's reminders due ``on`` (the sender's call: not owner-scoped, the service token only)."""
+        params = _params(on=on.isoformat(), days=",".join(str(d) for d in days), limit=limit)
+        return await self._read(DueReminders, f"{API_PREFIX}/reminders/due", params)
 
     @timed("api", "get_document")
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail:

@@ -26,6 +26,10 @@ class AddPage(StatesGroup):
     waiting_page = State()
 
 
+class SetValidUntil(StatesGroup):
+    entering_date = State()
+
+
 class SearchDocuments(StatesGroup):
     entering_query = State()
 

@@ -262,7 +262,7 @@ def save_reply(tr: Texts, result: SaveResult, name: str, config: BotConfig) -> t
     if isinstance(result, Saved):
         return (
             tr("add.saved", name=result.name, type=result.type_title),
-            keyboards.open_document(tr, result.document_id),
+            keyboards.saved_document(tr, result.document_id),
         )
     if isinstance(result, Duplicate):
         return (

@@ -27,13 +27,22 @@ from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
 from bot.injected import Person, Services
+from bot.services.expiry import local_day
 from bot.services.saving import TextRefused
 from bot.settings import BotConfig
 from bot.ui import keyboards
 from bot.ui.callbacks import DocAction, DocCb, Origin
 from bot.ui.dates import moment_text
 from bot.ui.i18n import Texts
-from bot.ui.presentation import PHOTO_MIME, PageRef, file_format, media_groups, parse_doc_ref, size_text
+from bot.ui.presentation import (
+    PHOTO_MIME,
+    PageRef,
+    file_format,
+    media_groups,
+    parse_doc_ref,
+    size_text,
+    valid_until_line,
+)
 from bot.ui.screen import say, show, typed_name
 from bot.ui.undo_replies import restore_reply
 from contracts.api_schemas import DocumentDetail
@@ -75,18 +84,16 @@ def card_text(tr: Texts, document: DocumentDetail, config: BotConfig) -> str:
     """Name, type, the file (its name, format and size) and when it was added, in the person's conventions."""
     file = document.file_name or tr.plain("card.photo" if document.mime_type == PHOTO_MIME else "card.no_file_name")
     pages = "\n" + tr("card.pages", count=document.page_count) if document.page_count > 1 else ""
-    return (
-        tr(
-            "card.text",
-            name=document.name,
-            type=document.type_title,
-            file=file,
-            format=file_format(document.mime_type, document.file_name) or tr.plain("card.format_unknown"),
-            size=size_text(tr, document.size),
-            date=moment_text(tr.language, document.created_at, config.time_zone),
-        )
-        + pages
+    text = tr(
+        "card.text",
+        name=document.name,
+        type=document.type_title,
+        file=file,
+        format=file_format(document.mime_type, document.file_name) or tr.plain("card.format_unknown"),
+        size=size_text(tr, document.size),
+        date=moment_text(tr.language, document.created_at, config.time_zone),
     )
+    return text + pages + valid_until_line(tr, document.valid_until, local_day(config.time_zone))
 
 
 async def open_card(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:

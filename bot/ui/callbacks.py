@@ -12,7 +12,7 @@ packed (forged, garbled, from an older bot) matches no handler and gets the "out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, unique
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -39,6 +39,7 @@ PageNumber = Annotated[int, BeforeValidator(_canonical_page), Field(ge=1, le=MAX
 OriginRef = Annotated[str, StringConstraints(pattern=r"^(|t[A-Za-z0-9_-]{12}|s[1-9][0-9]{0,2}\.[A-Za-z0-9_-]{12})$")]
 
 
+@unique
 class MenuAction(str, Enum):
     menu = "m"
     add = "a"
@@ -47,8 +48,10 @@ class MenuAction(str, Enum):
     language = "l"
     help = "h"
     cancel = "c"
+    expiring = "e"
 
 
+@unique
 class DocAction(str, Enum):
     open = "o"
     get = "g"
@@ -61,6 +64,8 @@ class DocAction(str, Enum):
     move = "v"  # choose where the document goes
     move_new = "w"  # ... into a new type, whose name is typed
     add_page = "p"
+    valid_until = "t"  # ask for the document's valid-until date
+    clear_valid_until = "x"  # remove it
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -163,6 +168,7 @@ class MoveCb(CallbackData, prefix="v"):
     token: NavToken
 
 
+@unique
 class TypeAction(str, Enum):
     rename = "r"
     delete = "d"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import mimetypes
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import PurePosixPath
 
 from aiogram.types import Message
 
 from bot.services.saving import IncomingFile
+from bot.ui.dates import day_text
 from bot.ui.i18n import Texts
 from contracts.api_schemas import StorageUsage
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
@@ -154,3 +156,17 @@ def media_groups(pages: list[PageRef]) -> list[list[PageRef]]:
         else:
             last.append(page)
     return groups
+
+
+def valid_until_line(tr: Texts, valid_until: date | None, today: date) -> str:
+    """The card's valid-until line ("" without a date), saying so when the date has passed."""
+    if valid_until is None:
+        return ""
+    key = "card.valid_until_past" if valid_until < today else "card.valid_until_line"
+    return "\n" + tr(key, date=day_text(tr.language, valid_until))
+
+
+def reminder_text(tr: Texts, name: str, type_title: str, valid_until: date, today: date) -> str:
+    """A valid-until reminder: the document, its date and the days left (a label and a value: no plural)."""
+    days = (valid_until - today).days
+    return tr("reminder.text", name=name, type=type_title, date=day_text(tr.language, valid_until), days=days)

@@ -17,6 +17,7 @@ from stream_processors.projections.documents import (
     apply_document_renamed,
     apply_document_restored,
 )
+from stream_processors.projections.expiry import apply_document_reminder_sent, apply_document_valid_until_set
 from stream_processors.projections.organising import (
     apply_document_type_deleted,
     apply_document_type_renamed,
@@ -41,6 +42,8 @@ HANDLERS: dict[str, Handler] = {
     "document_type.restored": apply_document_type_restored,
     "user.forgotten": apply_user_forgotten,
     "document.page_added": apply_document_page_added,
+    "document.valid_until_set": apply_document_valid_until_set,
+    "document.reminder_sent": apply_document_reminder_sent,
 }
 
 

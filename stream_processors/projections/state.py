@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contracts.read_models import DocumentTypeView, DocumentView, UserView, page_key
+from contracts.read_models import DocumentTypeView, DocumentView, UserView, expiry_keys, page_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import NameKeys, name_keys
@@ -125,7 +125,7 @@ class BatchState:
     def put_document(self, document: DocumentView) -> None:
         """Record a document's new state; the first write of a document not yet stored is an insert."""
         is_new = document.id not in self.stored_document_ids
-        document = document.model_copy(update={"page_key": page_key(document)})
+        document = document.model_copy(update={"page_key": page_key(document), **expiry_keys(document)})
         self.stored_document_ids.add(document.id)
         self.documents[document.id] = document
         self.document_writes.append((is_new, document.model_dump(by_alias=True, mode="python")))

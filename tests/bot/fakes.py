@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from api.core.errors import ApiError
 from api.documents.sealing import sealed_texts
@@ -39,6 +39,7 @@ from contracts.events import (
     DocumentTypeDeleted,
     DocumentTypeRenamed,
     DocumentTypeRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     StoredFile,
     UserForgotten,
@@ -67,6 +68,7 @@ class StoredDoc:
     status: str = "live"
     content_id: str | None = None  # v2 documents (saved by the bot): the keyed content hash, and sha256 is ""
     more_pages: list[tuple[PageDetail, str]] = field(default_factory=list)  # later pages and their content ids
+    valid_until: date | None = None
 
     @property
     def content(self) -> str:
@@ -81,6 +83,7 @@ class StoredDoc:
             size=self.size,
             mime_type=self.mime_type,
             created_at=CREATED,
+            valid_until=self.valid_until,
         )
 
     def detail(self) -> DocumentDetail:
@@ -149,6 +152,16 @@ class FakeApi:
         self._check(after_event)
         found = [d.summary() for d in self._live(owner_id) if name_key(query) in name_key(d.name)]
         return DocumentList(items=found[:limit])
+
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList:
+        self._check(after_event)
+        last = on + timedelta(days=within_days)
+        dated = [d for d in self._live(owner_id) if d.valid_until is not None and on <= d.valid_until <= last]
+        return DocumentList(
+            items=[d.summary() for d in sorted(dated, key=lambda d: (d.valid_until, d.document_id))][:limit]
+        )
 
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail:
         self._check(after_event)
@@ -230,6 +243,10 @@ class FakeApi:
             self.docs = {key: doc for key, doc in self.docs.items() if doc.owner_id != event.owner_id}
         if isinstance(payload, DocumentPageAdded) and str(payload.document_id) in self.docs:
             self.docs[str(payload.document_id)].more_pages += _pages(event.owner_id, payload.pages)
+        if isinstance(payload, DocumentValidUntilSet):
+            dated = self.docs.get(str(payload.document_id))
+            if dated is not None and dated.owner_id == event.owner_id:
+                dated.valid_until = payload.valid_until
             return
         if not isinstance(payload, (DocumentRenamedV2, DocumentDeleted, DocumentRestored)):
             return

@@ -79,6 +79,7 @@ class Fixture:
             people=MagicMock(),
             forgetting=MagicMock(),
             albums=MagicMock(),
+            valid_until=MagicMock(),
         )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))
@@ -134,7 +135,7 @@ RETRY = [RetrySaveCb(), CANCEL]
         (
             Saved(DOCUMENT_ID, "Tax 2025", "Taxes"),
             TR("add.saved", name="Tax 2025", type="Taxes"),
-            [OPEN, MENU],
+            [OPEN, DocCb(action=DocAction.valid_until, doc=uuid.UUID(DOCUMENT_ID).hex), MENU],
             CLEARED,
         ),
         (

@@ -25,6 +25,7 @@ CARD_BUTTONS = (
     "card.rename",
     "card.move",
     "card.delete",
+    "card.valid_until",
     "card.back",
     "common.menu",
 )
