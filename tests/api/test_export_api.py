@@ -11,7 +11,7 @@ import os
 import time
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -186,7 +186,7 @@ async def _held_export(settings: ApiSettings, path: str) -> AsyncIterator[httpx.
         await go_on.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
         elif message["type"] == "http.response.body" and not started.is_set():
