@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.clients.api_client import DocumentsApi
 from bot.clients.person_store import UserStore
 from bot.services.event_recorder import EventAppender, EventRecorder
+from bot.services.exporting import Exporter
 from bot.services.library import Library
 from bot.services.limits import EventBudget
 from bot.services.people import People
@@ -44,6 +45,7 @@ class Services:
     library: Library
     shelves: Shelves
     people: People
+    exporter: Exporter
 
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
@@ -57,4 +59,5 @@ class Services:
             library=Library(api, store, config),
             shelves=Shelves(api, store),
             people=People(store, recorder),
+            exporter=Exporter(api, config),
         )

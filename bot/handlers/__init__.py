@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import add_document, browse, card, errors, fallback, language, search, start
+from bot.handlers import add_document, browse, card, errors, export, fallback, language, search, start
 
 
 def all_routers() -> list[Router]:
@@ -16,6 +16,7 @@ def all_routers() -> list[Router]:
         card.router(),
         browse.router(),
         search.router(),
+        export.router(),
         fallback.router(),
         errors.router(),
     ]

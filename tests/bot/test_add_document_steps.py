@@ -76,6 +76,7 @@ class Fixture:
             library=self.library,
             shelves=MagicMock(),
             people=MagicMock(),
+            exporter=MagicMock(),
         )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))
