@@ -88,18 +88,23 @@ async def redis_hits(url: str, marker: str) -> list[str]:
     return found
 
 
+def _joined(values: Iterable[bytes | str]) -> bytes:
+    return b"\n".join(value if isinstance(value, bytes) else value.encode() for value in values)
+
+
 async def _value(client: Redis, key: bytes) -> bytes:
-    kind = (await client.type(key)).decode()
+    kind = _joined([await client.type(key)]).decode()
     if kind == "string":
-        return bytes(await client.get(key) or b"")
+        return _joined([await client.get(key) or b""])
     if kind == "hash":
-        return b"\n".join(k + b"=" + v for k, v in (await client.hgetall(key)).items())
+        return _joined(part for pair in (await client.hgetall(key)).items() for part in pair)
     if kind == "list":
-        return b"\n".join(await client.lrange(key, 0, -1))
+        return _joined(await client.lrange(key, 0, -1))
     if kind == "set":
-        return b"\n".join(await client.smembers(key))
+        return _joined(await client.smembers(key))
     if kind == "zset":
-        return b"\n".join(await client.zrange(key, 0, -1))
+        members: list[bytes] = await client.zrange(key, 0, -1)
+        return _joined(members)
     return b""  # streams and others: DocVault keeps none in Redis
 
 
