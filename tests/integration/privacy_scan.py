@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import bson
 from redis.asyncio import Redis
@@ -103,8 +104,7 @@ async def _value(client: Redis, key: bytes) -> bytes:
     if kind == "set":
         return _joined(await client.smembers(key))
     if kind == "zset":
-        members: list[bytes] = await client.zrange(key, 0, -1)
-        return _joined(members)
+        return _joined(cast(list[bytes], await client.zrange(key, 0, -1)))
     return b""  # streams and others: DocVault keeps none in Redis
 
 
