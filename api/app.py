@@ -15,7 +15,7 @@ from api.core.errors import install_error_handlers
 from api.core.middleware import CorrelationMiddleware, PathHeadersMiddleware, RequestMetricsMiddleware
 from api.documents import reminders, sealing
 from api.documents import routes as document_routes
-from api.files import erasure
+from api.files import erasure, export_routes
 from api.files import routes as file_routes
 from api.files.links import LINK_RESPONSE_HEADERS, SIGNED_PATH
 from api.settings import ApiSettings
@@ -35,6 +35,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         reminders.router,
         file_routes.router,
         file_routes.signed_router,
+        export_routes.router,
+        export_routes.signed_router,
         health.router,
     ):
         app.include_router(router)

@@ -60,6 +60,8 @@ class ApiSettings(ServiceSettings):
     max_types: int = Field(default=500, ge=1, le=10_000)
     # The key service (POST /seal): calls per person per minute, in each API process.
     seal_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
+    # Exports (GET /export and its links) per person per minute, in each API process; one at a time besides.
+    export_rate_per_minute: int = Field(default=3, ge=1, le=1000)
 
     # "Forget me": how often the erasure worker looks for forgets whose files and key are still to be erased
     # (api/files/erasure.py); 0 turns it off in this process (another API replica, or none: erasures wait).

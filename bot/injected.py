@@ -14,6 +14,7 @@ from bot.clients.person_store import UserStore
 from bot.services.albums import AlbumCollector
 from bot.services.event_recorder import EventAppender, EventRecorder
 from bot.services.expiry import ValidUntil
+from bot.services.exporting import Exporter
 from bot.services.forgetting import Forgetting
 from bot.services.library import Library
 from bot.services.limits import EventBudget
@@ -52,6 +53,7 @@ class Services:
     forgetting: Forgetting
     albums: AlbumCollector
     valid_until: ValidUntil
+    exporter: Exporter
 
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
@@ -69,4 +71,5 @@ class Services:
             forgetting=Forgetting(store, recorder),
             albums=AlbumCollector(store, config.album_window_seconds),
             valid_until=ValidUntil(api, recorder, config),
+            exporter=Exporter(api, config),
         )

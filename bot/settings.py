@@ -19,6 +19,9 @@ from service_kit.settings import RabbitSettings, ServiceSettings
 TELEGRAM_CLOUD_URL = "https://api.telegram.org"
 # getFile on Telegram's cloud Bot API serves files up to 20 MB; a local Bot API server allows more.
 CLOUD_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+# sendDocument on the cloud Bot API takes files up to 50 MB (a local Bot API server: 2000 MB).
+CLOUD_UPLOAD_LIMIT = 50 * 1024 * 1024
+LOCAL_UPLOAD_LIMIT = 2000 * 1024 * 1024
 # Telegram tells a bot nobody's time zone; times are shown in this one, with its name (bot.ui.dates).
 DEFAULT_TIME_ZONE = "Europe/Moscow"
 WEBHOOK_PATH = "/telegram/webhook"
@@ -118,6 +121,8 @@ class BotSettings(ServiceSettings):
     redis_password: SecretStr | None = None
     redis_prefix: str = "docvault"
     max_download_bytes: int = Field(default=CLOUD_DOWNLOAD_LIMIT, gt=0)
+    # The largest export archive sent as a Telegram document; a larger one is sent as a signed link (LINKS_ENABLED).
+    export_upload_limit_bytes: int = Field(default=CLOUD_UPLOAD_LIMIT, gt=0, le=LOCAL_UPLOAD_LIMIT)
     flood_limit: int = Field(default=30, ge=1)
     flood_window_seconds: int = Field(default=10, ge=1)
     fsm_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -229,6 +234,7 @@ class BotConfig:
     event_budget_per_hour: int = DEFAULT_EVENT_BUDGET
     album_window_seconds: float = 1.0
     expiring_within_days: int = 30
+    export_upload_limit_bytes: int = CLOUD_UPLOAD_LIMIT
 
     @classmethod
     def from_settings(cls, settings: BotSettings) -> BotConfig:
@@ -241,4 +247,5 @@ class BotConfig:
             time_zone=settings.bot_time_zone,
             album_window_seconds=settings.album_window_seconds,
             expiring_within_days=settings.expiring_within_days,
+            export_upload_limit_bytes=settings.export_upload_limit_bytes,
         )

@@ -59,6 +59,9 @@ class _Schema(BaseModel):
 
 
 QUOTA_EXCEEDED = "quota_exceeded"
+# Export answers (``GET /export``, its link): nothing live to export; an export of the person under way or too many.
+NOTHING_TO_EXPORT = "nothing_to_export"
+EXPORT_LIMITED = "export_limited"
 
 
 class StorageUsage(_Schema):
@@ -226,6 +229,15 @@ class SealedTexts(_Schema):
 class SignedLink(_Schema):
     url: str
     expires_at: datetime
+
+
+class ExportSummary(_Schema):
+    """What ``GET /export`` would send now: how many live documents, their files' bytes, and at most how many bytes
+    the zip takes (the bot compares it with what Telegram lets it upload)."""
+
+    documents: int
+    bytes: int
+    archive_bytes_max: int
 
 
 class Health(_Schema):

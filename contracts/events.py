@@ -267,10 +267,9 @@ def _check_plain(value: str, max_length: int, field: str) -> None:
 
 
 def _check_plain_file(file: StoredFile) -> None:
-    # Transitional: a v1 file may also carry the keyed content id and be encrypted (v1 events written with
-    # ENCRYPT_UPLOADS and UPLOAD_PLAIN_SHA256 on, as the API tests still append), but always has the plain sha256.
-    if file.sha256 is None or (file.encrypted and file.content_id is None):
-        raise ValueError("a v1 file has a sha256, and an encrypted one its content_id")
+    # A v1 file is what the bot stored before encryption: the plain sha256, an object in the clear, no content id.
+    if file.sha256 is None or file.encrypted or file.content_id is not None:
+        raise ValueError("a v1 file has a sha256, is not encrypted and has no content_id")
     if file.file_name is not None and len(file.file_name) > MAX_FILE_NAME_LENGTH:
         raise ValueError(f"a v1 file_name is at most {MAX_FILE_NAME_LENGTH} characters")
 

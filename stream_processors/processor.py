@@ -32,7 +32,7 @@ from service_kit.mongo import MongoClient
 from stream_processors.failures import UNAPPLICABLE, describe_failure
 from stream_processors.isolation import Isolated, commit_isolating
 from stream_processors.lease import Lease, LeaseTiming, check_lease, take_lease
-from stream_processors.projections import apply_event
+from stream_processors.projections import apply_event, needs_keys
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
 from stream_processors.store import Positioned, already_applied, applied_record, load_state, write_batch
@@ -87,11 +87,6 @@ def split_records(records: Sequence[StreamRecord]) -> tuple[list[Positioned], li
         except EventDecodeError as error:
             dead.append(DeadLetter.undecodable(record, error))
     return events, dead
-
-
-def needs_keys(event: EventEnvelope) -> bool:
-    """Every document and type event reads or writes sealed text (a restore opens the stored name)."""
-    return event.event_type.startswith(("document.", "document_type."))
 
 
 def carries_plaintext(event: EventEnvelope) -> bool:
@@ -220,11 +215,14 @@ class Processor:
             raise RuntimeError("Processor.start() was not called")
         forgotten = await self._forget_markers(events)
         keys = await self._keys_of(events, forgotten)
+        destroyed = await self._destroyed_keys(events, keys)
         async with await session.start_transaction():
             await check_lease(self._db, self.identity.checkpoint_id, session)
             applied = await already_applied(self._db, [str(p.event.event_id) for p in events], session)
             fresh = first_occurrences(events, applied)
-            state, effects = await self._apply_loaded(fresh, session, keys, forgotten) if fresh else (BatchState(), {})
+            state, effects = (
+                await self._apply_loaded(fresh, session, keys, forgotten, destroyed) if fresh else (BatchState(), {})
+            )
             records = [applied_record(p, effects[p.offset]) for p in fresh]
             await write_batch(self._db, state, records, self.identity.checkpoint_id, last_offset, session)
         return effects
@@ -242,11 +240,17 @@ class Processor:
         person with plaintext (v1) events and no key yet gets one, unless those events are of a forgotten life.
         Outside the transaction: keys live in their own database and a key created for a batch that is then retried
         is simply used again."""
-        found = await self._keys.find({p.event.owner_id for p in events if needs_keys(p.event)})
+        needed = {p.event.owner_id for p in events if needs_keys(p.event)}
+        found = await self._keys.find(needed)
         plain = {p.event.owner_id for p in events if carries_plaintext(p.event) and _of_current_life(p, forgotten)}
         for owner_id in sorted(plain - set(found)):
             found[owner_id] = await self._keys.get_or_create(owner_id)
         return found
+
+    async def _destroyed_keys(self, events: Sequence[Positioned], keys: Mapping[int, PersonKeys]) -> frozenset[int]:
+        """The batch's people whose key was destroyed and who have no live one (``BatchState.destroyed_keys``)."""
+        keyless = {p.event.owner_id for p in events if needs_keys(p.event)} - set(keys)
+        return frozenset(await self._keys.forgotten_at(keyless)) if keyless else frozenset()
 
     async def _apply_loaded(
         self,
@@ -254,12 +258,14 @@ class Processor:
         session: AsyncClientSession,
         keys: dict[int, PersonKeys],
         forgotten: Mapping[int, int],
+        destroyed: frozenset[int] = frozenset(),
     ) -> tuple[BatchState, dict[int, str]]:
         """Load the state the events need and apply them; again with more documents while naming probed
         names whose possible holders were not loaded (so the unique indexes never refuse the writes)."""
         more: frozenset[str] = frozenset()
         for _ in range(MAX_LOAD_ROUNDS):
             state = await load_state(self._db, events, session, self._rules, more, keys, forgotten)
+            state.destroyed_keys = destroyed
             effects = apply_all(state, events, self._projection)
             missing = state.unloaded_copies_keys()
             if not missing:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from pymongo.errors import PyMongoError
 
-from api.core.rate_limit import RateLimiter
+from api.core.rate_limit import PersonGate, RateLimiter
 from api.core.served_projection import Database, ServedProjection
 from api.settings import ApiSettings
 from service_kit.keystore import KeyStore, keys_database_name
@@ -33,6 +33,7 @@ class ApiState:
     # Per-person data keys (the API is the key service: it seals typed text and encrypts files).
     keys: KeyStore
     seal_limiter: RateLimiter
+    export_gate: PersonGate
 
     @property
     def database(self) -> Database:
@@ -48,6 +49,7 @@ def build_state(settings: ApiSettings) -> ApiState:
         files=ObjectStore(s3_client(settings.s3, settings.s3_tuning), settings.s3.bucket),
         keys=KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys)),
         seal_limiter=RateLimiter(settings.seal_rate_per_minute),
+        export_gate=PersonGate(settings.export_rate_per_minute),
     )
 
 

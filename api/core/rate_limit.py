@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from enum import Enum
 
 WINDOW_SECONDS = 60.0
 _MAX_TRACKED = 10_000
@@ -34,3 +35,28 @@ class RateLimiter:
         """Keep memory bounded by the people active in the last window."""
         since = now - WINDOW_SECONDS
         self._calls = {owner: calls for owner, calls in self._calls.items() if calls and calls[-1] > since}
+
+
+class Refusal(Enum):
+    BUSY = "busy"  # one of the person's calls is still under way
+    RATE = "rate"  # the person made ``limit`` calls in the window
+
+
+class PersonGate:
+    """At most one call per person at a time, and ``limit`` per ``WINDOW_SECONDS``: for calls that hold a stream
+    open (an export reads a person's whole vault). ``claim`` says why not, or holds the person until ``release``."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limiter = RateLimiter(limit, clock)
+        self._running: set[int] = set()
+
+    def claim(self, owner_id: int) -> Refusal | None:
+        if owner_id in self._running:
+            return Refusal.BUSY
+        if not self._limiter.allow(owner_id):
+            return Refusal.RATE
+        self._running.add(owner_id)
+        return None
+
+    def release(self, owner_id: int) -> None:
+        self._running.discard(owner_id)

@@ -262,6 +262,14 @@ async def live_totals(db: Database, owner_id: int) -> LiveTotals:
     return LiveTotals(rows[0]["documents"], rows[0]["bytes"] + (pages[0]["bytes"] if pages else 0))
 
 
+@timed("mongo", "live_documents")
+async def live_documents(db: Database, owner_id: int) -> list[StoredDocument]:
+    """Every live document of the owner (at most ``MAX_DOCUMENTS_PER_PERSON``), oldest first, as stored (sealed)."""
+    rows = await db[DOCUMENTS].find(_live_documents_of(owner_id)).to_list(None)
+    documents = [stored_document_of(raw) for raw in rows]
+    return sorted(documents, key=lambda document: (document.detail.created_at, document.detail.document_id))
+
+
 @timed("mongo", "has_live_file_of_size")
 async def has_live_file_of_size(db: Database, owner_id: int, size: int) -> bool:
     """Does a live document of the owner hold a file of exactly ``size`` bytes?

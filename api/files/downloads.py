@@ -16,7 +16,7 @@ in the clear before encryption) are served as they are.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from starlette.responses import Response, StreamingResponse
@@ -47,20 +47,33 @@ CHUNK_BYTES = 4 * 1024 * 1024
 SEALED_CHUNK_BYTES = CHUNK_BYTES // SEALED_SEGMENT_BYTES * SEALED_SEGMENT_BYTES  # whole segments, about as much
 
 
-class ObjectStreamResponse(StreamingResponse):
-    """Streams ``body`` (read from ``reader``) and closes the S3 response however the transfer ends."""
+class ClosingStreamResponse(StreamingResponse):
+    """Streams ``body`` and calls ``close`` however the transfer ends (a client gone mid-way included)."""
 
     def __init__(
-        self, reader: ObjectReader, body: AsyncIterator[bytes], status_code: int, headers: dict[str, str]
+        self,
+        body: AsyncIterator[bytes],
+        status_code: int,
+        headers: dict[str, str],
+        close: Callable[[], Awaitable[None]],
     ) -> None:
         super().__init__(body, status_code=status_code, headers=headers)
-        self._reader = reader
+        self._close = close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self._reader.close()
+            await self._close()
+
+
+class ObjectStreamResponse(ClosingStreamResponse):
+    """Streams ``body`` (read from ``reader``) and closes the S3 response however the transfer ends."""
+
+    def __init__(
+        self, reader: ObjectReader, body: AsyncIterator[bytes], status_code: int, headers: dict[str, str]
+    ) -> None:
+        super().__init__(body, status_code, headers, reader.close)
 
 
 async def _chunks(reader: ObjectReader) -> AsyncIterator[bytes]:
@@ -250,6 +263,30 @@ async def _serve_encrypted(
         wanted = cipher_range(byte_range.start, byte_range.end, size)
         decrypting = await _decrypting(files, keys, document, wanted, whole=False)
     return ObjectStreamResponse(decrypting.reader, decrypting.body(document), 206 if byte_range else 200, headers)
+
+
+@dataclass
+class FileBytes:
+    """A document's whole plaintext under way: the S3 response (to close) and the chunks."""
+
+    reader: ObjectReader
+    chunks: AsyncIterator[bytes]
+
+
+async def file_bytes(files: ObjectStore, keys: PersonKeys | None, document: StoredDocument) -> FileBytes:
+    """The document's whole file, decrypted by segment; ``ApiError`` (logged, counted) when it is missing, has
+    another size than its record or does not authenticate, before any byte of it is given."""
+    if not document.file.encrypted:
+        reader = await _open(files, document)
+        if reader.length != document.file.size:
+            await reader.close()
+            log.error("stored object size differs from the read model", extra={"key": document.file.object_key})
+            raise ApiError(500, "file_size_mismatch", "the stored file does not match its record")
+        return FileBytes(reader, _chunks(reader))
+    if keys is None:
+        raise ApiError(404, "file_missing", "the document's file can no longer be read")
+    decrypting = await _decrypting(files, keys, document, whole_file(document.file.size), whole=True)
+    return FileBytes(decrypting.reader, decrypting.body(document))
 
 
 async def serve_file(

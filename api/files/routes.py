@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import TypeAdapter, ValidationError
@@ -236,12 +237,16 @@ async def create_link(owner_id: OwnerId, document: OwnedDocument, state: State) 
     )
 
 
-def _verified(state: ApiState, token: str) -> LinkClaims:
+Claims = TypeVar("Claims")
+
+
+def verified(state: ApiState, token: str, verify: Callable[[bytes, str, float], Claims]) -> Claims:
+    """The claims of a genuine, unexpired token (``verify_link`` or ``verify_export_link``); 403 otherwise."""
     key = state.settings.link_signing_key
     try:
         if key is None:
             raise InvalidLink("signed links are disabled")
-        return verify_link(key.get_secret_value().encode(), token, time.time())
+        return verify(key.get_secret_value().encode(), token, time.time())
     except InvalidLink:
         raise ApiError(403, "invalid_link", "this is not a valid link; ask the bot for a new one") from None
     except ExpiredLink:
@@ -276,5 +281,5 @@ async def _linked(state: ApiState, claims: LinkClaims) -> StoredDocument:
 async def signed_download(
     token: Annotated[str, Path(max_length=MAX_TOKEN_LENGTH)], state: State, range_header: RangeHeader = None
 ) -> Response:
-    document = await _linked(state, _verified(state, token))
+    document = await _linked(state, verified(state, token, verify_link))
     return await serve_file(state.files, state.keys, document, range_header)

@@ -21,6 +21,7 @@ from yarl import URL
 
 from contracts.api_schemas import (
     API_PREFIX,
+    EXPORT_LIMITED,
     OWNER_SCOPE,
     QUOTA_EXCEEDED,
     DocumentDetail,
@@ -29,6 +30,7 @@ from contracts.api_schemas import (
     DueReminders,
     ErrorBody,
     EventStatus,
+    ExportSummary,
     NameCheck,
     SealedTexts,
     SealRequest,
@@ -75,6 +77,11 @@ class ApiBusy(ApiUnavailable):
     """The API is overloaded, not down: no connection to it came free in time (this bot has as many calls in
     flight as it allows) or it was slower to answer than the timeout. The person is told to try again in a few
     seconds; callers that handle ``ApiUnavailable`` (a save keeps its answers for "Try again") handle this too."""
+
+
+class ExportLimited(ApiBusy):
+    """The API refused an export (HTTP 429 ``export_limited``): one of the person's is under way, or they asked for
+    too many in a minute."""
 
 
 class ApiRejected(ApiError):
@@ -127,6 +134,12 @@ class DocumentsApi(Protocol):
 
     async def event_status(self, owner_id: int, event_id: str) -> EventStatus: ...
 
+    async def export_summary(self, owner_id: int, after_event: str | None = None) -> ExportSummary: ...
+
+    def export_chunks(self, owner_id: int, after_event: str | None = None) -> AsyncIterator[bytes]: ...
+
+    async def create_export_link(self, owner_id: int) -> SignedLink: ...
+
 
 def _owner_path(owner_id: int, tail: str = "") -> str:
     return OWNER_SCOPE.format(owner_id=owner_id) + tail
@@ -151,8 +164,9 @@ def _error_for(reply: Reply) -> ApiError:
         return ApiNotFound(reply.text[:200])
     if status == 409:
         return ApiNotYetApplied(_retry_after(reply.retry_after))
-    if status == 429:  # a per-person call limit (``POST /seal``): overload, try again shortly
-        return ApiBusy(f"429 from the API, retry after {reply.retry_after or '?'} s")
+    if status == 429:  # a per-person call limit (``POST /seal``, exports): overload, try again shortly
+        message = f"429 from the API, retry after {reply.retry_after or '?'} s"
+        return ExportLimited(message) if _code(reply) == EXPORT_LIMITED else ApiBusy(message)
     if status >= 500:
         return ApiUnavailable(f"{status} from the API")
     try:
@@ -162,6 +176,13 @@ def _error_for(reply: Reply) -> ApiError:
     if status == 403 and body.code == QUOTA_EXCEEDED:
         return QuotaExceeded(body.message, body.usage)
     return ApiRejected(status, body.code, body.message)
+
+
+def _code(reply: Reply) -> str | None:
+    try:
+        return ErrorBody.model_validate_json(reply.body).code
+    except ValidationError:
+        return None
 
 
 def _retry_after(header: str | None) -> float:
@@ -367,16 +388,34 @@ class ApiClient:
         path = _owner_path(owner_id, f"/events/{quote(event_id, safe='')}")
         return _parse(EventStatus, await self._send("GET", path))
 
-    async def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncGenerator[bytes, None]:
-        """The bytes of the document's page ``page`` as they arrive (timed by hand: a decorator cannot see a
-        generator's end)."""
-        path = _owner_path(
-            owner_id, f"/documents/{quote(document_id, safe='')}/file" + (f"?page={page}" if page > 1 else "")
+    @timed("api", "export_summary")
+    async def export_summary(self, owner_id: int, after_event: str | None = None) -> ExportSummary:
+        """How many live documents an export holds, and the most bytes its zip takes."""
+        return await self._read(
+            ExportSummary, _owner_path(owner_id, "/export/summary"), _params(after_event=after_event)
         )
+
+    @timed("api", "create_export_link")
+    async def create_export_link(self, owner_id: int) -> SignedLink:
+        return _parse(SignedLink, await self._send("POST", _owner_path(owner_id, "/export/link")))
+
+    def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncGenerator[bytes, None]:
+        """The bytes of the document's page ``page`` as they arrive."""
+        path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}/file")
+        return self._streamed(path, {"page": page} if page > 1 else {}, "download_file")
+
+    def export_chunks(self, owner_id: int, after_event: str | None = None) -> AsyncGenerator[bytes, None]:
+        """The person's export archive (a zip) as it arrives."""
+        return self._streamed(_owner_path(owner_id, "/export"), _params(after_event=after_event), "export")
+
+    async def _streamed(
+        self, path: str, params: Mapping[str, str | int], operation: str
+    ) -> AsyncGenerator[bytes, None]:
+        """A streamed GET (timed by hand: a decorator cannot see a generator's end)."""
         started, outcome = time.perf_counter(), "error"
         headers = {CORRELATION_HEADER: current_correlation_id()}
         try:
-            async with self._slot(), self._http().get(self._url(path), headers=headers) as response:
+            async with self._slot(), self._http().get(self._url(path), params=params, headers=headers) as response:
                 if not _is_success(response.status):
                     raise _error_for(Reply(response.status, await response.read(), response.headers.get("Retry-After")))
                 async for chunk in response.content.iter_any():
@@ -385,7 +424,7 @@ class ApiClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise _failure(error) from error
         finally:
-            observe_call("api", "download_file", outcome, started)
+            observe_call("api", operation, outcome, started)
 
     @timed("api", "health")
     async def healthy(self) -> bool:

@@ -11,6 +11,7 @@ from bot.handlers import (
     card,
     errors,
     expiry,
+    export,
     fallback,
     forget,
     language,
@@ -35,6 +36,7 @@ def all_routers() -> list[Router]:
         expiry.router(),
         browse.router(),
         search.router(),
+        export.router(),
         fallback.router(),
         errors.router(),
     ]

@@ -7,7 +7,7 @@ a stale or forged button (a document that is gone or someone else's) gets a poli
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -30,6 +30,7 @@ from bot.injected import Person, Services
 from bot.services.expiry import local_day
 from bot.services.saving import TextRefused
 from bot.settings import BotConfig
+from bot.telegram.streamed_file import StreamedFile
 from bot.ui import keyboards
 from bot.ui.callbacks import DocAction, DocCb, Origin
 from bot.ui.dates import moment_text
@@ -52,20 +53,6 @@ from contracts.vocabulary import DocumentStatus
 
 log = logging.getLogger(__name__)
 InputMedia = InputMediaPhoto | InputMediaDocument
-
-
-class StreamedFile(InputFile):
-    """Bytes streamed from the API's file endpoint to Telegram, without holding the whole file."""
-
-    def __init__(self, first: bytes, rest: AsyncIterator[bytes], filename: str) -> None:
-        super().__init__(filename=filename)
-        self._first = first
-        self._rest = rest
-
-    async def read(self, bot: Bot) -> AsyncIterator[bytes]:  # type: ignore[override]
-        yield self._first
-        async for chunk in self._rest:
-            yield chunk
 
 
 async def _load(

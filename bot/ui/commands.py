@@ -9,7 +9,7 @@ from aiogram.types import BotCommand
 
 from bot.ui.i18n import Texts
 
-COMMANDS = ("start", "menu", "add", "documents", "search", "language", "forget", "help", "cancel")
+COMMANDS = ("start", "menu", "add", "documents", "search", "export", "language", "forget", "help", "cancel")
 
 
 def bot_commands(tr: Texts) -> list[BotCommand]:

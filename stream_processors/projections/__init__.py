@@ -47,9 +47,17 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def needs_keys(event: EventEnvelope) -> bool:
+    """Every document and type event reads or writes sealed text (a restore opens the stored name)."""
+    return event.event_type.startswith(("document.", "document_type."))
+
+
 def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_unknown``). An event of a life
-    the person had forgotten (before their last ``user.forgotten``) applies nothing."""
-    if state.is_forgotten_life(event.owner_id, offset):
+    the person had forgotten (before their last ``user.forgotten``), or one needing a key the person no longer has,
+    applies nothing."""
+    if state.is_forgotten_life(event.owner_id, offset) or (
+        needs_keys(event) and state.has_only_a_destroyed_key(event.owner_id)
+    ):
         return Effect.ignored_forgotten
     return HANDLERS[event.event_type](state, event, offset)

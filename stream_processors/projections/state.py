@@ -65,6 +65,10 @@ class BatchState:
     # Owner -> offset of their last user.forgotten (service_kit.forgetting): their events before it apply nothing.
     forgotten_through: dict[int, int] = field(default_factory=dict)
     forgets: list[Forget] = field(default_factory=list)
+    # People with a destroyed key and no live one: a sealed event of theirs was sealed under the erased key (an API
+    # process still held it in its cache when they came back) and reads as forgotten. No record at all is another
+    # matter (a keys database lost): MissingKey, and the event waits in the dead-letter stream for the backup.
+    destroyed_keys: frozenset[int] = frozenset()
 
     @classmethod
     def of(
@@ -137,6 +141,9 @@ class BatchState:
     def put_user(self, user: UserView) -> None:
         self.users[user.id] = user
         self.dirty_users.add(user.id)
+
+    def has_only_a_destroyed_key(self, owner_id: int) -> bool:
+        return owner_id in self.destroyed_keys and owner_id not in self.keys
 
     def is_forgotten_life(self, owner_id: int, offset: int) -> bool:
         """An event of a person before their last ``user.forgotten``: it belongs to a life that was erased."""

@@ -15,8 +15,9 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.settings import ApiSettings
+from contracts.api_schemas import SealedTexts, UploadedFile
 from contracts.codec import encode_event
-from contracts.events import DocumentAdded, EventEnvelope, StoredFile, new_event
+from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope, StoredFile, new_event
 from contracts.read_models import READ_MODELS, read_model_database
 from contracts.text import type_slug
 from service_kit.crypto import KEYED_HASH_HEX, PersonKeys
@@ -51,9 +52,6 @@ def api_settings_for(mongo: MongoSettings, s3: S3Settings, **overrides: Any) -> 
         "read_your_writes_timeout_seconds": 0.3,
         "upload_part_bytes": 5 * MIB,
         "s3_retries": 0,
-        # The API tests still append v1 events after an upload (``added_from_upload``), whose file needs the plain
-        # sha256: the transitional setting, off by default since the bot writes v2 events.
-        "upload_plain_sha256": True,
         # Erasures are run by the tests that check them (tests/api/test_erasure.py), not behind the others' backs.
         "erasure_poll_seconds": 0,
     }
@@ -117,7 +115,8 @@ async def upload(
     return uploaded
 
 
-def added_from_upload(
+async def added_from_upload(
+    api: httpx.AsyncClient,
     owner_id: int,
     name: str,
     uploaded: dict[str, Any],
@@ -125,12 +124,39 @@ def added_from_upload(
     step: int = 0,
     file_name: str | None = None,
 ) -> EventEnvelope:
-    """The ``document.added`` the bot appends after an upload."""
-    as_stored = {key: uploaded[key] for key in ("object_key", "sha256", "size", "mime_type", "content_id", "encrypted")}
-    named = file_name if file_name is not None else uploaded.get("file_name")
-    stored = StoredFile.model_validate(
-        {key: value for key, value in as_stored.items() if value is not None} | {"file_name": named}
+    """The ``document.added`` the bot appends after an upload: v2, the texts sealed through ``POST /seal`` and the
+    file as the API stored it (``bot.services.saving``); ``file_name`` replaces the upload's (sealed the same way).
+    An upload stored in the clear (``ENCRYPT_UPLOADS`` off: a v1 object, no content id) gets the v1 event a bot
+    wrote before encryption, plain sha256 and all."""
+    if not uploaded["encrypted"]:
+        return _plain_added(owner_id, name, uploaded, type_title, step, file_name)
+    typed = {"name": name, "type_title": type_title} | ({"file_name": file_name} if file_name is not None else {})
+    response = await api.post(f"/v1/owners/{owner_id}/seal", json=typed)
+    assert response.status_code == 200, response.text
+    sealed = SealedTexts.model_validate_json(response.content)
+    assert sealed.name is not None and sealed.type_title is not None and sealed.type_slug is not None
+    stored = UploadedFile.model_validate(uploaded).model_dump(include=_AS_STORED, exclude_none=True)
+    if sealed.file_name is not None:
+        stored["file_name"] = sealed.file_name.sealed
+    payload = DocumentAddedV2(
+        document_id=uuid.uuid4(),
+        type_slug=sealed.type_slug,
+        type_title=sealed.type_title.sealed,
+        name=sealed.name.sealed,
+        file=StoredFile.model_validate(stored),
     )
+    return new_event(payload, owner_id=owner_id, correlation_id=f"upload-{step}", occurred_at=at(step))
+
+
+_AS_STORED = {"object_key", "size", "mime_type", "file_name", "content_id", "encrypted"}
+
+
+def _plain_added(
+    owner_id: int, name: str, uploaded: dict[str, Any], type_title: str, step: int, file_name: str | None
+) -> EventEnvelope:
+    as_stored = {key: uploaded[key] for key in ("object_key", "sha256", "size", "mime_type")}
+    named = file_name if file_name is not None else uploaded.get("file_name")
+    stored = StoredFile.model_validate(as_stored | {"file_name": named})
     payload = DocumentAdded(
         document_id=uuid.uuid4(), type_slug=type_slug(type_title), type_title=type_title, name=name, file=stored
     )

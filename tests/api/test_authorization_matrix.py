@@ -23,7 +23,7 @@ from fastapi.routing import iter_route_contexts
 from api.app import create_app
 from api.files.links import LinkClaims, sign_link
 from contracts.api_schemas import API_PREFIX, OWNER_SCOPE
-from contracts.events import DocumentAdded, EventEnvelope
+from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
@@ -54,6 +54,7 @@ PUBLIC_ROUTES: frozenset[Route] = frozenset(
         ("GET", "/readyz"),
         ("GET", "/metrics"),
         ("GET", f"{API_PREFIX}/files/signed/{{token}}"),  # the signature is the credential (see the link tests)
+        ("GET", f"{API_PREFIX}/files/signed/export/{{token}}"),  # likewise (tests/api/test_export_api.py)
         *(
             (method, path)
             for method in ("GET", "HEAD")
@@ -122,6 +123,9 @@ OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"): lambda i: _get(i, f"/documents/{i.document_id}/file"),
     ("POST", f"{OWNER_SCOPE}/documents/{{document_id}}/link"): lambda i: _post(i, f"/documents/{i.document_id}/link"),
     ("POST", f"{OWNER_SCOPE}/seal"): _seal,
+    ("GET", f"{OWNER_SCOPE}/export/summary"): lambda i: _get(i, "/export/summary"),
+    ("GET", f"{OWNER_SCOPE}/export"): lambda i: _get(i, "/export"),
+    ("POST", f"{OWNER_SCOPE}/export/link"): lambda i: _post(i, "/export/link"),
 }
 
 
@@ -158,14 +162,18 @@ async def _next_cursor(api: httpx.AsyncClient, owner_id: int, slug: str) -> str:
 
 
 def _file_size(event: EventEnvelope) -> int:
-    assert isinstance(event.payload, DocumentAdded)
+    assert isinstance(event.payload, DocumentAdded | DocumentAddedV2)
     return event.payload.file.size
 
 
 async def _populate(api: httpx.AsyncClient, mongo: MongoSettings, s3: S3Settings) -> World:
-    mine = added_from_upload(OWNER, "Mine passport", await upload(api, OWNER, MINE_BYTES), "Passport", step=1)
-    gone = added_from_upload(OWNER, "Gone one", await upload(api, OWNER, GONE_BYTES), "Passport", step=2)
-    theirs = added_from_upload(OTHER, "Theirs alpha", await upload(api, OTHER, THEIRS_BYTES), "Visas", step=3)
+    mine = await added_from_upload(
+        api, OWNER, "Mine passport", await upload(api, OWNER, MINE_BYTES), "Passport", step=1
+    )
+    gone = await added_from_upload(api, OWNER, "Gone one", await upload(api, OWNER, GONE_BYTES), "Passport", step=2)
+    theirs = await added_from_upload(
+        api, OTHER, "Theirs alpha", await upload(api, OTHER, THEIRS_BYTES), "Visas", step=3
+    )
     # "visas" is a type of both owners; "Theirs stash" only the other owner's.
     theirs_more = [
         f.added(OTHER, "Theirs beta", "Visas", step=7),
@@ -221,7 +229,7 @@ async def world() -> AsyncIterator[World]:
     """Two owners' documents, files and events, made once for the module (the tests only read them)."""
     name = f"authz{uuid.uuid4().hex[:10]}"
     mongo, s3 = MongoSettings(database=name), S3Settings(bucket=f"api-{name}")
-    settings = api_settings_for(mongo, s3, max_upload_bytes=MAX_UPLOAD_BYTES)
+    settings = api_settings_for(mongo, s3, max_upload_bytes=MAX_UPLOAD_BYTES, export_rate_per_minute=1000)
     try:
         async with running_api(settings, AUTH) as api:
             yield await _populate(api, mongo, s3)
@@ -341,6 +349,9 @@ CROSS_OWNER: list[tuple[Route, str, tuple[str, ...], tuple[int, str | None]]] = 
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"), "their document id", ("document_id",), NO_DOCUMENT),
     (("POST", f"{OWNER_SCOPE}/documents/{{document_id}}/link"), "their document id", ("document_id",), NO_DOCUMENT),
     (("POST", f"{OWNER_SCOPE}/seal"), "own scope only", (), SEES_NOTHING),
+    (("GET", f"{OWNER_SCOPE}/export/summary"), "own scope only", (), SEES_NOTHING),
+    (("GET", f"{OWNER_SCOPE}/export"), "own scope only", (), SEES_NOTHING),
+    (("POST", f"{OWNER_SCOPE}/export/link"), "own scope only", (), SEES_NOTHING),
     *(
         (route, "their event as after_event", ("after_event",), NO_EVENT)
         for route in OWNER_ROUTES

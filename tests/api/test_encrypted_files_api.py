@@ -35,7 +35,7 @@ def broken_count() -> float:
 async def stored(api: httpx.AsyncClient, projector: Projector, data: bytes, owner: int = OWNER) -> tuple[str, str]:
     """Upload ``data`` and apply the bot's event; the document id and the object key."""
     uploaded = await upload(api, owner, data)
-    await projector.apply(event := added_from_upload(owner, "Scan", uploaded))
+    await projector.apply(event := await added_from_upload(api, owner, "Scan", uploaded))
     return str(f.document_id_of(event)), uploaded["object_key"]
 
 
@@ -184,7 +184,7 @@ async def test_download_serves_a_v1_object_in_the_clear_with_its_sha256_etag_whe
     data = os.urandom(SIZE)
     async with running_api(api_settings_for(mongo_settings, s3_settings, encrypt_uploads=False), AUTH) as plain:
         uploaded = await upload(plain, OWNER, data, file_name="old scan.pdf")
-    await projector.apply(event := added_from_upload(OWNER, "Old", uploaded))
+    await projector.apply(event := await added_from_upload(plain, OWNER, "Old", uploaded))
 
     async with running_api(api_settings_for(mongo_settings, s3_settings), AUTH) as api:
         whole = await api.get(f"{BASE}/documents/{f.document_id_of(event)}/file")
@@ -201,7 +201,7 @@ async def test_download_names_the_file_after_the_opened_file_name_when_it_was_se
     api: httpx.AsyncClient, projector: Projector
 ) -> None:
     uploaded = await upload(api, OWNER, b"%PDF-1.7", file_name="Договор аренды.pdf")
-    await projector.apply(event := added_from_upload(OWNER, "Lease", uploaded))
+    await projector.apply(event := await added_from_upload(api, OWNER, "Lease", uploaded))
 
     response = await api.get(f"{BASE}/documents/{f.document_id_of(event)}/file")
 

@@ -61,7 +61,7 @@ async def stored_document(
     api: httpx.AsyncClient, projector: Projector, data: bytes, owner: int = OWNER, **added: Any
 ) -> str:
     """Upload ``data``, then let the processor apply the bot's document.added; returns the document id."""
-    event = added_from_upload(owner, added.pop("name", "Passport"), await upload(api, owner, data, **added))
+    event = await added_from_upload(api, owner, added.pop("name", "Passport"), await upload(api, owner, data, **added))
     await projector.apply(event)
     return str(f.document_id_of(event))
 
@@ -79,7 +79,7 @@ async def test_upload_stores_encrypted_under_owner_and_content_id_when_the_body_
         "object_key": f"owners/{OWNER}/{content_id(keys, data)}",
         "content_id": content_id(keys, data),
         "encrypted": True,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": None,  # UPLOAD_PLAIN_SHA256 is off: nothing writes v1 events any more
         "size": len(data),
         "mime_type": "application/pdf",
         "duplicate_of": None,
@@ -124,19 +124,19 @@ async def test_upload_refuses_the_file_name_when_its_sealed_form_does_not_fit_th
         assert stored_keys(raw_s3, s3_settings.bucket) == []
 
 
-async def test_upload_round_trips_30_mb_with_the_same_sha256_when_streamed_in_chunks(
+async def test_upload_round_trips_30_mb_with_the_same_bytes_when_streamed_in_chunks(
     api: httpx.AsyncClient, projector: Projector, raw_s3: Minio, s3_settings: S3Settings
 ) -> None:
     data = os.urandom(30 * MIB)
 
     response = await api.post(f"{BASE}/files", content=chunks(data), headers={"Content-Type": "application/pdf"})
     uploaded = response.json()
-    await projector.apply(event := added_from_upload(OWNER, "Big scan", uploaded))
+    await projector.apply(event := await added_from_upload(api, OWNER, "Big scan", uploaded))
     downloaded = await api.get(f"{BASE}/documents/{f.document_id_of(event)}/file")
 
     assert response.status_code == 201
-    assert uploaded["sha256"] == hashlib.sha256(data).hexdigest() and uploaded["size"] == len(data)
-    assert hashlib.sha256(downloaded.content).hexdigest() == uploaded["sha256"]
+    assert uploaded["size"] == len(data)
+    assert hashlib.sha256(downloaded.content).hexdigest() == hashlib.sha256(data).hexdigest()
     assert downloaded.headers["Content-Length"] == str(len(data))
     # the staging object of the multipart upload is gone: only the content key remains
     assert stored_keys(raw_s3, s3_settings.bucket) == [uploaded["object_key"]]
@@ -148,7 +148,7 @@ async def test_upload_reports_the_live_document_when_the_owner_uploads_the_same_
 ) -> None:
     data = b"the same receipt"
     before = await upload(api, OWNER, data)
-    await projector.apply(event := added_from_upload(OWNER, "Receipt", before, "Receipts"))
+    await projector.apply(event := await added_from_upload(api, OWNER, "Receipt", before, "Receipts"))
 
     again = await upload(api, OWNER, data, file_name="copy.pdf")
     other_owner = await upload(api, OTHER, data)
@@ -247,7 +247,7 @@ async def test_download_sends_type_and_rfc5987_disposition_when_the_file_name_is
 ) -> None:
     uploaded = await upload(api, OWNER, b"%PDF", file_name=None)
     # The event's file name comes from the bot: it may hold anything a StoredFile accepts, newlines included.
-    await projector.apply(event := added_from_upload(OWNER, "Lease", uploaded, file_name=file_name))
+    await projector.apply(event := await added_from_upload(api, OWNER, "Lease", uploaded, file_name=file_name))
 
     response = await api.get(f"{BASE}/documents/{f.document_id_of(event)}/file")
 
@@ -435,8 +435,7 @@ async def test_upload_reports_the_live_document_by_content_id_when_no_plain_hash
     settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
     async with running_api(settings, headers=AUTH) as api:
         first = await upload(api, OWNER, b"the same contract")
-        # The v1 event still needs a sha256: any value distinct per file serves the test's processor.
-        await projector.apply(event := added_from_upload(OWNER, "Contract", first | {"sha256": "1" * 64}))
+        await projector.apply(event := await added_from_upload(api, OWNER, "Contract", first))
         again = await upload(api, OWNER, b"the same contract")
         other = await upload(api, OWNER, b"another contract")
         await projector.apply(f.deleted(OWNER, f.document_id_of(event), 9))

@@ -61,7 +61,7 @@ async def test_mongo_and_s3_calls_are_timed_when_an_upload_is_answered(api: http
         return (
             sample(count, target="s3", operation="stat_object", outcome="ok"),
             sample(count, target="s3", operation="put_object", outcome="ok"),
-            sample(count, target="mongo", operation="find_live_by_content", outcome="ok"),
+            sample(count, target="mongo", operation="find_live_by_content_id", outcome="ok"),
         )
 
     before = calls()

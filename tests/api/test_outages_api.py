@@ -83,7 +83,7 @@ async def test_upload_answers_503_and_writes_nothing_when_s3_is_down(
 async def test_download_answers_503_when_s3_goes_down_after_the_upload(
     api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings, s3_settings: S3Settings
 ) -> None:
-    await projector.apply(event := added_from_upload(OWNER, "Scan", await upload(api, OWNER, b"%PDF bytes")))
+    await projector.apply(event := await added_from_upload(api, OWNER, "Scan", await upload(api, OWNER, b"%PDF bytes")))
 
     async with running_api(api_settings_for(mongo_settings, s3_down(s3_settings)), AUTH) as broken:
         response = await broken.get(f"{BASE}/documents/{f.document_id_of(event)}/file")

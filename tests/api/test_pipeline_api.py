@@ -24,7 +24,7 @@ async def test_bot_flow_reads_its_own_write_when_the_event_goes_through_rabbitmq
     api: httpx.AsyncClient, rabbit_settings: RabbitSettings, mongo_settings: MongoSettings
 ) -> None:
     uploaded = await upload(api, OWNER, b"%PDF passport scan", file_name="Паспорт.pdf")
-    event = added_from_upload(OWNER, "Паспорт", uploaded, "Passport")
+    event = await added_from_upload(api, OWNER, "Паспорт", uploaded, "Passport")
     await publish(rabbit_settings, [f.started(OWNER, "ru"), event])
     fresh = {"after_event": str(event.event_id)}
 

@@ -68,7 +68,8 @@ async def post_file(
 async def stored_documents(api: httpx.AsyncClient, projector: Projector, *contents: bytes, owner: int = OWNER) -> None:
     """Upload each content and let the processor apply the bot's document.added for it."""
     events = [
-        added_from_upload(owner, f"Doc {i}", await upload(api, owner, data), step=i) for i, data in enumerate(contents)
+        await added_from_upload(api, owner, f"Doc {i}", await upload(api, owner, data), step=i)
+        for i, data in enumerate(contents)
     ]
     await projector.apply(*events)
 
@@ -214,9 +215,11 @@ async def test_usage_counts_live_documents_and_their_bytes_only_when_some_are_de
 ) -> None:
     kept, gone = b"k" * 1000, b"g" * 500
     kept_upload, gone_upload = await upload(api, OWNER, kept), await upload(api, OWNER, gone)
-    kept_event = added_from_upload(OWNER, "Kept", kept_upload)
-    gone_event = added_from_upload(OWNER, "Gone", gone_upload, step=1)
-    duplicate = added_from_upload(OWNER, "Kept again", kept_upload, step=2)  # the same bytes: status duplicate
+    kept_event = await added_from_upload(api, OWNER, "Kept", kept_upload)
+    gone_event = await added_from_upload(api, OWNER, "Gone", gone_upload, step=1)
+    duplicate = await added_from_upload(
+        api, OWNER, "Kept again", kept_upload, step=2
+    )  # the same bytes: status duplicate
     await projector.apply(
         kept_event,
         gone_event,

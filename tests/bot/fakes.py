@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from api.core.errors import ApiError
 from api.documents.sealing import sealed_texts
-from bot.clients.api_client import ApiNotFound, ApiRejected, ApiUnavailable, QuotaExceeded
+from bot.clients.api_client import ApiNotFound, ApiRejected, ApiUnavailable, ExportLimited, QuotaExceeded
 from contracts.api_schemas import (
     DocumentDetail,
     DocumentList,
     DocumentPage,
     DocumentSummary,
     EventStatus,
+    ExportSummary,
     NameCheck,
     PageDetail,
     SealedTexts,
@@ -111,6 +112,8 @@ class FakeApi:
     quota: StorageUsage | None = None  # uploads are refused as over this quota when set
     deleted_with: dict[str, list[str]] = field(default_factory=dict)  # type deletion event id -> documents
     page_uploads: list[bool] = field(default_factory=list)  # of each upload: sent as a later page (?page=true)
+    export_limited: bool = False  # exports are refused as already under way when set
+    export_overhead: int = 100  # the bytes the fake's "archive" adds per document
 
     def _check(self, after_event: str | None = None) -> None:
         if self.down:
@@ -223,6 +226,26 @@ class FakeApi:
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink:
         await self.get_document(owner_id, document_id)
         return SignedLink(url=f"https://files.example/{document_id}?sig=x", expires_at=CREATED + timedelta(minutes=15))
+
+    async def export_summary(self, owner_id: int, after_event: str | None = None) -> ExportSummary:
+        self._check(after_event)
+        live = self._live(owner_id)
+        total = sum(doc.size for doc in live)
+        bound = total + self.export_overhead * len(live) if live else 0
+        return ExportSummary(documents=len(live), bytes=total, archive_bytes_max=bound)
+
+    async def export_chunks(self, owner_id: int, after_event: str | None = None) -> AsyncIterator[bytes]:
+        """Not a zip: the live documents' bytes one after another, behind a marker (the bot never opens it)."""
+        self._check(after_event)
+        if self.export_limited:
+            raise ExportLimited("429 from the fake API")
+        yield b"FAKE-ZIP:"
+        for doc in self._live(owner_id):
+            yield self.blobs.get(doc.content, b"")
+
+    async def create_export_link(self, owner_id: int) -> SignedLink:
+        self._check()
+        return SignedLink(url=f"https://files.example/export/{owner_id}.x", expires_at=CREATED + timedelta(minutes=15))
 
     async def event_status(self, owner_id: int, event_id: str) -> EventStatus:
         self._check()

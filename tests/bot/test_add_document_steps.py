@@ -80,6 +80,7 @@ class Fixture:
             forgetting=MagicMock(),
             albums=MagicMock(),
             valid_until=MagicMock(),
+            exporter=MagicMock(),
         )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))

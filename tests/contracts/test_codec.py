@@ -422,7 +422,7 @@ def test_encode_message_keeps_a_data_section_when_the_body_is_empty() -> None:
 
 
 def test_encode_event_writes_content_id_and_encrypted_when_the_upload_was_encrypted() -> None:
-    raw = golden_dict("document.added")
+    raw = golden_dict("document.added", 2)
     raw["payload"]["file"] |= {"content_id": "0123456789abcdef" * 2, "encrypted": True}
     event = decode_envelope_json(json.dumps(raw).encode())
 

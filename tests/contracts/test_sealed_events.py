@@ -41,6 +41,21 @@ def test_decode_envelope_json_marks_plaintext_when_v1_upcast() -> None:
 
 
 @pytest.mark.parametrize(
+    "file",
+    [{"sha256": None}, {"encrypted": True}, {"content_id": "0123456789abcdef" * 2}],
+    ids=["no-sha256", "encrypted", "content-id"],
+)
+def test_decode_envelope_json_refuses_v1_added_when_the_file_is_not_as_a_v1_writer_stored_it(
+    file: dict[str, object],
+) -> None:
+    raw = golden_dict("document.added", 1)
+    raw["payload"]["file"] |= file
+
+    with pytest.raises(InvalidEvent, match="a v1 file has a sha256, is not encrypted and has no content_id"):
+        _decoded(raw)
+
+
+@pytest.mark.parametrize(
     ("path", "value"),
     [
         (("payload", "name"), "Паспорт"),

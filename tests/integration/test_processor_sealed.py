@@ -92,7 +92,7 @@ async def test_logs_carry_no_name_title_file_name_or_typed_text_when_a_flow_runs
         typed = {"name": f"{MARKER} one", "type_title": f"{MARKER} type", "file_name": f"{MARKER}.pdf"}
         sealed = (await api.post(f"{base}/seal", json=typed)).json()
         uploaded = await upload(api, OWNER, b"%PDF " + MARKER.encode(), file_name=f"{MARKER}.pdf")
-        plain = added_from_upload(OWNER, f"{MARKER} two", uploaded, f"{MARKER} type", step=1)
+        plain = await added_from_upload(api, OWNER, f"{MARKER} two", uploaded, f"{MARKER} type", step=1)
         await projector.apply(plain, f.renamed(OWNER, f.document_id_of(plain), f"{MARKER} three", step=2))
         keys = await _person_keys(mongo_settings)
         await projector.apply(

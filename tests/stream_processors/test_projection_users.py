@@ -9,8 +9,8 @@ import pytest
 from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, new_event
 from stream_processors.projections import apply_event
-from stream_processors.projections.state import BatchState
-from tests.factories import added, at, deleted, document_id_of, forgotten, renamed, started
+from stream_processors.projections.state import BatchState, MissingKey
+from tests.factories import added, at, deleted, document_id_of, forgotten, renamed, sealed_added, started
 from tests.keyrings import TEST_PEOPLE
 from tests.stream_processors.projection_support import apply_all, snapshot
 
@@ -140,3 +140,19 @@ def test_apply_user_forgotten_finds_nothing_when_person_never_seen() -> None:
 
     assert effects == [Effect.forgotten]
     assert (state.documents, state.users, [f.owner_id for f in state.forgets]) == ({}, {}, [OWNER])
+
+
+def test_apply_event_ignores_sealed_event_as_forgotten_when_person_has_only_a_destroyed_key() -> None:
+    # Sealed under a key an API process still had cached after the erasure destroyed it: it can never be opened.
+    event = sealed_added(TEST_PEOPLE[OWNER], "Passport scan", step=1)
+    state = BatchState(keys={}, destroyed_keys=frozenset({OWNER}))
+
+    _, effects = apply_all([event], state)
+
+    assert effects == [Effect.ignored_forgotten] and state.documents == {} and state.types == {}
+
+
+def test_apply_event_raises_missing_key_when_person_has_no_key_record_at_all() -> None:
+    # No key and no tombstone: the keys database was lost, not the person forgotten; the event must not vanish.
+    with pytest.raises(MissingKey):
+        apply_all([sealed_added(TEST_PEOPLE[OWNER], "Passport scan", step=1)], BatchState(keys={}))

@@ -16,10 +16,13 @@ from bot.clients.api_client import (
     ApiNotYetApplied,
     ApiRejected,
     ApiUnavailable,
+    ExportLimited,
     QuotaExceeded,
+    Reply,
+    _error_for,
 )
 from bot.clients.telegram_files import FileTooBig
-from contracts.api_schemas import SealRequest, StorageUsage
+from contracts.api_schemas import ErrorBody, SealRequest, StorageUsage
 from contracts.effects import Effect
 from service_kit.correlation import CORRELATION_HEADER, correlation_id_var
 from tests.bot.api_stub import MISSING_DOCUMENT as MISSING
@@ -236,3 +239,16 @@ async def test_client_asks_for_due_reminders_with_the_days_when_the_sender_check
         "/v1/reminders/due",
         {"on": "2031-03-01", "days": "30,7", "limit": "100"},
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "limited"), [("export_limited", True), ("too_many_requests", False), (None, False)], ids=str
+)
+def test_error_for_tells_an_export_refusal_from_other_overload_when_the_api_answers_429(
+    code: str | None, limited: bool
+) -> None:
+    body = ErrorBody(code=code, message="retry in a minute").model_dump_json().encode() if code else b"<html>"
+
+    error = _error_for(Reply(429, body, "60"))
+
+    assert isinstance(error, ApiBusy) and isinstance(error, ExportLimited) is limited

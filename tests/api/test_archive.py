@@ -1,0 +1,110 @@
+"""The archive's pure rules: safe and unique paths for hostile names, the indexes, CSV injection."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.files.archive import (
+    MAX_COMPONENT_LENGTH,
+    ExportedDocument,
+    archive_paths,
+    extension_for,
+    index_csv,
+    index_json,
+    index_rows,
+    safe_component,
+    spreadsheet_safe,
+)
+
+WHEN = datetime(2026, 3, 14, 9, 26, tzinfo=UTC)
+
+
+def _document(name: str, title: str = "Passport", file_name: str | None = "scan.pdf") -> ExportedDocument:
+    return ExportedDocument("d", title, name, WHEN, 10, "application/pdf", file_name)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("..", "document"),
+        ("   ", "document"),
+        ("a\x00b\r\nc", "a b c"),
+        ("CON", "_CON"),
+        ("lpt1.txt", "_lpt1.txt"),
+        ('what<>:"|?*', "what_______"),
+        ("trailing. . ", "trailing"),
+        ("Паспорт РФ", "Паспорт РФ"),
+        ("x" * 300, "x" * MAX_COMPONENT_LENGTH),
+    ],
+)
+def test_safe_component_gives_a_name_every_file_system_takes_when_the_name_is_hostile(raw: str, expected: str) -> None:
+    assert safe_component(raw, "document") == expected
+
+
+@given(st.text(max_size=200))
+def test_safe_component_never_leaves_a_separator_or_a_parent_when_given_any_text(raw: str) -> None:
+    component = safe_component(raw, "document")
+
+    assert component and "/" not in component and "\\" not in component and not component.startswith(".")
+    assert all(ord(ch) >= 32 for ch in component) and len(component) <= MAX_COMPONENT_LENGTH
+
+
+def test_archive_paths_number_the_later_of_two_names_when_they_clash_once_cleaned_or_by_case() -> None:
+    documents = [_document("Lease 1/2"), _document("lease 1_2"), _document("LEASE 1:2"), _document("index", "x")]
+
+    assert archive_paths(documents) == [
+        "Passport/Lease 1_2.pdf",
+        "Passport/lease 1_2 (2).pdf",
+        "Passport/LEASE 1_2 (3).pdf",
+        "x/index.pdf",
+    ]
+
+
+@given(st.lists(st.tuples(st.text(max_size=40), st.text(max_size=20)), max_size=30))
+def test_archive_paths_are_unique_whatever_the_case_when_names_are_arbitrary(pairs: list[tuple[str, str]]) -> None:
+    paths = archive_paths([_document(name, title) for name, title in pairs])
+
+    assert len({path.casefold() for path in paths}) == len(paths)
+    assert all(path.count("/") == 1 and ".." not in path.split("/") for path in paths)
+
+
+@pytest.mark.parametrize(
+    ("file_name", "media_type", "expected"),
+    [
+        ("scan.PDF", "application/pdf", ".pdf"),
+        (None, "image/jpeg", ".jpg"),
+        ("archive", "application/octet-stream", ".bin"),
+        ("evil.p df", "text/plain", ".txt"),
+        (None, "application/x-unknown-thing", ""),
+    ],
+)
+def test_extension_for_takes_the_file_name_or_else_the_media_type_when_plain(
+    file_name: str | None, media_type: str, expected: str
+) -> None:
+    assert extension_for(file_name, media_type) == expected
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(1)", "+1", "-2", "@SUM(A1)", "\t=1"])
+def test_spreadsheet_safe_neutralises_the_cell_when_it_would_start_a_formula(value: str) -> None:
+    assert spreadsheet_safe(value) == "'" + value
+
+
+def test_indexes_list_every_document_and_neutralise_formulas_when_a_file_is_missing() -> None:
+    documents = [_document("=cmd|' /C calc'!A0"), _document("Договор, «аренда»", file_name=None)]
+    rows = index_rows(documents, ["Passport/x.pdf", None])
+
+    listed = json.loads(index_json(rows))["documents"]
+    table = list(csv.reader(io.StringIO(index_csv(rows).decode("utf-8-sig"))))
+
+    assert [row["name"] for row in listed] == ["=cmd|' /C calc'!A0", "Договор, «аренда»"]
+    assert listed[1]["file"] is None and listed[0]["date"] == "2026-03-14T09:26:00+00:00"
+    assert table[0] == ["type", "name", "date", "size", "media_type", "original_file_name", "file"]
+    assert table[1][1] == "'=cmd|' /C calc'!A0" and table[2][1] == "Договор, «аренда»" and table[2][6] == ""
