@@ -244,3 +244,31 @@ async def test_type_actions_alert_and_append_nothing_when_the_type_is_someone_el
 
     assert not app.publisher.events and await ann.state() is None
     assert app.api.docs and all(d.status == "live" for d in app.api.docs.values())
+
+
+async def test_organising_speaks_russian_with_a_way_on_at_every_step_when_the_person_reads_russian(
+    app: BotUnderTest,
+) -> None:
+    ru = app.person(language="ru")
+    doc = _doc(app, "Договор", "Работа")
+
+    await ru.presses(_act(doc, DocAction.open))
+    await ru.presses_button(RU.plain("card.move"))
+    await ru.presses_button(RU.plain("move.new_type"))
+    assert ru.last_text() == RU("move.ask_title", name="Договор")
+    await ru.says("Жильё")
+    assert ru.last_text() == RU("move.done", name="Договор", type="Жильё")
+    await ru.presses(TypeCb(slug=app.api.docs[doc.document_id].type_slug))
+    await ru.presses_button(RU.plain("type.rename"))
+    await ru.says("Квартира")
+    assert ru.last_text() == RU("type.renamed", title="Квартира")
+    await ru.presses_button(RU.plain("type.open"))
+    await ru.presses_button(RU.plain("type.delete"))
+    await ru.presses_button(RU.plain("delete.yes"))
+    assert ru.last_text() == RU("type.deleted", title="Квартира")
+    await ru.presses_button(RU.plain("delete.undo"))
+
+    assert (
+        ru.last_text() == RU("type.restored", title="Квартира") == "✅ Раздел «Квартира» и его документы восстановлены."
+    )
+    assert not app.session.dead_ends
