@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.clients.api_client import DocumentsApi
 from bot.clients.person_store import UserStore
+from bot.services.albums import AlbumCollector
 from bot.services.event_recorder import EventAppender, EventRecorder
 from bot.services.forgetting import Forgetting
 from bot.services.library import Library
@@ -48,6 +49,7 @@ class Services:
     people: People
     organiser: Organiser
     forgetting: Forgetting
+    albums: AlbumCollector
 
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
@@ -63,4 +65,5 @@ class Services:
             people=People(store, recorder),
             organiser=Organiser(api, recorder),
             forgetting=Forgetting(store, recorder),
+            albums=AlbumCollector(store, config.album_window_seconds),
         )

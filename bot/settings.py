@@ -127,6 +127,8 @@ class BotSettings(ServiceSettings):
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
     # Events one person may append per hour (a fixed window, beside the flood limit on updates).
     event_budget_per_hour: int = Field(default=DEFAULT_EVENT_BUDGET, ge=1)
+    # An album is taken once no message of it arrived for this long (Telegram sends its messages within a second).
+    album_window_seconds: float = Field(default=1.0, gt=0, le=10)
 
     @field_validator("bot_token")
     @classmethod
@@ -206,6 +208,7 @@ class BotConfig:
     telegram_local: bool = False
     time_zone: str = DEFAULT_TIME_ZONE
     event_budget_per_hour: int = DEFAULT_EVENT_BUDGET
+    album_window_seconds: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: BotSettings) -> BotConfig:
@@ -216,4 +219,5 @@ class BotConfig:
             settings.telegram_api_local,
             event_budget_per_hour=settings.event_budget_per_hour,
             time_zone=settings.bot_time_zone,
+            album_window_seconds=settings.album_window_seconds,
         )

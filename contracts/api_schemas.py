@@ -16,7 +16,8 @@ another owner is a 404):
 | GET | /owners/{owner_id}/events/{event_id} | ``EventStatus`` |
 | POST | /owners/{owner_id}/seal (``SealRequest``) | ``SealedTexts`` |
 | POST | /owners/{owner_id}/files (raw body; ``Content-Type``, ``X-File-Name``) | ``UploadedFile`` |
-| GET | /owners/{owner_id}/documents/{document_id}/file (``Range``) | the bytes |
+| POST | /owners/{owner_id}/files?page=true (a page of a document of several pages) | ``UploadedFile`` |
+| GET | /owners/{owner_id}/documents/{document_id}/file?page=N (``Range``) | the bytes (of page N, 1 the first) |
 | POST | /owners/{owner_id}/documents/{document_id}/link | ``SignedLink`` |
 | GET | /v1/files/signed/{token} (no service token; nginx exposes only this) | the bytes |
 
@@ -104,6 +105,15 @@ class DocumentList(_Schema):
     items: list[DocumentSummary]
 
 
+class PageDetail(_Schema):
+    """A page after the first (the first is the document's own file fields): what the bot needs to send it."""
+
+    size: int
+    mime_type: str
+    file_name: str | None = None
+    telegram_file_id: str | None = None
+
+
 class DocumentDetail(DocumentSummary):
     status: DocumentStatus
     duplicate_of: str | None = None
@@ -112,6 +122,11 @@ class DocumentDetail(DocumentSummary):
     telegram_file_id: str | None = None
     updated_at: datetime
     deleted_at: datetime | None = None
+    more_pages: list[PageDetail] = []  # a document of several pages: the second and later ones, in order
+
+    @property
+    def page_count(self) -> int:
+        return 1 + len(self.more_pages)
 
 
 class HistoryEntry(_Schema):

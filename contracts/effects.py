@@ -29,6 +29,10 @@ class Effect(StrEnum):
     restored_duplicate = "restored_duplicate"
     restore_conflict = "restore_conflict"  # no free name: the document stays deleted
     ignored_not_deleted = "ignored_not_deleted"
+    # document.page_added
+    pages_added = "pages_added"
+    ignored_same_pages = "ignored_same_pages"  # every page is already one of the document's
+    ignored_page_limit = "ignored_page_limit"  # the document would pass MAX_PAGES
     # any document event
     ignored_unknown = "ignored_unknown"  # no such document of this owner
     # document.moved (issue 12)

@@ -1,5 +1,5 @@
-"""Event envelope and the event types (v1, and v2 of those carrying personal text). Events are past-tense facts;
-a released schema never changes.
+"""Event envelope and the event types (v1, v2 of those carrying personal text, v3 of ``document.added`` with its
+pages). Events are past-tense facts; a released schema never changes.
 
 To change a payload: add the new model, bump its version in ``CURRENT_VERSIONS``, register an upcaster
 from the old version in ``contracts.upcasting`` and add a golden file for the new version.
@@ -40,10 +40,14 @@ EventType = Literal[
     "document_type.deleted",
     "document_type.restored",
     "user.forgotten",
+    "document.page_added",
 ]
 
 MAX_CORRELATION_ID_LENGTH = 64
 MAX_FILE_SIZE_BYTES = 4 * 1024**3
+# A document is one or more pages (an album: Telegram sends at most 10 files in one); pages added later count too.
+MAX_ALBUM_PAGES = 10
+MAX_PAGES = 30
 # What a store can hold bounds what an event may say (a record that decodes must be storable, or one event
 # stops the processor for everyone). Owner ids are BSON int64; Telegram's ids fit in 52 bits, far below it.
 MAX_OWNER_ID = 2**63 - 1
@@ -197,6 +201,38 @@ class DocumentAddedV2(Payload):
         return self
 
 
+class DocumentAddedV3(DocumentAddedV2):
+    """v3: a document of several pages (an album). ``file`` is the first page, ``more_pages`` the others in order,
+    each stored like ``file`` (sealed file name, keyed content id). A v2 event upcasts with no more pages; only a
+    sealed event may carry them. A subclass of v2: what reads a v2 add reads a v3 one."""
+
+    schema_version: ClassVar[int] = 3
+    more_pages: Annotated[list[StoredFile], Field(max_length=MAX_PAGES - 1)] = []
+
+    @model_validator(mode="after")
+    def _pages_sealed(self) -> DocumentAddedV3:
+        if self.more_pages and self.plaintext:
+            raise ValueError("an upcasted v1 document.added has one page")
+        for page in self.more_pages:
+            _check_sealed_file(page)
+        return self
+
+
+class DocumentPageAdded(Payload):
+    """v1: pages added to a live document after it was saved (one, or an album), appended after its pages; stored
+    like a v2 ``file`` (sealed file name, keyed content id)."""
+
+    event_type: ClassVar[EventType] = "document.page_added"
+    document_id: uuid.UUID
+    pages: Annotated[list[StoredFile], Field(min_length=1, max_length=MAX_ALBUM_PAGES)]
+
+    @model_validator(mode="after")
+    def _pages_sealed(self) -> DocumentPageAdded:
+        for page in self.pages:
+            _check_sealed_file(page)
+        return self
+
+
 class DocumentRenamedV2(Payload):
     """v2: the new name sealed (field "name"); ``plaintext`` only in an upcasted v1 event."""
 
@@ -297,6 +333,7 @@ EventPayload = (
     | DocumentAdded
     | DocumentRenamed
     | DocumentAddedV2
+    | DocumentAddedV3
     | DocumentRenamedV2
     | DocumentDeleted
     | DocumentRestored
@@ -305,6 +342,7 @@ EventPayload = (
     | DocumentTypeDeleted
     | DocumentTypeRestored
     | UserForgotten
+    | DocumentPageAdded
 )
 
 # Every released (event type, schema version) and its model.
@@ -316,6 +354,7 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentAdded,
         DocumentRenamed,
         DocumentAddedV2,
+        DocumentAddedV3,
         DocumentRenamedV2,
         DocumentDeleted,
         DocumentRestored,
@@ -324,6 +363,7 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentTypeDeleted,
         DocumentTypeRestored,
         UserForgotten,
+        DocumentPageAdded,
     )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).

@@ -6,6 +6,8 @@ Every partial index filter here uses plain equality, which both mongod and the t
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 
 from beanie import Document
@@ -37,7 +39,8 @@ class DocumentView(Document):
     copies_key: str  # "<owner_id>|<name_base_key>"
     content_key: str  # "<owner_id>|<content_id>" (v1 documents: "<owner_id>|<sha256>")
     search_prefixes: list[str]  # keyed
-    file: StoredFile
+    file: StoredFile  # the first page
+    more_pages: list[StoredFile] = []  # the other pages in order (an album, pages added later); [] for one page
     status: DocumentStatus = DocumentStatus.live
     link_generation: int = 0  # bumped by rename, delete and forget: signed links name it (api/files/links.py)
     # Its number among the documents ever added to its type (1, 2, ...), and from it the page key
@@ -202,6 +205,16 @@ def content_key(owner_id: int, content: str) -> str:
 
 def file_content_key(owner_id: int, file: StoredFile) -> str:
     return content_key(owner_id, file.content_id or file.sha256 or "")
+
+
+def pages_content_key(owner_id: int, pages: Sequence[StoredFile]) -> str:
+    """What a document is a duplicate by: its one file's content, or for several pages the keyed ids of all of
+    them in order (a hash of keyed hashes, so it tells no more than they do). Fixed when the document is added:
+    pages added later do not change it (docs/adr/0017)."""
+    if len(pages) == 1:
+        return file_content_key(owner_id, pages[0])
+    joined = "|".join(page.content_id or page.sha256 or "" for page in pages)
+    return content_key(owner_id, "pages:" + hashlib.sha256(joined.encode()).hexdigest()[:32])
 
 
 def page_prefix(owner_id: int, type_slug: str) -> str:

@@ -109,12 +109,12 @@ class DocumentsApi(Protocol):
     async def name_check(self, owner_id: int, slug: str, name: str, after_event: str | None = None) -> NameCheck: ...
 
     async def upload_file(
-        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
+        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None, page: bool = False
     ) -> UploadedFile: ...
 
     async def seal(self, owner_id: int, request: SealRequest) -> SealedTexts: ...
 
-    def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]: ...
+    def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncIterator[bytes]: ...
 
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink: ...
 
@@ -320,13 +320,15 @@ class ApiClient:
 
     @timed("api", "upload_file")
     async def upload_file(
-        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
+        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None, page: bool = False
     ) -> UploadedFile:
+        """``page``: a second or later page of a document (the API counts its bytes only, reports no duplicate)."""
         headers = {"Content-Type": mime_type}
         if file_name:
             # Header values are Latin-1 on the wire; a percent-encoded UTF-8 name survives any proxy.
             headers["X-File-Name"] = quote(file_name, safe="")
-        reply = await self._send("POST", _owner_path(owner_id, "/files"), headers=headers, data=_Source(content))
+        path = _owner_path(owner_id, "/files" + ("?page=true" if page else ""))
+        reply = await self._send("POST", path, headers=headers, data=_Source(content))
         return _parse(UploadedFile, reply)
 
     @timed("api", "seal")
@@ -348,9 +350,12 @@ class ApiClient:
         path = _owner_path(owner_id, f"/events/{quote(event_id, safe='')}")
         return _parse(EventStatus, await self._send("GET", path))
 
-    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncGenerator[bytes, None]:
-        """The document's bytes as they arrive (timed by hand: a decorator cannot see a generator's end)."""
-        path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}/file")
+    async def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncGenerator[bytes, None]:
+        """The bytes of the document's page ``page`` as they arrive (timed by hand: a decorator cannot see a
+        generator's end)."""
+        path = _owner_path(
+            owner_id, f"/documents/{quote(document_id, safe='')}/file" + (f"?page={page}" if page > 1 else "")
+        )
         started, outcome = time.perf_counter(), "error"
         headers = {CORRELATION_HEADER: current_correlation_id()}
         try:

@@ -140,6 +140,24 @@ class UserStore:
         """True for the first message of an album only, so the person is told once per album."""
         return bool(await self._redis.set(self._key("album", media_group_id), 1, nx=True, ex=ALBUM_TTL_SECONDS))
 
+    async def add_album_part(self, owner_id: int, media_group_id: str, message_id: int, part: str) -> int:
+        """Keep one message of an album (by message id: a repeated update replaces itself); how many are kept."""
+        key = self._key("album_parts", owner_id, media_group_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, str(message_id), part)
+            pipe.expire(key, ALBUM_TTL_SECONDS)
+            pipe.hlen(key)
+            *_, count = await pipe.execute()
+        return int(count)
+
+    async def album_parts(self, owner_id: int, media_group_id: str) -> list[str]:
+        """The album's messages, in message order (Telegram numbers an album's messages in the order sent)."""
+        raw = await self._redis.hgetall(self._key("album_parts", owner_id, media_group_id))
+        return [_text(raw[key]) or "" for key in sorted(raw, key=int)]
+
+    async def album_count(self, owner_id: int, media_group_id: str) -> int:
+        return int(await self._redis.hlen(self._key("album_parts", owner_id, media_group_id)))
+
     async def save_lists(self, owner_id: int, refs: list[ListRef]) -> list[str]:
         """Store navigation references and return their tokens, in order."""
         tokens = [list_token(owner_id, ref.slug, ref.cursor) for ref in refs]

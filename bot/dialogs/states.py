@@ -22,6 +22,10 @@ class RenameType(StatesGroup):
     entering_title = State()
 
 
+class AddPage(StatesGroup):
+    waiting_page = State()
+
+
 class SearchDocuments(StatesGroup):
     entering_query = State()
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import add_document, browse, card, errors, fallback, forget, language, organising, search, start
+from bot.handlers import (
+    add_document,
+    albums,
+    browse,
+    card,
+    errors,
+    fallback,
+    forget,
+    language,
+    organising,
+    pages,
+    search,
+    start,
+)
 
 
 def all_routers() -> list[Router]:
@@ -13,7 +26,9 @@ def all_routers() -> list[Router]:
         start.router(),
         language.router(),
         forget.router(),
+        albums.router(),
         add_document.router(),
+        pages.router(),
         card.router(),
         organising.router(),
         browse.router(),

@@ -203,6 +203,7 @@ def document_card(
     the_file = [action("card.get", DocAction.get)]
     if links_enabled:
         the_file.append(action("card.link", DocAction.link))
+    the_file.append(action("card.add_page", DocAction.add_page))
     changes = [
         action("card.rename", DocAction.rename),
         action("card.move", DocAction.move),

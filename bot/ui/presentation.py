@@ -123,3 +123,34 @@ def parse_doc_ref(ref: str) -> str | None:
         return str(uuid.UUID(hex=ref))
     except ValueError:
         return None
+
+
+MAX_MEDIA_GROUP = 10  # Telegram's sendMediaGroup: 2 to 10 items, photos and documents never mixed
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One page of a document as Get file sends it."""
+
+    number: int  # 1: the first
+    mime_type: str
+    file_name: str | None
+    telegram_file_id: str | None
+
+    @property
+    def is_photo(self) -> bool:
+        """A camera photo (no file name) goes back as a photo; anything else as a file."""
+        return self.mime_type == PHOTO_MIME and self.file_name is None
+
+
+def media_groups(pages: list[PageRef]) -> list[list[PageRef]]:
+    """Pure: the pages in order, cut into the groups Telegram sends as albums: a new group where photos and files
+    change places, and every ``MAX_MEDIA_GROUP`` pages."""
+    groups: list[list[PageRef]] = []
+    for page in pages:
+        last = groups[-1] if groups else None
+        if last is None or len(last) == MAX_MEDIA_GROUP or last[0].is_photo != page.is_photo:
+            groups.append([page])
+        else:
+            last.append(page)
+    return groups

@@ -22,6 +22,7 @@ from stream_processors.projections.organising import (
     apply_document_type_renamed,
     apply_document_type_restored,
 )
+from stream_processors.projections.pages import apply_document_page_added
 from stream_processors.projections.state import BatchState
 from stream_processors.projections.users import apply_user_forgotten, apply_user_language_changed, apply_user_started
 
@@ -39,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
     "document_type.deleted": apply_document_type_deleted,
     "document_type.restored": apply_document_type_restored,
     "user.forgotten": apply_user_forgotten,
+    "document.page_added": apply_document_page_added,
 }
 
 

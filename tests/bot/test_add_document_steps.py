@@ -78,6 +78,7 @@ class Fixture:
             shelves=MagicMock(),
             people=MagicMock(),
             forgetting=MagicMock(),
+            albums=MagicMock(),
         )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))
@@ -258,6 +259,7 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
     assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
         "application/pdf",
         "scan.pdf",
+        False,  # the first page: a document of its own
     )
     store.remember_write.assert_awaited_once_with(OWNER, str(event.event_id))
     shown, _ = step.reply()

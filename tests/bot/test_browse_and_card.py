@@ -18,7 +18,16 @@ from tests.keyrings import TEST_PEOPLE
 
 OTHER_OWNER = 9999
 TR = Texts("en")
-CARD_BUTTONS = ("card.get", "card.link", "card.rename", "card.move", "card.delete", "card.back", "common.menu")
+CARD_BUTTONS = (
+    "card.get",
+    "card.link",
+    "card.add_page",
+    "card.rename",
+    "card.move",
+    "card.delete",
+    "card.back",
+    "common.menu",
+)
 
 
 def _doc(

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ui.i18n import Texts
 from contracts.events import (
-    DocumentAddedV2,
+    DocumentAddedV3,
     DocumentMoved,
     DocumentRenamedV2,
     DocumentTypeDeleted,
@@ -157,7 +157,7 @@ async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_
         "group chat: a member asks for documents, buttons pressed there and forwarded",
         "one explanation per group; alerts; no list, file or event",
     )
-    assert [type(e.payload) for e in events] == [DocumentAddedV2]  # nothing from the group
+    assert [type(e.payload) for e in events] == [DocumentAddedV3]  # nothing from the group
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (1, 1, 0, 0)
 
 
@@ -187,7 +187,7 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
         "A keeps its name; the text answered as at the menu",
     )
     assert not [e for e in events if isinstance(e.payload, DocumentRenamedV2)]
-    assert [type(e.payload) for e in events] == [DocumentAddedV2, DocumentAddedV2]
+    assert [type(e.payload) for e in events] == [DocumentAddedV3, DocumentAddedV3]
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (2, 2, 0, 0)
 
 
@@ -237,8 +237,8 @@ async def test_person_moves_a_document_renames_its_type_deletes_the_type_and_und
         system, ann, "organising: move twice, rename the type, delete it, Undo", "every event applied once"
     )
     assert [type(e.payload) for e in events] == [
-        DocumentAddedV2,
-        DocumentAddedV2,
+        DocumentAddedV3,
+        DocumentAddedV3,
         DocumentMoved,
         DocumentMoved,
         DocumentTypeRenamed,
