@@ -315,7 +315,10 @@ class ApiClient:
 
     @timed("api", "list_types")
     async def list_types(self, owner_id: int, after_event: str | None = None) -> TypeList:
-        return await self._read(TypeList, _owner_path(owner_id, "/types"), _params(after_event=after_event))
+        """The types holding live documents: one emptied (its last document moved or deleted, the type deleted) is
+        kept by the API for an Undo or a later add, and is not the person's to see."""
+        params = _params(after_event=after_event, non_empty="true")
+        return await self._read(TypeList, _owner_path(owner_id, "/types"), params)
 
     @timed("api", "list_documents")
     async def list_documents(

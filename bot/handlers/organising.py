@@ -11,6 +11,7 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.clients.person_store import ListRef
 from bot.dialogs.states import MoveDocument, RenameType
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
@@ -32,11 +33,13 @@ MOVE_SAID: dict[str, str] = {
     Effect.move_conflict: "move.conflict",
     Effect.ignored_same_type: "move.same",
 }
-RESTORED: dict[str, str] = {
-    Effect.type_restored: "type.restored",
-    Effect.type_restored_partly: "type.restored_partly",
-    Effect.ignored_nothing_to_restore: "type.nothing_to_restore",
+# How an Undo of a type deletion ended: the text naming the type, and the one for a button that no longer knows it.
+RESTORED: dict[str, tuple[str, str]] = {
+    Effect.type_restored: ("type.restored", "type.restored_unnamed"),
+    Effect.type_restored_partly: ("type.restored_partly", "type.restored_partly_unnamed"),
+    Effect.ignored_nothing_to_restore: ("type.nothing_to_restore", "type.nothing_to_restore_unnamed"),
 }
+RESTORE_PENDING = ("type.restore_pending", "type.restore_pending_unnamed")
 
 
 async def _document(query: CallbackQuery, doc: str, services: Services, person: Person) -> DocumentDetail | None:
@@ -193,14 +196,28 @@ async def delete_type(query: CallbackQuery, callback_data: TypeActionCb, service
     if kind is None:
         return
     deletion = await services.organiser.delete_type(person.owner_id, kind)
-    await show(query, person.tr("type.deleted", title=kind.title), keyboards.undo_type_delete(person.tr, deletion))
+    [token] = await services.shelves.remember(person.owner_id, [ListRef(kind.slug, kind.title)])
+    await show(
+        query, person.tr("type.deleted", title=kind.title), keyboards.undo_type_delete(person.tr, deletion, token)
+    )
 
 
 async def undo_type_delete(query: CallbackQuery, callback_data: TypeUndoCb, services: Services, person: Person) -> None:
-    tr = person.tr
+    deleted = await services.shelves.recall(person.owner_id, callback_data.kind) if callback_data.kind else None
     effect = await services.organiser.restore_type(person.owner_id, callback_data.event)
-    key = RESTORED.get(effect) if effect is not None else None
-    await show(query, tr(key or "type.restore_pending"), keyboards.open_type(tr, None))
+    listed = None
+    if deleted is not None:  # the type as listed now: back (its page offered), or still gone (the types offered)
+        types = await services.library.types(person.owner_id, person.after_event)
+        listed = next((t for t in types if t.slug == deleted.slug), None)
+    title = listed.title if listed is not None else deleted.title if deleted is not None else None
+    await show(query, type_restore_text(person.tr, effect, title), await _type_way_on(services, person, listed))
+
+
+def type_restore_text(tr: Texts, effect: str | None, title: str | None) -> str:
+    """Pure: what to tell the person about an Undo of the deletion of the type ``title`` (None when the button no
+    longer knows it: older than a day, or than this) that ended in ``effect`` (None: not applied in time)."""
+    named, unnamed = RESTORED.get(effect or "", RESTORE_PENDING)
+    return tr(unnamed) if title is None else tr(named, title=title)
 
 
 def router() -> Router:

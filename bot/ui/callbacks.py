@@ -23,6 +23,7 @@ from contracts.events import Slug
 DocRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]  # bot.ui.presentation.doc_ref
 # A navigation token of bot.clients.person_store (12 characters of urlsafe base64).
 NavToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{12}$")]
+OptionalNavToken = Annotated[str, StringConstraints(pattern=r"^(|[A-Za-z0-9_-]{12})$")]
 MAX_SEARCH_PAGE = 999
 
 
@@ -183,6 +184,15 @@ class TypeActionCb(CallbackData, prefix="k"):
 
 
 class TypeUndoCb(CallbackData, prefix="z"):
-    """Undo a type deletion: ``event`` is the deletion's event id as 32 hex digits."""
+    """Undo a type deletion: ``event`` is the deletion's event id as 32 hex digits; ``kind`` a navigation token
+    naming the deleted type (slug and title), so the reply can name it and open its page ("" when not known)."""
 
     event: DocRef
+    kind: OptionalNavToken = ""
+
+    @classmethod
+    def unpack(cls, value: str) -> TypeUndoCb:
+        """Also the buttons of the bot before ``kind`` existed ("z:<event>"): their reply names no type."""
+        if value.count(cls.__separator__) == 1:
+            value += cls.__separator__
+        return super().unpack(value)

@@ -31,10 +31,27 @@ from bot.ui.presentation import doc_ref
 from contracts.api_schemas import DocumentSummary, TypeSummary
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+# Buttons sharing a row: Telegram cuts labels short on a phone beyond about 15 characters each in a row of two
+# ("✏️ Переименовать раздел" beside "🗑 Удалить раздел" was cut).
+ROW_BUTTONS = 2
+ROW_CHARACTERS = 30
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def fit_rows(buttons: Sequence[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    """Pure: ``buttons`` in order, in as few rows as read well on a phone: at most ``ROW_BUTTONS`` a row and at most
+    ``ROW_CHARACTERS`` of labels (a longer label gets a row of its own). So a row can differ between the languages."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        last = rows[-1] if rows else []
+        if last and len(last) < ROW_BUTTONS and sum(len(b.text) for b in last) + len(button.text) <= ROW_CHARACTERS:
+            last.append(button)
+        else:
+            rows.append([button])
+    return rows
 
 
 def _markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -119,7 +136,7 @@ def document_page(
     back = origin.pack()
     rows = [[_doc_button(d.name, DocAction.open, d.document_id, back)] for d in documents]
     rows.append(_paging(tr, prev_page, next_page))
-    rows.append(_type_actions(tr, slug))
+    rows.extend(fit_rows(_type_actions(tr, slug)))
     rows.append(
         [_menu_button(tr, MenuAction.browse, "browse.to_types"), _menu_button(tr, MenuAction.menu, "common.menu")]
     )
@@ -143,11 +160,12 @@ def confirm_type_delete(tr: Texts, slug: str) -> InlineKeyboardMarkup:
     )
 
 
-def undo_type_delete(tr: Texts, event_hex: str) -> InlineKeyboardMarkup:
+def undo_type_delete(tr: Texts, event_hex: str, kind: str) -> InlineKeyboardMarkup:
+    """Undo (``kind``: the navigation token of the deleted type), the types and the menu."""
     return _markup(
         [
-            [_button(tr.plain("delete.undo"), TypeUndoCb(event=event_hex))],
-            [_menu_button(tr, MenuAction.menu, "common.menu")],
+            [_button(tr.plain("delete.undo"), TypeUndoCb(event=event_hex, kind=kind))],
+            [_menu_button(tr, MenuAction.browse, "browse.to_types"), _menu_button(tr, MenuAction.menu, "common.menu")],
         ]
     )
 
@@ -176,20 +194,26 @@ def move_choice(
 def document_card(
     tr: Texts, document_id: str, back: CallbackData, links_enabled: bool, origin: str = ""
 ) -> InlineKeyboardMarkup:
-    """The card's actions (each keeps ``origin``, so coming back to the card keeps its Back) and Back to ``back``."""
-    actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id, origin)]
+    """The card's actions in two groups, the file's and the changes (laid out by ``fit_rows``; each keeps ``origin``,
+    so coming back to the card keeps its Back), then Back to ``back`` and the menu. A new action joins a group."""
+
+    def action(key: str, what: DocAction) -> InlineKeyboardButton:
+        return _doc_button(tr.plain(key), what, document_id, origin)
+
+    the_file = [action("card.get", DocAction.get)]
     if links_enabled:
-        actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id, origin))
-    actions.append(_doc_button(tr.plain("card.add_page"), DocAction.add_page, document_id, origin))
+        the_file.append(action("card.link", DocAction.link))
+    the_file.append(action("card.add_page", DocAction.add_page))
+    changes = [
+        action("card.rename", DocAction.rename),
+        action("card.move", DocAction.move),
+        action("card.valid_until", DocAction.valid_until),
+        action("card.delete", DocAction.delete),
+    ]
     return _markup(
         [
-            actions,
-            [
-                _doc_button(tr.plain("card.rename"), DocAction.rename, document_id, origin),
-                _doc_button(tr.plain("card.move"), DocAction.move, document_id, origin),
-                _doc_button(tr.plain("card.delete"), DocAction.delete, document_id, origin),
-            ],
-            [_doc_button(tr.plain("card.valid_until"), DocAction.valid_until, document_id, origin)],
+            *fit_rows(the_file),
+            *fit_rows(changes),
             [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],
         ]
     )

@@ -24,8 +24,8 @@ CARD_BUTTONS = (
     "card.add_page",
     "card.rename",
     "card.move",
-    "card.delete",
     "card.valid_until",
+    "card.delete",
     "card.back",
     "common.menu",
 )

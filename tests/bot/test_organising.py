@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from bot.dialogs.states import MoveDocument, RenameType
-from bot.handlers.organising import move_reply
+from bot.handlers.organising import move_reply, type_restore_text
 from bot.services.organising import Outcome
 from bot.ui.callbacks import DocAction, DocCb, TypeAction, TypeActionCb, TypeCb, TypeUndoCb
 from bot.ui.i18n import Texts
@@ -173,14 +173,56 @@ async def test_type_delete_confirms_then_undo_restores_when_pressed(app: BotUnde
     assert ann.last_text() == TR("type.delete_confirm", title="Receipts", count=2) and not app.publisher.events
     await ann.presses_button(TR.plain("delete.yes"))
     assert ann.last_text() == TR("type.deleted", title="Receipts")
+    assert _buttons(app) == [TR.plain("delete.undo"), TR.plain("browse.to_types"), TR.plain("common.menu")]
     assert {app.api.docs[d.document_id].status for d in (kept, other)} == {"deleted"}
     await ann.presses_button(TR.plain("delete.undo"))
 
-    assert ann.last_text() == TR("type.restored")
+    assert ann.last_text() == TR("type.restored", title="Receipts")
     assert [app.api.docs[d.document_id].status for d in (kept, other, earlier)] == ["live", "live", "deleted"]
     assert [type(p).__name__ for p in app.publisher.payloads()] == ["DocumentTypeDeleted", "DocumentTypeRestored"]
-    await ann.presses(TypeUndoCb(event=app.publisher.events[0].event_id.hex))  # a second tap: nothing left
-    assert ann.last_text() == TR("type.nothing_to_restore")
+    await ann.presses(TypeUndoCb(event=app.publisher.events[0].event_id.hex))  # a second tap, on an older button
+    assert ann.last_text() == TR("type.nothing_to_restore_unnamed")
+
+
+async def _deletes_receipts_with_lease(app: BotUnderTest, ann: Person) -> None:
+    _doc(app, "Lease")
+    await ann.presses(TypeActionCb(action=TypeAction.delete, slug="receipts"))
+    await ann.presses_button(TR.plain("delete.yes"))
+
+
+async def test_type_undo_names_the_type_and_opens_its_page_when_the_type_is_back(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await _deletes_receipts_with_lease(app, ann)
+    with_undo = app.session.last_keyboards[ann.chat.id]
+    await ann.presses_button(TR.plain("delete.undo"))
+    assert _buttons(app) == [TR.plain("type.open"), TR.plain("browse.to_types"), TR.plain("common.menu")]
+
+    await ann.presses_button(TR.plain("type.open"))
+    assert ann.last_text() == TR("browse.type_single", title="Receipts") and "Lease" in _buttons(app)
+    await ann.presses_button(TR.plain("delete.undo"), on=with_undo)  # the same Undo again, scrolled back to
+    assert ann.last_text() == TR("type.nothing_to_restore", title="Receipts")
+
+
+async def test_type_undo_names_no_type_and_offers_the_types_when_its_button_does_not_know_the_type(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await _deletes_receipts_with_lease(app, ann)
+    deletion = app.publisher.events[0].event_id.hex
+
+    await ann.presses(f"z:{deletion}:{'a' * 12}")  # a token expired or never stored
+
+    assert ann.last_text() == TR("type.restored_unnamed")
+    assert _buttons(app) == [TR.plain("browse.to_types"), TR.plain("common.menu")]
+    assert app.api.docs and all(d.status == "live" for d in app.api.docs.values())
+
+
+def test_type_restore_text_names_the_type_when_pending_partly_or_not_known() -> None:
+    assert type_restore_text(RU, None, "Чеки") == RU("type.restore_pending", title="Чеки")
+    assert type_restore_text(TR, Effect.type_restored_partly, "Bills") == TR("type.restored_partly", title="Bills")
+    assert type_restore_text(TR, Effect.type_restored_partly, None) == TR("type.restored_partly_unnamed")
+    assert type_restore_text(TR, None, None) == TR("type.restore_pending_unnamed")
+    assert "Чеки" in type_restore_text(RU, Effect.type_restored, "Чеки")
 
 
 async def test_type_delete_no_returns_to_the_type_page_when_pressed(app: BotUnderTest, ann: Person) -> None:
@@ -202,3 +244,31 @@ async def test_type_actions_alert_and_append_nothing_when_the_type_is_someone_el
 
     assert not app.publisher.events and await ann.state() is None
     assert app.api.docs and all(d.status == "live" for d in app.api.docs.values())
+
+
+async def test_organising_speaks_russian_with_a_way_on_at_every_step_when_the_person_reads_russian(
+    app: BotUnderTest,
+) -> None:
+    ru = app.person(language="ru")
+    doc = _doc(app, "Договор", "Работа")
+
+    await ru.presses(_act(doc, DocAction.open))
+    await ru.presses_button(RU.plain("card.move"))
+    await ru.presses_button(RU.plain("move.new_type"))
+    assert ru.last_text() == RU("move.ask_title", name="Договор")
+    await ru.says("Жильё")
+    assert ru.last_text() == RU("move.done", name="Договор", type="Жильё")
+    await ru.presses(TypeCb(slug=app.api.docs[doc.document_id].type_slug))
+    await ru.presses_button(RU.plain("type.rename"))
+    await ru.says("Квартира")
+    assert ru.last_text() == RU("type.renamed", title="Квартира")
+    await ru.presses_button(RU.plain("type.open"))
+    await ru.presses_button(RU.plain("type.delete"))
+    await ru.presses_button(RU.plain("delete.yes"))
+    assert ru.last_text() == RU("type.deleted", title="Квартира")
+    await ru.presses_button(RU.plain("delete.undo"))
+
+    assert (
+        ru.last_text() == RU("type.restored", title="Квартира") == "✅ Раздел «Квартира» и его документы восстановлены."
+    )
+    assert not app.session.dead_ends

@@ -33,6 +33,7 @@ from bot.ui.callbacks import (
     SearchCb,
     SuggestedNameCb,
     TypeCb,
+    TypeUndoCb,
     fits,
 )
 from bot.ui.i18n import Texts
@@ -72,6 +73,7 @@ LONGEST_TOKEN = list_token(2**63, "x" * 200, "c" * 500)
         SuggestedNameCb(),
         RetrySaveCb(),
         TypeCb(slug="я" * 31),
+        TypeUndoCb(event=uuid.uuid4().hex, kind=LONGEST_TOKEN),
         LangCb(code="ru"),
     ],
 )

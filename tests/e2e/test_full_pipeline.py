@@ -18,7 +18,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAddedV3, DocumentRenamedV2, EventEnvelope
+from contracts.events import (
+    DocumentAddedV3,
+    DocumentMoved,
+    DocumentRenamedV2,
+    DocumentTypeDeleted,
+    DocumentTypeRenamed,
+    DocumentTypeRestored,
+    EventEnvelope,
+)
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
 from tests.e2e.processes import Chat, text_of
@@ -181,6 +189,63 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
     assert not [e for e in events if isinstance(e.payload, DocumentRenamedV2)]
     assert [type(e.payload) for e in events] == [DocumentAddedV3, DocumentAddedV3]
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (2, 2, 0, 0)
+
+
+async def test_person_moves_a_document_renames_its_type_deletes_the_type_and_undoes_that_when_using_the_bot(
+    system: RunningSystem,
+) -> None:
+    ann = system.person(831)
+    await _adds(ann, "Receipts", "Lunch", b"%PDF lunch " + os.urandom(64))
+    await _adds(ann, "Travel", "Visa", b"%PDF visa " + os.urandom(64))
+    await ann.says("/search lunch")
+    await ann.presses("Lunch")
+    asked = await ann.presses("Move")
+    assert text_of(asked) == EN("move.ask", name="Lunch")
+    assert [text for text, _ in ann.buttons()] == ["Travel", EN.plain("move.new_type"), EN.plain("card.back")]
+    moved = await ann.presses("Travel")
+    assert text_of(moved) == EN("move.done", name="Lunch", type="Travel")
+
+    card = await ann.presses("Open")
+    assert "\nType: Travel\n" in text_of(card)
+    await ann.presses("Move")
+    await ann.presses("New type")
+    moved = await ann.says("Food")
+    assert text_of(moved) == EN("move.done", name="Lunch", type="Food")
+    await ann.says("/documents")
+    assert sorted(text for text, _ in ann.buttons())[:2] == ["Food (1)", "Travel (1)"]  # Receipts emptied, unlisted
+
+    await ann.presses("Food")
+    await ann.presses("Rename type")
+    renamed = await ann.says("Meals")
+    assert text_of(renamed) == EN("type.renamed", title="Meals")
+    page = await ann.presses("Open type")
+    assert text_of(page) == EN("browse.type_single", title="Meals") and ann.buttons()[0][0] == "Lunch"
+
+    await ann.presses("Delete type")
+    deleted = await ann.presses("Yes, delete")
+    assert text_of(deleted) == EN("type.deleted", title="Meals")
+    with_undo = ann.keyboard_message
+    gone = await ann.says("/search lunch")
+    assert text_of(gone) == EN("search.nothing", query="lunch")
+    ann.keyboard_message = with_undo  # the person scrolls back up to the "Undo" button
+    restored = await ann.presses("Undo")
+    assert text_of(restored) == EN("type.restored", title="Meals")
+    page = await ann.presses("Open type")
+    assert text_of(page) == EN("browse.type_single", title="Meals") and ann.buttons()[0][0] == "Lunch"
+
+    row, events = await _person_row(
+        system, ann, "organising: move twice, rename the type, delete it, Undo", "every event applied once"
+    )
+    assert [type(e.payload) for e in events] == [
+        DocumentAddedV3,
+        DocumentAddedV3,
+        DocumentMoved,
+        DocumentMoved,
+        DocumentTypeRenamed,
+        DocumentTypeDeleted,
+        DocumentTypeRestored,
+    ]
+    assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (7, 7, 0, 0)
 
 
 def exported_names(exposition: str) -> set[str]:

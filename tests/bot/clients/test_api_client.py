@@ -63,6 +63,15 @@ async def test_client_retries_then_reads_when_the_event_is_applied_late(
     assert len(types.items) == 3 and len(stub[0].requests) == 3
 
 
+async def test_client_asks_only_for_types_holding_documents_when_listing_types(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
+    await client.list_types(5, after_event="ev-1")
+
+    request = stub[0].requests[-1]
+    assert request.path == "/v1/owners/5/types" and dict(request.query) == {"after_event": "ev-1", "non_empty": "true"}
+
+
 async def test_client_raises_not_yet_applied_when_409_persists(stub: tuple[StubState, str], client: ApiClient) -> None:
     stub[0].conflicts_left = 100
     with pytest.raises(ApiNotYetApplied):
