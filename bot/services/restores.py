@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.clients.api_client import ApiError, ApiNotFound, DocumentsApi
+from bot.clients.api_client import DocumentsApi
+from bot.services.read_back import document_after, document_or_none
 from contracts.api_schemas import DocumentDetail
 from contracts.effects import Effect
 
@@ -27,22 +28,10 @@ class RestoreOutcome:
 
 
 async def restore_outcome(api: DocumentsApi, owner_id: int, before: DocumentDetail, event_id: str) -> RestoreOutcome:
-    pending = RestoreOutcome(None, before.document_id, before.name)
-    try:
-        after = await api.get_document(owner_id, before.document_id, after_event=event_id)
-        status = await api.event_status(owner_id, event_id)
-    except ApiError:  # not applied within the waits, or the API is briefly away: the event is in the log
-        return pending
-    if not status.applied:
-        return pending
-    original = None
-    if status.effect == Effect.restored_duplicate and after.duplicate_of:
-        original = await _document_or_none(api, owner_id, after.duplicate_of)
-    return RestoreOutcome(status.effect, after.document_id, after.name, original)
-
-
-async def _document_or_none(api: DocumentsApi, owner_id: int, document_id: str) -> DocumentDetail | None:
-    try:
-        return await api.get_document(owner_id, document_id)
-    except ApiNotFound:
-        return None
+    applied = await document_after(api, owner_id, before.document_id, event_id)
+    if applied is None:
+        return RestoreOutcome(None, before.document_id, before.name)
+    after, original = applied.document, None
+    if applied.effect == Effect.restored_duplicate and after.duplicate_of:
+        original = await document_or_none(api, owner_id, after.duplicate_of)
+    return RestoreOutcome(applied.effect, after.document_id, after.name, original)
