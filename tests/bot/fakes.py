@@ -269,10 +269,13 @@ class FakeApi:
         self.docs[added.document_id] = added
 
     def apply(self, event: EventEnvelope) -> None:
-        """What the processors would make of an event (enough for the bot's flows)."""
+        """What the processors would make of an event (enough for the bot's flows); an event appended again (a
+        lost confirm's retry) is applied once, as the ledger does."""
+        if str(event.event_id) not in self.effects:
+            self._apply(event)
+
+    def _apply(self, event: EventEnvelope) -> None:
         payload = event.payload
-        if str(event.event_id) in self.effects:  # appended again (a lost confirm's retry): applied once
-            return
         if isinstance(payload, ORGANISING):
             self.effects[str(event.event_id)] = organised(self, event)
             return
