@@ -109,6 +109,7 @@ class Duplicate:
     document_id: str
     name: str
     type_title: str
+    album: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class DocumentSaver:
         original = await document_or_none(self._api, owner_id, applied.document.duplicate_of)
         if original is None:  # deleted meanwhile: the new one stays a duplicate of nothing live
             return saved
-        return Duplicate(original.document_id, original.name, original.type_title)
+        return Duplicate(original.document_id, original.name, original.type_title, album=True)
 
     async def _upload(self, owner_id: int, file: IncomingFile, files: FileSource, page: bool = False) -> UploadedFile:
         try:

@@ -212,7 +212,7 @@ async def test_album_part_names_the_kept_document_when_the_same_album_is_saved_a
     await _album(app, ann, PAGES, group="again")
 
     assert len(_adds(app)) == 2  # the processor decides an album's duplicate: the add is in the log
-    assert ann.last_text() == TR("add.duplicate", name="Lease", type="Contracts")
+    assert ann.last_text() == TR("album.duplicate", name="Lease", type="Contracts")
     assert kept in str(app.session.last_markup())  # the way on opens the document already kept
     assert await ann.state() is None
 

@@ -292,7 +292,7 @@ async def test_person_saves_an_album_as_one_document_gets_it_back_as_an_album_an
     await ann.says("Contracts")
     await ann.says("Lease again")
     again = await ann.sends_album([(data, f"copy-{n}.pdf") for n, data in enumerate(PAGES, 1)])
-    assert text_of(again) == EN("add.duplicate", name="Lease", type="Contracts")  # the processor's decision
+    assert text_of(again) == EN("album.duplicate", name="Lease", type="Contracts")  # the processor's decision
 
     row, events = await _person_row(
         system, ann, "album: saved, fetched twice, a page added, sent again", "every event applied once"
