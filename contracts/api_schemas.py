@@ -112,6 +112,7 @@ class DocumentDetail(DocumentSummary):
     telegram_file_id: str | None = None
     updated_at: datetime
     deleted_at: datetime | None = None
+    restorable_until: datetime | None = None  # while deleted: the end of its time in the trash (then it is purged)
 
 
 class HistoryEntry(_Schema):

@@ -75,6 +75,7 @@ def stored_document_of(raw: Raw) -> StoredDocument:
         telegram_file_id=file.telegram_file_id,
         updated_at=raw["updated_at"],
         deleted_at=raw.get("deleted_at"),
+        restorable_until=raw.get("restorable_until"),
     )
     return StoredDocument(
         detail=detail, owner_id=raw["owner_id"], file=file, link_generation=raw.get("link_generation", 0)

@@ -44,7 +44,10 @@ HANDLERS: dict[str, Handler] = {
 
 def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_unknown``). An event of a life
-    the person had forgotten (before their last ``user.forgotten``) applies nothing."""
+    the person had forgotten (before their last ``user.forgotten``) applies nothing. The stream's clock moves to the
+    event's time first: a deleted document whose trash deadline it reached is gone for this event (``ignored_unknown``),
+    as it is for a run that purged it already."""
+    state.advance_clock(event.occurred_at)
     if state.is_forgotten_life(event.owner_id, offset):
         return Effect.ignored_forgotten
     return HANDLERS[event.event_type](state, event, offset)
