@@ -13,8 +13,8 @@ from api import health
 from api.core.clients import ApiState, api_lifespan
 from api.core.errors import install_error_handlers
 from api.core.middleware import CorrelationMiddleware, PathHeadersMiddleware, RequestMetricsMiddleware
+from api.documents import reminders, sealing
 from api.documents import routes as document_routes
-from api.documents import sealing
 from api.files import erasure
 from api.files import routes as file_routes
 from api.files.links import LINK_RESPONSE_HEADERS, SIGNED_PATH
@@ -32,6 +32,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     for router in (
         document_routes.router,
         sealing.router,
+        reminders.router,
         file_routes.router,
         file_routes.signed_router,
         health.router,

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from bot.clients.api_client import DocumentsApi
 from bot.clients.person_store import UserStore
+from bot.services.albums import AlbumCollector
 from bot.services.event_recorder import EventAppender, EventRecorder
+from bot.services.expiry import ValidUntil
 from bot.services.forgetting import Forgetting
 from bot.services.library import Library
 from bot.services.limits import EventBudget
@@ -48,6 +50,8 @@ class Services:
     people: People
     organiser: Organiser
     forgetting: Forgetting
+    albums: AlbumCollector
+    valid_until: ValidUntil
 
     @classmethod
     def build(cls, api: DocumentsApi, appender: EventAppender, store: UserStore, config: BotConfig) -> Services:
@@ -63,4 +67,6 @@ class Services:
             people=People(store, recorder),
             organiser=Organiser(api, recorder),
             forgetting=Forgetting(store, recorder),
+            albums=AlbumCollector(store, config.album_window_seconds),
+            valid_until=ValidUntil(api, recorder, config),
         )

@@ -25,11 +25,16 @@ from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
 from bot.clients.api_client import ApiClient
 from bot.clients.person_store import UserStore, redis_client
 from bot.middlewares.person_locks import PersonLocks
+from bot.services.expiry import local_day
+from bot.services.reminders import ReminderSender, run_reminders
 from bot.settings import BotConfig, BotSettings
 from bot.telegram.startup import until_telegram_answers
 from bot.telegram.webhook import webhook_app
+from bot.ui import keyboards
 from bot.ui.commands import bot_commands
-from bot.ui.i18n import Language, Texts
+from bot.ui.i18n import Language, Texts, pick_language
+from bot.ui.presentation import reminder_text
+from contracts.api_schemas import DueReminder
 from service_kit.eventlog import EventPublisher
 from service_kit.http import start_ops_server
 
@@ -55,8 +60,20 @@ class Runtime:
         storage = fsm_storage(self.redis, store, settings.redis_prefix, settings.fsm_ttl_seconds)
         self.dispatcher = build_dispatcher(storage, deps, events_isolation=event_isolation(settings, self.redis))
         self.bot = build_bot(settings)
+        self.reminders = ReminderSender(
+            self.api, self.publisher, store, self.send_reminder, settings.reminder_days_before
+        )
         # Set once Telegram accepted the token (getMe) and, in webhook mode, the webhook.
         self.telegram_ready = False
+
+    async def send_reminder(self, reminder: DueReminder) -> None:
+        """One reminder in its person's language, with a button to the document's card (a private chat's id is
+        the person's)."""
+        tr = Texts(pick_language(reminder.language, None))
+        text = reminder_text(
+            tr, reminder.name, reminder.type_title, reminder.valid_until, local_day(self.settings.bot_time_zone)
+        )
+        await self.bot.send_message(reminder.owner_id, text, reply_markup=keyboards.reminder(tr, reminder.document_id))
 
     async def readiness(self) -> dict[str, bool]:
         try:
@@ -109,9 +126,29 @@ def webhook_certificate(settings: BotSettings) -> InputFile | None:
 async def runtime(settings: BotSettings) -> AsyncIterator[Runtime]:
     rt = Runtime(settings)
     try:
-        yield rt
+        async with reminders_running(rt):
+            yield rt
     finally:
         await rt.close()
+
+
+@contextlib.asynccontextmanager
+async def reminders_running(rt: Runtime) -> AsyncIterator[None]:
+    """The reminder sender beside the updates, in both modes (REMINDERS_ENABLED); stopped before the clients
+    close. Every replica runs it: the Redis claim lets one of them send each reminder."""
+    settings = rt.settings
+    if not settings.reminders_enabled:
+        yield
+        return
+    task = asyncio.create_task(
+        run_reminders(rt.reminders, settings.bot_time_zone, settings.reminder_hour, settings.reminder_check_seconds)
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def run_polling(rt: Runtime) -> None:

@@ -127,6 +127,15 @@ class BotSettings(ServiceSettings):
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
     # Events one person may append per hour (a fixed window, beside the flood limit on updates).
     event_budget_per_hour: int = Field(default=DEFAULT_EVENT_BUDGET, ge=1)
+    # An album is taken once no message of it arrived for this long (Telegram sends its messages within a second).
+    album_window_seconds: float = Field(default=1.0, gt=0, le=10)
+    # Valid-until reminders (docs/adr/0015): days before the date, from which hour of the day in BOT_TIME_ZONE,
+    # how often the sender asks the API, and how far ahead "Expiring soon" looks.
+    reminders_enabled: bool = True
+    reminder_days: str = Field(default="30,7", pattern=r"^[0-9]{1,3}(,[0-9]{1,3}){0,9}$")
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+    reminder_check_seconds: float = Field(default=60.0, gt=0, le=3600)
+    expiring_within_days: int = Field(default=30, ge=1, le=366)
 
     @field_validator("bot_token")
     @classmethod
@@ -136,6 +145,18 @@ class BotSettings(ServiceSettings):
         except TokenValidationError:
             raise ValueError("not a bot token: expected <digits>:<text> as @BotFather gives it") from None
         return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _reminder_days_within_a_year(cls, value: str) -> str:
+        if max(int(day) for day in value.split(",")) > 366:
+            raise ValueError("each day is at most 366 (a reminder a year ahead at most)")
+        return value
+
+    @property
+    def reminder_days_before(self) -> tuple[int, ...]:
+        """REMINDER_DAYS as numbers, latest first: "30,7" -> (30, 7)."""
+        return tuple(sorted({int(day) for day in self.reminder_days.split(",")}, reverse=True))
 
     @field_validator("bot_time_zone")
     @classmethod
@@ -206,6 +227,8 @@ class BotConfig:
     telegram_local: bool = False
     time_zone: str = DEFAULT_TIME_ZONE
     event_budget_per_hour: int = DEFAULT_EVENT_BUDGET
+    album_window_seconds: float = 1.0
+    expiring_within_days: int = 30
 
     @classmethod
     def from_settings(cls, settings: BotSettings) -> BotConfig:
@@ -216,4 +239,6 @@ class BotConfig:
             settings.telegram_api_local,
             event_budget_per_hour=settings.event_budget_per_hour,
             time_zone=settings.bot_time_zone,
+            album_window_seconds=settings.album_window_seconds,
+            expiring_within_days=settings.expiring_within_days,
         )

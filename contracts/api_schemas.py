@@ -8,6 +8,7 @@ another owner is a 404):
 | GET | /owners/{owner_id}/types | ``TypeList`` |
 | GET | /owners/{owner_id}/types/{slug}/documents?limit=&cursor= | ``DocumentPage`` |
 | GET | /owners/{owner_id}/documents/search?q=&limit= | ``DocumentList`` |
+| GET | /owners/{owner_id}/documents/expiring?on=&within_days=&limit= | ``DocumentList`` (by date) |
 | GET | /owners/{owner_id}/documents/{document_id} | ``DocumentDetail`` |
 | GET | /owners/{owner_id}/documents/{document_id}/history | ``HistoryList`` |
 | GET | /owners/{owner_id}/name-check?type_slug=&name= | ``NameCheck`` |
@@ -16,8 +17,10 @@ another owner is a 404):
 | GET | /owners/{owner_id}/events/{event_id} | ``EventStatus`` |
 | POST | /owners/{owner_id}/seal (``SealRequest``) | ``SealedTexts`` |
 | POST | /owners/{owner_id}/files (raw body; ``Content-Type``, ``X-File-Name``) | ``UploadedFile`` |
-| GET | /owners/{owner_id}/documents/{document_id}/file (``Range``) | the bytes |
+| POST | /owners/{owner_id}/files?page=true (a page of a document of several pages) | ``UploadedFile`` |
+| GET | /owners/{owner_id}/documents/{document_id}/file?page=N (``Range``) | the bytes (of page N, 1 the first) |
 | POST | /owners/{owner_id}/documents/{document_id}/link | ``SignedLink`` |
+| GET | /v1/reminders/due?on=&days=&limit= (service token, every owner: the bot's sender) | ``DueReminders`` |
 | GET | /v1/files/signed/{token} (no service token; nginx exposes only this) | the bytes |
 
 Uploads: the raw body, ``Content-Type`` its media type, ``X-File-Name`` the original name percent-encoded
@@ -39,7 +42,7 @@ answers 409 with ``Retry-After`` if it is not. Errors are ``ErrorBody``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -93,6 +96,7 @@ class DocumentSummary(_Schema):
     size: int
     mime_type: str
     created_at: datetime
+    valid_until: date | None = None  # the last day it is valid (document.valid_until_set)
 
 
 class DocumentPage(_Schema):
@@ -104,6 +108,15 @@ class DocumentList(_Schema):
     items: list[DocumentSummary]
 
 
+class PageDetail(_Schema):
+    """A page after the first (the first is the document's own file fields): what the bot needs to send it."""
+
+    size: int
+    mime_type: str
+    file_name: str | None = None
+    telegram_file_id: str | None = None
+
+
 class DocumentDetail(DocumentSummary):
     status: DocumentStatus
     duplicate_of: str | None = None
@@ -113,6 +126,11 @@ class DocumentDetail(DocumentSummary):
     updated_at: datetime
     deleted_at: datetime | None = None
     restorable_until: datetime | None = None  # while deleted: the end of its time in the trash (then it is purged)
+    more_pages: list[PageDetail] = []  # a document of several pages: the second and later ones, in order
+
+    @property
+    def page_count(self) -> int:
+        return 1 + len(self.more_pages)
 
 
 class HistoryEntry(_Schema):
@@ -140,6 +158,22 @@ class EventStatus(_Schema):
     event_id: str
     applied: bool
     effect: str | None = None
+
+
+class DueReminder(_Schema):
+    """A reminder to send today: the document ``days_before`` its ``valid_until``, in its person's language."""
+
+    owner_id: int
+    document_id: str
+    name: str
+    type_title: str
+    valid_until: date
+    days_before: int
+    language: str
+
+
+class DueReminders(_Schema):
+    items: list[DueReminder]
 
 
 class UploadedFile(_Schema):

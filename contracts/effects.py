@@ -29,6 +29,10 @@ class Effect(StrEnum):
     restored_duplicate = "restored_duplicate"
     restore_conflict = "restore_conflict"  # no free name: the document stays deleted
     ignored_not_deleted = "ignored_not_deleted"
+    # document.page_added
+    pages_added = "pages_added"
+    ignored_same_pages = "ignored_same_pages"  # every page is already one of the document's
+    ignored_page_limit = "ignored_page_limit"  # the document would pass MAX_PAGES
     # any document event
     ignored_unknown = "ignored_unknown"  # no such document of this owner
     # document.moved (issue 12)
@@ -52,3 +56,9 @@ class Effect(StrEnum):
     ignored_forgotten = "ignored_forgotten"
     # user.forgotten
     forgotten = "forgotten"  # read models deleted, the erasure of files and key queued
+    # document.valid_until_set (on a live or duplicate document; a deleted one: ignored_not_live)
+    valid_until_set = "valid_until_set"
+    valid_until_cleared = "valid_until_cleared"
+    # document.reminder_sent
+    reminder_recorded = "reminder_recorded"
+    ignored_stale_reminder = "ignored_stale_reminder"  # the date changed since the reminder was due

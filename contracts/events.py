@@ -1,5 +1,5 @@
-"""Event envelope and the event types (v1, and v2 of those carrying personal text). Events are past-tense facts;
-a released schema never changes.
+"""Event envelope and the event types (v1, v2 of those carrying personal text, v3 of ``document.added`` with its
+pages). Events are past-tense facts; a released schema never changes.
 
 To change a payload: add the new model, bump its version in ``CURRENT_VERSIONS``, register an upcaster
 from the old version in ``contracts.upcasting`` and add a golden file for the new version.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -40,10 +40,16 @@ EventType = Literal[
     "document_type.deleted",
     "document_type.restored",
     "user.forgotten",
+    "document.page_added",
+    "document.valid_until_set",
+    "document.reminder_sent",
 ]
 
 MAX_CORRELATION_ID_LENGTH = 64
 MAX_FILE_SIZE_BYTES = 4 * 1024**3
+# A document is one or more pages (an album: Telegram sends at most 10 files in one); pages added later count too.
+MAX_ALBUM_PAGES = 10
+MAX_PAGES = 30
 # What a store can hold bounds what an event may say (a record that decodes must be storable, or one event
 # stops the processor for everyone). Owner ids are BSON int64; Telegram's ids fit in 52 bits, far below it.
 MAX_OWNER_ID = 2**63 - 1
@@ -197,6 +203,38 @@ class DocumentAddedV2(Payload):
         return self
 
 
+class DocumentAddedV3(DocumentAddedV2):
+    """v3: a document of several pages (an album). ``file`` is the first page, ``more_pages`` the others in order,
+    each stored like ``file`` (sealed file name, keyed content id). A v2 event upcasts with no more pages; only a
+    sealed event may carry them. A subclass of v2: what reads a v2 add reads a v3 one."""
+
+    schema_version: ClassVar[int] = 3
+    more_pages: Annotated[list[StoredFile], Field(max_length=MAX_PAGES - 1)] = []
+
+    @model_validator(mode="after")
+    def _pages_sealed(self) -> DocumentAddedV3:
+        if self.more_pages and self.plaintext:
+            raise ValueError("an upcasted v1 document.added has one page")
+        for page in self.more_pages:
+            _check_sealed_file(page)
+        return self
+
+
+class DocumentPageAdded(Payload):
+    """v1: pages added to a live document after it was saved (one, or an album), appended after its pages; stored
+    like a v2 ``file`` (sealed file name, keyed content id)."""
+
+    event_type: ClassVar[EventType] = "document.page_added"
+    document_id: uuid.UUID
+    pages: Annotated[list[StoredFile], Field(min_length=1, max_length=MAX_ALBUM_PAGES)]
+
+    @model_validator(mode="after")
+    def _pages_sealed(self) -> DocumentPageAdded:
+        for page in self.pages:
+            _check_sealed_file(page)
+        return self
+
+
 class DocumentRenamedV2(Payload):
     """v2: the new name sealed (field "name"); ``plaintext`` only in an upcasted v1 event."""
 
@@ -291,12 +329,57 @@ class DocumentTypeRestored(Payload):
     deletion_event_id: uuid.UUID
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _storable_date(value: date) -> date:
+    """A date the envelope's instants could hold (1970-2099); ``contracts.expiry`` parses into the same range."""
+    if not MIN_OCCURRED_AT.date() <= value < MAX_OCCURRED_AT.date():
+        raise ValueError(f"a date must be from {MIN_OCCURRED_AT:%Y} to {MAX_OCCURRED_AT:%Y} (exclusive)")
+    return value
+
+
+def _iso_date_text_or_date(value: Any) -> Any:
+    """A date is ISO text ("2031-03-01") or a ``date``; a datetime or a number would be a guess."""
+    if isinstance(value, datetime) or not isinstance(value, (str, date)):
+        raise ValueError("a date must be ISO 8601 text (YYYY-MM-DD)")
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("a date must be ISO 8601 text (YYYY-MM-DD)")
+    return value
+
+
+StorableDate = Annotated[date, BeforeValidator(_iso_date_text_or_date), AfterValidator(_storable_date)]
+# Days before a date on which a reminder is sent (settings: REMINDER_DAYS); a year at most.
+ReminderDays = Annotated[StrictInt, Field(ge=0, le=366)]
+
+
+class DocumentValidUntilSet(Payload):
+    """The last day a document is valid, or ``None``: the date was removed. A date, not the text typed: kept in
+    the clear (docs/privacy.md "Valid-until dates"), so the reminders can be found by date."""
+
+    event_type: ClassVar[EventType] = "document.valid_until_set"
+    document_id: uuid.UUID
+    valid_until: StorableDate | None
+
+
+class DocumentReminderSent(Payload):
+    """The bot is sending the reminder ``days_before`` the document's ``valid_until``. Its event id is
+    ``contracts.expiry.reminder_event_id`` of the three, so a second append of one reminder is dropped by the
+    ledger; recorded before the message is sent (at most once: docs/adr/0015)."""
+
+    event_type: ClassVar[EventType] = "document.reminder_sent"
+    document_id: uuid.UUID
+    valid_until: StorableDate
+    days_before: ReminderDays
+
+
 EventPayload = (
     UserStarted
     | UserLanguageChanged
     | DocumentAdded
     | DocumentRenamed
     | DocumentAddedV2
+    | DocumentAddedV3
     | DocumentRenamedV2
     | DocumentDeleted
     | DocumentRestored
@@ -305,6 +388,9 @@ EventPayload = (
     | DocumentTypeDeleted
     | DocumentTypeRestored
     | UserForgotten
+    | DocumentPageAdded
+    | DocumentValidUntilSet
+    | DocumentReminderSent
 )
 
 # Every released (event type, schema version) and its model.
@@ -316,6 +402,7 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentAdded,
         DocumentRenamed,
         DocumentAddedV2,
+        DocumentAddedV3,
         DocumentRenamedV2,
         DocumentDeleted,
         DocumentRestored,
@@ -324,6 +411,9 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[Payload]] = {
         DocumentTypeDeleted,
         DocumentTypeRestored,
         UserForgotten,
+        DocumentPageAdded,
+        DocumentValidUntilSet,
+        DocumentReminderSent,
     )
 }
 # The model each event type is decoded into (its newest version; older ones are upcast to it).

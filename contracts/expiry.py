@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -142,3 +143,13 @@ def reminder_due(
     if not come or come[-1].days_before in already_sent:
         return None
     return come[-1]
+
+
+# The namespace of reminder event ids (uuid5): fixed forever, or a replayed reminder would get a new id.
+REMINDER_NAMESPACE = uuid.UUID("6f1d8f2a-3c4b-5d6e-8f90-a1b2c3d4e5f6")
+
+
+def reminder_event_id(document_id: uuid.UUID, valid_until: date, days_before: int) -> uuid.UUID:
+    """The event id of one reminder of one date of one document: the same on every replica and after a restart,
+    so the processor's ledger applies a reminder once however often it is appended."""
+    return uuid.uuid5(REMINDER_NAMESPACE, f"{document_id}|{valid_until.isoformat()}|{days_before}")

@@ -6,6 +6,8 @@ Every partial index filter here uses plain equality, which both mongod and the t
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +40,8 @@ class DocumentView(Document):
     copies_key: str  # "<owner_id>|<name_base_key>"
     content_key: str  # "<owner_id>|<content_id>" (v1 documents: "<owner_id>|<sha256>")
     search_prefixes: list[str]  # keyed
-    file: StoredFile
+    file: StoredFile  # the first page
+    more_pages: list[StoredFile] = []  # the other pages in order (an album, pages added later); [] for one page
     status: DocumentStatus = DocumentStatus.live
     link_generation: int = 0  # bumped by rename, delete and forget: signed links name it (api/files/links.py)
     # Its number among the documents ever added to its type (1, 2, ...), and from it the page key
@@ -48,6 +51,14 @@ class DocumentView(Document):
     type_seq: int = 0
     page_key: str | None = None
     duplicate_of: str | None = None
+    # The last day it is valid (ISO "YYYY-MM-DD", document.valid_until_set; None: no date) and the reminders
+    # sent for that date (their days before it; emptied when the date changes). While live and dated,
+    # ``expiry_key`` "<owner>|<date>" and ``expiry_day`` "<date>": single-field ranges serve a person's
+    # "expiring soon" and the reminders due on a day (``expiring_of_owner``, ``expiring_on_day``).
+    valid_until: str | None = None
+    reminders_sent: list[int] = Field(default_factory=list)
+    expiry_key: str | None = None
+    expiry_day: str | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -84,6 +95,8 @@ class DocumentView(Document):
                 name="trash_by_deadline",
                 partialFilterExpression={"status": DocumentStatus.deleted},
             ),
+            IndexModel([("expiry_key", ASCENDING)], name="expiring_of_owner"),
+            IndexModel([("expiry_day", ASCENDING)], name="expiring_on_day"),
             IndexModel([("content_key", ASCENDING)], name="content_of_owner"),
             IndexModel([("owner_id", ASCENDING), ("search_prefixes", ASCENDING)], name="search_prefix"),
         ]
@@ -207,8 +220,9 @@ READ_MODELS: list[type[Document]] = [
 
 def object_keys_of(raw: dict[str, Any]) -> list[str]:
     """The S3 objects a stored document (as MongoDB holds it) names: what a forget or a purge may delete, and what
-    keeps an object another document shares (dedup, duplicates) from being purged with it."""
-    return [raw["file"]["object_key"]]
+    keeps an object another document shares (dedup, duplicates) from being purged with it. Every page: ``file`` and
+    ``more_pages`` (an album, pages added later)."""
+    return [page["object_key"] for page in [raw["file"], *raw.get("more_pages", [])]]
 
 
 def copies_key(owner_id: int, base_key: str) -> str:
@@ -222,6 +236,16 @@ def content_key(owner_id: int, content: str) -> str:
 
 def file_content_key(owner_id: int, file: StoredFile) -> str:
     return content_key(owner_id, file.content_id or file.sha256 or "")
+
+
+def pages_content_key(owner_id: int, pages: Sequence[StoredFile]) -> str:
+    """What a document is a duplicate by: its one file's content, or for several pages the keyed ids of all of
+    them in order (a hash of keyed hashes, so it tells no more than they do). Fixed when the document is added:
+    pages added later do not change it (docs/adr/0017)."""
+    if len(pages) == 1:
+        return file_content_key(owner_id, pages[0])
+    joined = "|".join(page.content_id or page.sha256 or "" for page in pages)
+    return content_key(owner_id, "pages:" + hashlib.sha256(joined.encode()).hexdigest()[:32])
 
 
 def page_prefix(owner_id: int, type_slug: str) -> str:
@@ -238,6 +262,18 @@ def page_key(document: DocumentView) -> str | None:
     if document.status != DocumentStatus.live:
         return None
     return seq_page_key(document.owner_id, document.type_slug, document.type_seq)
+
+
+def expiry_key_of(owner_id: int, day: str) -> str:
+    """Fixed-width ISO dates, so text order is date order (``expiring_of_owner``)."""
+    return f"{owner_id}|{day}"
+
+
+def expiry_keys(document: DocumentView) -> dict[str, str | None]:
+    """``expiry_key`` and ``expiry_day`` of a document: set while it is live and has a date."""
+    if document.status != DocumentStatus.live or document.valid_until is None:
+        return {"expiry_key": None, "expiry_day": None}
+    return {"expiry_key": expiry_key_of(document.owner_id, document.valid_until), "expiry_day": document.valid_until}
 
 
 def read_model_database(base: str, version: int) -> str:

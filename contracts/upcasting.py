@@ -17,9 +17,17 @@ def plaintext_v1_to_v2(payload: JsonObject) -> JsonObject:
     return {**payload, "plaintext": True}
 
 
+def single_page_v2_to_v3(payload: JsonObject) -> JsonObject:
+    """``document.added`` v2 -> v3: a document of one page (``file``), no more pages."""
+    if "more_pages" in payload:
+        raise ValueError("a v2 payload has no more_pages field")
+    return {**payload, "more_pages": []}
+
+
 # (event_type, from_version) -> function returning the payload at from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("document.added", 1): plaintext_v1_to_v2,
+    ("document.added", 2): single_page_v2_to_v3,
     ("document.renamed", 1): plaintext_v1_to_v2,
 }
 

@@ -31,8 +31,8 @@ from contracts.read_models import (
     ErasureJob,
     ProcessorCheckpoint,
     UserView,
-    file_content_key,
     object_keys_of,
+    pages_content_key,
 )
 from contracts.text import type_slug
 from contracts.vocabulary import DocumentStatus
@@ -100,7 +100,10 @@ def _wanted_copies(events: Sequence[Positioned], documents: list[DocumentView], 
 
 
 def _wanted_contents(events: Sequence[Positioned], documents: list[DocumentView], keys: Keys) -> list[str]:
-    wanted = {file_content_key(owner_id, payload.file) for owner_id, payload in _adds(events, keys)}
+    wanted = {
+        pages_content_key(owner_id, [payload.file, *getattr(payload, "more_pages", ())])
+        for owner_id, payload in _adds(events, keys)
+    }
     wanted.update(d.content_key for d in documents)
     return sorted(wanted)
 

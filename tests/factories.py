@@ -5,26 +5,31 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from contracts.codec import decode_envelope_json, envelope_to_json
 from contracts.events import (
-    PAYLOAD_TYPES,
     DocumentAdded,
     DocumentAddedV2,
+    DocumentAddedV3,
     DocumentDeleted,
     DocumentMoved,
+    DocumentPageAdded,
+    DocumentReminderSent,
     DocumentRenamed,
     DocumentRenamedV2,
     DocumentRestored,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
     DocumentTypeRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     StoredFile,
     UserForgotten,
     UserStarted,
     new_event,
 )
+from contracts.expiry import reminder_event_id
 from contracts.text import type_slug
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import TYPE
@@ -88,6 +93,28 @@ def restored(owner_id: int, document_id: uuid.UUID, step: int = 0) -> EventEnvel
     )
 
 
+def valid_until_set(owner_id: int, document_id: uuid.UUID, valid_until: date | None, step: int = 0) -> EventEnvelope:
+    return new_event(
+        DocumentValidUntilSet(document_id=document_id, valid_until=valid_until),
+        owner_id=owner_id,
+        correlation_id="c",
+        occurred_at=at(step),
+    )
+
+
+def reminder_sent(
+    owner_id: int, document_id: uuid.UUID, valid_until: date, days_before: int, step: int = 0
+) -> EventEnvelope:
+    """As the bot's reminder sender appends it: the event id derived from the reminder."""
+    return new_event(
+        DocumentReminderSent(document_id=document_id, valid_until=valid_until, days_before=days_before),
+        owner_id=owner_id,
+        correlation_id="reminders",
+        occurred_at=at(step),
+        event_id=reminder_event_id(document_id, valid_until, days_before),
+    )
+
+
 def started(owner_id: int, language: str = "en", step: int = 0) -> EventEnvelope:
     return new_event(
         UserStarted(language="ru" if language == "ru" else "en"),
@@ -134,12 +161,9 @@ def story(owners: int = 5, per_owner: int = 40, seed: int = 7) -> list[EventEnve
 
 
 def as_read(event: EventEnvelope) -> EventEnvelope:
-    """The event as decoding returns it: a v1 event with personal text lifted to v2 (marked ``plaintext``)."""
-    current = PAYLOAD_TYPES[event.event_type]
-    if event.schema_version == current.schema_version:
-        return event
-    payload = current.model_validate({**event.payload.model_dump(), "plaintext": True})
-    return event.model_copy(update={"schema_version": current.schema_version, "payload": payload})
+    """The event as decoding returns it: an old version lifted by the upcasters (a v1 event with personal text
+    marked ``plaintext``, a v2 add with no more pages)."""
+    return decode_envelope_json(envelope_to_json(event))
 
 
 def sealed_added(
@@ -151,27 +175,68 @@ def sealed_added(
     document_id: uuid.UUID | None = None,
     file_name: str | None = "scan.pdf",
 ) -> EventEnvelope:
-    """A v2 document.added as a bot that seals through the API writes it."""
-    hasher = keys.content_hasher()
-    hasher.update((content if content is not None else f"{keys.owner_id}/{name}/{uuid.uuid4()}").encode())
-    content_id = hasher.hexdigest()[:32]
+    """A v2 document.added as a bot that seals through the API wrote it (before documents had pages)."""
     return new_event(
         DocumentAddedV2(
             document_id=document_id or uuid.uuid4(),
             type_slug=keys.keyed(TYPE, type_slug(type_title)),
             type_title=keys.seal("type_title", type_title),
             name=keys.seal("name", name),
-            file=StoredFile(
-                object_key=f"owners/{keys.owner_id}/{content_id}",
-                size=10,
-                mime_type="application/pdf",
-                file_name=keys.seal("file_name", file_name) if file_name is not None else None,
-                content_id=content_id,
-                encrypted=True,
+            file=sealed_page(
+                keys, content if content is not None else f"{keys.owner_id}/{name}/{uuid.uuid4()}", file_name
             ),
         ),
         owner_id=keys.owner_id,
         correlation_id=f"corr-{step}",
+        occurred_at=at(step),
+    )
+
+
+def sealed_page(keys: PersonKeys, content: str, file_name: str | None = "scan.pdf") -> StoredFile:
+    """A file (a page) as the API stores it for ``keys``' person: keyed content id, sealed file name."""
+    hasher = keys.content_hasher()
+    hasher.update(content.encode())
+    content_id = hasher.hexdigest()[:32]
+    return StoredFile(
+        object_key=f"owners/{keys.owner_id}/{content_id}",
+        size=10,
+        mime_type="application/pdf",
+        file_name=keys.seal("file_name", file_name) if file_name is not None else None,
+        content_id=content_id,
+        encrypted=True,
+    )
+
+
+def sealed_album(
+    keys: PersonKeys,
+    name: str,
+    contents: list[str],
+    type_title: str = "Passport",
+    step: int = 0,
+    document_id: uuid.UUID | None = None,
+) -> EventEnvelope:
+    """A v3 document.added of several pages (an album), as the bot writes it."""
+    first, *more = [sealed_page(keys, content, f"page{i}.pdf") for i, content in enumerate(contents, 1)]
+    return new_event(
+        DocumentAddedV3(
+            document_id=document_id or uuid.uuid4(),
+            type_slug=keys.keyed(TYPE, type_slug(type_title)),
+            type_title=keys.seal("type_title", type_title),
+            name=keys.seal("name", name),
+            file=first,
+            more_pages=more,
+        ),
+        owner_id=keys.owner_id,
+        correlation_id=f"corr-{step}",
+        occurred_at=at(step),
+    )
+
+
+def pages_added(keys: PersonKeys, document_id: uuid.UUID, contents: list[str], step: int = 0) -> EventEnvelope:
+    return new_event(
+        DocumentPageAdded(document_id=document_id, pages=[sealed_page(keys, content) for content in contents]),
+        owner_id=keys.owner_id,
+        correlation_id="c",
         occurred_at=at(step),
     )
 

@@ -43,13 +43,20 @@ async def opened_duplicate(keys: KeyStore, owner_id: int, summary: DocumentSumma
     return opened_summary(person, summary) if person is not None and summary is not None else None
 
 
+def _opened_file_name(keys: PersonKeys, sealed: str | None) -> str | None:
+    return _opened(keys, "file_name", sealed) if sealed is not None else None
+
+
 def opened_detail(keys: PersonKeys, detail: DocumentDetail) -> DocumentDetail:
-    file_name = _opened(keys, "file_name", detail.file_name) if detail.file_name is not None else None
+    pages = [
+        page.model_copy(update={"file_name": _opened_file_name(keys, page.file_name)}) for page in detail.more_pages
+    ]
     return detail.model_copy(
         update={
             "name": _opened(keys, "name", detail.name),
             "type_title": _opened(keys, "type_title", detail.type_title),
-            "file_name": file_name,
+            "file_name": _opened_file_name(keys, detail.file_name),
+            "more_pages": pages,
         }
     )
 

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
 from api.core.served_projection import Database
-from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, TypeSummary
+from contracts.api_schemas import DocumentDetail, DocumentSummary, HistoryEntry, PageDetail, TypeSummary
 from contracts.events import StoredFile
-from contracts.read_models import AppliedEvent, DocumentTypeView, DocumentView, UserView, content_key, seq_page_key
+from contracts.read_models import (
+    AppliedEvent,
+    DocumentTypeView,
+    DocumentView,
+    UserView,
+    content_key,
+    expiry_key_of,
+    seq_page_key,
+)
 from contracts.vocabulary import DocumentStatus
 from service_kit.metrics import timed
 
@@ -34,6 +43,7 @@ SUMMARY_FIELDS = {
     "file.size": 1,
     "file.mime_type": 1,
     "created_at": 1,
+    "valid_until": 1,
 }
 
 
@@ -46,6 +56,7 @@ class StoredDocument:
     owner_id: int
     file: StoredFile
     link_generation: int = 0
+    more_pages: tuple[StoredFile, ...] = ()  # the second and later pages, as stored
 
     @property
     def downloadable(self) -> bool:
@@ -61,11 +72,19 @@ def summary_of(raw: Raw) -> DocumentSummary:
         size=raw["file"]["size"],
         mime_type=raw["file"]["mime_type"],
         created_at=raw["created_at"],
+        valid_until=raw.get("valid_until"),
+    )
+
+
+def page_detail(page: StoredFile) -> PageDetail:
+    return PageDetail(
+        size=page.size, mime_type=page.mime_type, file_name=page.file_name, telegram_file_id=page.telegram_file_id
     )
 
 
 def stored_document_of(raw: Raw) -> StoredDocument:
     file = StoredFile.model_validate(raw["file"])
+    more_pages = tuple(StoredFile.model_validate(page) for page in raw.get("more_pages", ()))
     detail = DocumentDetail(
         **summary_of(raw).model_dump(),
         status=raw["status"],
@@ -76,9 +95,14 @@ def stored_document_of(raw: Raw) -> StoredDocument:
         updated_at=raw["updated_at"],
         deleted_at=raw.get("deleted_at"),
         restorable_until=raw.get("restorable_until"),
+        more_pages=[page_detail(page) for page in more_pages],
     )
     return StoredDocument(
-        detail=detail, owner_id=raw["owner_id"], file=file, link_generation=raw.get("link_generation", 0)
+        detail=detail,
+        owner_id=raw["owner_id"],
+        file=file,
+        link_generation=raw.get("link_generation", 0),
+        more_pages=more_pages,
     )
 
 
@@ -129,6 +153,40 @@ async def search_documents(db: Database, owner_id: int, prefixes: list[str], lim
     cursor = db[DOCUMENTS].find(query, SUMMARY_FIELDS, limit=limit)
     rows = await cursor.sort("created_at", ASCENDING).to_list(None)
     return [summary_of(r) for r in rows]
+
+
+@timed("mongo", "expiring_documents")
+async def expiring_documents(db: Database, owner_id: int, first: date, last: date, limit: int) -> list[DocumentSummary]:
+    """The owner's live documents valid until a day from ``first`` to ``last``, soonest first: one range over
+    ``expiry_key`` "<owner>|<date>" (``expiring_of_owner``), set only on live dated documents."""
+    window = {"$gte": expiry_key_of(owner_id, first.isoformat()), "$lte": expiry_key_of(owner_id, last.isoformat())}
+    cursor = db[DOCUMENTS].find({"expiry_key": window}, SUMMARY_FIELDS | {"expiry_key": 1}, limit=limit)
+    rows = await cursor.sort("expiry_key", ASCENDING).to_list(None)
+    return [summary_of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class DatedDocument:
+    """A live dated document as the reminder sender needs it: its summary (sealed) and the reminders sent."""
+
+    owner_id: int
+    summary: DocumentSummary
+    reminders_sent: frozenset[int]
+
+
+@timed("mongo", "dated_documents")
+async def dated_documents(db: Database, day: date, limit: int) -> list[DatedDocument]:
+    """Every person's live documents valid until ``day`` (``expiring_on_day``: an equality on one field, which
+    every engine serves from the index); which of them are due is the caller's pure decision."""
+    fields = SUMMARY_FIELDS | {"owner_id": 1, "reminders_sent": 1}
+    rows = await db[DOCUMENTS].find({"expiry_day": day.isoformat()}, fields, limit=limit).to_list(None)
+    return [DatedDocument(r["owner_id"], summary_of(r), frozenset(r.get("reminders_sent", []))) for r in rows]
+
+
+@timed("mongo", "find_languages")
+async def find_languages(db: Database, owner_ids: list[int]) -> dict[int, str]:
+    rows = await db[USERS].find({"_id": {"$in": owner_ids}}, {"language": 1}).to_list(None)
+    return {int(r["_id"]): str(r["language"]) for r in rows}
 
 
 @timed("mongo", "find_document")
@@ -186,11 +244,23 @@ def live_totals_pipeline(owner_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def live_pages_pipeline(owner_id: int) -> list[dict[str, Any]]:
+    """The bytes of the live documents' later pages (``$unwind``: the test server sums no array inside a group)."""
+    return [
+        {"$match": _live_documents_of(owner_id)},
+        {"$unwind": "$more_pages"},
+        {"$group": {"_id": None, "bytes": {"$sum": "$more_pages.size"}}},
+    ]
+
+
 @timed("mongo", "live_totals")
 async def live_totals(db: Database, owner_id: int) -> LiveTotals:
-    """How many live documents the owner has, and the sum of their files' sizes (one row back)."""
+    """How many live documents the owner has, and the sum of the sizes of all their pages (a row back each)."""
     rows = await (await db[DOCUMENTS].aggregate(live_totals_pipeline(owner_id))).to_list(None)
-    return LiveTotals(rows[0]["documents"], rows[0]["bytes"]) if rows else LiveTotals(0, 0)
+    if not rows:
+        return LiveTotals(0, 0)
+    pages = await (await db[DOCUMENTS].aggregate(live_pages_pipeline(owner_id))).to_list(None)
+    return LiveTotals(rows[0]["documents"], rows[0]["bytes"] + (pages[0]["bytes"] if pages else 0))
 
 
 @timed("mongo", "has_live_file_of_size")

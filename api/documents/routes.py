@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -34,6 +35,7 @@ from contracts.api_schemas import (
     TypeList,
     UserProfile,
 )
+from contracts.events import StorableDate
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
 from contracts.vocabulary import SLUG_PATTERN
 from service_kit.keyed import keyed_terms, name_keys, type_key
@@ -109,6 +111,25 @@ async def search_documents(
         return DocumentList(items=[])
     found = await queries.search_documents(state.database, owner_id, keyed_terms(keys, terms), limit)
     return DocumentList(items=by_name(opened_summaries(keys, found)))
+
+
+MAX_EXPIRY_WINDOW_DAYS = 3660  # ten years: "expiring soon" is weeks, but a person may ask for more
+
+
+@router.get("/documents/expiring", dependencies=fresh, summary="Live documents valid until a day in a window")
+async def expiring_documents(
+    owner_id: OwnerId,
+    state: State,
+    limit: PageLimit,
+    keys: PersonKeysOrNone,
+    on: Annotated[StorableDate, Query(description="The first day of the window (the person's today).")],
+    within_days: Annotated[int, Query(ge=0, le=MAX_EXPIRY_WINDOW_DAYS, description="Days after `on`.")] = 30,
+) -> DocumentList:
+    """Soonest first; the window's days inclusive."""
+    if keys is None:
+        return DocumentList(items=[])
+    found = await queries.expiring_documents(state.database, owner_id, on, on + timedelta(days=within_days), limit)
+    return DocumentList(items=opened_summaries(keys, found))
 
 
 @router.get("/documents/{document_id}", dependencies=fresh, summary="One document, whatever its status")

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from api.core.errors import ApiError, error_response
+from api.core.errors import ApiError, error_response, not_found
 from api.documents.queries import StoredDocument
 from api.files.headers import content_disposition, download_file_name, is_inline, opened_text, response_media_type
 from api.files.ranges import ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_range
@@ -97,6 +97,17 @@ def _refused(document: StoredDocument, error: BrokenCiphertext) -> None:
 def _broken(document: StoredDocument, error: BrokenCiphertext) -> ApiError:
     _refused(document, error)
     return ApiError(502, "broken_ciphertext", "the stored file is damaged and cannot be served")
+
+
+def page_of(document: StoredDocument, page: int) -> StoredDocument:
+    """The document as it serves its page ``page`` (1: the first): that page's file, named as the API opened it;
+    404 ``page_not_found`` past its last page."""
+    if page == 1:
+        return document
+    if page > document.detail.page_count:
+        raise not_found("page")
+    opened_name = document.detail.more_pages[page - 2].file_name
+    return replace(document, file=document.more_pages[page - 2].model_copy(update={"file_name": opened_name}))
 
 
 def file_name_for(document: StoredDocument, keys: PersonKeys | None) -> str:

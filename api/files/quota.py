@@ -1,7 +1,8 @@
 """Storage limits per person: what counts, when an upload is checked, and what the check cannot see.
 
 **What counts** is what the person has in "My documents": their *live* documents (``status: "live"`` in the
-read model) and the sum of those documents' file sizes. Not counted:
+read model) and the sum of the sizes of those documents' pages (every page: ``file`` and ``more_pages``). An
+upload with ``page=true`` is a later page of a document already counted: only its bytes must fit. Not counted:
 
 * duplicates (``status: "duplicate"``): they hold no bytes of their own, the original's S3 object serves
   them (live documents of one person never share content: ``unique_live_content_per_owner``);
@@ -38,6 +39,7 @@ from api.core.served_projection import Database
 from api.documents import queries
 from api.files.uploads import Content
 from contracts.api_schemas import DocumentSummary, StorageUsage
+from contracts.read_models import content_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.metrics import timed
 
@@ -60,9 +62,10 @@ def usage_of(totals: queries.LiveTotals, limits: StorageLimits) -> StorageUsage:
     )
 
 
-def admits_new_document(usage: StorageUsage, size: int) -> bool:
-    """One more document of ``size`` bytes stays within both limits."""
-    return usage.documents < usage.documents_limit and usage.bytes + size <= usage.bytes_limit
+def admits_new_document(usage: StorageUsage, size: int, page: bool = False) -> bool:
+    """One more document of ``size`` bytes stays within both limits; a ``page`` (the second or a later page of a
+    document, counted as a document already) only needs its bytes to fit."""
+    return (page or usage.documents < usage.documents_limit) and usage.bytes + size <= usage.bytes_limit
 
 
 def refusal_message(usage: StorageUsage, size: int) -> str:
@@ -76,10 +79,12 @@ async def storage_usage(db: Database, owner_id: int, limits: StorageLimits) -> S
     return usage_of(await queries.live_totals(db, owner_id), limits)
 
 
-async def check_declared_size(db: Database, owner_id: int, size: int, limits: StorageLimits) -> None:
+async def check_declared_size(
+    db: Database, owner_id: int, size: int, limits: StorageLimits, page: bool = False
+) -> None:
     """Before the body: raise ``QuotaExceeded`` when an upload of ``size`` bytes can only be refused."""
     usage = await storage_usage(db, owner_id, limits)
-    if admits_new_document(usage, size) or await queries.has_live_file_of_size(db, owner_id, size):
+    if admits_new_document(usage, size, page) or (not page and await queries.has_live_file_of_size(db, owner_id, size)):
         return
     raise QuotaExceeded(usage, size)
 
@@ -92,8 +97,11 @@ async def find_live_by_content_id(db: Database, owner_id: int, content_id: str) 
     server serves from that index too; the few documents sharing them (a live one, its duplicates, deleted
     ones) are told apart here, as ``queries.find_live_by_content`` does."""
     query = {"owner_id": owner_id, "file.content_id": content_id}
-    rows = await db[queries.DOCUMENTS].find(query, queries.SUMMARY_FIELDS | {"status": 1}).to_list(None)
-    live = next((raw for raw in rows if raw["status"] == DocumentStatus.live), None)
+    fields = queries.SUMMARY_FIELDS | {"status": 1, "content_key": 1}
+    rows = await db[queries.DOCUMENTS].find(query, fields).to_list(None)
+    # A document of several pages whose first page this is holds other content (its pages: pages_content_key).
+    single = content_key(owner_id, content_id)
+    live = next((raw for raw in rows if raw["status"] == DocumentStatus.live and raw["content_key"] == single), None)
     return None if live is None else queries.summary_of(live)
 
 
@@ -106,13 +114,15 @@ async def find_duplicate(db: Database, owner_id: int, content: Content) -> Docum
     return None if content.sha256 is None else await queries.find_live_by_content(db, owner_id, content.sha256)
 
 
-async def admit_content(db: Database, owner_id: int, content: Content, limits: StorageLimits) -> DocumentSummary | None:
+async def admit_content(
+    db: Database, owner_id: int, content: Content, limits: StorageLimits, page: bool = False
+) -> DocumentSummary | None:
     """Once the content is known, before it is stored: the live document it duplicates, or ``None`` when a
-    new document fits; raises ``QuotaExceeded`` otherwise."""
-    duplicate = await find_duplicate(db, owner_id, content)
+    new document (or a ``page``: never a duplicate, its document decides) fits; raises ``QuotaExceeded`` otherwise."""
+    duplicate = None if page else await find_duplicate(db, owner_id, content)
     if duplicate is not None:
         return duplicate
     usage = await storage_usage(db, owner_id, limits)
-    if not admits_new_document(usage, content.size):
+    if not admits_new_document(usage, content.size, page):
         raise QuotaExceeded(usage, content.size)
     return None

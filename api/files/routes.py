@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
@@ -19,7 +19,7 @@ from api.core.security import require_service_token
 from api.documents.dependencies import OwnedDocument, require_fresh
 from api.documents.opening import opened_duplicate
 from api.documents.queries import StoredDocument
-from api.files.downloads import serve_file
+from api.files.downloads import page_of, serve_file
 from api.files.headers import InvalidMediaType, decode_file_name_header, upload_media_type
 from api.files.linked import find_linked_document
 from api.files.links import (
@@ -44,7 +44,7 @@ from contracts.api_schemas import (
     StorageUsage,
     UploadedFile,
 )
-from contracts.events import StoredFile
+from contracts.events import MAX_PAGES, StoredFile
 from contracts.text import InvalidFileName
 
 router = APIRouter(prefix=OWNER_SCOPE, tags=["files"], dependencies=[Depends(require_service_token)])
@@ -133,7 +133,9 @@ def _storage_limits(state: ApiState) -> StorageLimits:
     return StorageLimits(state.settings.max_documents_per_person, state.settings.max_bytes_per_person)
 
 
-async def _check_declared_length(state: ApiState, owner_id: int, request: Request, limits: StorageLimits) -> None:
+async def _check_declared_length(
+    state: ApiState, owner_id: int, request: Request, limits: StorageLimits, page: bool
+) -> None:
     """Refuse before a byte of the body is read what its declared size already rules out. Content-Length is
     the HTTP server's (it checked the syntax); a client that declares more than it sends is held to it."""
     declared = request.headers.get("content-length", "")
@@ -141,7 +143,7 @@ async def _check_declared_length(state: ApiState, owner_id: int, request: Reques
         return  # chunked: checked at the end; empty: refused as such
     if int(declared) > state.settings.max_upload_bytes:
         raise _too_large(state.settings.max_upload_bytes)
-    await check_declared_size(state.database, owner_id, int(declared), limits)
+    await check_declared_size(state.database, owner_id, int(declared), limits, page)
 
 
 @router.post(
@@ -159,11 +161,12 @@ async def upload_file(
     x_file_name: Annotated[
         str | None, Header(alias="X-File-Name", max_length=1024, description="The original file name, %-encoded UTF-8.")
     ] = None,
+    page: Annotated[bool, Query(description="A second or later page of a document: only its bytes count")] = False,
 ) -> UploadedFile:
     media_type, file_name = _media_type(content_type), _file_name(x_file_name)
     limits = _storage_limits(state)
     try:
-        await _check_declared_length(state, owner_id, request, limits)
+        await _check_declared_length(state, owner_id, request, limits, page)
         sealing = await _sealing(state, owner_id)
         sealed_name = _sealed_file_name(sealing, file_name)
         stored, duplicate = await store_upload(
@@ -173,7 +176,7 @@ async def upload_file(
             media_type,
             _limits(state),
             sealing,
-            lambda content: admit_content(state.database, owner_id, content, limits),
+            lambda content: admit_content(state.database, owner_id, content, limits, page),
         )
     except UploadTooLarge as error:
         raise _too_large(error.limit) from None
@@ -201,8 +204,13 @@ async def usage(owner_id: OwnerId, state: State) -> StorageUsage:
     summary="The document's bytes (Range supported)",
     responses=FILE_RESPONSES | error_responses(401, 404, 409, 422, 503),
 )
-async def download_file(document: OwnedDocument, state: State, range_header: RangeHeader = None) -> Response:
-    return await serve_file(state.files, state.keys, document, range_header)
+async def download_file(
+    document: OwnedDocument,
+    state: State,
+    range_header: RangeHeader = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGES, description="Which page (1: the first)")] = 1,
+) -> Response:
+    return await serve_file(state.files, state.keys, page_of(document, page), range_header)
 
 
 @router.post(

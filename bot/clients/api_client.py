@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
@@ -19,11 +20,13 @@ from pydantic import BaseModel, ValidationError
 from yarl import URL
 
 from contracts.api_schemas import (
+    API_PREFIX,
     OWNER_SCOPE,
     QUOTA_EXCEEDED,
     DocumentDetail,
     DocumentList,
     DocumentPage,
+    DueReminders,
     ErrorBody,
     EventStatus,
     NameCheck,
@@ -104,17 +107,21 @@ class DocumentsApi(Protocol):
 
     async def search(self, owner_id: int, query: str, limit: int, after_event: str | None = None) -> DocumentList: ...
 
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList: ...
+
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail: ...
 
     async def name_check(self, owner_id: int, slug: str, name: str, after_event: str | None = None) -> NameCheck: ...
 
     async def upload_file(
-        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
+        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None, page: bool = False
     ) -> UploadedFile: ...
 
     async def seal(self, owner_id: int, request: SealRequest) -> SealedTexts: ...
 
-    def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]: ...
+    def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncIterator[bytes]: ...
 
     async def create_link(self, owner_id: int, document_id: str) -> SignedLink: ...
 
@@ -301,6 +308,19 @@ class ApiClient:
         params = _params(q=query, limit=limit, after_event=after_event)
         return await self._read(DocumentList, _owner_path(owner_id, "/documents/search"), params)
 
+    @timed("api", "expiring")
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList:
+        params = _params(on=on.isoformat(), within_days=within_days, limit=limit, after_event=after_event)
+        return await self._read(DocumentList, _owner_path(owner_id, "/documents/expiring"), params)
+
+    @timed("api", "due_reminders")
+    async def due_reminders(self, on: date, days: tuple[int, ...], limit: int) -> DueReminders:
+        """Every person's reminders due ``on`` (the sender's call: not owner-scoped, the service token only)."""
+        params = _params(on=on.isoformat(), days=",".join(str(d) for d in days), limit=limit)
+        return await self._read(DueReminders, f"{API_PREFIX}/reminders/due", params)
+
     @timed("api", "get_document")
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail:
         path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}")
@@ -317,13 +337,15 @@ class ApiClient:
 
     @timed("api", "upload_file")
     async def upload_file(
-        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
+        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None, page: bool = False
     ) -> UploadedFile:
+        """``page``: a second or later page of a document (the API counts its bytes only, reports no duplicate)."""
         headers = {"Content-Type": mime_type}
         if file_name:
             # Header values are Latin-1 on the wire; a percent-encoded UTF-8 name survives any proxy.
             headers["X-File-Name"] = quote(file_name, safe="")
-        reply = await self._send("POST", _owner_path(owner_id, "/files"), headers=headers, data=_Source(content))
+        path = _owner_path(owner_id, "/files" + ("?page=true" if page else ""))
+        reply = await self._send("POST", path, headers=headers, data=_Source(content))
         return _parse(UploadedFile, reply)
 
     @timed("api", "seal")
@@ -345,9 +367,12 @@ class ApiClient:
         path = _owner_path(owner_id, f"/events/{quote(event_id, safe='')}")
         return _parse(EventStatus, await self._send("GET", path))
 
-    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncGenerator[bytes, None]:
-        """The document's bytes as they arrive (timed by hand: a decorator cannot see a generator's end)."""
-        path = _owner_path(owner_id, f"/documents/{quote(document_id, safe='')}/file")
+    async def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncGenerator[bytes, None]:
+        """The bytes of the document's page ``page`` as they arrive (timed by hand: a decorator cannot see a
+        generator's end)."""
+        path = _owner_path(
+            owner_id, f"/documents/{quote(document_id, safe='')}/file" + (f"?page={page}" if page > 1 else "")
+        )
         started, outcome = time.perf_counter(), "error"
         headers = {CORRELATION_HEADER: current_correlation_id()}
         try:

@@ -136,9 +136,37 @@ class UserStore:
     async def remember_write(self, user_id: int, event_id: str) -> None:
         await self._redis.set(self._key("last_event", user_id), event_id, ex=LAST_WRITE_TTL_SECONDS)
 
+    async def claim_reminder(self, owner_id: int, event_id: str, ttl_seconds: int) -> bool:
+        """True for the one caller, of every replica and every restart, that may send this reminder (until the
+        claim expires, after the reminder's date: nothing is due for it then)."""
+        key = self._key("reminder", owner_id, event_id)
+        return bool(await self._redis.set(key, 1, nx=True, ex=max(ttl_seconds, 1)))
+
+    async def release_reminder(self, owner_id: int, event_id: str) -> None:
+        """Give a claimed reminder back (it could not be recorded, so it was not sent: the next round tries)."""
+        await self._redis.delete(self._key("reminder", owner_id, event_id))
+
     async def first_of_album(self, media_group_id: str) -> bool:
         """True for the first message of an album only, so the person is told once per album."""
         return bool(await self._redis.set(self._key("album", media_group_id), 1, nx=True, ex=ALBUM_TTL_SECONDS))
+
+    async def add_album_part(self, owner_id: int, media_group_id: str, message_id: int, part: str) -> int:
+        """Keep one message of an album (by message id: a repeated update replaces itself); how many are kept."""
+        key = self._key("album_parts", owner_id, media_group_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, str(message_id), part)
+            pipe.expire(key, ALBUM_TTL_SECONDS)
+            pipe.hlen(key)
+            *_, count = await pipe.execute()
+        return int(count)
+
+    async def album_parts(self, owner_id: int, media_group_id: str) -> list[str]:
+        """The album's messages, in message order (Telegram numbers an album's messages in the order sent)."""
+        raw = await self._redis.hgetall(self._key("album_parts", owner_id, media_group_id))
+        return [_text(raw[key]) or "" for key in sorted(raw, key=int)]
+
+    async def album_count(self, owner_id: int, media_group_id: str) -> int:
+        return int(await self._redis.hlen(self._key("album_parts", owner_id, media_group_id)))
 
     async def save_lists(self, owner_id: int, refs: list[ListRef]) -> list[str]:
         """Store navigation references and return their tokens, in order."""

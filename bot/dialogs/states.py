@@ -22,6 +22,14 @@ class RenameType(StatesGroup):
     entering_title = State()
 
 
+class AddPage(StatesGroup):
+    waiting_page = State()
+
+
+class SetValidUntil(StatesGroup):
+    entering_date = State()
+
+
 class SearchDocuments(StatesGroup):
     entering_query = State()
 

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import add_document, browse, card, errors, fallback, forget, language, organising, search, start
+from bot.handlers import (
+    add_document,
+    albums,
+    browse,
+    card,
+    errors,
+    expiry,
+    fallback,
+    forget,
+    language,
+    organising,
+    pages,
+    search,
+    start,
+)
 
 
 def all_routers() -> list[Router]:
@@ -13,9 +27,12 @@ def all_routers() -> list[Router]:
         start.router(),
         language.router(),
         forget.router(),
+        albums.router(),
         add_document.router(),
+        pages.router(),
         card.router(),
         organising.router(),
+        expiry.router(),
         browse.router(),
         search.router(),
         fallback.router(),

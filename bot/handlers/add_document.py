@@ -7,6 +7,7 @@ any failure on the way keeps them, so the person never types anything twice. The
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -57,12 +58,8 @@ async def _ask_type(target: Target, state: FSMContext, services: Services, perso
 async def accepted_file(
     message: Message, services: Services, tr: Texts, way_on: InlineKeyboardMarkup
 ) -> IncomingFile | None:
-    """The file of ``message`` if the dialog can take it; otherwise say why (once per album), offering
-    ``way_on`` (Cancel in a dialog, the menu outside), and return None."""
-    if message.media_group_id is not None:
-        if await services.store.first_of_album(message.media_group_id):
-            await message.answer(tr("add.album"), reply_markup=way_on)
-        return None
+    """The file of ``message`` if the dialog can take it; otherwise say why, offering ``way_on`` (Cancel in a
+    dialog, the menu outside), and return None. Albums are collected by ``bot.handlers.albums`` first."""
     file = incoming_file(message)
     limit = services.config.max_download_bytes
     if file is not None and too_big(file.size, limit):
@@ -71,15 +68,53 @@ async def accepted_file(
     return file
 
 
-def received(tr: Texts, file: IncomingFile) -> str:
-    """The line acknowledging ``file``; for a compressed camera photo, with the hint that a file keeps quality."""
-    return tr("add.file_received") + ("\n" + tr("add.photo_hint") if file.is_photo else "") + "\n"
+def received(tr: Texts, file: IncomingFile, pages: int = 1) -> str:
+    """The line acknowledging ``file`` (and the album's other pages); for a compressed camera photo, with the
+    hint that a file keeps quality."""
+    got = tr("add.file_received") if pages == 1 else tr("album.received", count=pages)
+    return got + ("\n" + tr("add.photo_hint") if file.is_photo else "") + "\n"
 
 
-def file_answers(message: Message, file: IncomingFile) -> dict[str, Any]:
-    """What the dialog keeps of a file message acknowledged with ``received``: the file, its caption (offered as
-    the document's name), and whether the photo hint was given."""
-    return {"file": file.to_state(), "caption": message.caption, "hinted": file.is_photo}
+def file_answers(
+    message: Message, file: IncomingFile, more: Sequence[IncomingFile] = (), caption: str | None = None
+) -> dict[str, Any]:
+    """What the dialog keeps of a file message (or an album) acknowledged with ``received``: the file, the album's
+    other pages, the caption (offered as the document's name), and whether the photo hint was given."""
+    return {
+        "file": file.to_state(),
+        "more_files": [page.to_state() for page in more],
+        "caption": caption or message.caption,
+        "hinted": file.is_photo,
+    }
+
+
+async def files_received(
+    message: Message,
+    state: FSMContext,
+    services: Services,
+    person: Person,
+    bot: Bot,
+    files: Sequence[IncomingFile],
+    caption: str | None,
+) -> None:
+    """An album, taken where the add dialog stands: it starts one, answers its open question, or is saved."""
+    current, tr = await state.get_state(), person.tr
+    answers = file_answers(message, files[0], files[1:], caption)
+    intro = received(tr, files[0], len(files))
+    if current is None:
+        await state.set_data(answers)
+        await _ask_type(message, state, services, person, intro)
+    elif current in (AddDocument.choosing_type.state, AddDocument.entering_name.state):
+        await state.update_data(answers)
+        if current == AddDocument.choosing_type.state:
+            await _ask_type(message, state, services, person, intro)
+        else:
+            await _ask_name(message, state, tr, intro)
+    elif current == AddDocument.waiting_file.state:
+        await state.update_data(answers)
+        await _save(message, state, services, person, bot)
+    else:
+        await message.answer(tr("album.not_now"), reply_markup=keyboards.cancel_only(tr))
 
 
 async def file_first(message: Message, state: FSMContext, services: Services, person: Person) -> None:
@@ -171,7 +206,7 @@ async def file_sent(message: Message, state: FSMContext, services: Services, per
     file = await accepted_file(message, services, person.tr, keyboards.cancel_only(person.tr))
     if file is None:
         return
-    await state.update_data(file=file.to_state())
+    await state.update_data(file=file.to_state(), more_files=[])
     await _save(message, state, services, person, bot)
 
 
@@ -186,7 +221,9 @@ def draft_of(data: dict[str, Any]) -> Draft:
     """The document the dialog's answers describe, with the ids of its first attempt (new ones the first time)."""
     file = IncomingFile.from_state(data["file"])
     assert file is not None
-    return Draft(data["type_slug"], data["type_title"], data["name"], file, SaveAttempt.from_state(data.get("attempt")))
+    more = tuple(page for page in map(IncomingFile.from_state, data.get("more_files") or []) if page is not None)
+    attempt = SaveAttempt.from_state(data.get("attempt"))
+    return Draft(data["type_slug"], data["type_title"], data["name"], file, attempt, more)
 
 
 async def _save(target: Target, state: FSMContext, services: Services, person: Person, bot: Bot) -> None:
@@ -212,6 +249,7 @@ async def _after_save(state: FSMContext, result: SaveResult) -> None:
     elif isinstance(result, Rejected):
         data: dict[str, Any] = await state.get_data()
         data.pop("file", None)
+        data.pop("more_files", None)
         await state.set_data(data)
         await state.set_state(AddDocument.waiting_file)
     elif isinstance(result, TextRefused):  # asked again for what the API refused; the other answers are kept
@@ -224,7 +262,7 @@ def save_reply(tr: Texts, result: SaveResult, name: str, config: BotConfig) -> t
     if isinstance(result, Saved):
         return (
             tr("add.saved", name=result.name, type=result.type_title),
-            keyboards.open_document(tr, result.document_id),
+            keyboards.saved_document(tr, result.document_id),
         )
     if isinstance(result, Duplicate):
         return (

@@ -14,12 +14,21 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+)
 
 from bot.dialogs.states import RenameDocument
 from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
 from bot.injected import Person, Services
+from bot.services.expiry import local_day
 from bot.services.restores import in_trash
 from bot.services.saving import TextRefused
 from bot.settings import BotConfig
@@ -27,7 +36,15 @@ from bot.ui import keyboards
 from bot.ui.callbacks import DocAction, DocCb, Origin
 from bot.ui.dates import moment_text
 from bot.ui.i18n import Texts
-from bot.ui.presentation import PHOTO_MIME, file_format, parse_doc_ref, size_text
+from bot.ui.presentation import (
+    PHOTO_MIME,
+    PageRef,
+    file_format,
+    media_groups,
+    parse_doc_ref,
+    size_text,
+    valid_until_line,
+)
 from bot.ui.screen import say, show, typed_name
 from bot.ui.undo_replies import deleted_text, expired_reply, restore_reply
 from contracts.api_schemas import DocumentDetail
@@ -36,6 +53,7 @@ from contracts.text import MAX_NAME_LENGTH
 from contracts.vocabulary import DocumentStatus
 
 log = logging.getLogger(__name__)
+InputMedia = InputMediaPhoto | InputMediaDocument
 
 
 class StreamedFile(InputFile):
@@ -67,7 +85,8 @@ async def _load(
 def card_text(tr: Texts, document: DocumentDetail, config: BotConfig) -> str:
     """Name, type, the file (its name, format and size) and when it was added, in the person's conventions."""
     file = document.file_name or tr.plain("card.photo" if document.mime_type == PHOTO_MIME else "card.no_file_name")
-    return tr(
+    pages = "\n" + tr("card.pages", count=document.page_count) if document.page_count > 1 else ""
+    text = tr(
         "card.text",
         name=document.name,
         type=document.type_title,
@@ -76,6 +95,7 @@ def card_text(tr: Texts, document: DocumentDetail, config: BotConfig) -> str:
         size=size_text(tr, document.size),
         date=moment_text(tr.language, document.created_at, config.time_zone),
     )
+    return text + pages + valid_until_line(tr, document.valid_until, local_day(config.time_zone))
 
 
 async def open_card(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
@@ -101,6 +121,10 @@ async def get_file(query: CallbackQuery, callback_data: DocCb, services: Service
     chat_id = query.from_user.id  # private_chats: a button is served only in the person's private chat
     caption = person.tr("file.caption", name=document.name)
     markup = keyboards.open_document(person.tr, document.document_id, callback_data.back)
+    if document.page_count > 1:
+        await send_pages(bot, chat_id, document, services, person.owner_id)
+        await bot.send_message(chat_id, person.tr("file.pages_sent", name=document.name), reply_markup=markup)
+        return
     if document.telegram_file_id and await _send_by_file_id(bot, chat_id, document, caption, markup):
         return
     stream = services.library.file_chunks(person.owner_id, document.document_id)
@@ -109,6 +133,49 @@ async def get_file(query: CallbackQuery, callback_data: DocCb, services: Service
     if not first:
         upload = BufferedInputFile(b"", document.file_name or document.name)
     await bot.send_document(chat_id, upload, caption=caption, reply_markup=markup)
+
+
+async def send_pages(bot: Bot, chat_id: int, document: DocumentDetail, services: Services, owner_id: int) -> None:
+    """Every page, as albums (``sendMediaGroup``: photos and files apart, at most 10 a group; a lone page as
+    itself). A group whose Telegram ids are refused (another bot token, expired) is sent again from the API."""
+    for group in media_groups(page_refs(document)):
+        try:
+            await _send_group(bot, chat_id, [_by_file_id(ref) for ref in group])
+        except TelegramBadRequest as error:
+            log.info("file_id refused, uploading the pages from the API", extra={"reason": error.message})
+            uploads = [await _uploaded_page(services, owner_id, document, ref) for ref in group]
+            await _send_group(bot, chat_id, uploads)
+
+
+def page_refs(document: DocumentDetail) -> list[PageRef]:
+    first = PageRef(1, document.mime_type, document.file_name, document.telegram_file_id)
+    later = [
+        PageRef(n, page.mime_type, page.file_name, page.telegram_file_id)
+        for n, page in enumerate(document.more_pages, 2)
+    ]
+    return [first, *later]
+
+
+async def _uploaded_page(services: Services, owner_id: int, document: DocumentDetail, ref: PageRef) -> InputMedia:
+    stream = services.library.file_chunks(owner_id, document.document_id, ref.number)
+    first = await anext(stream, b"")
+    name = ref.file_name or f"{document.name} ({ref.number})"
+    upload: InputFile = StreamedFile(first, stream, name) if first else BufferedInputFile(b"", name)
+    return InputMediaPhoto(media=upload) if ref.is_photo else InputMediaDocument(media=upload)
+
+
+def _by_file_id(ref: PageRef) -> InputMedia:
+    media = ref.telegram_file_id or "missing"  # no id: Telegram refuses it, and the page is uploaded
+    return InputMediaPhoto(media=media) if ref.is_photo else InputMediaDocument(media=media)
+
+
+async def _send_group(bot: Bot, chat_id: int, media: list[InputMedia]) -> None:
+    if len(media) > 1:
+        await bot.send_media_group(chat_id, media)  # type: ignore[arg-type]
+    elif isinstance(media[0], InputMediaPhoto):
+        await bot.send_photo(chat_id, media[0].media)
+    else:
+        await bot.send_document(chat_id, media[0].media)
 
 
 async def _send_by_file_id(

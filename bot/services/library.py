@@ -141,8 +141,8 @@ class Library:
             words, token, found[(page - 1) * size : page * size], page, pages, capped=len(found) >= SEARCH_RESULTS
         )
 
-    def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
-        return self._api.file_chunks(owner_id, document_id)
+    def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncIterator[bytes]:
+        return self._api.file_chunks(owner_id, document_id, page)
 
     async def link(self, owner_id: int, document_id: str) -> SignedLink:
         return await self._api.create_link(owner_id, document_id)

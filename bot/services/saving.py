@@ -1,5 +1,6 @@
-"""Saving a document: upload the person's file to the API, have the API seal the typed texts (``POST /seal``),
-then append the v2 ``document.added`` (the bot holds no key: every personal text in the event is sealed).
+"""Saving a document: upload the person's file (or every page of an album, each an S3 object of its own) to the API,
+have the API seal the typed texts (``POST /seal``), then append the v3 ``document.added`` (the bot holds no key:
+every personal text in the event is sealed). Pages added to a saved document are one ``document.page_added``.
 
 ``DocumentSaver.save`` returns what happened as a value the add dialog renders; it knows nothing of Telegram
 updates or the dialog state. "Saved" only once the broker confirmed the append; every failure leaves the
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
 from contracts.api_schemas import SealedTexts, SealRequest, StorageUsage, UploadedFile
-from contracts.events import DocumentAddedV2, StoredFile
+from contracts.events import DocumentAddedV3, DocumentPageAdded, StoredFile
 from service_kit.eventlog import EventLogUnavailable
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,14 @@ class Draft:
     name: str
     file: IncomingFile
     attempt: SaveAttempt
+    more: tuple[IncomingFile, ...] = ()  # the album's other pages, in order
+
+
+@dataclass(frozen=True)
+class PagesAdded:
+    """``document.page_added`` was confirmed: ``count`` pages were sent to be added."""
+
+    count: int
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,7 @@ def refused_text(error: ApiRejected) -> TextRefused | None:
 
 
 SaveResult = Saved | Duplicate | Rejected | Unavailable | QuotaReached | OverBudget | TextRefused
+PagesResult = PagesAdded | Rejected | Unavailable | QuotaReached | OverBudget
 
 
 class FileSource(Protocol):
@@ -151,9 +161,30 @@ class DocumentSaver:
         self._recorder = recorder
 
     async def save(self, owner_id: int, draft: Draft, files: FileSource) -> SaveResult:
-        """Upload the file, then append ``document.added`` with the attempt's ids."""
+        """Upload the file (every page), then append ``document.added`` with the attempt's ids."""
+        result = await self._guarded(self._upload_and_record(owner_id, draft, files))
+        assert not isinstance(result, PagesAdded)
+        return result
+
+    async def add_pages(
+        self, owner_id: int, document_id: str, pages: list[IncomingFile], files: FileSource
+    ) -> PagesResult:
+        """Upload ``pages`` as later pages of a saved document, then append one ``document.page_added``."""
+        result = await self._guarded(self._upload_pages(owner_id, document_id, pages, files))
+        assert not isinstance(result, (Saved, Duplicate, TextRefused))  # uploads of pages seal no typed text
+        return result
+
+    async def _upload_pages(
+        self, owner_id: int, document_id: str, pages: list[IncomingFile], files: FileSource
+    ) -> PagesAdded:
+        stored = [stored_file(await self._upload(owner_id, page, files, page=True), page) for page in pages]
+        await self._recorder.record(owner_id, DocumentPageAdded(document_id=uuid.UUID(document_id), pages=stored))
+        return PagesAdded(len(stored))
+
+    async def _guarded(self, work: Awaitable[SaveResult | PagesAdded]) -> SaveResult | PagesAdded:
+        """``work``'s result, or what went wrong as a value the dialog renders."""
         try:
-            return await self._upload_and_record(owner_id, draft, files)
+            return await work
         except (FileTooBig, TelegramDownloadFailed) as error:
             return Rejected(too_big=isinstance(error, FileTooBig))
         except QuotaExceeded as error:
@@ -172,29 +203,31 @@ class DocumentSaver:
     async def _upload_and_record(self, owner_id: int, draft: Draft, files: FileSource) -> Saved | Duplicate:
         uploaded = await self._upload(owner_id, draft.file, files)
         existing = uploaded.duplicate_of
-        if existing is not None and is_other_document(uploaded, draft.attempt):
+        # An album is a duplicate only of the same pages in order: the processor decides (pages_content_key).
+        if existing is not None and not draft.more and is_other_document(uploaded, draft.attempt):
             return Duplicate(existing.document_id, existing.name, existing.type_title)
+        more = [stored_file(await self._upload(owner_id, page, files, page=True), page) for page in draft.more]
         sealed = await self._api.seal(owner_id, SealRequest(name=draft.name, type_title=draft.type_title))
-        payload = added_event(draft, sealed, stored_file(uploaded, draft.file))
+        payload = added_event(draft, sealed, stored_file(uploaded, draft.file), more)
         await self._recorder.record(owner_id, payload, event_id=draft.attempt.event_id)
         assert sealed.name is not None and sealed.type_title is not None  # added_event checked
         return Saved(str(payload.document_id), sealed.name.cleaned, sealed.type_title.cleaned)
 
-    async def _upload(self, owner_id: int, file: IncomingFile, files: FileSource) -> UploadedFile:
+    async def _upload(self, owner_id: int, file: IncomingFile, files: FileSource, page: bool = False) -> UploadedFile:
         try:
-            return await self._upload_named(owner_id, file, files, file.file_name)
+            return await self._upload_named(owner_id, file, files, file.file_name, page)
         except ApiRejected as error:
             if error.code != INVALID_FILE_NAME or file.file_name is None:
                 raise
         # Nothing is left of the name once cleaned (only control characters, say): the file is kept without one.
         log.info("file name refused by the API, uploading without it")
-        return await self._upload_named(owner_id, file, files, None)
+        return await self._upload_named(owner_id, file, files, None, page)
 
     async def _upload_named(
-        self, owner_id: int, file: IncomingFile, files: FileSource, file_name: str | None
+        self, owner_id: int, file: IncomingFile, files: FileSource, file_name: str | None, page: bool
     ) -> UploadedFile:
         chunks = await files.open(file.file_id)
-        return await self._api.upload_file(owner_id, chunks, file.mime_type, file_name)
+        return await self._api.upload_file(owner_id, chunks, file.mime_type, file_name, page)
 
 
 def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
@@ -203,16 +236,19 @@ def is_other_document(uploaded: UploadedFile, attempt: SaveAttempt) -> bool:
     return existing is not None and existing.document_id != str(attempt.document_id)
 
 
-def added_event(draft: Draft, sealed: SealedTexts, file: StoredFile) -> DocumentAddedV2:
-    """The v2 ``document.added``: the texts and the keyed type slug as the API sealed them."""
+def added_event(
+    draft: Draft, sealed: SealedTexts, file: StoredFile, more_pages: list[StoredFile] | None = None
+) -> DocumentAddedV3:
+    """The v3 ``document.added``: the texts and the keyed type slug as the API sealed them, and the pages."""
     if sealed.name is None or sealed.type_title is None or sealed.type_slug is None:
         raise ApiUnavailable("the seal answer lacks the name, the type title or the type slug")
-    return DocumentAddedV2(
+    return DocumentAddedV3(
         document_id=draft.attempt.document_id,
         type_slug=sealed.type_slug,
         type_title=sealed.type_title.sealed,
         name=sealed.name.sealed,
         file=file,
+        more_pages=more_pages or [],
     )
 
 

@@ -12,11 +12,11 @@ packed (forged, garbled, from an older bot) matches no handler and gets the "out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, unique
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from contracts.events import Slug
 
@@ -24,11 +24,22 @@ DocRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]  # bot.ui.
 # A navigation token of bot.clients.person_store (12 characters of urlsafe base64).
 NavToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{12}$")]
 MAX_SEARCH_PAGE = 999
+
+
+def _canonical_page(value: object) -> object:
+    """A page number as ``pack`` writes it: pydantic's lax int parsing also takes "1\r" or "01"."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and value[:1] != "0"):
+        raise ValueError("a page number is written in decimal digits without a leading zero")
+    return value
+
+
+PageNumber = Annotated[int, BeforeValidator(_canonical_page), Field(ge=1, le=MAX_SEARCH_PAGE)]
 # Where a card was opened from, so its Back returns there (``bot.ui.callbacks.Origin``): "" the first page of the
 # document's type, "t<token>" a later page of the type (a ListCb token), "s<page>.<token>" a page of search results.
 OriginRef = Annotated[str, StringConstraints(pattern=r"^(|t[A-Za-z0-9_-]{12}|s[1-9][0-9]{0,2}\.[A-Za-z0-9_-]{12})$")]
 
 
+@unique
 class MenuAction(str, Enum):
     menu = "m"
     add = "a"
@@ -37,8 +48,10 @@ class MenuAction(str, Enum):
     language = "l"
     help = "h"
     cancel = "c"
+    expiring = "e"
 
 
+@unique
 class DocAction(str, Enum):
     open = "o"
     get = "g"
@@ -50,6 +63,9 @@ class DocAction(str, Enum):
     back = "b"
     move = "v"  # choose where the document goes
     move_new = "w"  # ... into a new type, whose name is typed
+    add_page = "p"
+    valid_until = "t"  # ask for the document's valid-until date
+    clear_valid_until = "x"  # remove it
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -104,7 +120,7 @@ class SearchCb(CallbackData, prefix="q"):
     """A page of search results; ``token`` names the query in the navigation store."""
 
     token: NavToken
-    page: Annotated[int, Field(ge=1, le=MAX_SEARCH_PAGE)]
+    page: PageNumber
 
 
 @dataclass(frozen=True)
@@ -152,6 +168,7 @@ class MoveCb(CallbackData, prefix="v"):
     token: NavToken
 
 
+@unique
 class TypeAction(str, Enum):
     rename = "r"
     delete = "d"

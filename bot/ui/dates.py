@@ -8,7 +8,7 @@ person elsewhere can tell. The API's timestamps are UTC; a naive one is taken as
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -32,10 +32,7 @@ def local(moment: datetime, zone_name: str) -> datetime:
 
 def date_text(language: Language, moment: datetime, zone_name: str) -> str:
     """The day of ``moment`` in the zone: "01.11.2026" (ru) or "1 Nov 2026" (en)."""
-    day = local(moment, zone_name)
-    if language == "ru":
-        return f"{day.day:02d}.{day.month:02d}.{day.year}"
-    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+    return day_text(language, local(moment, zone_name).date())
 
 
 def zone_label(moment: datetime) -> str:
@@ -58,3 +55,10 @@ def moment_text(language: Language, moment: datetime, zone_name: str) -> str:
     if language == "ru":
         label = _RU_ZONE_NAMES.get(label, label)
     return f"{date_text(language, moment, zone_name)}, {at.hour:02d}:{at.minute:02d} {label}"
+
+
+def day_text(language: Language, day: date) -> str:
+    """A calendar day (a valid-until date, no zone): "01.11.2026" (ru) or "1 Nov 2026" (en)."""
+    if language == "ru":
+        return f"{day.day:02d}.{day.month:02d}.{day.year}"
+    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"

@@ -53,7 +53,7 @@ def main_menu(tr: Texts) -> InlineKeyboardMarkup:
                 _menu_button(tr, MenuAction.search, "menu.search"),
                 _menu_button(tr, MenuAction.language, "menu.language"),
             ],
-            [_menu_button(tr, MenuAction.help, "menu.help")],
+            [_menu_button(tr, MenuAction.expiring, "menu.expiring"), _menu_button(tr, MenuAction.help, "menu.help")],
         ]
     )
 
@@ -180,6 +180,7 @@ def document_card(
     actions = [_doc_button(tr.plain("card.get"), DocAction.get, document_id, origin)]
     if links_enabled:
         actions.append(_doc_button(tr.plain("card.link"), DocAction.link, document_id, origin))
+    actions.append(_doc_button(tr.plain("card.add_page"), DocAction.add_page, document_id, origin))
     return _markup(
         [
             actions,
@@ -188,6 +189,7 @@ def document_card(
                 _doc_button(tr.plain("card.move"), DocAction.move, document_id, origin),
                 _doc_button(tr.plain("card.delete"), DocAction.delete, document_id, origin),
             ],
+            [_doc_button(tr.plain("card.valid_until"), DocAction.valid_until, document_id, origin)],
             [_button(tr.plain("card.back"), back), _menu_button(tr, MenuAction.menu, "common.menu")],
         ]
     )
@@ -264,3 +266,32 @@ def retry_save(tr: Texts) -> InlineKeyboardMarkup:
     return _markup(
         [[_button(tr.plain("common.retry"), RetrySaveCb()), _menu_button(tr, MenuAction.cancel, "common.cancel")]]
     )
+
+
+def saved_document(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+    """After a save: open it, or (optional, the save is done) add its valid-until date."""
+    return _markup(
+        [
+            [_doc_button(tr.plain("common.open"), DocAction.open, document_id)],
+            [_doc_button(tr.plain("expiry.add"), DocAction.valid_until, document_id)],
+            [_menu_button(tr, MenuAction.menu, "common.menu")],
+        ]
+    )
+
+
+def valid_until_prompt(tr: Texts, document_id: str, origin: str, has_date: bool) -> InlineKeyboardMarkup:
+    """While a date is asked: remove the one it has (if any), or leave the dialog."""
+    remove = [_doc_button(tr.plain("expiry.remove"), DocAction.clear_valid_until, document_id, origin)]
+    return _markup([remove if has_date else [], [_menu_button(tr, MenuAction.cancel, "common.cancel")]])
+
+
+def expiring_list(tr: Texts, documents: Sequence[DocumentSummary], labels: Sequence[str]) -> InlineKeyboardMarkup:
+    """One button per expiring document (its date and name), then the menu."""
+    rows = [[_doc_button(label, DocAction.open, doc.document_id)] for doc, label in zip(documents, labels, strict=True)]
+    rows.append([_menu_button(tr, MenuAction.menu, "common.menu")])
+    return _markup(rows)
+
+
+def reminder(tr: Texts, document_id: str) -> InlineKeyboardMarkup:
+    """Under a reminder: open the document (to renew its date), or the menu."""
+    return open_document(tr, document_id)

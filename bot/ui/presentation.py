@@ -5,11 +5,13 @@ from __future__ import annotations
 import mimetypes
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import PurePosixPath
 
 from aiogram.types import Message
 
 from bot.services.saving import IncomingFile
+from bot.ui.dates import day_text
 from bot.ui.i18n import Texts
 from contracts.api_schemas import StorageUsage
 from contracts.text import MAX_NAME_LENGTH, InvalidName, clean_display_name
@@ -123,3 +125,48 @@ def parse_doc_ref(ref: str) -> str | None:
         return str(uuid.UUID(hex=ref))
     except ValueError:
         return None
+
+
+MAX_MEDIA_GROUP = 10  # Telegram's sendMediaGroup: 2 to 10 items, photos and documents never mixed
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One page of a document as Get file sends it."""
+
+    number: int  # 1: the first
+    mime_type: str
+    file_name: str | None
+    telegram_file_id: str | None
+
+    @property
+    def is_photo(self) -> bool:
+        """A camera photo (no file name) goes back as a photo; anything else as a file."""
+        return self.mime_type == PHOTO_MIME and self.file_name is None
+
+
+def media_groups(pages: list[PageRef]) -> list[list[PageRef]]:
+    """Pure: the pages in order, cut into the groups Telegram sends as albums: a new group where photos and files
+    change places, and every ``MAX_MEDIA_GROUP`` pages."""
+    groups: list[list[PageRef]] = []
+    for page in pages:
+        last = groups[-1] if groups else None
+        if last is None or len(last) == MAX_MEDIA_GROUP or last[0].is_photo != page.is_photo:
+            groups.append([page])
+        else:
+            last.append(page)
+    return groups
+
+
+def valid_until_line(tr: Texts, valid_until: date | None, today: date) -> str:
+    """The card's valid-until line ("" without a date), saying so when the date has passed."""
+    if valid_until is None:
+        return ""
+    key = "card.valid_until_past" if valid_until < today else "card.valid_until_line"
+    return "\n" + tr(key, date=day_text(tr.language, valid_until))
+
+
+def reminder_text(tr: Texts, name: str, type_title: str, valid_until: date, today: date) -> str:
+    """A valid-until reminder: the document, its date and the days left (a label and a value: no plural)."""
+    days = (valid_until - today).days
+    return tr("reminder.text", name=name, type=type_title, date=day_text(tr.language, valid_until), days=days)

@@ -17,11 +17,13 @@ from stream_processors.projections.documents import (
     apply_document_renamed,
     apply_document_restored,
 )
+from stream_processors.projections.expiry import apply_document_reminder_sent, apply_document_valid_until_set
 from stream_processors.projections.organising import (
     apply_document_type_deleted,
     apply_document_type_renamed,
     apply_document_type_restored,
 )
+from stream_processors.projections.pages import apply_document_page_added
 from stream_processors.projections.state import BatchState
 from stream_processors.projections.users import apply_user_forgotten, apply_user_language_changed, apply_user_started
 
@@ -39,6 +41,9 @@ HANDLERS: dict[str, Handler] = {
     "document_type.deleted": apply_document_type_deleted,
     "document_type.restored": apply_document_type_restored,
     "user.forgotten": apply_user_forgotten,
+    "document.page_added": apply_document_page_added,
+    "document.valid_until_set": apply_document_valid_until_set,
+    "document.reminder_sent": apply_document_reminder_sent,
 }
 
 

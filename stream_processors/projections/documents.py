@@ -3,7 +3,8 @@
 Conflicts a unique index would reveal are resolved here, deterministically, so a replay rebuilds
 the same state: a name already used by a live document of the same type gets the first free name of
 ``naming`` (a copy suffix "Passport (2)", then the document's id); content already stored by a live
-document of the same person makes the new one a ``duplicate`` pointing at the original. Events for a
+document of the same person makes the new one a ``duplicate`` pointing at the original (the content of a
+document of several pages is all its pages in order: ``pages_content_key``). Events for a
 document of another owner are ignored. Every event has an outcome, however crowded the names:
 
 - an add is always stored (live under a free name, or as a duplicate); ``created_renamed`` says that
@@ -33,7 +34,7 @@ from contracts.events import (
     DocumentRenamedV2,
     EventEnvelope,
 )
-from contracts.read_models import DocumentView, file_content_key
+from contracts.read_models import DocumentView, pages_content_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.keyed import search_keys
 from stream_processors.projections.document_types import adjust_live_count, ensure_type, next_type_seq
@@ -137,10 +138,11 @@ def apply_document_added(state: BatchState, event: EventEnvelope, offset: int) -
             name_key="",
             name_base_key="",
             copies_key="",
-            content_key=file_content_key(event.owner_id, texts.file),
+            content_key=pages_content_key(event.owner_id, [texts.file, *texts.more_pages]),
             search_prefixes=[],
             type_seq=next_type_seq(state, event.owner_id, texts.type_key, event.occurred_at),
             file=texts.file,
+            more_pages=list(texts.more_pages),
             created_at=event.occurred_at,
             updated_at=event.occurred_at,
             last_event_id=str(event.event_id),

@@ -35,6 +35,7 @@ class AddedTexts:
     type_title: str
     name: str
     file: StoredFile
+    more_pages: tuple[StoredFile, ...] = ()
 
 
 def _is_plain(payload: AddedPayload | RenamedPayload) -> bool:
@@ -73,9 +74,10 @@ def read_added(payload: AddedPayload, keys: PersonKeys) -> AddedTexts | None:
         )
     title = _opened_name(keys, "type_title", payload.type_title, MAX_TYPE_TITLE_LENGTH)
     name = _opened_name(keys, "name", payload.name, MAX_NAME_LENGTH)
-    if title is None or name is None or not _file_name_readable(payload.file, keys):
+    more_pages = tuple(getattr(payload, "more_pages", ()))
+    if title is None or name is None or not all(file_name_readable(f, keys) for f in (payload.file, *more_pages)):
         return None
-    return AddedTexts(payload.type_slug, title, name, payload.file)
+    return AddedTexts(payload.type_slug, title, name, payload.file, more_pages)
 
 
 def added_name(payload: AddedPayload | RenamedPayload, keys: PersonKeys) -> str | None:
@@ -87,7 +89,7 @@ def added_name(payload: AddedPayload | RenamedPayload, keys: PersonKeys) -> str 
     return _opened_name(keys, "name", payload.name, MAX_NAME_LENGTH)
 
 
-def _file_name_readable(file: StoredFile, keys: PersonKeys) -> bool:
+def file_name_readable(file: StoredFile, keys: PersonKeys) -> bool:
     """A sealed file name of the live key must open (raises if tampered); one of a forgotten key makes the add
     unreadable as a whole."""
     if file.file_name is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.read_models import DocumentTypeView, DocumentView, UserView, page_key
+from contracts.read_models import DocumentTypeView, DocumentView, UserView, expiry_keys, page_key
 from contracts.vocabulary import DocumentStatus
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import NameKeys, name_keys
@@ -173,7 +173,7 @@ class BatchState:
     def put_document(self, document: DocumentView) -> None:
         """Record a document's new state; the first write of a document not yet stored is an insert."""
         is_new = document.id not in self.stored_document_ids
-        document = document.model_copy(update={"page_key": page_key(document)})
+        document = document.model_copy(update={"page_key": page_key(document), **expiry_keys(document)})
         self.stored_document_ids.add(document.id)
         self.documents[document.id] = document
         self.note_trash(document)

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import httpx
 import pytest
@@ -106,6 +107,9 @@ OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
         i, f"/types/{i.slug}/documents", cursor=i.cursor, limit="1"
     ),
     ("GET", f"{OWNER_SCOPE}/documents/search"): lambda i: _get(i, "/documents/search", q=i.name),
+    ("GET", f"{OWNER_SCOPE}/documents/expiring"): lambda i: _get(
+        i, "/documents/expiring", on="2026-01-01", within_days="3660"
+    ),
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}"): lambda i: _get(i, f"/documents/{i.document_id}"),
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/history"): lambda i: _get(
         i, f"/documents/{i.document_id}/history"
@@ -118,6 +122,15 @@ OWNER_ROUTES: dict[Route, Callable[[Ids], Call]] = {
     ("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/file"): lambda i: _get(i, f"/documents/{i.document_id}/file"),
     ("POST", f"{OWNER_SCOPE}/documents/{{document_id}}/link"): lambda i: _post(i, f"/documents/{i.document_id}/link"),
     ("POST", f"{OWNER_SCOPE}/seal"): _seal,
+}
+
+
+# Service routes: the bot's own calls about every owner (the token is the credential; nothing in them names
+# an owner to be scoped to). Each must refuse a bad token like an owner route.
+SERVICE_ROUTES: dict[Route, Call] = {
+    ("GET", f"{API_PREFIX}/reminders/due"): Call(
+        "GET", f"{API_PREFIX}/reminders/due", {"on": "2029-12-20", "days": "30,7"}
+    ),
 }
 
 
@@ -168,6 +181,7 @@ async def _populate(api: httpx.AsyncClient, mongo: MongoSettings, s3: S3Settings
         f.started(OTHER, "ru"),
         theirs,
         *theirs_more,
+        f.valid_until_set(OTHER, f.document_id_of(theirs), date(2030, 1, 1), 9),
     )
     mine_ids = Ids(
         OWNER,
@@ -239,8 +253,8 @@ def _stored_keys(s3: S3Settings) -> list[str]:
 def test_every_route_is_either_public_or_probed_as_owner_scoped() -> None:
     routes = _app_routes()
 
-    unlisted = routes - PUBLIC_ROUTES - set(OWNER_ROUTES)
-    gone = (PUBLIC_ROUTES | set(OWNER_ROUTES)) - routes
+    unlisted = routes - PUBLIC_ROUTES - set(OWNER_ROUTES) - set(SERVICE_ROUTES)
+    gone = (PUBLIC_ROUTES | set(OWNER_ROUTES) | set(SERVICE_ROUTES)) - routes
     assert not unlisted, f"routes without an entry in the authorization matrix: {sorted(unlisted)}"
     assert not gone, f"matrix entries the app no longer has: {sorted(gone)}"
     assert all(path.startswith(OWNER_SCOPE + "/") for _, path in OWNER_ROUTES)
@@ -289,6 +303,25 @@ async def test_owner_route_answers_401_before_anything_else_when_the_token_is_mi
     assert _stored_keys(world.s3) == keys_before
 
 
+@pytest.mark.parametrize("case", BAD_AUTHORIZATIONS)
+@pytest.mark.parametrize("route", SERVICE_ROUTES, ids=" ".join)
+async def test_service_route_answers_401_when_the_token_is_missing_or_wrong(
+    world: World, route: Route, case: str
+) -> None:
+    response = await _send(world.api, SERVICE_ROUTES[route], BAD_AUTHORIZATIONS[case])
+
+    assert response.status_code == 401, f"{' '.join(route)} with {case}: {response.status_code}"
+    assert not _leaked(response, world.secrets + (b"Mine", MINE_BYTES))
+
+
+@pytest.mark.parametrize("route", SERVICE_ROUTES, ids=" ".join)
+async def test_service_route_answers_with_the_token_when_called_by_the_bot(world: World, route: Route) -> None:
+    response = await _send(world.api, SERVICE_ROUTES[route])
+
+    assert response.status_code == 200, response.text
+    assert _leaked(response, world.secrets), "the probe reaches nobody's data: the 401 test above means nothing"
+
+
 SEES_NOTHING = (200, None)
 NO_DOCUMENT, NO_EVENT = (404, "document_not_found"), (404, "event_not_found")
 # (route, case, the fields of the other owner's that the owner's request carries, expected status and code)
@@ -297,6 +330,7 @@ CROSS_OWNER: list[tuple[Route, str, tuple[str, ...], tuple[int, str | None]]] = 
     (("GET", f"{OWNER_SCOPE}/types/{{slug}}/documents"), "type both have", ("slug",), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/types/{{slug}}/documents"), "their cursor", ("slug", "cursor"), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/documents/search"), "their document's name", ("name",), SEES_NOTHING),
+    (("GET", f"{OWNER_SCOPE}/documents/expiring"), "own scope only", (), SEES_NOTHING),
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}"), "their document id", ("document_id",), NO_DOCUMENT),
     (("GET", f"{OWNER_SCOPE}/documents/{{document_id}}/history"), "their document id", ("document_id",), NO_DOCUMENT),
     (("GET", f"{OWNER_SCOPE}/name-check"), "their name in a type both have", ("slug", "name"), SEES_NOTHING),

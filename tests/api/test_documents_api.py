@@ -197,6 +197,7 @@ async def test_document_returns_detail_when_owned_and_404_when_another_owner_ask
         "size": len("bytes-1"),
         "mime_type": "application/pdf",
         "created_at": "2026-01-01T00:00:01Z",
+        "valid_until": None,
         "status": "live",
         "duplicate_of": None,
         "sha256": f.stored_file("bytes-1", OWNER).sha256,
@@ -204,6 +205,7 @@ async def test_document_returns_detail_when_owned_and_404_when_another_owner_ask
         "telegram_file_id": None,
         "updated_at": "2026-01-01T00:00:01Z",
         "deleted_at": None,
+        "more_pages": [],
     }
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json() == {"code": "document_not_found", "message": "no such document"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +20,7 @@ from contracts.api_schemas import (
     DocumentList,
     DocumentPage,
     DocumentSummary,
+    DueReminders,
     ErrorBody,
     EventStatus,
     NameCheck,
@@ -128,6 +129,21 @@ async def _search(request: web.Request) -> web.Response:
     return _json(DocumentList(items=found[:limit]))
 
 
+async def _expiring(request: web.Request) -> web.Response:
+    """The first documents of type0, dated from ``on`` a day apart (the stub keeps no dates of its own)."""
+    first, limit = date.fromisoformat(request.query["on"]), int(request.query["limit"])
+    found = [
+        _summary("type0", i).model_copy(update={"valid_until": first + timedelta(days=i)})
+        for i in range(min(limit, int(request.query["within_days"]) + 1, 3))
+    ]
+    return _json(DocumentList(items=found))
+
+
+async def _due(request: web.Request) -> web.Response:
+    """No reminder is ever due here (the stub's documents have no dates)."""
+    return _json(DueReminders(items=[]))
+
+
 async def _document(request: web.Request) -> web.Response:
     state = _state(request)
     if request.match_info["document_id"] == MISSING_DOCUMENT:
@@ -210,6 +226,8 @@ def stub_app(state: StubState) -> web.Application:
     app.router.add_get(owner + "/types", _types)
     app.router.add_get(owner + "/types/{slug}/documents", _documents)
     app.router.add_get(owner + "/documents/search", _search)
+    app.router.add_get(owner + "/documents/expiring", _expiring)
+    app.router.add_get("/v1/reminders/due", _due)
     app.router.add_get(owner + "/documents/{document_id}", _document)
     app.router.add_get(owner + "/documents/{document_id}/file", _download)
     app.router.add_get(owner + "/name-check", _name_check)

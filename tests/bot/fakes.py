@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from api.core.errors import ApiError
 from api.documents.sealing import sealed_texts
@@ -18,6 +18,7 @@ from contracts.api_schemas import (
     DocumentSummary,
     EventStatus,
     NameCheck,
+    PageDetail,
     SealedTexts,
     SealRequest,
     SignedLink,
@@ -29,14 +30,18 @@ from contracts.api_schemas import (
 from contracts.effects import Effect
 from contracts.events import (
     DocumentAddedV2,
+    DocumentAddedV3,
     DocumentDeleted,
     DocumentMoved,
+    DocumentPageAdded,
     DocumentRenamedV2,
     DocumentRestored,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
     DocumentTypeRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
+    StoredFile,
     UserForgotten,
 )
 from contracts.text import InvalidFileName, clean_file_name, name_key, type_slug
@@ -64,6 +69,8 @@ class StoredDoc:
     status: str = "live"
     content_id: str | None = None  # v2 documents (saved by the bot): the keyed content hash, and sha256 is ""
     restorable_until: datetime | None = None  # while deleted, as the processor sets it (RETENTION_DAYS after)
+    more_pages: list[tuple[PageDetail, str]] = field(default_factory=list)  # later pages and their content ids
+    valid_until: date | None = None
 
     @property
     def content(self) -> str:
@@ -78,6 +85,7 @@ class StoredDoc:
             size=self.size,
             mime_type=self.mime_type,
             created_at=CREATED,
+            valid_until=self.valid_until,
         )
 
     def detail(self) -> DocumentDetail:
@@ -89,6 +97,7 @@ class StoredDoc:
             telegram_file_id=self.telegram_file_id,
             updated_at=CREATED,
             restorable_until=self.restorable_until,
+            more_pages=[page for page, _ in self.more_pages],
         )
 
 
@@ -104,6 +113,7 @@ class FakeApi:
     effects: dict[str, str] = field(default_factory=dict)  # event id -> what applying it did
     quota: StorageUsage | None = None  # uploads are refused as over this quota when set
     deleted_with: dict[str, list[str]] = field(default_factory=dict)  # type deletion event id -> documents
+    page_uploads: list[bool] = field(default_factory=list)  # of each upload: sent as a later page (?page=true)
 
     def _check(self, after_event: str | None = None) -> None:
         if self.down:
@@ -146,6 +156,16 @@ class FakeApi:
         found = [d.summary() for d in self._live(owner_id) if name_key(query) in name_key(d.name)]
         return DocumentList(items=found[:limit])
 
+    async def expiring(
+        self, owner_id: int, on: date, within_days: int, limit: int, after_event: str | None = None
+    ) -> DocumentList:
+        self._check(after_event)
+        last = on + timedelta(days=within_days)
+        dated = [d for d in self._live(owner_id) if d.valid_until is not None and on <= d.valid_until <= last]
+        return DocumentList(
+            items=[d.summary() for d in sorted(dated, key=lambda d: (d.valid_until, d.document_id))][:limit]
+        )
+
     async def get_document(self, owner_id: int, document_id: str, after_event: str | None = None) -> DocumentDetail:
         self._check(after_event)
         doc = self.docs.get(document_id)
@@ -161,7 +181,7 @@ class FakeApi:
         return NameCheck(taken=False)
 
     async def upload_file(
-        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None
+        self, owner_id: int, content: AsyncIterable[bytes], mime_type: str, file_name: str | None, page: bool = False
     ) -> UploadedFile:
         """Like the API with its defaults: stored encrypted under the keyed content id, the name sealed, no
         plain hash."""
@@ -170,10 +190,12 @@ class FakeApi:
         keys = TEST_PEOPLE[owner_id]
         content_id = content_id_of(owner_id, data)
         self.uploads.append((owner_id, data, mime_type, file_name))
+        self.page_uploads.append(page)
         if self.quota is not None:
             raise QuotaExceeded("over the quota", self.quota)
         self.blobs[content_id] = data
-        duplicate = next((d for d in self._live(owner_id) if d.content == content_id), None)
+        single = [d for d in self._live(owner_id) if not d.more_pages and not page]
+        duplicate = next((d for d in single if d.content == content_id), None)
         cleaned = _cleaned(file_name)
         return UploadedFile(
             object_key=f"owners/{owner_id}/{content_id}",
@@ -194,9 +216,10 @@ class FakeApi:
         except ApiError as error:
             raise ApiRejected(error.status, error.code, error.message) from None
 
-    async def file_chunks(self, owner_id: int, document_id: str) -> AsyncIterator[bytes]:
+    async def file_chunks(self, owner_id: int, document_id: str, page: int = 1) -> AsyncIterator[bytes]:
         await self.get_document(owner_id, document_id)
-        data = self.blobs[self.docs[document_id].content]
+        doc = self.docs[document_id]
+        data = self.blobs[doc.content if page == 1 else doc.more_pages[page - 2][1]]
         for start in range(0, len(data), 4):
             yield data[start : start + 4]
 
@@ -221,6 +244,12 @@ class FakeApi:
             return
         if isinstance(payload, UserForgotten):
             self.docs = {key: doc for key, doc in self.docs.items() if doc.owner_id != event.owner_id}
+        if isinstance(payload, DocumentPageAdded) and str(payload.document_id) in self.docs:
+            self.docs[str(payload.document_id)].more_pages += _pages(event.owner_id, payload.pages)
+        if isinstance(payload, DocumentValidUntilSet):
+            dated = self.docs.get(str(payload.document_id))
+            if dated is not None and dated.owner_id == event.owner_id:
+                dated.valid_until = payload.valid_until
             return
         if not isinstance(payload, (DocumentRenamedV2, DocumentDeleted, DocumentRestored)):
             return
@@ -265,7 +294,24 @@ def _opened(owner_id: int, payload: DocumentAddedV2) -> StoredDoc:
         file_name,
         file.telegram_file_id,
         content_id=file.content_id,
+        more_pages=_pages(owner_id, payload.more_pages if isinstance(payload, DocumentAddedV3) else []),
     )
+
+
+def _pages(owner_id: int, pages: list[StoredFile]) -> list[tuple[PageDetail, str]]:
+    keys = TEST_PEOPLE[owner_id]
+    return [
+        (
+            PageDetail(
+                size=page.size,
+                mime_type=page.mime_type,
+                file_name=keys.open("file_name", page.file_name) if page.file_name is not None else None,
+                telegram_file_id=page.telegram_file_id,
+            ),
+            page.content_id or "",
+        )
+        for page in pages
+    ]
 
 
 def _cleaned(file_name: str | None) -> str | None:

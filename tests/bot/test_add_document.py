@@ -220,14 +220,6 @@ async def test_add_refuses_and_keeps_state_when_telegram_says_file_is_too_big(ap
     assert len(_added(app)) == 1
 
 
-async def test_add_tells_once_per_album_when_files_come_as_an_album(app: BotUnderTest, ann: Person) -> None:
-    await _start_adding(ann)
-    for part in (b"one", b"two", b"three"):
-        await ann.sends_file(part, media_group_id="album-1")
-    assert ann.saw().count(TR("add.album")) == 1
-    assert not _added(app) and await ann.state() == AddDocument.waiting_file.state
-
-
 async def test_add_asks_for_a_file_when_text_or_sticker_comes_instead(app: BotUnderTest, ann: Person) -> None:
     await _start_adding(ann)
     await ann.says("here it is")

@@ -78,6 +78,8 @@ class Fixture:
             shelves=MagicMock(),
             people=MagicMock(),
             forgetting=MagicMock(),
+            albums=MagicMock(),
+            valid_until=MagicMock(),
         )
         self.person = Person(OWNER, Texts("en"), after_event="last-write")
         self.state = FSMContext(MemoryStorage(), StorageKey(bot_id=42, chat_id=OWNER, user_id=OWNER))
@@ -133,7 +135,7 @@ RETRY = [RetrySaveCb(), CANCEL]
         (
             Saved(DOCUMENT_ID, "Tax 2025", "Taxes"),
             TR("add.saved", name="Tax 2025", type="Taxes"),
-            [OPEN, MENU],
+            [OPEN, DocCb(action=DocAction.valid_until, doc=uuid.UUID(DOCUMENT_ID).hex), MENU],
             CLEARED,
         ),
         (
@@ -258,6 +260,7 @@ async def test_name_step_appends_document_added_through_the_real_services_when_a
     assert api.upload_file.await_args.args[0] == OWNER and api.upload_file.await_args.args[2:] == (
         "application/pdf",
         "scan.pdf",
+        False,  # the first page: a document of its own
     )
     store.remember_write.assert_awaited_once_with(OWNER, str(event.event_id))
     shown, _ = step.reply()

@@ -23,7 +23,17 @@ from tests.keyrings import TEST_PEOPLE
 OTHER_OWNER = 9999
 TR = Texts("en")
 ZONE = "Europe/Moscow"  # BOT_TIME_ZONE's default, which the tests' bot runs with
-CARD_BUTTONS = ("card.get", "card.link", "card.rename", "card.move", "card.delete", "card.back", "common.menu")
+CARD_BUTTONS = (
+    "card.get",
+    "card.link",
+    "card.add_page",
+    "card.rename",
+    "card.move",
+    "card.delete",
+    "card.valid_until",
+    "card.back",
+    "common.menu",
+)
 
 
 def _doc(

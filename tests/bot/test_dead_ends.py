@@ -53,11 +53,12 @@ async def test_replies_the_issue_named_offer_a_way_on_when_provoked(app: BotUnde
     await ann.presses(DocCb(action=DocAction.link, doc=uuid.UUID(doc.document_id).hex))  # the download link
     await ann.presses(DocCb(action=DocAction.get, doc=uuid.UUID(doc.document_id).hex))  # the file itself
     for part in (b"1", b"2"):
-        await ann.sends_file(part, media_group_id=f"album-{language}")  # an album; then the flood warning
+        await ann.sends_file(part, media_group_id=f"album-{language}")  # an album; its second part is flooded
+    await app.dispatcher["services"].albums.idle()
     replies = [m.text for m in app.session.calls(SendMessage)]
-    assert len(replies) == 3 and len(app.session.calls(SendDocument)) == 1  # link, album, flood; the file
+    assert len(replies) == 3 and len(app.session.calls(SendDocument)) == 1  # link, flood, album taken; the file
     tr = Texts(language)
-    assert replies[1:] == [tr("add.album"), tr("flood.warn")]
+    assert replies[1] == tr("flood.warn") and replies[2].startswith(tr("add.file_received"))
     assert not app.session.dead_ends
 
 

@@ -62,3 +62,34 @@ def test_settings_take_a_time_zone_and_refuse_an_unknown_one_when_configured(mon
         monkeypatch.setenv("BOT_TIME_ZONE", wrong)
         with pytest.raises(ValidationError, match="time zone"):
             BotSettings()
+
+
+def test_settings_take_reminder_days_latest_first_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    assert BotSettings().reminder_days_before == (30, 7)
+    monkeypatch.setenv("REMINDER_DAYS", "7,60,7,1")
+    monkeypatch.setenv("EXPIRING_WITHIN_DAYS", "90")
+    settings = BotSettings()
+    assert settings.reminder_days_before == (60, 7, 1)
+    assert BotConfig.from_settings(settings).expiring_within_days == 90
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REMINDER_DAYS", ""),
+        ("REMINDER_DAYS", "30;7"),
+        ("REMINDER_DAYS", "-7"),
+        ("REMINDER_DAYS", "400"),
+        ("REMINDER_HOUR", "24"),
+        ("REMINDER_CHECK_SECONDS", "0"),
+        ("EXPIRING_WITHIN_DAYS", "0"),
+    ],
+)
+def test_settings_refuse_reminder_settings_when_out_of_range(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        BotSettings()

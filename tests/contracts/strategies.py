@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
 from contracts.events import (
     MAX_FILE_SIZE_BYTES,
+    MAX_OCCURRED_AT,
     MAX_OWNER_ID,
+    MIN_OCCURRED_AT,
     DocumentAdded,
     DocumentDeleted,
     DocumentMoved,
+    DocumentReminderSent,
     DocumentRenamed,
     DocumentRestored,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
     DocumentTypeRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     EventPayload,
     StoredFile,
@@ -88,6 +92,11 @@ _keyed_slugs = st.from_regex(r"\A[0-9a-f]{32}\Z")
 _sealed_values = st.from_regex(r"\As1\.0{16}\.[A-Za-z0-9_-]{1,40}\Z")
 
 
+def storable_dates() -> st.SearchStrategy[date]:
+    """Days an event may carry (``contracts.events.StorableDate``)."""
+    return st.dates(min_value=MIN_OCCURRED_AT.date(), max_value=MAX_OCCURRED_AT.date() - timedelta(days=1))
+
+
 def event_payloads(
     document_ids: st.SearchStrategy[uuid.UUID] = st.uuids(),
     names: st.SearchStrategy[str] = display_names(),
@@ -113,6 +122,13 @@ def event_payloads(
         st.builds(DocumentTypeRenamed, type_slug=_keyed_slugs, type_title=_sealed_values),
         st.builds(DocumentTypeDeleted, type_slug=_keyed_slugs),
         st.builds(DocumentTypeRestored, deletion_event_id=st.uuids()),
+        st.builds(DocumentValidUntilSet, document_id=document_ids, valid_until=st.none() | storable_dates()),
+        st.builds(
+            DocumentReminderSent,
+            document_id=document_ids,
+            valid_until=storable_dates(),
+            days_before=st.integers(0, 366),
+        ),
     )
 
 

@@ -20,11 +20,13 @@ from contracts.events import (
     PAYLOAD_MODELS,
     DocumentDeleted,
     DocumentMoved,
+    DocumentReminderSent,
     DocumentRenamed,
     DocumentRestored,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
     DocumentTypeRestored,
+    DocumentValidUntilSet,
     EventEnvelope,
     EventPayload,
     UserLanguageChanged,
@@ -244,3 +246,26 @@ def test_document_type_restored_rejects_payload_when_deletion_id_missing_or_not_
         DocumentTypeRestored.model_validate({"deletion_event_id": "yesterday"})
     with pytest.raises(ValidationError):
         DocumentTypeDeleted.model_validate({"type_slug": _KEYED, "extra": 1})
+
+
+@pytest.mark.parametrize(
+    "valid_until",
+    ["2031-03-01T00:00:00", "01.03.2031", "2031-02-30", "1969-12-31", "2100-01-01", 20310301, "", "2031-3-1"],
+)
+def test_valid_until_set_refuses_the_date_when_not_an_iso_day_in_range(valid_until: object) -> None:
+    with pytest.raises(ValidationError):
+        DocumentValidUntilSet.model_validate({"document_id": str(uuid.uuid4()), "valid_until": valid_until})
+
+
+def test_valid_until_set_takes_null_when_the_date_is_removed() -> None:
+    payload = DocumentValidUntilSet.model_validate({"document_id": str(uuid.uuid4()), "valid_until": None})
+
+    assert payload.valid_until is None
+
+
+@pytest.mark.parametrize("days_before", [-1, 367, True, "7", 7.0])
+def test_reminder_sent_refuses_days_before_when_not_a_day_count_up_to_a_year(days_before: object) -> None:
+    with pytest.raises(ValidationError):
+        DocumentReminderSent.model_validate(
+            {"document_id": str(uuid.uuid4()), "valid_until": "2031-03-01", "days_before": days_before}
+        )

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.expiry import MAX_YEAR, MIN_YEAR, NotADate, Reminder, parse_valid_until, reminder_due, reminders_of
+from contracts.expiry import (
+    MAX_YEAR,
+    MIN_YEAR,
+    NotADate,
+    Reminder,
+    parse_valid_until,
+    reminder_due,
+    reminder_event_id,
+    reminders_of,
+)
 
 VALID = st.dates(min_value=date(MIN_YEAR, 1, 1), max_value=date(MAX_YEAR, 12, 31))
 
@@ -132,3 +142,14 @@ def test_reminder_due_sends_each_reminder_at_most_once_when_asked_every_day(vali
         today += timedelta(days=1)
     # Set 7 days ahead or less: only the 7-day reminder (the 30-day one would say the same thing).
     assert sent == ({30, 7} if start > 7 else {7})
+
+
+def test_reminder_event_id_is_the_same_when_the_same_reminder_is_named_again() -> None:
+    document_id = uuid.UUID("c0a8012e-5b3f-4d7a-8e21-6f4b9d2a7c15")
+
+    first = reminder_event_id(document_id, date(2031, 3, 31), 30)
+
+    assert first == reminder_event_id(document_id, date(2031, 3, 31), 30)
+    assert first == uuid.UUID("34a56aad-5ba5-5f63-bbb7-f13fcf4e665b")  # the golden file's: fixed forever
+    assert len({first, reminder_event_id(document_id, date(2031, 3, 31), 7)}) == 2
+    assert len({first, reminder_event_id(document_id, date(2031, 4, 1), 30)}) == 2

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAddedV2, DocumentRenamedV2, EventEnvelope
+from contracts.events import DocumentAddedV3, DocumentRenamedV2, EventEnvelope
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
 from tests.e2e.processes import Chat, text_of
@@ -149,7 +149,7 @@ async def test_group_sees_one_explanation_and_nothing_personal_when_members_ask_
         "group chat: a member asks for documents, buttons pressed there and forwarded",
         "one explanation per group; alerts; no list, file or event",
     )
-    assert [type(e.payload) for e in events] == [DocumentAddedV2]  # nothing from the group
+    assert [type(e.payload) for e in events] == [DocumentAddedV3]  # nothing from the group
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (1, 1, 0, 0)
 
 
@@ -179,7 +179,7 @@ async def test_rename_is_abandoned_when_the_person_opens_another_document_before
         "A keeps its name; the text answered as at the menu",
     )
     assert not [e for e in events if isinstance(e.payload, DocumentRenamedV2)]
-    assert [type(e.payload) for e in events] == [DocumentAddedV2, DocumentAddedV2]
+    assert [type(e.payload) for e in events] == [DocumentAddedV3, DocumentAddedV3]
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (2, 2, 0, 0)
 
 

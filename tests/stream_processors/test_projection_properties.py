@@ -17,12 +17,15 @@ from stream_processors.projections.naming import NameRules
 from stream_processors.projections.state import BatchState
 from tests.factories import (
     added,
+    as_read,
     at,
     deleted,
     document_id_of,
     moved,
+    pages_added,
     renamed,
     restored,
+    sealed_album,
     started,
     type_deleted,
     type_renamed,
@@ -49,6 +52,8 @@ _ops = st.lists(
         st.tuples(st.just("type_rename"), _index, _index, _index),
         st.tuples(st.just("type_delete"), _index, _index),
         st.tuples(st.just("type_restore"), _index, st.booleans()),
+        st.tuples(st.just("album"), _index, _index, _index, _index),
+        st.tuples(st.just("page"), _index, _index, st.booleans()),
     ),
     max_size=30,
 )
@@ -63,6 +68,8 @@ def _document_event(op: tuple[Any, ...], adds: list[EventEnvelope], step: int) -
         return renamed(owner, document_id_of(add), NAMES[op[2] % len(NAMES)], step=step)
     if op[0] == "move":
         return moved(TEST_PEOPLE[owner], document_id_of(add), TITLES[op[2] % len(TITLES)], step=step)
+    if op[0] == "page":
+        return pages_added(TEST_PEOPLE[owner], document_id_of(add), [CONTENTS[op[2] % 3]], step=step)
     maker = deleted if op[0] == "delete" else restored
     return maker(owner, document_id_of(add), step=step)
 
@@ -91,6 +98,13 @@ def build_events(ops: list[tuple[Any, ...]]) -> list[EventEnvelope]:
         event: EventEnvelope | None
         if op[0] == "add":
             event = added(OWNERS[op[1] % 2], NAMES[op[3] % len(NAMES)], TYPES[op[2] % 2], CONTENTS[op[4] % 3], step)
+            adds.append(event)
+        elif op[0] == "album":  # two or three pages of the same contents: albums collide as often as files do
+            contents = [CONTENTS[(op[4] + i) % 3] for i in range(2 + op[4] % 2)]
+            owner = OWNERS[op[1] % 2]
+            event = as_read(
+                sealed_album(TEST_PEOPLE[owner], NAMES[op[3] % len(NAMES)], contents, TYPES[op[2] % 2], step)
+            )
             adds.append(event)
         elif op[0] == "start":
             event = started(OWNERS[op[1] % 2], op[2], step)

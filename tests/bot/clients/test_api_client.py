@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 from prometheus_client import REGISTRY
@@ -211,3 +212,27 @@ async def test_client_raises_before_any_bytes_when_the_file_is_missing(
 
 async def test_client_reports_health_when_the_api_answers(client: ApiClient) -> None:
     assert await client.healthy()
+
+
+async def test_client_reads_expiring_documents_with_their_dates_when_asked_for_a_window(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
+    found = await client.expiring(5, date(2031, 3, 1), 30, 2, after_event="e1")
+
+    assert [doc.valid_until for doc in found.items] == [date(2031, 3, 1), date(2031, 3, 2)]
+    request = stub[0].requests[-1]
+    assert request.path == f"/v1/owners/{5}/documents/expiring"
+    assert dict(request.query) == {"on": "2031-03-01", "within_days": "30", "limit": "2", "after_event": "e1"}
+
+
+async def test_client_asks_for_due_reminders_with_the_days_when_the_sender_checks(
+    stub: tuple[StubState, str], client: ApiClient
+) -> None:
+    due = await client.due_reminders(date(2031, 3, 1), (30, 7), 100)
+
+    assert due.items == []
+    request = stub[0].requests[-1]
+    assert (request.path, dict(request.query)) == (
+        "/v1/reminders/due",
+        {"on": "2031-03-01", "days": "30,7", "limit": "100"},
+    )

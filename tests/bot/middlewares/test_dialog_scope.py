@@ -18,7 +18,7 @@ from bot.middlewares.dialog_scope import (
 )
 from bot.ui.callbacks import DocAction, DocCb, MenuAction, MenuCb, PickTypeCb, RetrySaveCb, SuggestedNameCb, TypeCb
 from bot.ui.i18n import Texts
-from contracts.events import DocumentAddedV2, DocumentRenamedV2
+from contracts.events import DocumentAddedV2, DocumentAddedV3, DocumentRenamedV2
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
 from tests.bot.harness import Person
@@ -149,7 +149,7 @@ async def test_retry_still_saves_when_the_failed_save_is_retried_from_its_own_me
     app.publisher.down = False
     await ann.sends_photo(b"\xff\xd8")  # Telegram's answer to a photo mid-save is another prompt of the dialog
     await ann.presses_button("Try again", on=retry_message)
-    assert [type(p) for p in app.publisher.payloads()] == [DocumentAddedV2]
+    assert [type(p) for p in app.publisher.payloads()] == [DocumentAddedV3]
 
 
 async def test_dialog_messages_are_remembered_per_dialog_when_it_goes_on(app: BotUnderTest, ann: Person) -> None:

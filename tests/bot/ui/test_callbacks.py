@@ -118,6 +118,13 @@ def test_unpack_raises_only_type_or_value_error_or_is_exact_when_given_any_text(
     assert value.pack() == text or legacy if len(text.encode()) <= 64 else not cb.fits(value)
 
 
+@pytest.mark.parametrize("page", ["1\r", "01", "+1", "1_0", "１"])
+def test_search_cb_unpack_refuses_page_when_not_written_as_pack_writes_it(page: str) -> None:
+    # "1\r" was taken by pydantic's lax int parsing (found by the hypothesis test above)
+    with pytest.raises(ValueError):
+        cb.SearchCb.unpack(f"q:{'a' * 12}:{page}")
+
+
 HEX = uuid.uuid4().hex
 FORGED: dict[type[CallbackData], list[str]] = {
     cb.MenuCb: ["m", "m:", "m:zz", "m:M", "m:m:m"],

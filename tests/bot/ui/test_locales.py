@@ -42,6 +42,7 @@ BUTTON_KEYS = frozenset(
         "card.get",
         "card.link",
         "card.rename",
+        "card.add_page",
         "card.delete",
         "card.back",
         "delete.yes",
@@ -49,6 +50,11 @@ BUTTON_KEYS = frozenset(
         "delete.undo",
         "search.result_button",
         "search.again",
+        "menu.expiring",
+        "card.valid_until",
+        "expiry.add",
+        "expiry.remove",
+        "expiry.button",
     }
 )
 # Texts that may be a callback alert (answerCallbackQuery: plain text, at most 200 characters): the alerts of
@@ -72,14 +78,29 @@ ALERT_LIMIT = 200
 COMMAND_KEYS = frozenset(key for key in EN if key.startswith("commands."))
 # Pieces other texts interpolate (sizes): not sentences.
 FRAGMENT_KEYS = frozenset(
-    {"size.b", "size.kb", "size.mb", "size.gb", "card.photo", "card.no_file_name", "card.format_unknown", "forget.word"}
+    {
+        "size.b",
+        "size.kb",
+        "size.mb",
+        "size.gb",
+        "card.photo",
+        "card.no_file_name",
+        "card.format_unknown",
+        "card.valid_until_line",
+        "card.valid_until_past",
+        "forget.word",
+    }
 )
 # Messages that ask for a file ("Пришлите …" / "send …").
 FILE_KEYS = frozenset(
     {
         "add.ask_file",
         "add.not_a_file",
-        "add.album",
+        "album.too_many",
+        "album.not_files",
+        "album.busy",
+        "album.not_now",
+        "pages.ask",
         "add.too_big",
         "add.download_failed",
         "input.unsupported",
