@@ -128,6 +128,7 @@ class DocumentDetail(DocumentSummary):
     telegram_file_id: str | None = None
     updated_at: datetime
     deleted_at: datetime | None = None
+    restorable_until: datetime | None = None  # while deleted: the end of its time in the trash (then it is purged)
     more_pages: list[PageDetail] = []  # a document of several pages: the second and later ones, in order
 
     @property
