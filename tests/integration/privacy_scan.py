@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
 from typing import cast
 
 import bson
@@ -80,6 +81,11 @@ def s3_hits(s3: S3Settings, marker: str) -> list[str]:
             response.close()
             response.release_conn()
     return found
+
+
+def stored_objects(s3: S3Settings, owner_id: int) -> list[str]:
+    """The S3 objects under the person's prefix (``owners/<id>/``)."""
+    return [str(item.object_name) for item in s3_client(s3).list_objects(s3.bucket, f"owners/{owner_id}/", True)]
 
 
 async def redis_hits(url: str, marker: str) -> list[str]:
@@ -167,3 +173,8 @@ def opened_to_marker(sealed: Iterable[str], keys: Sequence[PersonKeys], marker: 
             if any(text is not None and _holds(text.encode(), marker) for text in texts):
                 found.append(f"owner {person.owner_id}: {value[:24]}…")
     return found
+
+
+def file_hits(paths: Iterable[Path], marker: str) -> list[str]:
+    """The files (a service's log, as its process wrote it) whose bytes hold the marker."""
+    return [path.name for path in paths if _holds(path.read_bytes(), marker)]

@@ -42,6 +42,7 @@ from tests.integration.privacy_scan import (
     redis_hits,
     s3_hits,
     sealed_in,
+    stored_objects,
     stream_hits,
 )
 from tests.mongo_cleanup import drop_databases
@@ -181,10 +182,6 @@ async def _erased(settings: ApiSettings) -> int:
         await state.mongo.close()
 
 
-def _stored_objects(s3: S3Settings, owner_id: int) -> list[str]:
-    return [str(item.object_name) for item in s3_client(s3).list_objects(s3.bucket, f"owners/{owner_id}/", True)]
-
-
 async def _opened_anywhere(mongo: MongoSettings, records: Sequence[StreamRecord], marker: str) -> list[str]:
     """The sealed values of the stream and of every MongoDB document that a live key opens to the marker."""
     sealed = sealed_in(record.data for record in records) | await mongo_sealed(mongo)
@@ -252,7 +249,7 @@ async def test_marker_is_readable_nowhere_and_a_rebuild_equals_a_history_without
         logs=log_hits(caplog.records, marker),
     ) == {"stream": [f"offset {events.index(plain)}"]}
     assert await _opened_anywhere(mongo_settings, records, marker) == []
-    assert _stored_objects(s3_settings, OWNER) == [] and len(_stored_objects(s3_settings, KEPT)) == 1
+    assert stored_objects(s3_settings, OWNER) == [] and len(stored_objects(s3_settings, KEPT)) == 1
     first, rebuilt = await snapshot(mongo_settings), await snapshot(mongo_settings, version=2)
     assert {row["owner_id"] if "owner_id" in row else row["_id"] for rows in first.values() for row in rows} == {KEPT}
     assert first == rebuilt
