@@ -205,10 +205,8 @@ async def test_marker_is_readable_nowhere_and_a_rebuild_equals_a_history_without
     caplog.set_level(logging.DEBUG)
     quiet_libraries(logging.DEBUG)
     marker, kept_marker = f"canary{uuid.uuid4().hex[:12]}", f"control{uuid.uuid4().hex[:12]}"
-    settings, processor = (
-        api_settings_for(mongo_settings, s3_settings),
-        processor_settings(rabbit_settings, mongo_settings),
-    )
+    settings = api_settings_for(mongo_settings, s3_settings)
+    processor = processor_settings(rabbit_settings, mongo_settings)
     async with running_api(settings, AUTH) as api:
         gone = [await _added_with_marker(api, marker, number) for number in (1, 2)]
         kept, kept_data = await _added_with_marker(api, kept_marker, 3, owner_id=KEPT)
@@ -219,10 +217,8 @@ async def test_marker_is_readable_nowhere_and_a_rebuild_equals_a_history_without
         await publish(rabbit_settings, events)
         await process_all(processor)
         records = await read_stream(rabbit_settings, rabbit_settings.events_stream, StartAt.first(), len(events))
-        opened_before, keys_before = (
-            await _opened_anywhere(mongo_settings, records, marker),
-            await _key_ids(mongo_settings),
-        )
+        opened_before = await _opened_anywhere(mongo_settings, records, marker)
+        keys_before = await _key_ids(mongo_settings)
 
         await publish(rabbit_settings, [_forgotten_by_the_bot(OWNER)])
         await process_all(processor)
