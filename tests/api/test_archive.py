@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import UTC, datetime
 
 import pytest
@@ -12,11 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.files.archive import (
+    INDEX_CSV,
     INDEX_FIELDS,
+    INDEX_JSON,
     MAX_COMPONENT_LENGTH,
     ExportedDocument,
     ExportedPage,
     archive_paths,
+    archive_size_bound,
     extension_for,
     index_csv,
     index_json,
@@ -176,3 +180,51 @@ def test_indexes_list_every_page_in_order_when_a_document_has_several_pages_and_
         ("Lease", "2", "3", "20", ""),
         ("Lease", "3", "3", "20", "Passport/Lease/page 03.jpg"),
     ]
+
+
+class _Unseekable(io.RawIOBase):
+    """Where the export's zipfile writes: no seek or tell, so it streams with data descriptors as the API's does."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.written += len(data)
+        return len(data)
+
+
+def _streamed_zip_size(documents: list[ExportedDocument]) -> int:
+    sink = _Unseekable()
+    paths = archive_paths(documents)
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for document, pages in zip(documents, paths, strict=True):
+            for page, path in zip(document.pages, pages, strict=True):
+                info = zipfile.ZipInfo(path, date_time=WHEN.timetuple()[:6])
+                info.file_size = page.size
+                with archive.open(info, "w") as entry:
+                    entry.write(b"x" * page.size)
+        rows = index_rows(documents, paths)
+        archive.writestr(INDEX_JSON, index_json(rows))
+        archive.writestr(INDEX_CSV, index_csv(rows))
+    return sink.written
+
+
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=120), st.text(max_size=60), st.lists(st.integers(0, 3000), min_size=1, max_size=30)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_archive_size_bound_holds_the_streamed_zip_when_documents_have_any_names_and_pages(
+    documents: list[tuple[str, str, list[int]]],
+) -> None:
+    exported = [
+        ExportedDocument("d", title, name, WHEN, tuple(ExportedPage(size, "image/jpeg", "p.jpg") for size in sizes))
+        for name, title, sizes in documents
+    ]
+
+    assert _streamed_zip_size(exported) <= archive_size_bound(exported)
