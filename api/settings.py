@@ -44,9 +44,6 @@ class ApiSettings(ServiceSettings):
     # Memory per upload is about 8 parts (measured: 40 MB at 5 MiB x 2, 59 MB at 8 MiB x 2), whatever the file size.
     upload_part_bytes: int = Field(default=S3_MIN_PART_BYTES, ge=S3_MIN_PART_BYTES, le=512 * MIB)
     upload_parallel_parts: int = Field(default=2, ge=1, le=8)
-    # Off: the bot writes v2 events (content id, no plain hash), so no plain hash is made anywhere. On computes and
-    # returns the plain sha256 beside the content id, for a client that still writes v1 events (none is left).
-    upload_plain_sha256: bool = False
     # Every new upload is encrypted under the person's key (docs/privacy.md). Off stores files in the clear, as v1
     # objects, only to measure the price of encryption (bench/file_encryption.py): the bot's v2 events need the
     # content id and sealed file name an encrypted upload answers, so its saves are refused then.

@@ -26,8 +26,8 @@ another owner is a 404):
 Uploads: the raw body, ``Content-Type`` its media type, ``X-File-Name`` the original name percent-encoded
 as UTF-8 (``urllib.parse.quote``); the answer's ``file_name`` is that name cleaned and sealed under the
 person's key (``s1.<key id>.<b64>``): put it in the event as it is. The bytes are stored encrypted
-(``encrypted``), named by the person's keyed ``content_id``; ``sha256`` is null unless ``UPLOAD_PLAIN_SHA256``
-is on (transitional, for a client writing v1 events; the bot writes v2).
+(``encrypted``), named by the person's keyed ``content_id``; ``sha256`` is null (it names only objects stored in the
+clear, with ``ENCRYPT_UPLOADS`` off).
 
 An upload that would take a person past their storage limits (live documents, bytes) is refused with
 403 and an ``ErrorBody`` whose ``code`` is ``quota_exceeded`` and whose ``usage`` says where they stand.
@@ -128,6 +128,7 @@ class DocumentDetail(DocumentSummary):
     telegram_file_id: str | None = None
     updated_at: datetime
     deleted_at: datetime | None = None
+    restorable_until: datetime | None = None  # while deleted: the end of its time in the trash (then it is purged)
     more_pages: list[PageDetail] = []  # a document of several pages: the second and later ones, in order
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from beanie import Document
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +63,8 @@ class DocumentView(Document):
     updated_at: datetime
     deleted_at: datetime | None = None
     deleted_by: str | None = None  # the document_type.deleted that deleted it (its Undo restores exactly those)
+    # While deleted: until when it can be restored (deleted_at + RETENTION_DAYS); then it is purged (docs/adr/0014).
+    restorable_until: datetime | None = None
     last_event_id: str
     last_offset: int
 
@@ -87,6 +90,11 @@ class DocumentView(Document):
             IndexModel([("copies_key", ASCENDING)], name="copies_of_name"),
             IndexModel([("owner_id", ASCENDING), ("type_slug", ASCENDING)], name="documents_of_type"),
             IndexModel([("deleted_by", ASCENDING)], name="deleted_with_type"),
+            IndexModel(
+                [("restorable_until", ASCENDING)],
+                name="trash_by_deadline",
+                partialFilterExpression={"status": DocumentStatus.deleted},
+            ),
             IndexModel([("expiry_key", ASCENDING)], name="expiring_of_owner"),
             IndexModel([("expiry_day", ASCENDING)], name="expiring_on_day"),
             IndexModel([("content_key", ASCENDING)], name="content_of_owner"),
@@ -164,6 +172,7 @@ class ProcessorCheckpoint(Document):
     offset: int
     events_applied: int = 0
     updated_at: datetime
+    clock: datetime | None = None  # the latest occurred_at applied: what trash deadlines are measured against
 
     class Settings:
         name = "processor_checkpoints"
@@ -171,13 +180,18 @@ class ProcessorCheckpoint(Document):
 
 
 ERASURES_COLLECTION = "erasures"
+FORGET_JOB = "forget"
+PURGE_JOB = "purge"
 
 
 class ErasureJob(BaseModel):
     """The erasure outbox: what the API's erasure worker (the only holder of S3 credentials) is to delete, written by
     the processors in the transaction of the event that asks for it. ``kind`` "forget": every object under
     ``owners/<owner_id>/`` stored by ``stored_by`` (a person who came back keeps their new uploads), then the data key
-    if it was created by then; done when ``<db>_keys.erasure_receipts`` holds the job's id (service_kit.forgetting)."""
+    if it was created by then. ``kind`` "purge" (trash retention): the purged document's objects (``object_keys``) that
+    no document of the person still names and nobody stored again after the deletion (``stored_by``); its id is
+    ``purge:<document id>:<deleting event id>``, the same in every replay. Done when ``<db>_keys.erasure_receipts``
+    holds the job's id (service_kit.forgetting)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -202,6 +216,13 @@ READ_MODELS: list[type[Document]] = [
     AppliedEvent,
     ProcessorCheckpoint,
 ]
+
+
+def object_keys_of(raw: dict[str, Any]) -> list[str]:
+    """The S3 objects a stored document (as MongoDB holds it) names: what a forget or a purge may delete, and what
+    keeps an object another document shares (dedup, duplicates) from being purged with it. Every page: ``file`` and
+    ``more_pages`` (an album, pages added later)."""
+    return [page["object_key"] for page in [raw["file"], *raw.get("more_pages", [])]]
 
 
 def copies_key(owner_id: int, base_key: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -34,8 +35,8 @@ from stream_processors.isolation import Isolated, commit_isolating
 from stream_processors.lease import Lease, LeaseTiming, check_lease, take_lease
 from stream_processors.projections import apply_event, needs_keys
 from stream_processors.projections.naming import NameRules
-from stream_processors.projections.state import BatchState
-from stream_processors.store import Positioned, already_applied, applied_record, load_state, write_batch
+from stream_processors.projections.state import DEFAULT_RETENTION, BatchState
+from stream_processors.store import Positioned, already_applied, applied_record, load_clock, load_state, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,9 @@ class Processor:
         rules: NameRules | None = None,
         *,
         keys: KeyStore,
+        retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
+        self._retention = retention
         self.source_stream = source_stream
         self._keys = keys
         self.identity = identity
@@ -263,8 +266,11 @@ class Processor:
         """Load the state the events need and apply them; again with more documents while naming probed
         names whose possible holders were not loaded (so the unique indexes never refuse the writes)."""
         more: frozenset[str] = frozenset()
+        clock = await load_clock(self._db, self.identity.checkpoint_id, session)
         for _ in range(MAX_LOAD_ROUNDS):
-            state = await load_state(self._db, events, session, self._rules, more, keys, forgotten)
+            state = await load_state(
+                self._db, events, session, self._rules, more, keys, forgotten, self._retention, clock
+            )
             state.destroyed_keys = destroyed
             effects = apply_all(state, events, self._projection)
             missing = state.unloaded_copies_keys()

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -48,7 +49,15 @@ async def open_processor(
         await init_read_models(database, READ_MODELS)
         keys = KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys))
         processor = Processor(
-            identity, client, database, dead_letters, settings.rabbitmq.events_stream, projection, rules, keys=keys
+            identity,
+            client,
+            database,
+            dead_letters,
+            settings.rabbitmq.events_stream,
+            projection,
+            rules,
+            keys=keys,
+            retention=timedelta(days=settings.retention_days),
         )
         await processor.start(LeaseTiming(settings.lease_ttl_seconds, settings.lease_renew_seconds))
         try:

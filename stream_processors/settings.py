@@ -16,6 +16,9 @@ class ProcessorSettings(ServiceSettings):
     lease_ttl_seconds: float = Field(default=10.0, gt=0)
     lease_renew_seconds: float = Field(default=2.0, gt=0)
     http_port: int = 8081
+    # Days a deleted document can be restored before it is purged (read model and file; docs/adr/0014). Part of the
+    # projection: change it with a rebuild into a new version, or the old and new rules mix in one read model.
+    retention_days: int = Field(default=30, ge=1, le=3650)
     # Required: the processors open sealed fields to compute names and keyed hashes (docs/privacy.md).
     master_keys: MasterKeys
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
@@ -23,12 +23,15 @@ from contracts.events import (
 )
 from contracts.read_models import (
     ERASURES_COLLECTION,
+    FORGET_JOB,
+    PURGE_JOB,
     AppliedEvent,
     DocumentTypeView,
     DocumentView,
     ErasureJob,
     ProcessorCheckpoint,
     UserView,
+    object_keys_of,
     pages_content_key,
 )
 from contracts.text import type_slug
@@ -38,7 +41,7 @@ from service_kit.keyed import name_keys, type_key
 from service_kit.metrics import timed
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.personal import NAMED_PAYLOADS, added_name, read_title
-from stream_processors.projections.state import BatchState, Forget, type_id
+from stream_processors.projections.state import DEFAULT_RETENTION, BatchState, Forget, type_id
 
 Database = AsyncDatabase[dict[str, Any]]
 
@@ -153,6 +156,8 @@ async def load_state(
     more_copies_keys: frozenset[str] = frozenset(),
     keys: Keys | None = None,
     forgotten_through: Mapping[int, int] | None = None,
+    retention: timedelta = DEFAULT_RETENTION,
+    clock: datetime | None = None,
 ) -> BatchState:
     """Everything the batch's events can read: their documents, the live documents whose name or
     content they could collide with, the types whose counts they change and their users.
@@ -177,7 +182,9 @@ async def load_state(
     types = await _find(db, DocumentTypeView, {"_id": {"$in": type_ids}}, session)
     owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})
     users = await _find(db, UserView, {"_id": {"$in": owners}}, session) if owners else []
-    return BatchState.of(list(by_id.values()), types, users, rules, frozenset(copies), people, forgotten_through)
+    return BatchState.of(
+        list(by_id.values()), types, users, rules, frozenset(copies), people, forgotten_through, retention, clock
+    )
 
 
 def applied_record(positioned: Positioned, effect: str) -> dict[str, Any]:
@@ -219,6 +226,8 @@ async def write_batch(
     await _replace_all(db, DocumentTypeView, types, session)
     users = [state.users[i].model_dump(by_alias=True) for i in sorted(state.dirty_users)]
     await _replace_all(db, UserView, users, session)
+    if state.clock is not None:
+        await purge_expired(db, state.clock, session)
     if applied:
         await _collection(db, AppliedEvent).bulk_write([InsertOne(r) for r in applied], ordered=False, session=session)
     for forget in state.forgets:
@@ -230,7 +239,8 @@ async def write_batch(
                 {
                     "$set": {"offset": last_offset, "updated_at": datetime.now(UTC)},
                     "$inc": {"events_applied": len(applied)},
-                },
+                }
+                | ({"$max": {"clock": state.clock}} if state.clock is not None else {}),
                 upsert=True,
             )
         ],
@@ -241,14 +251,14 @@ async def write_batch(
 async def _erase_owner(db: Database, forget: Forget, session: AsyncClientSession) -> None:
     """Delete the person's read models as stored and queue the erasure of their files and key (one job per forget)."""
     owner = forget.owner_id
-    cursor = _collection(db, DocumentView).find({"owner_id": owner}, {"file.object_key": 1}, session=session)
-    objects = sorted({raw["file"]["object_key"] async for raw in cursor})
+    cursor = _collection(db, DocumentView).find({"owner_id": owner}, session=session)
+    objects = sorted({key async for raw in cursor for key in object_keys_of(raw)})
     for model in (DocumentView, DocumentTypeView):
         await _collection(db, model).delete_many({"owner_id": owner}, session=session)
     await _collection(db, UserView).delete_many({"_id": owner}, session=session)
     job = ErasureJob(
         id=forget.event_id,
-        kind="forget",
+        kind=FORGET_JOB,
         owner_id=owner,
         offset=forget.offset,
         stored_by=forget.occurred_at,
@@ -257,6 +267,41 @@ async def _erase_owner(db: Database, forget: Forget, session: AsyncClientSession
     await db[ERASURES_COLLECTION].replace_one(
         {"_id": job.id}, job.model_dump(by_alias=True), upsert=True, session=session
     )
+
+
+def purge_job(raw: dict[str, Any]) -> ErasureJob:
+    """The erasure of a purged document's objects; every field comes from the document as its deletion left it, so a
+    rebuild queues the very same job (and finds its receipt)."""
+    return ErasureJob(
+        id=f"purge:{raw['_id']}:{raw['last_event_id']}",
+        kind=PURGE_JOB,
+        owner_id=raw["owner_id"],
+        offset=raw["last_offset"],
+        stored_by=raw["deleted_at"],
+        object_keys=sorted(set(object_keys_of(raw))),
+    )
+
+
+async def purge_expired(db: Database, clock: datetime, session: AsyncClientSession) -> None:
+    """Delete the deleted documents whose trash deadline ``clock`` reached and queue the erasure of their objects (the
+    API's worker keeps an object another document still names). After the batch's writes: a document deleted and
+    expired within the batch goes too."""
+    query = {"status": DocumentStatus.deleted, "restorable_until": {"$lte": clock}}
+    expired = await _collection(db, DocumentView).find(query, session=session).to_list(None)
+    if not expired:
+        return
+    await _collection(db, DocumentView).delete_many({"_id": {"$in": [raw["_id"] for raw in expired]}}, session=session)
+    jobs = [purge_job(raw).model_dump(by_alias=True) for raw in expired]
+    await db[ERASURES_COLLECTION].bulk_write(
+        [ReplaceOne({"_id": job["_id"]}, job, upsert=True) for job in jobs], ordered=False, session=session
+    )
+
+
+@timed("mongo", "load_clock")
+async def load_clock(db: Database, checkpoint_id: str, session: AsyncClientSession) -> datetime | None:
+    """The stream's clock as the last commit left it (None before the first event, or from before retention)."""
+    raw = await _collection(db, ProcessorCheckpoint).find_one({"_id": checkpoint_id}, {"clock": 1}, session=session)
+    return None if raw is None else raw.get("clock")
 
 
 def _forgotten_ledger(forget: Forget) -> UpdateMany:

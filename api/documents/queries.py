@@ -94,6 +94,7 @@ def stored_document_of(raw: Raw) -> StoredDocument:
         telegram_file_id=file.telegram_file_id,
         updated_at=raw["updated_at"],
         deleted_at=raw.get("deleted_at"),
+        restorable_until=raw.get("restorable_until"),
         more_pages=[page_detail(page) for page in more_pages],
     )
     return StoredDocument(

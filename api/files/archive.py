@@ -1,30 +1,37 @@
-"""Pure rules of a person's export archive: where each document goes in the zip, the index, the size bound.
+"""Pure rules of a person's export archive: where each page of each document goes in the zip, the index, the size
+bound.
 
-The archive holds one folder per type (its title) with the documents in it (``<type>/<name>.<ext>``), and an index
-of every live document at its root (``index.json`` and ``index.csv``: type, name, date, size, media type, original
-file name and the file's path in the archive, empty when the file could not be read). Every path is made of cleaned
-components (no separators, no ``..``, no control characters, none of the characters or names Windows refuses) and is
-unique in the archive whatever the case, so unpacking it anywhere writes only inside the target folder and never
-over another document. Entries are stored, not deflated (documents are PDFs and photos, compressed already), which
-makes the archive's size known before it is built: ``archive_size_bound``.
+The archive holds one folder per type (its title). A document of one page is a file in it (``<type>/<name>.<ext>``);
+a document of several pages is a folder of its own with a file per page, numbered in order so that every file
+manager lists them so (``<type>/<name>/page 01.<ext>``, ``page 02.<ext>``...; a document has at most 30 pages), each
+page with its own extension. At the archive's root, an index of every live document (``index.json``: one object per
+document with its pages in ``files``; ``index.csv``: one line per page; ``INDEX_FIELDS``): type, name, date, page,
+pages, size, media type, original file name and the file's path in the archive, empty when it could not be read.
+Every path is made of cleaned components (no separators, no ``..``, no control characters, none of the characters
+or names Windows refuses) and is unique in the archive whatever the case, a file never named as a folder, so
+unpacking it anywhere writes only inside the target folder and never over another document. Entries are stored,
+not deflated (documents are PDFs and photos, compressed already), which makes the archive's size known before it
+is built: ``archive_size_bound``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
 INDEX_JSON = "index.json"
 INDEX_CSV = "index.csv"
-INDEX_FIELDS = ("type", "name", "date", "size", "media_type", "original_file_name", "file")
+INDEX_FIELDS = ("type", "name", "date", "page", "pages", "size", "media_type", "original_file_name", "file")
+PAGE_FIELDS = ("page", "size", "media_type", "original_file_name", "file")  # of each of ``files`` in index.json
 MAX_COMPONENT_LENGTH = 100  # characters of a folder or file stem; the extension comes on top
 MAX_EXTENSION_LENGTH = 16
 _UNSAFE = re.compile(r'[<>:"/\\|?*]')
@@ -42,22 +49,33 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
-class ExportedDocument:
-    """One live document as the archive lists it, its texts opened."""
+class ExportedPage:
+    """One page's file as the archive lists it, its original file name opened."""
 
-    document_id: str
-    type_title: str
-    name: str
-    created_at: datetime
     size: int
     media_type: str
     original_file_name: str | None
 
 
 @dataclass(frozen=True)
+class ExportedDocument:
+    """One live document as the archive lists it, its texts opened; ``pages`` in order, the first first."""
+
+    document_id: str
+    type_title: str
+    name: str
+    created_at: datetime
+    pages: tuple[ExportedPage, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(page.size for page in self.pages)
+
+
+@dataclass(frozen=True)
 class IndexRow:
     document: ExportedDocument
-    path: str | None  # where the file is in the archive; None when it could not be read
+    paths: tuple[str | None, ...]  # where each page's file is in the archive; None when it could not be read
 
 
 def safe_component(raw: str, fallback: str) -> str:
@@ -90,39 +108,85 @@ def _numbered(stem: str, extension: str, number: int) -> str:
     return f"{stem}{extension}" if number < 2 else f"{stem} ({number}){extension}"
 
 
-def archive_paths(documents: Sequence[ExportedDocument]) -> list[str]:
-    """Each document's path in the archive, in order: ``<type>/<name><ext>``, a later one of a name already taken
-    (compared case-folded, as Windows and macOS do) numbered "name (2).pdf", "name (3).pdf"..."""
-    taken: set[str] = {INDEX_JSON, INDEX_CSV}
-    paths = []
-    for document in documents:
-        folder = safe_component(document.type_title, "documents")
-        stem = safe_component(document.name, "document")
-        extension = extension_for(document.original_file_name, document.media_type)
-        number = 1
-        while (path := f"{folder}/{_numbered(stem, extension, number)}").casefold() in taken:
-            number += 1
-        taken.add(path.casefold())
-        paths.append(path)
-    return paths
+def type_folder(title: str) -> str:
+    """The folder of a type: its cleaned title, never one of the index files' names."""
+    folder = safe_component(title, "documents")
+    return f"_{folder}" if folder.casefold() in (INDEX_JSON, INDEX_CSV) else folder
 
 
-def _row_values(row: IndexRow) -> dict[str, str | int | None]:
+def page_file(page: ExportedPage, number: int) -> str:
+    """A page's file in its document's folder: "page 01.pdf" (two digits: at most 30 pages sort right)."""
+    return f"page {number:02d}{extension_for(page.original_file_name, page.media_type)}"
+
+
+@dataclass
+class _Taken:
+    """The paths given so far, case-folded (as Windows and macOS compare them): files and folders alike, so a
+    file is never named as a folder or the other way round."""
+
+    paths: set[str] = field(default_factory=lambda: {INDEX_JSON, INDEX_CSV})
+
+    def first_free(self, candidates: Iterator[str]) -> str:
+        path = next(candidate for candidate in candidates if candidate.casefold() not in self.paths)
+        self.paths.add(path.casefold())
+        return path
+
+
+def _document_paths(document: ExportedDocument, taken: _Taken) -> tuple[str, ...]:
+    folder = type_folder(document.type_title)
+    taken.paths.add(folder.casefold())
+    stem = safe_component(document.name, "document")
+    numbers = itertools.count(1)
+    if len(document.pages) == 1:
+        extension = extension_for(document.pages[0].original_file_name, document.pages[0].media_type)
+        return (taken.first_free(f"{folder}/{_numbered(stem, extension, n)}" for n in numbers),)
+    own = taken.first_free(f"{folder}/{_numbered(stem, '', n)}" for n in numbers)
+    return tuple(f"{own}/{page_file(page, number)}" for number, page in enumerate(document.pages, 1))
+
+
+def archive_paths(documents: Sequence[ExportedDocument]) -> list[tuple[str, ...]]:
+    """Each document's pages' paths in the archive, in order: ``<type>/<name><ext>`` for one page, else
+    ``<type>/<name>/page 01<ext>``...; a later one of a name already taken (compared case-folded) numbered
+    "name (2).pdf", "name (3)/page 01.jpg"..."""
+    taken = _Taken()
+    return [_document_paths(document, taken) for document in documents]
+
+
+Values = dict[str, str | int | None]
+
+
+def _page_values(number: int, page: ExportedPage, path: str | None) -> Values:
+    return {
+        "page": number,
+        "size": page.size,
+        "media_type": page.media_type,
+        "original_file_name": page.original_file_name,
+        "file": path,
+    }
+
+
+def _pages_values(row: IndexRow) -> list[Values]:
+    return [
+        _page_values(number, page, path)
+        for number, (page, path) in enumerate(zip(row.document.pages, row.paths, strict=True), 1)
+    ]
+
+
+def _document_values(row: IndexRow) -> Values:
     document = row.document
     return {
         "type": document.type_title,
         "name": document.name,
         "date": document.created_at.isoformat(),
+        "pages": len(document.pages),
         "size": document.size,
-        "media_type": document.media_type,
-        "original_file_name": document.original_file_name,
-        "file": row.path,
     }
 
 
 def index_json(rows: Sequence[IndexRow]) -> bytes:
-    """The index as JSON: ``{"documents": [...]}``, one object per document with ``INDEX_FIELDS``."""
-    body = {"documents": [_row_values(row) for row in rows]}
+    """The index as JSON: ``{"documents": [...]}``, one object per document (type, name, date, pages, size: of every
+    page) with its pages in ``files`` (``PAGE_FIELDS``: number, size, media type, original file name, path)."""
+    body = {"documents": [_document_values(row) | {"files": _pages_values(row)} for row in rows]}
     return json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
 
 
@@ -131,23 +195,26 @@ def spreadsheet_safe(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
 
 
+def _cell(value: str | int | None) -> str | int:
+    return spreadsheet_safe(value) if isinstance(value, str) else ("" if value is None else value)
+
+
 def index_csv(rows: Sequence[IndexRow]) -> bytes:
-    """The index as CSV (UTF-8 with a byte-order mark, so spreadsheets read the names right), a header line first;
-    texts a spreadsheet would run as formulas are neutralised."""
+    """The index as CSV, one line per page (``INDEX_FIELDS``; the size is the page's), in UTF-8 with a byte-order
+    mark, so spreadsheets read the names right, a header line first; texts a spreadsheet would run as formulas are
+    neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INDEX_FIELDS)
     for row in rows:
-        values = _row_values(row)
-        writer.writerow(
-            spreadsheet_safe(value) if isinstance(value, str) else ("" if value is None else value)
-            for value in values.values()
-        )
+        for page in _pages_values(row):
+            values = _document_values(row) | page
+            writer.writerow(_cell(values[name]) for name in INDEX_FIELDS)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def index_rows(documents: Sequence[ExportedDocument], paths: Sequence[str | None]) -> list[IndexRow]:
-    return [IndexRow(document, path) for document, path in zip(documents, paths, strict=True)]
+def index_rows(documents: Sequence[ExportedDocument], paths: Sequence[tuple[str | None, ...]]) -> list[IndexRow]:
+    return [IndexRow(document, tuple(pages)) for document, pages in zip(documents, paths, strict=True)]
 
 
 def entry_bound(path: str, size: int) -> int:
@@ -156,10 +223,14 @@ def entry_bound(path: str, size: int) -> int:
 
 
 def archive_size_bound(documents: Sequence[ExportedDocument]) -> int:
-    """The most bytes the archive of ``documents`` takes: every file, every path, both indexes as if every file
-    were in it, the zip records. The bot compares it with what Telegram lets it send."""
+    """The most bytes the archive of ``documents`` takes: every page's file, every path, both indexes as if every
+    file were in it, the zip records. The bot compares it with what Telegram lets it send."""
     paths = archive_paths(documents)
     rows = index_rows(documents, paths)
-    files = sum(entry_bound(path, document.size) for path, document in zip(paths, documents, strict=True))
+    files = sum(
+        entry_bound(path, page.size)
+        for document, pages in zip(documents, paths, strict=True)
+        for page, path in zip(document.pages, pages, strict=True)
+    )
     indexes = entry_bound(INDEX_JSON, len(index_json(rows))) + entry_bound(INDEX_CSV, len(index_csv(rows)))
     return files + indexes + END_OVERHEAD_BYTES

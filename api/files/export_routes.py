@@ -27,7 +27,8 @@ signed_router = APIRouter(prefix=API_PREFIX, tags=["export"])
 
 ARCHIVE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The zip: a folder per type with its documents, index.json and index.csv.",
+        "description": "The zip: a folder per type with its documents (one of several pages: a folder of numbered "
+        "pages), index.json and index.csv.",
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     },
     404: described_error("nothing_to_export: the person has no live documents (or was forgotten)."),

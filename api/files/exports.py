@@ -3,7 +3,8 @@
 The standard library's ``zipfile`` writes into a sink that is emptied after every chunk (it sees no ``seek``, so it
 streams: sizes and CRCs follow each entry in a data descriptor); a file is read from S3 and decrypted by segment
 (``api.files.downloads.file_bytes``) a chunk at a time, so memory holds about one chunk whatever the archive's size.
-A file that cannot be read before its first byte (missing, another size than its record, not authenticating) is
+Every page of a document is its own entry (``api.files.archive``: one file, or a folder of numbered pages). A page
+that cannot be read before its first byte (missing, another size than its record, not authenticating) is
 left out and its row in the index says so (no ``file``); one that fails further on ends the transfer short (the
 client sees a broken download, never bytes that did not authenticate). The index comes last, listing what is in.
 
@@ -28,19 +29,21 @@ from api.files.archive import (
     INDEX_CSV,
     INDEX_JSON,
     ExportedDocument,
+    ExportedPage,
     archive_paths,
     archive_size_bound,
     index_csv,
     index_json,
     index_rows,
 )
-from api.files.downloads import file_bytes
+from api.files.downloads import FileBytes, file_bytes, page_of
 from api.files.headers import content_disposition, response_media_type
 from contracts.api_schemas import EXPORT_LIMITED, NOTHING_TO_EXPORT, ExportSummary
 from service_kit.crypto import PersonKeys
 from service_kit.s3 import ObjectStore
 
 ARCHIVE_MEDIA_TYPE = "application/zip"
+Paths = tuple[str | None, ...]  # of a document's pages in the archive, None: not in it
 
 
 _REFUSALS = {
@@ -67,14 +70,14 @@ class Vault:
 
 def exported(keys: PersonKeys, document: StoredDocument) -> ExportedDocument:
     detail = opened_detail(keys, document.detail)
+    first = ExportedPage(detail.size, response_media_type(detail.mime_type), detail.file_name)
+    more = (ExportedPage(page.size, response_media_type(page.mime_type), page.file_name) for page in detail.more_pages)
     return ExportedDocument(
         document_id=detail.document_id,
         type_title=detail.type_title,
         name=detail.name,
         created_at=detail.created_at,
-        size=detail.size,
-        media_type=response_media_type(detail.mime_type),
-        original_file_name=detail.file_name,
+        pages=(first, *more),
     )
 
 
@@ -100,7 +103,7 @@ def summary(vault: Vault | None) -> ExportSummary:
         return ExportSummary(documents=0, bytes=0, archive_bytes_max=0)
     return ExportSummary(
         documents=len(vault.listed),
-        bytes=sum(document.size for document in vault.listed),
+        bytes=sum(document.size for document in vault.listed),  # every page's
         archive_bytes_max=archive_size_bound(vault.listed),
     )
 
@@ -145,25 +148,54 @@ def _entry(path: str, size: int, when: datetime) -> zipfile.ZipInfo:
     return info
 
 
-async def archive_chunks(files: ObjectStore, vault: Vault, now: datetime) -> AsyncIterator[bytes]:
-    """The zip of ``vault``, a chunk at a time (each about one file chunk), the index last."""
-    sink = _Sink()
-    archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True)
-    included: list[str | None] = []
-    for stored, path in zip(vault.stored, archive_paths(vault.listed), strict=True):
+async def _entry_chunks(
+    archive: zipfile.ZipFile, sink: _Sink, source: FileBytes, path: str, page: StoredDocument
+) -> AsyncIterator[bytes]:
+    """One page's file as the entry ``path``, as it is read and decrypted, a chunk at a time."""
+    try:
+        with archive.open(_entry(path, page.file.size, page.detail.created_at), "w") as entry:
+            async for chunk in source.chunks:
+                entry.write(chunk)
+                yield sink.drain()
+    finally:
+        await source.reader.close()
+
+
+async def _document_chunks(
+    files: ObjectStore,
+    archive: zipfile.ZipFile,
+    sink: _Sink,
+    vault: Vault,
+    stored: StoredDocument,
+    paths: tuple[str, ...],
+    included: list[str | None],
+) -> AsyncIterator[bytes]:
+    """Every page of ``stored`` as its entry, a chunk at a time, each page's path in the archive appended to
+    ``included`` once it is in, None for a page that cannot be read before its first byte (left out; logged and
+    counted where it was found)."""
+    for number, path in enumerate(paths, 1):
+        page = page_of(stored, number)
         try:
-            source = await file_bytes(files, vault.keys, stored)
-        except ApiError:  # logged and counted where it was found
+            source = await file_bytes(files, vault.keys, page)
+        except ApiError:
             included.append(None)
             continue
-        try:
-            with archive.open(_entry(path, stored.file.size, stored.detail.created_at), "w") as entry:
-                async for chunk in source.chunks:
-                    entry.write(chunk)
-                    yield sink.drain()
-        finally:
-            await source.reader.close()
+        async for chunk in _entry_chunks(archive, sink, source, path, page):
+            yield chunk
         included.append(path)
+
+
+async def archive_chunks(files: ObjectStore, vault: Vault, now: datetime) -> AsyncIterator[bytes]:
+    """The zip of ``vault``, every page of every document, a chunk at a time (each about one file chunk), the index
+    last, saying which pages are in."""
+    sink = _Sink()
+    archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True)
+    included: list[Paths] = []
+    for stored, paths in zip(vault.stored, archive_paths(vault.listed), strict=True):
+        pages: list[str | None] = []
+        async for chunk in _document_chunks(files, archive, sink, vault, stored, paths, pages):
+            yield chunk
+        included.append(tuple(pages))
     rows = index_rows(vault.listed, included)
     for name, data in ((INDEX_JSON, index_json(rows)), (INDEX_CSV, index_csv(rows))):
         archive.writestr(_entry(name, len(data), now), data)

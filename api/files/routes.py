@@ -99,8 +99,8 @@ def _limits(state: ApiState) -> UploadLimits:
 async def _sealing(state: ApiState, owner_id: int) -> Sealing:
     """The person's key (created on their first upload) unless encryption is off for a benchmark."""
     if not state.settings.encrypt_uploads:
-        return Sealing(keys=None, plain_sha256=True)
-    return Sealing(await state.keys.get_or_create(owner_id), state.settings.upload_plain_sha256)
+        return Sealing(keys=None)
+    return Sealing(await state.keys.get_or_create(owner_id))
 
 
 def _sealed_file_name(sealing: Sealing, file_name: str | None) -> str | None:

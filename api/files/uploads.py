@@ -3,8 +3,8 @@
 Every new object is encrypted under its owner's key in segments (``service_kit.segments``: the object's key is
 bound to the random object id in its header, so Range reads decrypt only what they touch). Its identity is the
 person's keyed content hash (``PersonKeys.content_hasher``), never a plain hash: equal files of one person get
-the same content id (per-person deduplication), and nobody without the key can tell what a file is. While the
-client writing v1 events still needs the plain ``sha256``, it is computed too (``UPLOAD_PLAIN_SHA256``, off by default).
+the same content id (per-person deduplication), and nobody without the key can tell what a file is. Only an upload
+stored in the clear (``ENCRYPT_UPLOADS`` off: a v1 object, as before issue 11) is named by its plain ``sha256``.
 
 The object key is ``owners/<owner_id>/<content id>`` (never from user text), but the id is known only at the
 end. So:
@@ -72,7 +72,7 @@ class Content:
 
     size: int
     content_id: str | None  # the keyed content hash (encrypted uploads)
-    sha256: str | None  # the plain hash: unencrypted uploads, and encrypted ones while v1 events need it
+    sha256: str | None  # the plain hash: unencrypted uploads only (v1 objects)
 
     @property
     def key(self) -> str:
@@ -100,11 +100,10 @@ def staging_key(owner_id: int) -> str:
 
 @dataclass(frozen=True)
 class Sealing:
-    """How an upload is stored: encrypted under ``keys`` (or in the clear, as a v1 object, when ``keys`` is None:
-    only the price-of-encryption benchmark does that), and whether the plain sha256 is computed as well."""
+    """How an upload is stored: encrypted under ``keys`` (or in the clear, as a v1 object named by its plain
+    sha256, when ``keys`` is None: only the price-of-encryption benchmark does that)."""
 
     keys: PersonKeys | None
-    plain_sha256: bool
 
 
 class Intake:
@@ -115,7 +114,7 @@ class Intake:
         keys = sealing.keys
         self._max_bytes = max_bytes
         self._keyed = keys.content_hasher() if keys else None
-        self._sha256 = hashlib.sha256() if sealing.plain_sha256 or keys is None else None
+        self._sha256 = hashlib.sha256() if keys is None else None
         self._sealer = SegmentSealer(keys.file_key) if keys else None
         self.size = 0
 

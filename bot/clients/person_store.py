@@ -190,10 +190,11 @@ class UserStore:
 
     async def forget(self, user_id: int) -> int:
         """Delete everything kept about the person ("forget me"): language, last write, the "known" flag, flood and
-        event counters, navigation and search tokens; returns how many keys went. Claimed update ids name no
-        person and expire by themselves; the dialog state is cleared by the handler (aiogram's storage)."""
+        event counters, navigation and search tokens, the parts of an album being received (file names, captions)
+        and claimed reminders; returns how many keys went. Claimed update ids and album notices name no person and
+        expire by themselves; the dialog state is cleared by the handler (aiogram's storage)."""
         keys = [self._key(name, user_id) for name in ("lang", "last_event", "known")]
-        for pattern in ("flood", "events", "nav", "search"):
+        for pattern in ("flood", "events", "nav", "search", "album_parts", "reminder"):
             keys.extend([key async for key in self._redis.scan_iter(match=self._key(pattern, user_id, "*"))])
         return int(await self._redis.delete(*keys))
 

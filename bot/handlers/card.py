@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -28,6 +29,7 @@ from bot.handlers.browse import first_pages
 from bot.handlers.filters import HasText
 from bot.injected import Person, Services
 from bot.services.expiry import local_day
+from bot.services.restores import in_trash
 from bot.services.saving import TextRefused
 from bot.settings import BotConfig
 from bot.telegram.streamed_file import StreamedFile
@@ -45,7 +47,7 @@ from bot.ui.presentation import (
     valid_until_line,
 )
 from bot.ui.screen import say, show, typed_name
-from bot.ui.undo_replies import restore_reply
+from bot.ui.undo_replies import deleted_text, expired_reply, restore_reply
 from contracts.api_schemas import DocumentDetail
 from contracts.events import DocumentDeleted, DocumentRestored
 from contracts.text import MAX_NAME_LENGTH
@@ -234,19 +236,23 @@ async def delete(query: CallbackQuery, callback_data: DocCb, services: Services,
     document = await _load(query, callback_data, services, person)
     if document is None:
         return
-    await services.recorder.record(person.owner_id, DocumentDeleted(document_id=document.document_id))
+    event = await services.recorder.record(person.owner_id, DocumentDeleted(document_id=document.document_id))
+    until = await services.library.restorable_until(person.owner_id, document.document_id, str(event.event_id))
     await show(
         query,
-        person.tr("delete.done", name=document.name),
+        deleted_text(person.tr, document.name, until, services.config.time_zone),
         keyboards.undo_delete(person.tr, document.document_id, callback_data.back),
     )
 
 
 async def undo(query: CallbackQuery, callback_data: DocCb, services: Services, person: Person) -> None:
     document = await _load(query, callback_data, services, person, allow_deleted=True)
-    if document is None:
+    if document is None:  # purged, or never this person's: the same alert either way
         return
     tr = person.tr
+    if document.status == DocumentStatus.deleted and not in_trash(document, datetime.now(UTC)):
+        await show(query, *expired_reply(tr))  # its time in the trash ran out (the purge follows)
+        return
     if document.status != DocumentStatus.deleted:  # a second tap, or restored meanwhile: nothing to append
         await show(
             query,

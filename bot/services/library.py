@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clients.api_client import ApiNotFound, DocumentsApi
 from bot.clients.person_store import ListRef, UserStore
-from bot.services.restores import RestoreOutcome, restore_outcome
+from bot.services.restores import RestoreOutcome, restorable_until, restore_outcome
 from bot.settings import BotConfig
 from contracts.api_schemas import DocumentDetail, DocumentSummary, NameCheck, SignedLink, TypeSummary
 from contracts.text import name_key, search_tokens
@@ -108,6 +109,10 @@ class Library:
     async def name_check(self, owner_id: int, type_slug: str, name: str, after_event: str | None) -> NameCheck:
         """Whether a live document of that type already has that name, and which."""
         return await self._api.name_check(owner_id, type_slug, name, after_event=after_event)
+
+    async def restorable_until(self, owner_id: int, document_id: str, event_id: str) -> datetime | None:
+        """Until when the document deleted by ``event_id`` can be restored, once applied (None: not known in time)."""
+        return await restorable_until(self._api, owner_id, document_id, event_id)
 
     async def restore_outcome(self, owner_id: int, before: DocumentDetail, event_id: str) -> RestoreOutcome:
         """How the restore ``event_id`` of ``before`` ended, once applied (``bot.services.restores``)."""

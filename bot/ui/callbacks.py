@@ -50,6 +50,7 @@ class MenuAction(str, Enum):
     help = "h"
     cancel = "c"
     expiring = "e"
+    export = "x"
 
 
 @unique

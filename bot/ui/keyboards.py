@@ -70,7 +70,11 @@ def main_menu(tr: Texts) -> InlineKeyboardMarkup:
                 _menu_button(tr, MenuAction.search, "menu.search"),
                 _menu_button(tr, MenuAction.language, "menu.language"),
             ],
-            [_menu_button(tr, MenuAction.expiring, "menu.expiring"), _menu_button(tr, MenuAction.help, "menu.help")],
+            [
+                _menu_button(tr, MenuAction.expiring, "menu.expiring"),
+                _menu_button(tr, MenuAction.export, "menu.export"),
+            ],
+            [_menu_button(tr, MenuAction.help, "menu.help")],
         ]
     )
 

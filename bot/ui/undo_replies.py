@@ -1,13 +1,29 @@
-"""What Undo tells the person about how their restore ended (``bot.services.restores.RestoreOutcome``)."""
+"""What Delete and Undo tell the person: until when a deleted document can be restored, and how their restore ended
+(``bot.services.restores.RestoreOutcome``)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.services.restores import RestoreOutcome
 from bot.ui import keyboards
+from bot.ui.dates import moment_text
 from bot.ui.i18n import Texts
 from contracts.effects import Effect
+
+
+def deleted_text(tr: Texts, name: str, until: datetime | None, zone_name: str) -> str:
+    """ "Deleted", with until when Undo can bring it back when the API told it in time."""
+    if until is None:
+        return tr("delete.done", name=name)
+    return tr("delete.done_until", name=name, until=moment_text(tr.language, until, zone_name))
+
+
+def expired_reply(tr: Texts) -> tuple[str, InlineKeyboardMarkup]:
+    """Undo of a document whose time in the trash ran out (purged, or about to be)."""
+    return tr("undo.expired"), keyboards.back_to_menu(tr)
 
 
 def restore_reply(
@@ -31,4 +47,4 @@ def restore_reply(
         return tr("undo.conflict", name=old_name), keyboards.undo_delete(tr, document_id, origin)
     if effect is None:
         return tr("undo.pending", name=old_name), keyboards.back_to_menu(tr)
-    return tr("card.gone"), keyboards.back_to_menu(tr)  # ignored_unknown: not this person's document any more
+    return expired_reply(tr)  # ignored_unknown: purged when its time in the trash ran out

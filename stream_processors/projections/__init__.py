@@ -55,7 +55,9 @@ def needs_keys(event: EventEnvelope) -> bool:
 def apply_event(state: BatchState, event: EventEnvelope, offset: int) -> Effect:
     """Apply one event to ``state``; returns its effect (e.g. ``created``, ``ignored_unknown``). An event of a life
     the person had forgotten (before their last ``user.forgotten``), or one needing a key the person no longer has,
-    applies nothing."""
+    applies nothing. The stream's clock moves to the event's time first: a deleted document whose trash deadline it
+    reached is gone for this event (``ignored_unknown``), as it is for a run that purged it already."""
+    state.advance_clock(event.occurred_at)
     if state.is_forgotten_life(event.owner_id, offset) or (
         needs_keys(event) and state.has_only_a_destroyed_key(event.owner_id)
     ):

@@ -104,7 +104,12 @@ def _live_original(state: BatchState, document: DocumentView) -> str | None:
 
 def _made_live(state: BatchState, document: DocumentView, name: str, at: datetime) -> DocumentView:
     live = _with(
-        _named(state, document, name), status=DocumentStatus.live, duplicate_of=None, deleted_at=None, deleted_by=None
+        _named(state, document, name),
+        status=DocumentStatus.live,
+        duplicate_of=None,
+        deleted_at=None,
+        deleted_by=None,
+        restorable_until=None,
     )
     state.take_slots(live)
     adjust_live_count(state, live.owner_id, live.type_slug, +1, at)
@@ -194,13 +199,14 @@ def apply_document_deleted(state: BatchState, event: EventEnvelope, offset: int)
             status=DocumentStatus.deleted,
             deleted_at=event.occurred_at,
             deleted_by=None,
+            restorable_until=state.deadline_after(event.occurred_at),
             link_generation=document.link_generation + 1,
         )
     )
     return Effect.deleted
 
 
-def deleted_with_type(document: DocumentView, event: EventEnvelope, offset: int) -> DocumentView:
+def deleted_with_type(state: BatchState, document: DocumentView, event: EventEnvelope, offset: int) -> DocumentView:
     """A live document as a type deletion leaves it: deleted, marked with the deletion, its links stopped."""
     return touched(
         document,
@@ -209,6 +215,7 @@ def deleted_with_type(document: DocumentView, event: EventEnvelope, offset: int)
         status=DocumentStatus.deleted,
         deleted_at=event.occurred_at,
         deleted_by=str(event.event_id),
+        restorable_until=state.deadline_after(event.occurred_at),
         link_generation=document.link_generation + 1,
     )
 
@@ -234,6 +241,7 @@ def restore(state: BatchState, document: DocumentView, event: EventEnvelope, off
             duplicate_of=original,
             deleted_at=None,
             deleted_by=None,
+            restorable_until=None,
         )
         state.put_document(duplicate)
         return Effect.restored_duplicate

@@ -96,7 +96,7 @@ def apply_document_type_deleted(state: BatchState, event: EventEnvelope, offset:
         if document.status == DocumentStatus.live:
             state.free_slots(document)
             adjust_live_count(state, kind.owner_id, kind.slug, -1, event.occurred_at)
-            state.put_document(deleted_with_type(document, event, offset))
+            state.put_document(deleted_with_type(state, document, event, offset))
     return Effect.type_deleted
 
 

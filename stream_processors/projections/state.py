@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.read_models import DocumentTypeView, DocumentView, UserView, expiry_keys, page_key
@@ -15,6 +16,20 @@ from stream_processors.projections.naming import NameRules
 
 NameSlot = tuple[int, str, str]  # owner, keyed type slug, keyed name key
 ContentSlot = tuple[int, str]  # owner, content key
+DEFAULT_RETENTION = timedelta(days=30)  # RETENTION_DAYS: how long a deleted document stays in the trash
+
+
+def ms_floor(moment: datetime) -> datetime:
+    """``moment`` to the millisecond, as MongoDB stores it: a deadline compares the same loaded or just computed."""
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+def is_expired(document: DocumentView, clock: datetime | None) -> bool:
+    """A deleted document whose trash deadline the stream's clock has reached: purged, as if it never was."""
+    deadline = document.restorable_until
+    return (
+        document.status == DocumentStatus.deleted and deadline is not None and clock is not None and deadline <= clock
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,12 @@ class BatchState:
     # process still held it in its cache when they came back) and reads as forgotten. No record at all is another
     # matter (a keys database lost): MissingKey, and the event waits in the dead-letter stream for the backup.
     destroyed_keys: frozenset[int] = frozenset()
+    # Trash retention (docs/adr/0014): the stream's clock (the latest ``occurred_at`` applied, kept in the checkpoint)
+    # and the deleted documents by deadline; a document whose deadline the clock reached is dropped from the state
+    # before the next event reads it, and the store purges it at the batch's end.
+    retention: timedelta = DEFAULT_RETENTION
+    clock: datetime | None = None
+    trash: list[tuple[datetime, str]] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -80,8 +101,12 @@ class BatchState:
         loaded_copies_keys: frozenset[str] | None = None,
         keys: Mapping[int, PersonKeys] | None = None,
         forgotten_through: Mapping[int, int] | None = None,
+        retention: timedelta = DEFAULT_RETENTION,
+        clock: datetime | None = None,
     ) -> BatchState:
         state = cls(
+            retention=retention,
+            clock=clock,
             keys=keys if keys is not None else {},
             forgotten_through=dict(forgotten_through or {}),
             stored_document_ids={d.id for d in documents},
@@ -94,7 +119,30 @@ class BatchState:
         for document in documents:
             if document.status == DocumentStatus.live:
                 state.take_slots(document)
+            state.note_trash(document)
+        state.drop_expired()
         return state
+
+    def deadline_after(self, deleted_at: datetime) -> datetime:
+        """Until when a document deleted at ``deleted_at`` can be restored."""
+        return ms_floor(deleted_at + self.retention)
+
+    def advance_clock(self, at: datetime) -> None:
+        """The stream's clock moves to ``at`` unless it is past it already (event times may go back a little)."""
+        self.clock = at if self.clock is None else max(self.clock, at)
+        self.drop_expired()
+
+    def note_trash(self, document: DocumentView) -> None:
+        if document.status == DocumentStatus.deleted and document.restorable_until is not None:
+            heapq.heappush(self.trash, (document.restorable_until, document.id))
+
+    def drop_expired(self) -> None:
+        """Forget the documents whose trash deadline the clock reached (they hold no slots: they are deleted)."""
+        while self.trash and self.clock is not None and self.trash[0][0] <= self.clock:
+            _, document_id = heapq.heappop(self.trash)
+            document = self.documents.get(document_id)
+            if document is not None and is_expired(document, self.clock):
+                del self.documents[document_id]
 
     def keys_of(self, owner_id: int) -> PersonKeys:
         found = self.keys.get(owner_id)
@@ -132,6 +180,7 @@ class BatchState:
         document = document.model_copy(update={"page_key": page_key(document), **expiry_keys(document)})
         self.stored_document_ids.add(document.id)
         self.documents[document.id] = document
+        self.note_trash(document)
         self.document_writes.append((is_new, document.model_dump(by_alias=True, mode="python")))
 
     def put_type(self, document_type: DocumentTypeView) -> None:

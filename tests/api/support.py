@@ -17,11 +17,12 @@ from api.app import create_app
 from api.settings import ApiSettings
 from contracts.api_schemas import SealedTexts, UploadedFile
 from contracts.codec import encode_event
-from contracts.events import DocumentAdded, DocumentAddedV2, EventEnvelope, StoredFile, new_event
+from contracts.events import DocumentAdded, DocumentAddedV2, DocumentAddedV3, EventEnvelope, StoredFile, new_event
 from contracts.read_models import READ_MODELS, read_model_database
 from contracts.text import type_slug
 from service_kit.crypto import KEYED_HASH_HEX, PersonKeys
 from service_kit.eventlog import RawPublisher, StreamRecord
+from service_kit.keyed import TYPE
 from service_kit.keystore import KeyStore, keys_database_name
 from service_kit.mongo import init_read_models, mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings, S3Settings, master_keyring
@@ -149,6 +150,39 @@ async def added_from_upload(
 
 
 _AS_STORED = {"object_key", "size", "mime_type", "file_name", "content_id", "encrypted"}
+
+
+async def page_upload(
+    api: httpx.AsyncClient, owner_id: int, data: bytes, name: str = "page.pdf", media_type: str = PDF
+) -> httpx.Response:
+    """A later page's upload (``POST /files?page=true``), as the bot sends each page after an album's first."""
+    headers = {"Content-Type": media_type, "X-File-Name": quote(name)}
+    return await api.post(f"/v1/owners/{owner_id}/files", params={"page": "true"}, content=data, headers=headers)
+
+
+def stored_file(uploaded: dict[str, Any], telegram_file_id: str) -> StoredFile:
+    as_stored = {key: uploaded[key] for key in _AS_STORED if uploaded.get(key) is not None}
+    return StoredFile.model_validate(as_stored | {"telegram_file_id": telegram_file_id})
+
+
+def album_added(
+    keys: PersonKeys,
+    uploads: list[dict[str, Any]],
+    name: str = "Lease",
+    type_title: str = "Contracts",
+    step: int = 0,
+) -> EventEnvelope:
+    """The ``document.added`` v3 of an album: the uploads as its pages in order, the texts sealed with ``keys``."""
+    first, *more = [stored_file(uploaded, f"tg-{i}") for i, uploaded in enumerate(uploads, 1)]
+    payload = DocumentAddedV3(
+        document_id=uuid.uuid4(),
+        type_slug=keys.keyed(TYPE, type_slug(type_title)),
+        type_title=keys.seal("type_title", type_title),
+        name=keys.seal("name", name),
+        file=first,
+        more_pages=more,
+    )
+    return new_event(payload, owner_id=keys.owner_id, correlation_id=f"album-{step}", occurred_at=at(step))
 
 
 def _plain_added(

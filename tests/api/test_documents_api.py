@@ -205,6 +205,7 @@ async def test_document_returns_detail_when_owned_and_404_when_another_owner_ask
         "telegram_file_id": None,
         "updated_at": "2026-01-01T00:00:01Z",
         "deleted_at": None,
+        "restorable_until": None,
         "more_pages": [],
     }
     assert theirs.status_code == missing.status_code == 404

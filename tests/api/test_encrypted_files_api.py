@@ -191,6 +191,8 @@ async def test_download_serves_a_v1_object_in_the_clear_with_its_sha256_etag_whe
         ranged = await api.get(f"{BASE}/documents/{f.document_id_of(event)}/file", headers={"Range": "bytes=5-9"})
 
     assert uploaded["encrypted"] is False and uploaded["content_id"] is None and uploaded["file_name"] == "old scan.pdf"
+    assert uploaded["sha256"] == hashlib.sha256(data).hexdigest()  # a v1 object: named by its plain hash, as before
+    assert uploaded["object_key"] == f"owners/{OWNER}/{uploaded['sha256']}"
     assert raw_s3.get_object(s3_settings.bucket, uploaded["object_key"]).read() == data
     assert whole.content == data and ranged.content == data[5:10]
     assert whole.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'

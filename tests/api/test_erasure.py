@@ -1,5 +1,6 @@
 """The erasure worker against moto's S3 and SecantusDB: a forget's objects deleted and key destroyed once, resumed
-after a half-done pass, and never run again for a forget a rebuild queues again."""
+after a half-done pass, and never run again for a forget a rebuild queues again; a purge (trash retention) deletes
+only the objects no other document of the person names."""
 
 from __future__ import annotations
 
@@ -12,14 +13,21 @@ import pytest
 from minio import Minio
 
 from api.core.clients import ApiState, build_state
-from api.files.erasure import doomed_objects, erase_pending, pending_jobs
+from api.files.erasure import doomed_objects, erase_pending, pending_jobs, purged_objects
 from api.settings import ApiSettings
-from contracts.events import EventEnvelope, UserForgotten, new_event
+from contracts.events import DocumentDeleted, EventEnvelope, UserForgotten, UserStarted, new_event
 from contracts.read_models import ERASURES_COLLECTION, ErasureJob
 from service_kit.keystore import KeyStore, keys_database_name
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, S3Settings
-from tests.api.support import Projector, added_from_upload, api_settings_for, running_api, stored_keys, upload
+from tests.api.support import (
+    Projector,
+    added_from_upload,
+    api_settings_for,
+    running_api,
+    stored_keys,
+    upload,
+)
 from tests.keyrings import TEST_KEYRING
 
 pytestmark = pytest.mark.integration
@@ -171,3 +179,61 @@ async def test_api_erases_forgotten_person_when_its_worker_polls(
 
     assert stored_keys(raw_s3, s3_settings.bucket) == []
     assert await live_key_ids(mongo_settings, OWNER) == {}
+
+
+def purge(object_keys: tuple[str, ...], deleted_at: datetime = NOW) -> ErasureJob:
+    return ErasureJob(
+        id="purge:d:e", kind="purge", owner_id=OWNER, offset=3, stored_by=deleted_at, object_keys=list(object_keys)
+    )
+
+
+def test_purged_objects_keeps_object_when_another_document_names_it() -> None:
+    shared, alone = f"owners/{OWNER}/shared", f"owners/{OWNER}/alone"
+    stored = [(shared, NOW - timedelta(days=30)), (alone, NOW - timedelta(days=30))]
+
+    assert purged_objects(purge((shared, alone)), stored, referenced={shared}) == [alone]
+
+
+def test_purged_objects_keeps_object_when_stored_again_after_the_deletion() -> None:
+    again = f"owners/{OWNER}/again"
+
+    assert purged_objects(purge((again,)), [(again, NOW + timedelta(seconds=1))], referenced=set()) == []
+
+
+def test_purged_objects_refuses_another_persons_object_and_skips_gone_ones_when_job_names_them() -> None:
+    theirs, gone = f"owners/{OTHER}/x", f"owners/{OWNER}/gone"
+
+    assert purged_objects(purge((theirs, gone)), [(theirs, NOW - timedelta(days=1))], referenced=set()) == []
+
+
+def deleted_now(owner_id: int, added: EventEnvelope) -> EventEnvelope:
+    document_id = getattr(added.payload, "document_id")
+    return new_event(
+        DocumentDeleted(document_id=document_id), owner_id=owner_id, correlation_id="d", occurred_at=datetime.now(UTC)
+    )
+
+
+async def test_erase_pending_deletes_purged_documents_unshared_objects_only_when_trash_time_ended(
+    api: httpx.AsyncClient,
+    projector: Projector,
+    state: ApiState,
+    raw_s3: Minio,
+    s3_settings: S3Settings,
+    mongo_settings: MongoSettings,
+) -> None:
+    scan, lease_scan = await upload(api, OWNER, b"passport scan"), await upload(api, OWNER, b"lease scan")
+    passport = await added_from_upload(api, OWNER, "Passport", scan, step=1)
+    lease = await added_from_upload(api, OWNER, "Lease", lease_scan)
+    copy = await added_from_upload(api, OWNER, "Passport copy", scan, step=2)  # the same file: shares its object
+    await projector.apply(passport, copy, lease, deleted_now(OWNER, passport), deleted_now(OWNER, lease))
+    month_later = datetime.now(UTC) + timedelta(days=31)
+    await projector.apply(
+        new_event(UserStarted(language="en"), owner_id=OTHER, correlation_id="s", occurred_at=month_later)
+    )
+    keys_before = await live_key_ids(mongo_settings, OWNER)
+
+    assert await erase_pending(state) == 2
+
+    assert stored_keys(raw_s3, s3_settings.bucket) == [scan["object_key"]]
+    assert await live_key_ids(mongo_settings, OWNER) == keys_before != {}
+    assert (await pending_jobs(state), await erase_pending(state)) == ([], 0)

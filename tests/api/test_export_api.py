@@ -22,7 +22,7 @@ from minio import Minio
 from api.app import create_app
 from api.files.links import ExportClaims, LinkClaims, sign_export_link, sign_link
 from api.settings import ApiSettings
-from contracts.events import EventEnvelope
+from contracts.events import DocumentPageAdded, EventEnvelope, new_event
 from service_kit.settings import MongoSettings, S3Settings
 from tests import factories as f
 from tests.api.support import (
@@ -32,8 +32,12 @@ from tests.api.support import (
     PUBLIC_BASE_URL,
     Projector,
     added_from_upload,
+    album_added,
     api_settings_for,
+    page_upload,
+    person_keys,
     running_api,
+    stored_file,
     upload,
 )
 
@@ -95,7 +99,7 @@ async def test_export_answers_a_zip_of_every_live_document_with_its_index_when_t
     assert archive.read("Passport/Scan_ (2).pdf") == b"%PDF third"
     assert len(archive.read("_Con/_.._etc_passwd.jpg")) == 70_000
     rows = _index(archive)
-    assert [(row["type"], row["name"], row["file"]) for row in rows] == [
+    assert [(row["type"], row["name"], row["files"][0]["file"]) for row in rows] == [
         ("Passport", "Scan", "Passport/Scan.pdf"),
         ("Passport", "scan?", "Passport/scan_.pdf"),
         ("Passport", "Scan*", "Passport/Scan_ (2).pdf"),
@@ -105,10 +109,17 @@ async def test_export_answers_a_zip_of_every_live_document_with_its_index_when_t
         "type": "Passport",
         "name": "Scan",
         "date": None,
+        "pages": 1,
         "size": 10,
-        "media_type": "application/pdf",
-        "original_file_name": "scan.pdf",
-        "file": "Passport/Scan.pdf",
+        "files": [
+            {
+                "page": 1,
+                "size": 10,
+                "media_type": "application/pdf",
+                "original_file_name": "scan.pdf",
+                "file": "Passport/Scan.pdf",
+            }
+        ],
     }
     table = list(csv.DictReader(io.StringIO(archive.read("index.csv").decode("utf-8-sig"))))
     assert [row["name"] for row in table] == ["Scan", "scan?", "Scan*", "../../etc/passwd"]
@@ -158,7 +169,10 @@ async def test_export_leaves_out_a_file_and_says_so_in_the_index_when_its_object
     archive = _opened(await api.get(f"{BASE}/export"))
 
     assert archive.namelist() == ["Passport/Kept.pdf", "index.json", "index.csv"]
-    assert [(row["name"], row["file"]) for row in _index(archive)] == [("Kept", "Passport/Kept.pdf"), ("Lost", None)]
+    assert [(row["name"], row["files"][0]["file"]) for row in _index(archive)] == [
+        ("Kept", "Passport/Kept.pdf"),
+        ("Lost", None),
+    ]
 
 
 async def test_export_refuses_a_further_export_of_the_person_when_the_minute_allows_no_more(
@@ -269,6 +283,87 @@ async def test_export_link_serves_the_whole_archive_without_the_token_when_the_e
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert 'filename="docvault-export-' in response.headers["Content-Disposition"]
+
+
+async def _album(
+    api: httpx.AsyncClient, projector: Projector, mongo: MongoSettings, pages: list[tuple[bytes, str]]
+) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+    """An album "Lease" of ``pages`` (bytes, file name) in "Contracts", stored as the bot stores one; its id and
+    its pages' uploads."""
+    (first, first_name), *more = pages
+    uploads = [await upload(api, OWNER, first, file_name=first_name)]
+    for data, name in more:
+        media_type = "image/jpeg" if name.endswith(".jpg") else "application/pdf"
+        uploads.append((await page_upload(api, OWNER, data, name, media_type)).json())
+    event = album_added(await person_keys(mongo, OWNER), uploads, step=next(_steps))
+    await projector.apply(event)
+    return f.document_id_of(event), uploads
+
+
+async def test_export_answers_every_page_of_a_document_in_its_own_folder_when_it_has_several_pages(
+    api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings
+) -> None:
+    big = os.urandom(5 * MIB + 3)  # many segments, two chunks: decrypted by segment, whole
+    pages = [(b"%PDF page one", "p1.pdf"), (big, "photo.jpg"), (b"%PDF page three", "p3.pdf")]
+    document_id, _ = await _album(api, projector, mongo_settings, pages[:2])
+    await _add(api, projector, "Receipt", b"%PDF alone", "Contracts", file_name="r.pdf")
+    later = (await page_upload(api, OWNER, *pages[2])).json()  # a page added to the album afterwards
+    added = DocumentPageAdded(document_id=document_id, pages=[stored_file(later, "tg-later")])
+    await projector.apply(new_event(added, owner_id=OWNER, correlation_id="page"))
+
+    summary = (await api.get(f"{BASE}/export/summary")).json()
+    response = await api.get(f"{BASE}/export")
+
+    archive = _opened(response)
+    assert archive.namelist() == [
+        "Contracts/Lease/page 01.pdf",
+        "Contracts/Lease/page 02.jpg",
+        "Contracts/Lease/page 03.pdf",
+        "Contracts/Receipt.pdf",
+        "index.json",
+        "index.csv",
+    ]
+    assert [archive.read(name) for name in archive.namelist()[:4]] == [*(data for data, _ in pages), b"%PDF alone"]
+    [album, alone] = _index(archive)
+    assert (album["name"], album["pages"], album["size"]) == ("Lease", 3, sum(len(data) for data, _ in pages))
+    assert [(p["page"], p["original_file_name"], p["media_type"], p["file"]) for p in album["files"]] == [
+        (1, "p1.pdf", "application/pdf", "Contracts/Lease/page 01.pdf"),
+        (2, "photo.jpg", "image/jpeg", "Contracts/Lease/page 02.jpg"),
+        (3, "p3.pdf", "application/pdf", "Contracts/Lease/page 03.pdf"),
+    ]
+    assert (alone["pages"], alone["files"][0]["file"]) == (1, "Contracts/Receipt.pdf")
+    table = list(csv.DictReader(io.StringIO(archive.read("index.csv").decode("utf-8-sig"))))
+    assert [(row["name"], row["page"], row["pages"], row["file"]) for row in table] == [
+        ("Lease", "1", "3", "Contracts/Lease/page 01.pdf"),
+        ("Lease", "2", "3", "Contracts/Lease/page 02.jpg"),
+        ("Lease", "3", "3", "Contracts/Lease/page 03.pdf"),
+        ("Receipt", "1", "1", "Contracts/Receipt.pdf"),
+    ]
+    assert (summary["documents"], summary["bytes"]) == (2, album["size"] + len(b"%PDF alone"))
+    assert len(response.content) <= summary["archive_bytes_max"] < len(response.content) + 4 * 300
+
+
+async def test_export_leaves_out_one_page_and_says_so_in_the_index_when_its_object_is_missing(
+    api: httpx.AsyncClient, projector: Projector, mongo_settings: MongoSettings, raw_s3: Minio, s3_settings: S3Settings
+) -> None:
+    pages = [(b"%PDF one", "1.pdf"), (b"%PDF two", "2.pdf"), (b"%PDF 3", "3.pdf")]
+    _, uploads = await _album(api, projector, mongo_settings, pages)
+    raw_s3.remove_object(s3_settings.bucket, uploads[1]["object_key"])
+
+    archive = _opened(await api.get(f"{BASE}/export"))
+
+    assert archive.namelist() == [
+        "Contracts/Lease/page 01.pdf",
+        "Contracts/Lease/page 03.pdf",
+        "index.json",
+        "index.csv",
+    ]
+    assert archive.read("Contracts/Lease/page 03.pdf") == b"%PDF 3"
+    assert [page["file"] for page in _index(archive)[0]["files"]] == [
+        "Contracts/Lease/page 01.pdf",
+        None,
+        "Contracts/Lease/page 03.pdf",
+    ]
 
 
 def _with_part(token: str, index: int, value: str) -> str:

@@ -79,7 +79,7 @@ async def test_upload_stores_encrypted_under_owner_and_content_id_when_the_body_
         "object_key": f"owners/{OWNER}/{content_id(keys, data)}",
         "content_id": content_id(keys, data),
         "encrypted": True,
-        "sha256": None,  # UPLOAD_PLAIN_SHA256 is off: nothing writes v1 events any more
+        "sha256": None,  # no plain hash of an encrypted upload is made
         "size": len(data),
         "mime_type": "application/pdf",
         "duplicate_of": None,
@@ -92,10 +92,10 @@ async def test_upload_stores_encrypted_under_owner_and_content_id_when_the_body_
     assert stored_keys(raw_s3, s3_settings.bucket) == [uploaded["object_key"]]
 
 
-async def test_upload_returns_no_plain_hash_when_the_transition_to_v2_events_is_over(
+async def test_upload_returns_no_plain_hash_when_the_upload_is_encrypted(
     mongo_settings: MongoSettings, s3_settings: S3Settings, raw_s3: Minio
 ) -> None:
-    settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
+    settings = api_settings_for(mongo_settings, s3_settings)
     data = os.urandom(7 * MIB)  # past one part: the multipart path too
 
     async with running_api(settings, headers=AUTH) as api:
@@ -432,7 +432,7 @@ async def test_signed_link_answers_no_store_no_referrer_and_a_sandbox_csp_when_s
 async def test_upload_reports_the_live_document_by_content_id_when_no_plain_hash_is_computed(
     mongo_settings: MongoSettings, s3_settings: S3Settings, projector: Projector
 ) -> None:
-    settings = api_settings_for(mongo_settings, s3_settings, upload_plain_sha256=False)
+    settings = api_settings_for(mongo_settings, s3_settings)
     async with running_api(settings, headers=AUTH) as api:
         first = await upload(api, OWNER, b"the same contract")
         await projector.apply(event := await added_from_upload(api, OWNER, "Contract", first))

@@ -9,12 +9,20 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.events import DocumentAddedV3, DocumentPageAdded, EventEnvelope, StoredFile, new_event
-from contracts.text import type_slug
+from contracts.events import DocumentPageAdded, new_event
 from service_kit.crypto import PersonKeys
-from service_kit.keyed import TYPE
 from service_kit.settings import MongoSettings, S3Settings
-from tests.api.support import AUTH, Projector, api_settings_for, person_keys, running_api, upload
+from tests.api.support import (
+    AUTH,
+    Projector,
+    album_added,
+    api_settings_for,
+    page_upload,
+    person_keys,
+    running_api,
+    stored_file,
+    upload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -23,35 +31,15 @@ BASE = f"/v1/owners/{OWNER}"
 PAGES = [b"page one " * 100, b"page two " * 200, b"page three " * 50]
 
 
-def _stored(uploaded: dict[str, Any], telegram_file_id: str) -> StoredFile:
-    fields = ("object_key", "size", "mime_type", "file_name", "content_id", "encrypted")
-    as_stored = {key: uploaded[key] for key in fields if uploaded.get(key) is not None}
-    return StoredFile.model_validate(as_stored | {"telegram_file_id": telegram_file_id})
-
-
-def _album(keys: PersonKeys, uploads: list[dict[str, Any]], name: str = "Lease") -> EventEnvelope:
-    first, *more = [_stored(uploaded, f"tg-{i}") for i, uploaded in enumerate(uploads, 1)]
-    payload = DocumentAddedV3(
-        document_id=uuid.uuid4(),
-        type_slug=keys.keyed(TYPE, type_slug("Contracts")),
-        type_title=keys.seal("type_title", "Contracts"),
-        name=keys.seal("name", name),
-        file=first,
-        more_pages=more,
-    )
-    return new_event(payload, owner_id=OWNER, correlation_id="album")
-
-
 async def _page_upload(api: httpx.AsyncClient, data: bytes, name: str = "page.pdf") -> httpx.Response:
-    headers = {"Content-Type": "application/pdf", "X-File-Name": name}
-    return await api.post(f"{BASE}/files", params={"page": "true"}, content=data, headers=headers)
+    return await page_upload(api, OWNER, data, name)
 
 
 async def _stored_album(api: httpx.AsyncClient, projector: Projector, mongo: MongoSettings) -> tuple[str, PersonKeys]:
     keys = await person_keys(mongo, OWNER)
     uploads = [await upload(api, OWNER, PAGES[0], file_name="p1.pdf")]
     uploads += [(await _page_upload(api, data, f"p{i}.pdf")).json() for i, data in enumerate(PAGES[1:], 2)]
-    await projector.apply(event := _album(keys, uploads))
+    await projector.apply(event := album_added(keys, uploads))
     return str(event.payload.document_id), keys  # type: ignore[union-attr]
 
 
@@ -102,7 +90,7 @@ async def test_usage_counts_every_page_when_pages_were_added_later(
 ) -> None:
     document_id, _ = await _stored_album(api, projector, mongo_settings)
     later = (await _page_upload(api, b"added later" * 10)).json()
-    added = DocumentPageAdded(document_id=uuid.UUID(document_id), pages=[_stored(later, "tg-4")])
+    added = DocumentPageAdded(document_id=uuid.UUID(document_id), pages=[stored_file(later, "tg-4")])
     await projector.apply(new_event(added, owner_id=OWNER, correlation_id="page"))
 
     usage = (await api.get(f"{BASE}/usage")).json()

@@ -52,6 +52,7 @@ from service_kit.keyed import TYPE
 from tests.keyrings import TEST_PEOPLE
 
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+FAKE_RETENTION = timedelta(days=30)  # the processor's default RETENTION_DAYS
 
 
 @dataclass
@@ -68,6 +69,7 @@ class StoredDoc:
     telegram_file_id: str | None
     status: str = "live"
     content_id: str | None = None  # v2 documents (saved by the bot): the keyed content hash, and sha256 is ""
+    restorable_until: datetime | None = None  # while deleted, as the processor sets it (RETENTION_DAYS after)
     more_pages: list[tuple[PageDetail, str]] = field(default_factory=list)  # later pages and their content ids
     valid_until: date | None = None
     duplicate_of: str | None = None  # a duplicate's live original
@@ -102,6 +104,7 @@ class StoredDoc:
             file_name=self.file_name,
             telegram_file_id=self.telegram_file_id,
             updated_at=CREATED,
+            restorable_until=self.restorable_until,
             more_pages=[page for page, _ in self.more_pages],
         )
 
@@ -300,8 +303,11 @@ class FakeApi:
         elif isinstance(payload, DocumentRenamedV2):
             doc.name = TEST_PEOPLE[event.owner_id].open("name", payload.name)
         else:
+            gone = isinstance(payload, DocumentDeleted)
             self.docs[doc.document_id] = replace(
-                doc, status="deleted" if isinstance(payload, DocumentDeleted) else "live"
+                doc,
+                status="deleted" if gone else "live",
+                restorable_until=event.occurred_at + FAKE_RETENTION if gone else None,
             )
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 
 from bot.dialogs.states import RenameDocument
 from bot.ui.callbacks import DocAction, DocCb, ListCb
-from bot.ui.i18n import Texts
+from bot.ui.dates import moment_text
+from bot.ui.i18n import Language, Texts
 from contracts.events import DocumentDeleted, DocumentRenamedV2, DocumentRestored
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
@@ -18,6 +22,7 @@ from tests.keyrings import TEST_PEOPLE
 
 OTHER_OWNER = 9999
 TR = Texts("en")
+ZONE = "Europe/Moscow"  # BOT_TIME_ZONE's default, which the tests' bot runs with
 CARD_BUTTONS = (
     "card.get",
     "card.link",
@@ -54,6 +59,13 @@ def _open(doc: StoredDoc) -> DocCb:
 
 def _act(doc: StoredDoc, action: DocAction) -> DocCb:
     return DocCb(action=action, doc=uuid.UUID(doc.document_id).hex)
+
+
+def _deadline_text(app: BotUnderTest, doc: StoredDoc, language: Language) -> str:
+    """Until when the fake API says the deleted ``doc`` can be restored, as the person reads it."""
+    until = app.api.docs[doc.document_id].restorable_until
+    assert until is not None
+    return moment_text(language, until, ZONE)
 
 
 def _buttons(app: BotUnderTest) -> list[str]:
@@ -213,7 +225,7 @@ async def test_delete_asks_confirmation_then_undo_restores_when_pressed(app: Bot
     await ann.presses(_act(doc, DocAction.delete))
     assert ann.last_text() == TR("delete.confirm", name="Ticket") and not app.publisher.events
     await ann.presses_button(TR.plain("delete.yes"))
-    assert ann.last_text() == TR("delete.done", name="Ticket")
+    assert ann.last_text() == TR("delete.done_until", name="Ticket", until=_deadline_text(app, doc, "en"))
     assert app.api.docs[doc.document_id].status == "deleted"
     await ann.presses_button(TR.plain("delete.undo"))
     assert ann.last_text() == TR("undo.done", name="Ticket")
@@ -292,3 +304,31 @@ async def test_card_shows_the_format_as_unknown_when_neither_name_nor_media_type
         size="0 B",
         date="1 Mar 2026, 15:00 MSK",
     )
+
+
+async def test_delete_says_until_when_undo_works_in_russian_when_person_speaks_russian(app: BotUnderTest) -> None:
+    olga = app.person(OWNER + 1, "ru")
+    doc = _doc(app, "Билет", owner=OWNER + 1)
+    await olga.presses(_act(doc, DocAction.confirm_delete))
+    until = _deadline_text(app, doc, "ru")
+    assert olga.last_text() == Texts("ru")("delete.done_until", name="Билет", until=until)
+    assert until.endswith("МСК") and TR.plain("delete.undo") != Texts("ru").plain("delete.undo")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_undo_says_no_longer_in_the_trash_and_appends_nothing_when_the_deadline_passed(
+    app: BotUnderTest, language: Language
+) -> None:
+    person = app.person(OWNER + 2, language)
+    doc = _doc(app, "Ticket", owner=OWNER + 2)
+    app.api.docs[doc.document_id] = replace(doc, status="deleted", restorable_until=datetime.now(UTC) - timedelta(1))
+    await person.presses(_act(doc, DocAction.undo))
+    assert person.last_text() == Texts(language)("undo.expired") and not app.publisher.events
+    assert _buttons(app) == [Texts(language).plain("common.menu")]
+
+
+async def test_undo_alerts_no_longer_available_when_the_document_was_purged(app: BotUnderTest, ann: Person) -> None:
+    doc = _doc(app, "Ticket")
+    del app.api.docs[doc.document_id]
+    await ann.presses(_act(doc, DocAction.undo))
+    assert ann.last_text() == TR("card.gone") and not app.publisher.events

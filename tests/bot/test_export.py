@@ -1,14 +1,15 @@
-"""/export through the real dispatcher: the archive as a document, a link when too large, an empty vault, links off,
-an export already under way, the API down, a repeated /export."""
+"""/export and the menu's Export button through the real dispatcher: the archive as a document, a link when too
+large, an empty vault, links off, an export already under way, the API down, a repeated /export, a doubled press."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
-from aiogram.methods import SendDocument
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 
 from bot.settings import BotConfig
+from bot.ui.callbacks import MenuAction, MenuCb
 from bot.ui.i18n import Texts
 from tests.bot.conftest import OWNER, BotUnderTest
 from tests.bot.fakes import StoredDoc
@@ -127,3 +128,55 @@ async def test_export_sends_an_archive_each_time_when_repeated(app: BotUnderTest
     await ann.says("/export extra words")
 
     assert len(app.session.calls(SendDocument)) == 2
+
+
+async def test_export_button_sends_the_archive_with_the_menu_when_pressed_in_the_menu(
+    app: BotUnderTest, ann: Person
+) -> None:
+    _doc(app, "Lease", b"%PDF lease")
+    await ann.says("/start")
+
+    await ann.presses_button(TR.plain("menu.export"))
+
+    [sent] = app.session.calls(SendDocument)
+    assert sent.chat_id == OWNER and sent.caption == TR("export.caption", n=1)
+    assert b"%PDF lease" in app.session.uploaded[0][1]
+    [answered] = app.session.calls(AnswerCallbackQuery)
+    assert answered.text is None and not answered.show_alert  # the spinner stopped before the archive
+    assert app.session.requests.index(answered) < app.session.requests.index(sent)
+    assert TR("export.preparing", n=1) in ann.saw() and TR.plain("menu.export") in _buttons(app)
+
+
+@pytest.mark.parametrize("config", [False], indirect=True, ids=["links off"])
+async def test_export_button_says_why_not_with_the_menu_when_the_vault_is_empty_or_too_large(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await ann.presses(MenuCb(action=MenuAction.export))
+    empty = ann.last_text()
+    _doc(app, "Archive", b"x" * LIMIT)
+    await ann.presses(MenuCb(action=MenuAction.export))
+
+    assert (empty, ann.last_text()) == (TR("export.empty"), TR("export.too_large", size="1.1 KB", limit="1000 B"))
+    assert app.session.calls(SendDocument) == [] and TR.plain("menu.export") in _buttons(app)
+
+
+async def test_export_button_alerts_with_the_reason_when_the_api_is_down(app: BotUnderTest, ann: Person) -> None:
+    app.api.down = True
+
+    await ann.presses(MenuCb(action=MenuAction.export))
+
+    [answered] = app.session.calls(AnswerCallbackQuery)
+    assert (answered.text, answered.show_alert) == (TR.plain("error.api_down"), True)
+
+
+async def test_export_button_sends_one_archive_and_asks_to_wait_when_pressed_again_while_limited(
+    app: BotUnderTest, ann: Person
+) -> None:
+    _doc(app, "Lease", b"%PDF lease")
+    await ann.presses(MenuCb(action=MenuAction.export))
+    app.api.export_limited = True
+
+    await ann.presses(MenuCb(action=MenuAction.export))
+
+    assert len(app.session.calls(SendDocument)) == 1
+    assert ann.last_text() == TR("export.limited") and TR.plain("menu.export") in _buttons(app)

@@ -54,6 +54,18 @@ async def test_forget_appends_user_forgotten_and_erases_redis_keys_when_word_typ
     assert app.api.docs == {}
 
 
+async def test_forget_erases_album_parts_and_reminder_claims_when_the_person_had_them(
+    app: BotUnderTest, ann: Person
+) -> None:
+    await app.store.add_album_part(OWNER, "album-1", 7, '{"file": null, "caption": "Typed caption"}')
+    await app.store.claim_reminder(OWNER, str(uuid.uuid4()), 3600)
+    await ann.says("/forget")
+
+    await ann.says("FORGET")
+
+    assert await keys_of(app) == []
+
+
 async def test_forget_erases_nothing_when_another_word_typed(app: BotUnderTest, ann: Person) -> None:
     await ann.says("/forget")
 

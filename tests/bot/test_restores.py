@@ -71,3 +71,8 @@ async def test_undo_says_it_was_sent_when_the_outcome_is_not_known_in_time(stubb
         stubbed.stub.conflicts_left = 100
     text = await _undo(stubbed, None if late == "event not applied" else Effect.restored)
     assert text == TR("undo.pending", name="type0 1")
+
+
+async def test_undo_says_no_longer_in_the_trash_when_the_processor_found_it_purged(stubbed: StubbedBot) -> None:
+    assert await _undo(stubbed, Effect.ignored_unknown, status="deleted") == TR("undo.expired")
+    assert _buttons(stubbed) == [TR.plain("common.menu")]

@@ -26,9 +26,10 @@ from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
 from bot.ui.i18n import Texts
-from contracts.read_models import read_model_database
+from contracts.read_models import ERASURES_COLLECTION, read_model_database
 from infra.docker import generate_secrets as gs
 from service_kit.eventlog import EventLogUnavailable, RawPublisher, StartAt, StreamSubscriber
+from service_kit.forgetting import MARKERS_COLLECTION, RECEIPTS_COLLECTION
 from service_kit.keystore import KEYS_COLLECTION
 from service_kit.settings import RabbitSettings
 from tests.e2e.deployment import (
@@ -243,6 +244,35 @@ async def test_mongodb_gives_the_api_reads_only_and_refuses_strangers_when_logge
             await stranger[database]["documents"].find_one({})
     finally:
         for client in (api, processors, stranger):
+            await client.close()
+
+
+async def test_mongodb_lets_forget_and_purge_writers_write_only_their_keys_collections_when_logged_in(
+    deployment: Deployment,
+) -> None:
+    """Forget and trash retention (docs/adr/0014) as deployed: the processors mark forgets in the keys database and
+    queue erasure jobs in the read models; the API reads the jobs and writes only their receipts (and data keys)."""
+    database = read_model_database("docvault", 1)
+    api = mongo_as(deployment, gs.MONGO_USERS["api"], deployment.secret("api", "MONGO_PASSWORD"))
+    processors = mongo_as(deployment, gs.MONGO_USERS["processors"], deployment.secret("processors", "MONGO_PASSWORD"))
+    probe = {"_id": "deployment-test-rights", "owner_id": 0}
+    try:
+        marker = await processors[KEYS_DATABASE][MARKERS_COLLECTION].update_one(
+            {"_id": probe["_id"]}, {"$max": {"through_offset": 0}}, upsert=True
+        )
+        assert marker.acknowledged
+        await processors[database][ERASURES_COLLECTION].replace_one({"_id": probe["_id"]}, probe, upsert=True)
+        assert await api[database][ERASURES_COLLECTION].find_one({"_id": probe["_id"]}) == probe
+        await api[KEYS_DATABASE][RECEIPTS_COLLECTION].replace_one({"_id": probe["_id"]}, probe, upsert=True)
+        with pytest.raises(OperationFailure, match="not authorized"):
+            await api[database][ERASURES_COLLECTION].delete_one({"_id": probe["_id"]})
+        with pytest.raises(OperationFailure, match="not authorized"):
+            await api[database]["documents"].update_one({"_id": "x"}, {"$set": {"restorable_until": None}})
+    finally:
+        await api[KEYS_DATABASE][RECEIPTS_COLLECTION].delete_one({"_id": probe["_id"]})
+        await processors[KEYS_DATABASE][MARKERS_COLLECTION].delete_one({"_id": probe["_id"]})
+        await processors[database][ERASURES_COLLECTION].delete_one({"_id": probe["_id"]})
+        for client in (api, processors):
             await client.close()
 
 

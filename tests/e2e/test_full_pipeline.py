@@ -3,18 +3,22 @@
 
 A person adds a document, lists it, fetches it back byte-identical (by Telegram file_id, and uploaded from
 the API's file endpoint when Telegram refuses the id), renames it, searches it, deletes it and undoes that,
-in polling and in webhook mode; an album becomes one document of several pages, sent back as an album, a page is
-added, and the same album again is told it is kept. A group the bot is a member of sees one explanation and
-nothing of anybody's documents; a rename left open while the person goes to another document never applies to the
-first one.
+organises types, and exports every page of their documents as a zip (/export and the menu's button), in polling
+and in webhook mode; an album becomes one document of several pages, sent back as an album, a page is added, and
+the same album again is told it is kept. A group the bot is a member of sees one explanation and nothing of
+anybody's documents; a rename left open while the person goes to another document never applies to the first one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
-from collections.abc import AsyncIterator
+import re
+import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -33,9 +37,9 @@ from contracts.events import (
 )
 from tests.chaos.observe import applied_event_ids, stream_events, wait_caught_up
 from tests.chaos.report import FaultRow, fault_row
-from tests.e2e.processes import Chat, text_of
+from tests.e2e.processes import Chat, markup_of, text_of
 from tests.e2e.system import RunningSystem, running_system
-from tests.fake_telegram.server import FakeTelegram
+from tests.fake_telegram.server import BotCall, FakeTelegram
 from tests.infra.infra_files import alert_rules, dashboard_exprs, dashboard_files, load_json, metric_names
 
 pytestmark = pytest.mark.integration
@@ -86,7 +90,9 @@ async def test_person_adds_lists_fetches_renames_searches_deletes_and_undoes_whe
     await ann.presses("Old passport")
     await ann.presses("Delete")
     deleted = await ann.presses("Yes, delete")
-    assert text_of(deleted) == "Deleted “Old passport”."
+    before, after = EN("delete.done_until", name="Old passport", until="\0").split("\0")
+    until = text_of(deleted).removeprefix(before).removesuffix(after)  # the deadline the processor set, read back
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} MSK", until), text_of(deleted)
     with_undo = ann.keyboard_message
     gone = await ann.says("/search old pass")
     assert text_of(gone) == "Nothing found for “old pass”."
@@ -252,6 +258,61 @@ async def test_person_moves_a_document_renames_its_type_deletes_the_type_and_und
     assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (7, 7, 0, 0)
 
 
+async def _archive_sent(ann: Chat, start: Callable[[], Awaitable[BotCall]]) -> zipfile.ZipFile:
+    """What ``start`` (a command or a button) makes the bot answer: "preparing", then the zip as a document (its
+    menu becomes the keyboard pressed next); the zip opened, every CRC checked."""
+    mark = len(ann.telegram.calls)
+    preparing = await start()
+    sent = await ann.telegram.wait_for_call(
+        lambda call: call.method == "sendDocument" and call.params.get("chat_id") == str(ann.user_id), 60, mark
+    )
+    assert text_of(preparing) == EN("export.preparing", n=2) and text_of(sent) == EN("export.caption", n=2)
+    assert sent.uploaded is not None and markup_of(sent)["inline_keyboard"]
+    ann.keyboard_message = sent.result | {"reply_markup": markup_of(sent)}
+    archive = zipfile.ZipFile(io.BytesIO(sent.uploaded))
+    assert archive.testzip() is None
+    return archive
+
+
+async def test_person_exports_every_page_of_their_documents_as_a_zip_when_asking_by_command_or_menu(
+    system: RunningSystem,
+) -> None:
+    ann = system.person(841)
+    first, second, lease = (b"%PDF page one " + os.urandom(70_000), b"%PDF page two", b"%PDF lease " + os.urandom(99))
+    await _adds(ann, "Passport", "Main", first)
+    await ann.presses("Open")
+    await ann.presses("Add page")
+    added = await ann.sends_document(second, "back.pdf")
+    assert text_of(added) == EN("pages.added", name="Main", count=1)
+    await _adds(ann, "Contracts", "Lease", lease)
+
+    by_command = await _archive_sent(ann, lambda: ann.says("/export"))
+    by_button = await _archive_sent(ann, lambda: ann.presses(EN.plain("menu.export")))
+
+    for archive in (by_command, by_button):
+        assert archive.namelist() == [
+            "Passport/Main/page 01.pdf",
+            "Passport/Main/page 02.pdf",
+            "Contracts/Lease.pdf",
+            "index.json",
+            "index.csv",
+        ]
+        assert [archive.read(name) for name in archive.namelist()[:3]] == [first, second, lease]
+        documents = json.loads(archive.read("index.json"))["documents"]
+        assert [
+            (d["type"], d["name"], d["pages"], [p["original_file_name"] for p in d["files"]]) for d in documents
+        ] == [
+            ("Passport", "Main", 2, ["Main.pdf", "back.pdf"]),
+            ("Contracts", "Lease", 1, ["Lease.pdf"]),
+        ]
+        table = list(csv.DictReader(io.StringIO(archive.read("index.csv").decode("utf-8-sig"))))
+        assert [(row["name"], row["page"], row["file"]) for row in table] == [
+            ("Main", "1", "Passport/Main/page 01.pdf"),
+            ("Main", "2", "Passport/Main/page 02.pdf"),
+            ("Lease", "1", "Contracts/Lease.pdf"),
+        ]
+
+
 PAGES = [b"%PDF page " + bytes([n]) + os.urandom(2_000) for n in range(1, 4)]
 
 
@@ -264,7 +325,7 @@ def _albums_sent(system: RunningSystem, ann: Chat, mark: int) -> list[list[bytes
 async def test_person_saves_an_album_as_one_document_gets_it_back_as_an_album_and_adds_a_page_when_using_the_bot(
     system: RunningSystem,
 ) -> None:
-    ann, telegram = system.person(841), system.telegram
+    ann, telegram = system.person(851), system.telegram
     await ann.says("/add")
     await ann.says("Contracts")
     await ann.says("Lease")

@@ -12,14 +12,18 @@ import io
 import logging
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from contracts.events import EventEnvelope
-from service_kit.eventlog import StartAt
+from api.core.clients import build_state
+from api.files.erasure import erase_pending
+from api.settings import ApiSettings
+from contracts.events import EventEnvelope, UserForgotten, new_event
+from service_kit.eventlog import StartAt, StreamRecord
 from service_kit.logging import quiet_libraries
 from service_kit.mongo import mongo_client
 from service_kit.s3 import s3_client
@@ -27,16 +31,23 @@ from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
 from tests import factories as f
 from tests.api.support import AUTH, added_from_upload, api_settings_for, running_api, upload
 from tests.e2e.processes import redis_url
-from tests.integration.pipeline import process_all, processor_settings, publish, read_stream
+from tests.integration.pipeline import copy_keys, process_all, processor_settings, publish, read_stream, snapshot
 from tests.integration.privacy_scan import (
+    live_keys,
     log_hits,
     mongo_hits,
+    mongo_sealed,
+    opened_to_marker,
     readable_everywhere,
     redis_hits,
     s3_hits,
+    sealed_in,
+    stored_objects,
     stream_hits,
 )
+from tests.mongo_cleanup import drop_databases
 from tests.s3_cleanup import remove_bucket
+from tests.streams import fresh_streams
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +62,13 @@ def s3_settings(unique_name: str) -> Iterator[S3Settings]:
     remove_bucket(settings)
 
 
-async def _added_with_marker(api: httpx.AsyncClient, marker: str, number: int) -> tuple[EventEnvelope, bytes]:
+async def _added_with_marker(
+    api: httpx.AsyncClient, marker: str, number: int, owner_id: int = OWNER
+) -> tuple[EventEnvelope, bytes]:
     """A document whose name, type title, file name and bytes all carry ``marker``, as the bot adds it."""
     data = f"%PDF-1.7 {marker} page {number} ".encode() * 200
-    uploaded = await upload(api, OWNER, data, file_name=f"{marker}-scan-{number}.pdf")
-    event = await added_from_upload(api, OWNER, f"Паспорт {marker} {number}", uploaded, f"Раздел {marker}", number)
+    uploaded = await upload(api, owner_id, data, file_name=f"{marker}-scan-{number}.pdf")
+    event = await added_from_upload(api, owner_id, f"Паспорт {marker} {number}", uploaded, f"Раздел {marker}", number)
     return event, data
 
 
@@ -141,3 +154,105 @@ async def test_scanners_find_the_marker_when_each_store_holds_it_in_the_clear(
         "redis": [f"db12 {f'canary-test:{marker[-6:]}'.encode()!r}"],
         "logs": ["canary: named %s"],
     }
+
+
+KEPT = 900000002  # the control person: never forgotten
+
+
+@pytest.fixture
+async def history_without_the_person(unique_name: str) -> AsyncIterator[tuple[RabbitSettings, MongoSettings]]:
+    """A stream and databases of their own, for the control person's events alone."""
+    mongo = MongoSettings(database=f"{unique_name}w")
+    async with fresh_streams(f"{unique_name}w") as rabbit:
+        yield rabbit, mongo
+    await drop_databases(mongo)
+
+
+def _forgotten_by_the_bot(owner_id: int) -> EventEnvelope:
+    """``user.forgotten`` as ``bot/services/forgetting.py`` appends it: no payload field, on the bot's clock."""
+    return new_event(UserForgotten(), owner_id=owner_id, correlation_id="forget", occurred_at=datetime.now(UTC))
+
+
+async def _erased(settings: ApiSettings) -> int:
+    """One pass of the API's erasure worker (``api/files/erasure.py``): how many forgets it erased."""
+    state = build_state(settings)
+    try:
+        return await erase_pending(state)
+    finally:
+        await state.mongo.close()
+
+
+async def _opened_anywhere(mongo: MongoSettings, records: Sequence[StreamRecord], marker: str) -> list[str]:
+    """The sealed values of the stream and of every MongoDB document that a live key opens to the marker."""
+    sealed = sealed_in(record.data for record in records) | await mongo_sealed(mongo)
+    assert sealed, "no sealed value anywhere: the check would prove nothing"
+    return opened_to_marker(sealed, await live_keys(mongo), marker)
+
+
+async def _key_ids(mongo: MongoSettings) -> dict[int, str]:
+    return {keys.owner_id: keys.key_id for keys in await live_keys(mongo)}
+
+
+async def test_marker_is_readable_nowhere_and_a_rebuild_equals_a_history_without_the_person_when_forgotten(
+    mongo_settings: MongoSettings,
+    s3_settings: S3Settings,
+    rabbit_settings: RabbitSettings,
+    caplog: pytest.LogCaptureFixture,
+    history_without_the_person: tuple[RabbitSettings, MongoSettings],
+) -> None:
+    """Readable means: the marker's bytes in the clear in a store, or a sealed value that some key still in the key
+    store opens to a text holding it. Sealed values under the destroyed key stay in the stream, unreadable."""
+    caplog.set_level(logging.DEBUG)
+    quiet_libraries(logging.DEBUG)
+    marker, kept_marker = f"canary{uuid.uuid4().hex[:12]}", f"control{uuid.uuid4().hex[:12]}"
+    settings = api_settings_for(mongo_settings, s3_settings)
+    processor = processor_settings(rabbit_settings, mongo_settings)
+    async with running_api(settings, AUTH) as api:
+        gone = [await _added_with_marker(api, marker, number) for number in (1, 2)]
+        kept, kept_data = await _added_with_marker(api, kept_marker, 3, owner_id=KEPT)
+        # A v1 rename, as the bot wrote before it sealed: docs/privacy.md says its name stays in the stream for ever.
+        plain = f.renamed(OWNER, f.document_id_of(gone[0][0]), f"Old {marker}", 9)
+        control = [f.started(KEPT, "en", 0), kept]
+        events = [control[0], f.started(OWNER, "ru"), *(event for event, _ in gone), plain, control[1]]
+        await publish(rabbit_settings, events)
+        await process_all(processor)
+        records = await read_stream(rabbit_settings, rabbit_settings.events_stream, StartAt.first(), len(events))
+        opened_before = await _opened_anywhere(mongo_settings, records, marker)
+        keys_before = await _key_ids(mongo_settings)
+
+        await publish(rabbit_settings, [_forgotten_by_the_bot(OWNER)])
+        await process_all(processor)
+        erased = await _erased(settings)
+        answers = {
+            "gone": await api.get(f"{BASE}/documents/search", params={"q": marker}),
+            "kept": await api.get(f"/v1/owners/{KEPT}/documents/search", params={"q": kept_marker}),
+            "kept file": await api.get(f"/v1/owners/{KEPT}/documents/{f.document_id_of(kept)}/file"),
+        }
+    await process_all(processor, version=2)  # a rebuild from the first offset into a new read-model version
+    records = await read_stream(rabbit_settings, rabbit_settings.events_stream, StartAt.first(), len(events) + 1)
+    history_rabbit, history_mongo = history_without_the_person
+    await copy_keys(mongo_settings, history_mongo)  # the control's key: sealing is deterministic, rows byte-equal
+    await publish(history_rabbit, control)
+    await process_all(processor_settings(history_rabbit, history_mongo))
+
+    # Before the forget the person's key opened their sealed values to the marker: the check can see it.
+    assert opened_before and set(keys_before) == {OWNER, KEPT} and erased == 1
+    assert readable_everywhere(
+        stream=stream_hits(records, marker),
+        mongo=await mongo_hits(mongo_settings, marker),
+        s3=s3_hits(s3_settings, marker),
+        redis=await redis_hits(redis_url(0), marker),
+        logs=log_hits(caplog.records, marker),
+    ) == {"stream": [f"offset {events.index(plain)}"]}
+    assert await _opened_anywhere(mongo_settings, records, marker) == []
+    assert stored_objects(s3_settings, OWNER) == [] and len(stored_objects(s3_settings, KEPT)) == 1
+    first, rebuilt = await snapshot(mongo_settings), await snapshot(mongo_settings, version=2)
+    assert {row["owner_id"] if "owner_id" in row else row["_id"] for rows in first.values() for row in rows} == {KEPT}
+    assert first == rebuilt
+    # Offsets are the stream's: in a history without the person the control's events sit at other ones.
+    offsets = ("last_offset",)
+    assert await snapshot(mongo_settings, 2, without=offsets) == await snapshot(history_mongo, without=offsets)
+    # The control person is untouched: same key, their document found by its name and served byte-equal.
+    assert await _key_ids(mongo_settings) == {KEPT: keys_before[KEPT]}
+    assert answers["gone"].status_code == 200 and marker not in answers["gone"].text
+    assert kept_marker in answers["kept"].text and answers["kept file"].content == kept_data

@@ -51,6 +51,7 @@ BUTTON_KEYS = frozenset(
         "search.result_button",
         "search.again",
         "menu.expiring",
+        "menu.export",
         "card.valid_until",
         "expiry.add",
         "expiry.remove",
