@@ -4,8 +4,9 @@
 A person adds a document, lists it, fetches it back byte-identical (by Telegram file_id, and uploaded from
 the API's file endpoint when Telegram refuses the id), renames it, searches it, deletes it and undoes that,
 organises types, and exports every page of their documents as a zip (/export and the menu's button), in polling
-and in webhook mode. A group the bot is a member of sees one explanation and nothing of anybody's
-documents; a rename left open while the person goes to another document never applies to the first one.
+and in webhook mode; an album becomes one document of several pages, sent back as an album, a page is added, and
+the same album again is told it is kept. A group the bot is a member of sees one explanation and nothing of
+anybody's documents; a rename left open while the person goes to another document never applies to the first one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.ui.i18n import Texts
 from contracts.events import (
     DocumentAddedV3,
     DocumentMoved,
+    DocumentPageAdded,
     DocumentRenamedV2,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
@@ -309,6 +311,55 @@ async def test_person_exports_every_page_of_their_documents_as_a_zip_when_asking
             ("Main", "2", "Passport/Main/page 02.pdf"),
             ("Lease", "1", "Contracts/Lease.pdf"),
         ]
+
+
+PAGES = [b"%PDF page " + bytes([n]) + os.urandom(2_000) for n in range(1, 4)]
+
+
+def _albums_sent(system: RunningSystem, ann: Chat, mark: int) -> list[list[bytes]]:
+    """The bytes of every album (sendMediaGroup) the bot sent the person since call ``mark``."""
+    calls = system.telegram.calls[mark:]
+    return [c.pages for c in calls if c.method == "sendMediaGroup" and c.params["chat_id"] == str(ann.user_id)]
+
+
+async def test_person_saves_an_album_as_one_document_gets_it_back_as_an_album_and_adds_a_page_when_using_the_bot(
+    system: RunningSystem,
+) -> None:
+    ann, telegram = system.person(851), system.telegram
+    await ann.says("/add")
+    await ann.says("Contracts")
+    await ann.says("Lease")
+    saved = await ann.sends_album([(data, f"lease-{n}.pdf") for n, data in enumerate(PAGES, 1)])
+    assert text_of(saved) == EN("add.saved", name="Lease", type="Contracts")
+
+    card = await ann.presses("Open")
+    assert EN("card.pages", count=3) in text_of(card)
+    mark = len(telegram.calls)
+    sent = await ann.presses("Get file")
+    assert text_of(sent) == EN("file.pages_sent", name="Lease") and _albums_sent(system, ann, mark) == [PAGES]
+    [by_id] = [c for c in telegram.calls[mark:] if c.method == "sendMediaGroup"]
+    telegram.refused_file_ids.update(item["media"] for item in json.loads(by_id.params["media"]))
+    mark = len(telegram.calls)
+    await ann.presses("Get file", on=card.result)
+    assert _albums_sent(system, ann, mark)[-1] == PAGES  # refused ids: uploaded from the API's page files, in order
+
+    await ann.presses("Add page", on=card.result)
+    added = await ann.sends_document(b"%PDF page 4 " + os.urandom(500), "lease-4.pdf")
+    assert text_of(added) == EN("pages.added", name="Lease", count=1)
+    card = await ann.presses("Open")
+    assert EN("card.pages", count=4) in text_of(card)
+
+    await ann.says("/add")
+    await ann.says("Contracts")
+    await ann.says("Lease again")
+    again = await ann.sends_album([(data, f"copy-{n}.pdf") for n, data in enumerate(PAGES, 1)])
+    assert text_of(again) == EN("album.duplicate", name="Lease", type="Contracts")  # the processor's decision
+
+    row, events = await _person_row(
+        system, ann, "album: saved, fetched twice, a page added, sent again", "every event applied once"
+    )
+    assert [type(e.payload) for e in events] == [DocumentAddedV3, DocumentPageAdded, DocumentAddedV3]
+    assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (3, 3, 0, 0)
 
 
 def exported_names(exposition: str) -> set[str]:
