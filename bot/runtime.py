@@ -40,6 +40,8 @@ from service_kit.eventlog import EventPublisher
 from service_kit.http import start_ops_server
 
 log = logging.getLogger(__name__)
+# The reminder loop is between rounds almost always; a round in flight (a Redis claim, an append) is short.
+REMINDERS_STOP_SECONDS = 5.0
 # docker-compose.yml gives the bot a longer stop_grace_period than this (tests/infra checks it).
 SHUTDOWN_GRACE_SECONDS = 20.0
 # (Telegram's language_code, the locale): None is the default list, shown to every other language.
@@ -144,15 +146,26 @@ async def reminders_running(rt: Runtime) -> AsyncIterator[None]:
     if not settings.reminders_enabled:
         yield
         return
+    stopping = asyncio.Event()
     task = asyncio.create_task(
-        run_reminders(rt.reminders, settings.bot_time_zone, settings.reminder_hour, settings.reminder_check_seconds)
+        run_reminders(
+            rt.reminders, settings.bot_time_zone, settings.reminder_hour, settings.reminder_check_seconds, stopping
+        )
     )
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_within(task, stopping, REMINDERS_STOP_SECONDS)
+
+
+async def stop_within(task: asyncio.Task[None], stopping: asyncio.Event, seconds: float) -> None:
+    """Stop a background loop: the flag and a cancel, then wait at most ``seconds`` (a cancel swallowed inside a
+    Redis command must not hold the shutdown until Docker kills the bot)."""
+    stopping.set()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.warning("a background loop did not stop in time; shutting down without it")
 
 
 async def run_polling(rt: Runtime) -> None:

@@ -11,6 +11,7 @@ recorded is released and tried in the next round; one Telegram refuses (the pers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -98,9 +99,12 @@ class ReminderSender:
         return [await self.deliver(reminder, now) for reminder in due.items]
 
 
-async def run_reminders(sender: ReminderSender, zone_name: str, hour: int, every_seconds: float) -> None:
-    """The loop: a round every ``every_seconds`` once the day's hour has come; an API outage skips a round."""
-    while True:
+async def run_reminders(
+    sender: ReminderSender, zone_name: str, hour: int, every_seconds: float, stopping: asyncio.Event
+) -> None:
+    """The loop: a round every ``every_seconds`` once the day's hour has come; an API outage skips a round. It ends
+    when ``stopping`` is set as well as on a cancel: redis-py can swallow a cancel that lands inside a command."""
+    while not stopping.is_set():
         now = datetime.now(UTC)
         day = reminder_day(now, zone_name, hour)
         if day is not None:
@@ -111,4 +115,5 @@ async def run_reminders(sender: ReminderSender, zone_name: str, hour: int, every
             else:
                 if outcomes:
                     log.info("reminders handled", extra={"outcomes": [str(o) for o in outcomes]})
-        await asyncio.sleep(every_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), every_seconds)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.runtime import Runtime
+from bot.runtime import Runtime, stop_within
 from bot.services.albums import Album, part_of
+from bot.services.reminders import run_reminders
 from bot.services.saving import IncomingFile
 from bot.settings import BotSettings
 from tests.bot.conftest import REDIS_URL
@@ -44,3 +47,43 @@ async def test_runtime_close_tells_the_waiting_albums_before_the_clients_close_w
     await runtime.close()
 
     assert told == [True] and len(albums) == 0
+
+
+async def test_stop_within_returns_after_its_bound_when_the_loop_swallows_the_cancel() -> None:
+    started, cancels = asyncio.Event(), []
+
+    async def stubborn() -> None:  # as a loop whose first cancel redis-py swallowed inside a command
+        started.set()
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                cancels.append(1)
+                if len(cancels) > 1:
+                    raise
+
+    task = asyncio.create_task(stubborn())
+    await started.wait()
+
+    await asyncio.wait_for(stop_within(task, asyncio.Event(), 0.05), timeout=2)
+
+    assert not task.done() and cancels == [1]  # still running: the shutdown went on without it
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_run_reminders_ends_when_stopping_is_set_between_rounds() -> None:
+    stopping, rounds = asyncio.Event(), []
+
+    class Sender:
+        async def run_once(self, day: object, now: object) -> list[object]:
+            rounds.append(day)
+            return []
+
+    task = asyncio.create_task(run_reminders(Sender(), "UTC", 0, 30.0, stopping))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    stopping.set()
+
+    await asyncio.wait_for(task, timeout=2)  # without the flag it would sleep out its 30 s round
+    assert len(rounds) == 1
