@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from bot.app import Dependencies, build_bot, build_dispatcher, fsm_storage
 from bot.clients.api_client import ApiClient
 from bot.clients.person_store import UserStore, redis_client
+from bot.injected import Services
 from bot.middlewares.person_locks import PersonLocks
 from bot.services.expiry import local_day
 from bot.services.reminders import ReminderSender, run_reminders
@@ -59,6 +60,7 @@ class Runtime:
         deps = Dependencies(self.api, self.publisher, store, BotConfig.from_settings(settings), settings.flood_limit)
         storage = fsm_storage(self.redis, store, settings.redis_prefix, settings.fsm_ttl_seconds)
         self.dispatcher = build_dispatcher(storage, deps, events_isolation=event_isolation(settings, self.redis))
+        self.services: Services = self.dispatcher["services"]
         self.bot = build_bot(settings)
         self.reminders = ReminderSender(
             self.api, self.publisher, store, self.send_reminder, settings.reminder_days_before
@@ -83,7 +85,9 @@ class Runtime:
         return {"telegram": self.telegram_ready, "redis": redis_ok, "api": await self.api.healthy()}
 
     async def close(self) -> None:
-        for close in (self.bot.session.close, self.publisher.close, self.api.close, self.redis.aclose):
+        """Albums first (a waiting one is told through Telegram and reads Redis), then the clients."""
+        closes = (self.services.albums.close, self.bot.session.close, self.publisher.close, self.api.close)
+        for close in (*closes, self.redis.aclose):
             try:
                 await close()
             except Exception:  # keep closing the rest; the process is ending anyway

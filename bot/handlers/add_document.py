@@ -266,7 +266,7 @@ def save_reply(tr: Texts, result: SaveResult, name: str, config: BotConfig) -> t
         )
     if isinstance(result, Duplicate):
         return (
-            tr("add.duplicate", name=result.name, type=result.type_title),
+            tr("album.duplicate" if result.album else "add.duplicate", name=result.name, type=result.type_title),
             keyboards.open_document(tr, result.document_id),
         )
     if isinstance(result, Rejected):

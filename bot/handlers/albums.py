@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.dialogs.states import AddPage
 from bot.handlers import add_document, pages
@@ -39,24 +39,30 @@ async def album_part(
         async with isolation.lock(state.key):
             await album_taken(message, state, services, person, bot, album)
 
-    services.albums.collect_then(person.owner_id, group, services.config.max_download_bytes, take)
+    async def interrupted() -> None:
+        await message.answer(person.tr("album.interrupted"), reply_markup=await way_on(state, person))
+
+    services.albums.collect_then(person.owner_id, group, services.config.max_download_bytes, take, interrupted)
+
+
+async def way_on(state: FSMContext, person: Person) -> InlineKeyboardMarkup:
+    """Cancel inside a dialog (the album may be sent again at the same step), the menu outside."""
+    return keyboards.cancel_only(person.tr) if await state.get_state() is not None else keyboards.main_menu(person.tr)
 
 
 async def album_taken(
     message: Message, state: FSMContext, services: Services, person: Person, bot: Bot, album: Album
 ) -> None:
     tr = person.tr
-    current = await state.get_state()
     if album.problem is not None:
-        way_on = keyboards.cancel_only(tr) if current is not None else keyboards.main_menu(tr)
         limit = size_text(tr, services.config.max_download_bytes)
         if album.problem == "too_big":
             text = tr("add.too_big", limit=limit)
         else:
             text = tr(PROBLEMS[album.problem], max=MAX_ALBUM_PAGES)
-        await message.answer(text, reply_markup=way_on)
+        await message.answer(text, reply_markup=await way_on(state, person))
         return
-    if current == AddPage.waiting_page.state:
+    if await state.get_state() == AddPage.waiting_page.state:
         await pages.pages_received(message, state, services, person, bot, list(album.pages))
         return
     await add_document.files_received(message, state, services, person, bot, album.pages, album.caption)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clients.api_client import ApiError, ApiNotFound, DocumentsApi
+from bot.services.read_back import document_or_none
 from contracts.api_schemas import DocumentDetail
 from contracts.effects import Effect
 from contracts.vocabulary import DocumentStatus
@@ -64,12 +65,5 @@ async def restore_outcome(api: DocumentsApi, owner_id: int, before: DocumentDeta
         return RestoreOutcome(status.effect, before.document_id, before.name)
     original = None
     if status.effect == Effect.restored_duplicate and after.duplicate_of:
-        original = await _document_or_none(api, owner_id, after.duplicate_of)
+        original = await document_or_none(api, owner_id, after.duplicate_of)
     return RestoreOutcome(status.effect, after.document_id, after.name, original)
-
-
-async def _document_or_none(api: DocumentsApi, owner_id: int, document_id: str) -> DocumentDetail | None:
-    try:
-        return await api.get_document(owner_id, document_id)
-    except ApiNotFound:
-        return None

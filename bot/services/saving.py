@@ -5,6 +5,8 @@ every personal text in the event is sealed). Pages added to a saved document are
 ``DocumentSaver.save`` returns what happened as a value the add dialog renders; it knows nothing of Telegram
 updates or the dialog state. "Saved" only once the broker confirmed the append; every failure leaves the
 dialog's answers, the file and the attempt's ids in the caller's hands, so "Try again" resends the same event.
+An album's duplicate is decided by the processor, so after its add the bot reads the effect back
+(``bot.services.read_back``) and says "already kept" as for a single file the upload named a duplicate.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from bot.clients.api_client import ApiRejected, ApiUnavailable, DocumentsApi, Qu
 from bot.clients.telegram_files import FileTooBig, TelegramDownloadFailed
 from bot.services.event_recorder import EventRecorder
 from bot.services.limits import EventBudgetSpent
+from bot.services.read_back import document_after, document_or_none
 from contracts.api_schemas import SealedTexts, SealRequest, StorageUsage, UploadedFile
+from contracts.effects import Effect
 from contracts.events import DocumentAddedV3, DocumentPageAdded, StoredFile
 from service_kit.eventlog import EventLogUnavailable
 
@@ -98,11 +102,14 @@ class Saved:
 
 @dataclass(frozen=True)
 class Duplicate:
-    """The same bytes are already this live document of the person's: nothing was appended."""
+    """The same bytes are already this live document of the person's: nothing was appended (a single file, told by
+    the upload), or the processor kept the album as a duplicate of it (the same pages in order, told by the
+    event's effect)."""
 
     document_id: str
     name: str
     type_title: str
+    album: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +218,19 @@ class DocumentSaver:
         payload = added_event(draft, sealed, stored_file(uploaded, draft.file), more)
         await self._recorder.record(owner_id, payload, event_id=draft.attempt.event_id)
         assert sealed.name is not None and sealed.type_title is not None  # added_event checked
-        return Saved(str(payload.document_id), sealed.name.cleaned, sealed.type_title.cleaned)
+        saved = Saved(str(payload.document_id), sealed.name.cleaned, sealed.type_title.cleaned)
+        return await self._album_outcome(owner_id, draft, saved) if draft.more else saved
+
+    async def _album_outcome(self, owner_id: int, draft: Draft, saved: Saved) -> Saved | Duplicate:
+        """What the processor made of an album's add: a duplicate of a live album with the same pages in order is
+        named as the single-file save names one; otherwise (or when that is not known in time) it is saved."""
+        applied = await document_after(self._api, owner_id, saved.document_id, str(draft.attempt.event_id))
+        if applied is None or applied.effect != Effect.created_duplicate or applied.document.duplicate_of is None:
+            return saved
+        original = await document_or_none(self._api, owner_id, applied.document.duplicate_of)
+        if original is None:  # deleted meanwhile: the new one stays a duplicate of nothing live
+            return saved
+        return Duplicate(original.document_id, original.name, original.type_title, album=True)
 
     async def _upload(self, owner_id: int, file: IncomingFile, files: FileSource, page: bool = False) -> UploadedFile:
         try:

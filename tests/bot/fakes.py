@@ -72,10 +72,16 @@ class StoredDoc:
     restorable_until: datetime | None = None  # while deleted, as the processor sets it (RETENTION_DAYS after)
     more_pages: list[tuple[PageDetail, str]] = field(default_factory=list)  # later pages and their content ids
     valid_until: date | None = None
+    duplicate_of: str | None = None  # a duplicate's live original
 
     @property
     def content(self) -> str:
         return self.content_id or self.sha256
+
+    @property
+    def pages_content(self) -> list[str]:
+        """Every page's content id in order: what an album's content key is made of."""
+        return [self.content, *(content for _, content in self.more_pages)]
 
     def summary(self) -> DocumentSummary:
         return DocumentSummary(
@@ -93,6 +99,7 @@ class StoredDoc:
         return DocumentDetail(
             **self.summary().model_dump(),
             status=self.status,
+            duplicate_of=self.duplicate_of,
             sha256=self.sha256 or None,
             file_name=self.file_name,
             telegram_file_id=self.telegram_file_id,
@@ -255,15 +262,29 @@ class FakeApi:
         effect = self.effects.get(event_id)
         return EventStatus(event_id=event_id, applied=effect is not None, effect=effect)
 
+    def _added(self, event_id: str, added: StoredDoc) -> None:
+        """An album with the pages of a live album, in order, is kept as its duplicate (``pages_content_key``)."""
+        live = [d for d in self._live(added.owner_id) if d.document_id != added.document_id]
+        same = [d for d in live if added.more_pages and d.pages_content == added.pages_content]
+        if same:
+            added = replace(added, status="duplicate", duplicate_of=same[0].document_id)
+            self.effects[event_id] = Effect.created_duplicate
+        self.docs[added.document_id] = added
+
     def apply(self, event: EventEnvelope) -> None:
-        """What the processors would make of an event (enough for the bot's flows)."""
+        """What the processors would make of an event (enough for the bot's flows); an event appended again (a
+        lost confirm's retry) is applied once, as the ledger does."""
+        if str(event.event_id) not in self.effects:
+            self._apply(event)
+
+    def _apply(self, event: EventEnvelope) -> None:
         payload = event.payload
         if isinstance(payload, ORGANISING):
             self.effects[str(event.event_id)] = organised(self, event)
             return
         self.effects[str(event.event_id)] = Effect.restored if isinstance(payload, DocumentRestored) else "done"
         if isinstance(payload, DocumentAddedV2):
-            self.docs[str(payload.document_id)] = _opened(event.owner_id, payload)
+            self._added(str(event.event_id), _opened(event.owner_id, payload))
             return
         if isinstance(payload, UserForgotten):
             self.docs = {key: doc for key, doc in self.docs.items() if doc.owner_id != event.owner_id}

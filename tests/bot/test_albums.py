@@ -199,3 +199,58 @@ async def test_get_file_uploads_the_pages_from_the_api_when_telegram_refuses_the
     retried = app.session.calls(SendMediaGroup)[-1]
     assert [type(item.media).__name__ for item in retried.media] == ["StreamedFile"] * 3
     assert not app.session.calls(SendDocument)
+
+
+async def test_album_part_names_the_kept_document_when_the_same_album_is_saved_again(
+    app: BotUnderTest, ann: Person
+) -> None:
+    kept, _ = await _saved_album(app, ann)
+    await ann.says("/add")
+    await ann.says("Contracts")
+    await ann.says("Lease copy")
+
+    await _album(app, ann, PAGES, group="again")
+
+    assert len(_adds(app)) == 2  # the processor decides an album's duplicate: the add is in the log
+    assert ann.last_text() == TR("album.duplicate", name="Lease", type="Contracts")
+    assert kept in str(app.session.last_markup())  # the way on opens the document already kept
+    assert await ann.state() is None
+
+
+async def test_album_part_says_saved_when_the_same_pages_come_in_another_order(app: BotUnderTest, ann: Person) -> None:
+    await _saved_album(app, ann)
+    await ann.says("/add")
+    await ann.says("Contracts")
+    await ann.says("Lease reversed")
+
+    await _album(app, ann, PAGES[::-1], group="reversed")
+
+    assert ann.last_text() == TR("add.saved", name="Lease reversed", type="Contracts")
+
+
+def _told(app: BotUnderTest, person: Person) -> list[str]:
+    return [m.text for m in app.session.calls(SendMessage) if m.chat_id == person.chat.id and m.text]
+
+
+async def test_album_part_asks_to_send_again_when_the_person_already_has_albums_waiting_and_close_tells_them(
+    app: BotUnderTest, ann: Person
+) -> None:
+    services: Services = app.dispatcher["services"]
+    services.albums.window_seconds = 30.0  # the albums stay waiting until the test closes them
+    bob = app.person(OWNER + 1)
+    await _start_adding(ann)
+    for group in ("first", "second"):
+        await ann.sends_file(PAGES[0], media_group_id=group)
+    assert TR("album.busy") not in _told(app, ann)
+
+    await ann.sends_file(PAGES[1], media_group_id="third")
+    await ann.sends_file(PAGES[2], media_group_id="third")  # a later part of the refused album: no second reply
+    await bob.sends_file(PAGES[0], media_group_id="first")
+
+    assert _told(app, ann).count(TR("album.busy")) == 1 and _told(app, ann)[-1] == TR("album.busy")
+    assert TR("album.busy") not in _told(app, bob)  # the limit is each person's
+    assert len(services.albums) == 3
+    await services.albums.close()  # the bot stops: the waiting albums are dropped, their people told
+    assert len(services.albums) == 0 and not app.api.uploads and not _adds(app)
+    assert _told(app, ann)[-2:] == [TR("album.interrupted")] * 2 and _told(app, bob)[-1] == TR("album.interrupted")
+    assert await ann.state() == AddDocument.waiting_file.state  # the album may be sent again at the same step

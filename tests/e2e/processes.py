@@ -188,6 +188,12 @@ class Chat:
         await self.telegram.user_sends_document(self.user_id, data, file_name)
         return await self._reply(mark, timeout)
 
+    async def sends_album(self, files: list[tuple[bytes, str]], timeout: float = 30.0) -> BotCall:
+        """Several files at once (one ``media_group_id``); the bot's answer once it took the album."""
+        mark = len(self.telegram.calls)
+        await self.telegram.user_sends_album(self.user_id, files)
+        return await self._reply(mark, timeout)
+
     def buttons(self) -> list[tuple[str, str]]:
         assert self.keyboard_message is not None, "the bot has shown no keyboard yet"
         rows = self.keyboard_message["reply_markup"]["inline_keyboard"]

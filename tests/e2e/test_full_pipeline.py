@@ -5,8 +5,9 @@ A person adds a document, lists it, fetches it back byte-identical (by Telegram 
 the API's file endpoint when Telegram refuses the id), renames it, searches it, deletes it and undoes that,
 organises types, pages through a type and through search results (pages of 2) and finds Back from a card on the
 page they opened it from, and exports every page of their documents as a zip (/export and the menu's button), in
-polling and in webhook mode. A group the bot is a member of sees one explanation and nothing of anybody's
-documents; a rename left open while the person goes to another document never applies to the first one.
+polling and in webhook mode; an album becomes one document of several pages, sent back as an album, a page is added,
+and the same album again is told it is kept. A group the bot is a member of sees one explanation and nothing of
+anybody's documents; a rename left open while the person goes to another document never applies to the first one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.ui.i18n import Texts
 from contracts.events import (
     DocumentAddedV3,
     DocumentMoved,
+    DocumentPageAdded,
     DocumentRenamedV2,
     DocumentTypeDeleted,
     DocumentTypeRenamed,
@@ -333,7 +335,7 @@ async def _opens_a_card_and_goes_back(ann: Chat, button: str, name: str) -> BotC
 async def test_back_returns_to_the_page_the_card_was_opened_from_when_paging_a_type_and_search_results(
     system: RunningSystem,
 ) -> None:
-    ann = system.person(851)
+    ann = system.person(861)
     added = [f"Bill {n}" for n in (3, 1, 5, 2, 4)]  # a type lists in the order added, search by name
     for n, name in enumerate(added):
         await _adds(ann, "Bills", name, f"%PDF {name} ".encode() + os.urandom(64), type_exists=n > 0)
@@ -373,6 +375,55 @@ async def test_back_returns_to_the_page_the_card_was_opened_from_when_paging_a_t
     results.append(_documents_shown(ann))
     assert EN.plain("browse.next") not in [text for text, _ in ann.buttons()]
     assert sum(results, []) == sorted(labels)  # every result once, in name order across the pages
+
+
+PAGES = [b"%PDF page " + bytes([n]) + os.urandom(2_000) for n in range(1, 4)]
+
+
+def _albums_sent(system: RunningSystem, ann: Chat, mark: int) -> list[list[bytes]]:
+    """The bytes of every album (sendMediaGroup) the bot sent the person since call ``mark``."""
+    calls = system.telegram.calls[mark:]
+    return [c.pages for c in calls if c.method == "sendMediaGroup" and c.params["chat_id"] == str(ann.user_id)]
+
+
+async def test_person_saves_an_album_as_one_document_gets_it_back_as_an_album_and_adds_a_page_when_using_the_bot(
+    system: RunningSystem,
+) -> None:
+    ann, telegram = system.person(851), system.telegram
+    await ann.says("/add")
+    await ann.says("Contracts")
+    await ann.says("Lease")
+    saved = await ann.sends_album([(data, f"lease-{n}.pdf") for n, data in enumerate(PAGES, 1)])
+    assert text_of(saved) == EN("add.saved", name="Lease", type="Contracts")
+
+    card = await ann.presses("Open")
+    assert EN("card.pages", count=3) in text_of(card)
+    mark = len(telegram.calls)
+    sent = await ann.presses("Get file")
+    assert text_of(sent) == EN("file.pages_sent", name="Lease") and _albums_sent(system, ann, mark) == [PAGES]
+    [by_id] = [c for c in telegram.calls[mark:] if c.method == "sendMediaGroup"]
+    telegram.refused_file_ids.update(item["media"] for item in json.loads(by_id.params["media"]))
+    mark = len(telegram.calls)
+    await ann.presses("Get file", on=card.result)
+    assert _albums_sent(system, ann, mark)[-1] == PAGES  # refused ids: uploaded from the API's page files, in order
+
+    await ann.presses("Add page", on=card.result)
+    added = await ann.sends_document(b"%PDF page 4 " + os.urandom(500), "lease-4.pdf")
+    assert text_of(added) == EN("pages.added", name="Lease", count=1)
+    card = await ann.presses("Open")
+    assert EN("card.pages", count=4) in text_of(card)
+
+    await ann.says("/add")
+    await ann.says("Contracts")
+    await ann.says("Lease again")
+    again = await ann.sends_album([(data, f"copy-{n}.pdf") for n, data in enumerate(PAGES, 1)])
+    assert text_of(again) == EN("album.duplicate", name="Lease", type="Contracts")  # the processor's decision
+
+    row, events = await _person_row(
+        system, ann, "album: saved, fetched twice, a page added, sent again", "every event applied once"
+    )
+    assert [type(e.payload) for e in events] == [DocumentAddedV3, DocumentPageAdded, DocumentAddedV3]
+    assert (row.events_in, row.events_applied, row.lost, row.duplicated) == (3, 3, 0, 0)
 
 
 def exported_names(exposition: str) -> set[str]:

@@ -2,11 +2,13 @@
 
 It speaks the subset of the Bot API the bot uses: getMe, getUpdates (long polling), setWebhook /
 deleteWebhook / getWebhookInfo (updates then go to the webhook with the secret header), sendMessage,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendDocument / sendPhoto (uploads are kept
-so tests can compare bytes), getFile and ``/file/bot<token>/<path>`` downloads.
+editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendDocument / sendPhoto / sendMediaGroup (uploads
+are kept so tests can compare bytes; an album's items by file_id or uploaded, in ``BotCall.pages``), getFile and
+``/file/bot<token>/<path>`` downloads.
 
-Tests play the people: ``user_says``, ``user_sends_document``, ``user_presses`` (on any message: one of their
-own chat, one of a group, one forwarded from someone else), ``user_says_in`` a group and ``channel_posts``;
+Tests play the people: ``user_says``, ``user_sends_document``, ``user_sends_album`` (files sharing a
+``media_group_id``), ``user_presses`` (on any message: one of their own chat, one of a group, one forwarded from
+someone else), ``user_says_in`` a group and ``channel_posts``;
 messages the bot sends to a group or channel carry that chat. Tests read what the bot did
 from ``calls`` (every Bot API call, in order) or wait for it with ``wait_for_call``. ``fail_next`` makes the
 next call of a method fail (429 with ``retry_after``, "message is not modified", "wrong file identifier").
@@ -39,6 +41,7 @@ class BotCall:
     result: Any = None
     error: str | None = None
     uploaded: bytes | None = None
+    pages: list[bytes] = field(default_factory=list)  # sendMediaGroup: the bytes of every item, in order
 
 
 @dataclass
@@ -185,6 +188,19 @@ class FakeTelegram:
         await self.push_update("message", self._user_message(user_id, "en", document=document, **fields))
         return file_id
 
+    async def user_sends_album(self, user_id: int, files: list[tuple[bytes, str]], caption: str | None = None) -> str:
+        """Several files picked at once: one update per file sharing a ``media_group_id``, queued together (as
+        Telegram delivers an album within about a second); the caption rides on the first. The group's id."""
+        group = str(10_000_000 + self._next())
+        for n, (data, file_name) in enumerate(files):
+            file_id, unique = self.register_file(data)
+            document = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data), "file_name": file_name}
+            fields: Json = {"document": {**document, "mime_type": "application/pdf"}, "media_group_id": group}
+            if caption and n == 0:
+                fields["caption"] = caption
+            await self.push_update("message", self._user_message(user_id, "en", **fields))
+        return group
+
     async def user_presses(self, user_id: int, message: Json, callback_data: str) -> int:
         query = {
             "id": str(self._next()),
@@ -237,7 +253,10 @@ class FakeTelegram:
         except _ApiError as error:
             await self._record(BotCall(method, params, error=error.description))
             return _error(error.status, error.description)
-        await self._record(BotCall(method, params, result, uploaded=uploaded))
+        if isinstance(uploaded, list):  # an album's items
+            await self._record(BotCall(method, params, result, pages=uploaded))
+        else:
+            await self._record(BotCall(method, params, result, uploaded=uploaded))
         return web.json_response({"ok": True, "result": result})
 
     async def _record(self, call: BotCall) -> None:
@@ -355,6 +374,22 @@ class FakeTelegram:
         descriptor, uploaded = await self._sent_file(params, files, "photo")
         photo = [{**descriptor, "width": 800, "height": 600}]
         return self._bot_message(int(params["chat_id"]), photo=photo, caption=params.get("caption")), uploaded
+
+    async def _m_sendMediaGroup(self, params: Json, files: dict[str, bytes]) -> tuple[Any, list[bytes]]:
+        """An album: 2 to 10 photos or 2 to 10 files (Telegram does not mix them), each by file_id or uploaded
+        (``attach://``); one message per item sharing a ``media_group_id``. The call's ``pages`` keeps the bytes."""
+        media = _json_field(params, "media")
+        kinds = {item.get("type") for item in media} if isinstance(media, list) else set()
+        if not isinstance(media, list) or not 2 <= len(media) <= 10 or kinds not in ({"photo"}, {"document"}):
+            raise _ApiError(400, "Bad Request: wrong media group: 2-10 photos or 2-10 documents")
+        chat_id, group, messages, pages = int(params["chat_id"]), str(self._next()), [], []
+        for item in media:
+            descriptor, uploaded = await self._sent_file({"media": item["media"]}, files, "media")
+            pages.append(uploaded if uploaded is not None else self._files[descriptor["file_id"]].data)
+            kind = item["type"]
+            body = [{**descriptor, "width": 800, "height": 600}] if kind == "photo" else descriptor
+            messages.append(self._bot_message(chat_id, media_group_id=group, **{kind: body}))
+        return messages, pages
 
     async def _m_getFile(self, params: Json, files: dict[str, bytes]) -> tuple[Any, None]:
         stored = self._files.get(params.get("file_id", ""))

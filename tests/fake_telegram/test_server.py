@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, TelegramRetryAfter
-from aiogram.types import BotCommand, BufferedInputFile
+from aiogram.types import BotCommand, BufferedInputFile, InputMediaDocument, InputMediaPhoto
 from aiohttp import web
 
 from bot.telegram.session import telegram_session
@@ -145,3 +145,42 @@ async def test_fake_keeps_one_command_list_per_language_when_commands_are_set(
     assert fake[0].commands == {None: [("menu", "Menu")], "ru": [("help", "Помощь")]}
     with pytest.raises(TelegramBadRequest, match="non-empty"):
         await client.set_my_commands([])
+
+
+async def test_fake_sends_albums_by_file_id_and_upload_when_asked_for_a_media_group(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
+    telegram = fake[0]
+    known, _ = telegram.register_file(b"page one")
+    sent = await client.send_media_group(
+        7, [InputMediaDocument(media=known), InputMediaDocument(media=BufferedInputFile(b"page two", "p2.pdf"))]
+    )
+
+    assert len(sent) == 2 and len({m.media_group_id for m in sent}) == 1 and sent[0].media_group_id
+    assert [m.document.file_id for m in sent if m.document] == [known, sent[1].document.file_id]  # type: ignore
+    assert telegram.calls[-1].pages == [b"page one", b"page two"]
+
+
+async def test_fake_refuses_a_media_group_when_it_mixes_kinds_holds_one_item_or_names_an_unknown_file(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
+    known, _ = fake[0].register_file(b"page")
+    for media in (
+        [InputMediaDocument(media=known), InputMediaPhoto(media=known)],
+        [InputMediaDocument(media=known)],
+        [InputMediaDocument(media=known), InputMediaDocument(media="FILE-unknown")],
+    ):
+        with pytest.raises(TelegramBadRequest):
+            await client.send_media_group(7, media)  # type: ignore[arg-type]
+
+
+async def test_fake_queues_an_album_as_updates_sharing_one_group_when_a_person_sends_several_files(
+    fake: tuple[FakeTelegram, str], client: Bot
+) -> None:
+    group = await fake[0].user_sends_album(7, [(b"one", "1.pdf"), (b"two", "2.pdf")], caption="Lease")
+
+    updates = await client.get_updates(timeout=0)
+    messages = [u.message for u in updates if u.message is not None]
+    assert [m.media_group_id for m in messages] == [group, group]
+    assert [m.caption for m in messages] == ["Lease", None]
+    assert [m.document.file_name for m in messages if m.document] == ["1.pdf", "2.pdf"]

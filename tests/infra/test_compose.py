@@ -230,12 +230,13 @@ def test_compose_nginx_waits_for_its_certificate_only_when_started() -> None:
 
 def test_compose_stop_grace_outlasts_each_services_own_drain_when_stopped() -> None:
     from bot.runtime import SHUTDOWN_GRACE_SECONDS
+    from bot.services.albums import CLOSE_GRACE_SECONDS
 
     def seconds(text: str) -> float:
         return float(text.removesuffix("s"))
 
     grace = {name: seconds(services()[name]["stop_grace_period"]) for name in APP_SERVICES}
-    assert grace["bot"] > SHUTDOWN_GRACE_SECONDS
+    assert grace["bot"] > SHUTDOWN_GRACE_SECONDS + CLOSE_GRACE_SECONDS  # updates in flight, then albums being taken
     assert grace["processors"] > 30  # stream_processors.commands waits 30 s for the runner
     assert grace["api"] > 10  # api.__main__: timeout_graceful_shutdown
 

@@ -213,3 +213,15 @@ async def test_save_keeps_the_attempt_for_try_again_when_the_seal_limit_is_reach
 
     assert await saver.save(OWNER, _draft(), Files()) == Unavailable("ApiBusy")
     recorder.record.assert_not_awaited()
+
+
+async def test_save_says_saved_when_an_albums_effect_is_not_known_in_time() -> None:
+    api = FakeApi()  # the recorder is a mock: the add is never applied, so the read back finds nothing in time
+    saver, recorder = _saver(api)
+    page = IncomingFile("tg-file-2", "tg-unique-2", "p2.pdf", "application/pdf", len(CONTENT))
+    draft = replace(_draft(), more=(page,))
+
+    result = await saver.save(OWNER, draft, Files())
+
+    assert result == Saved(str(draft.attempt.document_id), "Tax 2025", "Taxes")
+    assert api.page_uploads == [False, True] and api.after_events[-1] == str(draft.attempt.event_id)

@@ -100,6 +100,7 @@ FILE_KEYS = frozenset(
         "album.too_many",
         "album.not_files",
         "album.busy",
+        "album.interrupted",
         "album.not_now",
         "pages.ask",
         "add.too_big",
