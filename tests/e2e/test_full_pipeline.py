@@ -3,9 +3,10 @@
 
 A person adds a document, lists it, fetches it back byte-identical (by Telegram file_id, and uploaded from
 the API's file endpoint when Telegram refuses the id), renames it, searches it, deletes it and undoes that,
-organises types, and exports every page of their documents as a zip (/export and the menu's button), in polling
-and in webhook mode; an album becomes one document of several pages, sent back as an album, a page is added, and
-the same album again is told it is kept. A group the bot is a member of sees one explanation and nothing of
+organises types, pages through a type and through search results (pages of 2) and finds Back from a card on the
+page they opened it from, and exports every page of their documents as a zip (/export and the menu's button), in
+polling and in webhook mode; an album becomes one document of several pages, sent back as an album, a page is added,
+and the same album again is told it is kept. A group the bot is a member of sees one explanation and nothing of
 anybody's documents; a rename left open while the person goes to another document never applies to the first one.
 """
 
@@ -24,6 +25,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.ui.callbacks import DocCb
 from bot.ui.i18n import Texts
 from contracts.events import (
     DocumentAddedV3,
@@ -45,13 +47,18 @@ from tests.infra.infra_files import alert_rules, dashboard_exprs, dashboard_file
 pytestmark = pytest.mark.integration
 EN = Texts("en")
 CONTENT = b"%PDF-1.7\n" + os.urandom(300_000)
+# Pages of 2, so a few documents make several pages of a type and of search results; a person adding them and
+# paging through taps faster than the default flood limit (30 updates in 10 s) lets through, which
+# tests/bot/test_failures.py proves on its own.
+BOT_SETTINGS = {"PAGE_SIZE": "2", "FLOOD_LIMIT": "200"}
 
 
 @pytest.fixture(scope="module", params=["polling", "webhook"])
 async def system(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningSystem]:
-    async with running_system(request.param, tmp_path_factory.mktemp(f"full-{request.param}")) as running:
+    log_dir = tmp_path_factory.mktemp(f"full-{request.param}")
+    async with running_system(request.param, log_dir, bot_overrides=BOT_SETTINGS) as running:
         yield running
 
 
@@ -311,6 +318,63 @@ async def test_person_exports_every_page_of_their_documents_as_a_zip_when_asking
             ("Main", "2", "Passport/Main/page 02.pdf"),
             ("Lease", "1", "Contracts/Lease.pdf"),
         ]
+
+
+def _documents_shown(ann: Chat) -> list[str]:
+    """The document buttons of the screen the person looks at (a page of a type or of search results)."""
+    return [text for text, data in ann.buttons() if data.startswith(f"{DocCb.__prefix__}:")]
+
+
+async def _opens_a_card_and_goes_back(ann: Chat, button: str, name: str) -> BotCall:
+    """Open the card behind ``button`` (the document ``name``) and press its Back; the screen Back led to."""
+    card = await ann.presses(button)
+    assert text_of(card).startswith(f"📄 <b>{name}</b>\nType: Bills\n"), text_of(card)
+    return await ann.presses(EN.plain("card.back"))
+
+
+async def test_back_returns_to_the_page_the_card_was_opened_from_when_paging_a_type_and_search_results(
+    system: RunningSystem,
+) -> None:
+    ann = system.person(861)
+    added = [f"Bill {n}" for n in (3, 1, 5, 2, 4)]  # a type lists in the order added, search by name
+    for n, name in enumerate(added):
+        await _adds(ann, "Bills", name, f"%PDF {name} ".encode() + os.urandom(64), type_exists=n > 0)
+
+    await ann.says("/documents")
+    first = await ann.presses("Bills")
+    assert text_of(first) == EN("browse.type_page", title="Bills", page=1, pages=3)
+    listed = [_documents_shown(ann)]
+    second = await ann.presses(EN.plain("browse.next"))
+    assert text_of(second) == EN("browse.type_page", title="Bills", page=2, pages=3)
+    listed.append(_documents_shown(ann))
+    back = await _opens_a_card_and_goes_back(ann, listed[1][1], listed[1][1])
+    assert text_of(back) == EN("browse.type_page", title="Bills", page=2, pages=3)
+    assert _documents_shown(ann) == listed[1]
+    previous = await ann.presses(EN.plain("browse.prev"))  # the page Back led to still knows its neighbours
+    assert text_of(previous) == EN("browse.type_page", title="Bills", page=1, pages=3)
+    assert _documents_shown(ann) == listed[0]
+    await ann.presses(EN.plain("browse.next"))
+    last = await ann.presses(EN.plain("browse.next"))
+    assert text_of(last) == EN("browse.type_page", title="Bills", page=3, pages=3)
+    assert EN.plain("browse.next") not in [text for text, _ in ann.buttons()]
+    listed.append(_documents_shown(ann))
+    assert listed == [["Bill 3", "Bill 1"], ["Bill 5", "Bill 2"], ["Bill 4"]]
+
+    found = await ann.says("/search bill")
+    assert text_of(found) == EN("search.results_page", query="bill", page=1, pages=3)
+    results = [_documents_shown(ann)]
+    second = await ann.presses(EN.plain("browse.next"))
+    assert text_of(second) == EN("search.results_page", query="bill", page=2, pages=3)
+    results.append(_documents_shown(ann))
+    labels = {EN.plain("search.result_button", name=name, type="Bills"): name for name in added}
+    back = await _opens_a_card_and_goes_back(ann, results[1][0], labels[results[1][0]])
+    assert text_of(back) == EN("search.results_page", query="bill", page=2, pages=3)
+    assert _documents_shown(ann) == results[1]
+    last = await ann.presses(EN.plain("browse.next"))
+    assert text_of(last) == EN("search.results_page", query="bill", page=3, pages=3)
+    results.append(_documents_shown(ann))
+    assert EN.plain("browse.next") not in [text for text, _ in ann.buttons()]
+    assert sum(results, []) == sorted(labels)  # every result once, in name order across the pages
 
 
 PAGES = [b"%PDF page " + bytes([n]) + os.urandom(2_000) for n in range(1, 4)]
