@@ -45,7 +45,9 @@ def test_fit_rows_puts_a_long_label_alone_when_it_exceeds_the_row() -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_document_card_lays_the_changes_out_as_rename_and_move_then_date_and_delete_when_shown(language: Language) -> None:
+def test_document_card_lays_the_changes_out_as_rename_and_move_then_date_and_delete_when_shown(
+    language: Language,
+) -> None:
     tr = Texts(language)
 
     card = keyboards.document_card(tr, str(uuid.uuid4()), TypeCb(slug="t"), links_enabled=True)
