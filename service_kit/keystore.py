@@ -21,16 +21,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import Binary
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from service_kit.crypto import MasterKeyring, PersonKeys, WrappedKey, new_data_key, new_key_id
 from service_kit.forgetting import ForgetRecords
 from service_kit.metrics import timed
+from service_kit.mongo import in_chunks
 from service_kit.settings import MongoSettings
 
 KEYS_COLLECTION = "data_keys"
 DEFAULT_CACHE_SECONDS = 30.0
+
+
+def only_duplicate_keys(error: BulkWriteError) -> bool:
+    """Whether a bulk write failed only on duplicate keys (creations another caller won), nothing else."""
+    details = error.details
+    return not details.get("writeConcernErrors") and all(e.get("code") == 11000 for e in details.get("writeErrors", []))
 
 
 def keys_database_name(settings: MongoSettings) -> str:
@@ -86,8 +94,8 @@ class KeyStore:
                 found[owner_id] = cached
             else:
                 missing.append(owner_id)
-        if missing:
-            async for raw in self._keys.find({"_id": {"$in": missing}}):
+        for chunk in in_chunks(missing):
+            async for raw in self._keys.find({"_id": {"$in": chunk}}):
                 opened = self._open(raw)
                 if opened is not None:
                     found[opened.owner_id] = opened
@@ -102,6 +110,40 @@ class KeyStore:
         existing = await self.get(owner_id)
         if existing is not None:
             return existing
+        try:
+            await self._keys.update_one(*self._creation(owner_id), upsert=True)
+        except DuplicateKeyError:
+            pass
+        created = await self._keys.find_one({"_id": owner_id})
+        opened = self._open(created) if created is not None else None
+        if opened is None:
+            raise RuntimeError(f"no key for owner {owner_id} after creating one")
+        return opened
+
+    @timed("mongo", "create_keys")
+    async def get_or_create_many(self, owner_ids: Iterable[int]) -> dict[int, PersonKeys]:
+        """``get_or_create`` for many people in three round trips: find, create the missing in one bulk write, find
+        them (a processor batch's first events of a thousand people cost one write, not a thousand)."""
+        wanted = set(owner_ids)
+        found = await self.find(wanted)
+        missing = sorted(wanted - set(found))
+        if not missing:
+            return found
+        try:
+            await self._keys.bulk_write(
+                [UpdateOne(*self._creation(owner_id), upsert=True) for owner_id in missing], ordered=False
+            )
+        except BulkWriteError as error:
+            if not only_duplicate_keys(error):
+                raise
+        created = await self.find(missing)
+        if len(created) != len(missing):
+            raise RuntimeError(f"no key for {len(missing) - len(created)} owners after creating them")
+        return found | created
+
+    def _creation(self, owner_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Filter and update that insert a new key, or turn a tombstone into one; a live key written meanwhile by
+        another caller wins (the upsert then fails on the unique ``_id``)."""
         key_id, data_key = new_key_id(), new_data_key()
         wrapped = self._keyring.wrap(owner_id, data_key)
         record = {
@@ -110,16 +152,7 @@ class KeyStore:
             "wrapped": Binary(wrapped.blob),
             "created_at": datetime.now(UTC),
         }
-        try:
-            # Insert, or turn a tombstone into a new key; a live key written meanwhile by another caller wins.
-            await self._keys.update_one({"_id": owner_id, "key_id": None}, {"$set": record}, upsert=True)
-        except DuplicateKeyError:
-            pass
-        created = await self._keys.find_one({"_id": owner_id})
-        opened = self._open(created) if created is not None else None
-        if opened is None:
-            raise RuntimeError(f"no key for owner {owner_id} after creating one")
-        return opened
+        return {"_id": owner_id, "key_id": None}, {"$set": record}
 
     @timed("mongo", "destroy_key")
     async def destroy(self, owner_id: int, created_by: datetime | None = None) -> None:

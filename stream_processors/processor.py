@@ -246,9 +246,7 @@ class Processor:
         needed = {p.event.owner_id for p in events if needs_keys(p.event)}
         found = await self._keys.find(needed)
         plain = {p.event.owner_id for p in events if carries_plaintext(p.event) and _of_current_life(p, forgotten)}
-        for owner_id in sorted(plain - set(found)):
-            found[owner_id] = await self._keys.get_or_create(owner_id)
-        return found
+        return found | await self._keys.get_or_create_many(plain - set(found))
 
     async def _destroyed_keys(self, events: Sequence[Positioned], keys: Mapping[int, PersonKeys]) -> frozenset[int]:
         """The batch's people whose key was destroyed and who have no live one (``BatchState.destroyed_keys``)."""

@@ -39,6 +39,7 @@ from contracts.vocabulary import DocumentStatus
 from service_kit.crypto import PersonKeys
 from service_kit.keyed import name_keys, type_key
 from service_kit.metrics import timed
+from service_kit.mongo import in_chunks
 from stream_processors.projections.naming import NameRules
 from stream_processors.projections.personal import NAMED_PAYLOADS, added_name, read_title
 from stream_processors.projections.state import DEFAULT_RETENTION, BatchState, Forget, type_id
@@ -63,10 +64,31 @@ async def _find(db: Database, model: type[Any], query: dict[str, Any], session: 
     return [model.model_validate(raw) for raw in await cursor.to_list(None)]
 
 
+async def _raw_in(
+    db: Database,
+    model: type[Any],
+    field: str,
+    values: Sequence[Any],
+    session: AsyncClientSession,
+    projection: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """The stored documents whose ``field`` is one of ``values``, asked ``IN_CHUNK`` values at a time."""
+    found: list[dict[str, Any]] = []
+    for chunk in in_chunks(values):
+        cursor = _collection(db, model).find({field: {"$in": chunk}}, projection, session=session)
+        found += await cursor.to_list(None)
+    return found
+
+
+async def _find_in(
+    db: Database, model: type[Any], field: str, values: Sequence[Any], session: AsyncClientSession
+) -> list[Any]:
+    return [model.model_validate(raw) for raw in await _raw_in(db, model, field, values, session)]
+
+
 @timed("mongo", "load_applied")
 async def already_applied(db: Database, event_ids: list[str], session: AsyncClientSession) -> set[str]:
-    cursor = _collection(db, AppliedEvent).find({"_id": {"$in": event_ids}}, {"_id": 1}, session=session)
-    return {raw["_id"] for raw in await cursor.to_list(None)}
+    return {raw["_id"] for raw in await _raw_in(db, AppliedEvent, "_id", event_ids, session, {"_id": 1})}
 
 
 def _document_ids(events: Sequence[Positioned]) -> list[str]:
@@ -143,7 +165,7 @@ async def _type_documents(db: Database, events: Sequence[Positioned], session: A
         {str(p.event.payload.deletion_event_id) for p in events if isinstance(p.event.payload, DocumentTypeRestored)}
     )
     if undone:
-        found += await _find(db, DocumentView, {"deleted_by": {"$in": undone}}, session)
+        found += await _find_in(db, DocumentView, "deleted_by", undone, session)
     return found
 
 
@@ -167,21 +189,21 @@ async def load_state(
     cut to fit a suffix, an id name): see ``BatchState.unloaded_copies_keys``.
     """
     people = keys if keys is not None else {}
-    documents = await _find(db, DocumentView, {"_id": {"$in": _document_ids(events)}}, session)
+    documents = await _find_in(db, DocumentView, "_id", _document_ids(events), session)
     documents = list({d.id: d for d in documents + await _type_documents(db, events, session)}.values())
     copies = sorted(set(_wanted_copies(events, documents, people)) | more_copies_keys)
     neighbours = [
         document
         for field, values in (("copies_key", copies), ("content_key", _wanted_contents(events, documents, people)))
         if values
-        for document in await _find(db, DocumentView, {field: {"$in": values}}, session)
+        for document in await _find_in(db, DocumentView, field, values, session)
         if document.status == DocumentStatus.live
     ]
     by_id = {d.id: d for d in neighbours} | {d.id: d for d in documents}
     type_ids = _wanted_types(events, list(by_id.values()), people)
-    types = await _find(db, DocumentTypeView, {"_id": {"$in": type_ids}}, session)
+    types = await _find_in(db, DocumentTypeView, "_id", type_ids, session)
     owners = sorted({p.event.owner_id for p in events if p.event.event_type.startswith("user.")})
-    users = await _find(db, UserView, {"_id": {"$in": owners}}, session) if owners else []
+    users = await _find_in(db, UserView, "_id", owners, session)
     return BatchState.of(
         list(by_id.values()), types, users, rules, frozenset(copies), people, forgotten_through, retention, clock
     )
@@ -218,7 +240,10 @@ async def write_batch(
         await _erase_owner(db, forget, session)
     if state.document_writes:
         await _collection(db, DocumentView).bulk_write(
-            [InsertOne(d) if is_new else ReplaceOne({"_id": d["_id"]}, d) for is_new, d in state.document_writes],
+            [
+                InsertOne(d) if is_new else ReplaceOne({"_id": d["_id"]}, d)
+                for is_new, d in state.ordered_document_writes()
+            ],
             ordered=True,
             session=session,
         )

@@ -40,6 +40,42 @@ async def test_key_store_get_or_create_returns_one_key_when_many_callers_ask_at_
     assert keys[0].open("name", keys[-1].seal("name", "Passport")) == "Passport"
 
 
+async def test_key_store_get_or_create_many_creates_only_the_missing_keys_when_some_people_have_one(
+    database: Database,
+) -> None:
+    keys = store(database)
+    existing = await keys.get_or_create(7)
+    await keys.get_or_create(8)
+    await keys.destroy(8)  # a tombstone becomes a new key
+    owners = [7, 8, *range(100, 350)]  # more than one $in chunk
+
+    many = await keys.get_or_create_many(owners)
+
+    assert sorted(many) == sorted(owners)
+    assert many[7].key_id == existing.key_id
+    assert {owner: k.key_id for owner, k in (await keys.find(owners)).items()} == {o: k.key_id for o, k in many.items()}
+    assert await database[KEYS_COLLECTION].count_documents({}) == len(owners)
+
+
+async def test_key_store_get_or_create_many_gives_everyone_one_key_when_many_callers_create_at_once(
+    database: Database,
+) -> None:
+    owners = list(range(1, 40))
+
+    results = await asyncio.gather(
+        *(store(database).get_or_create_many(owners) for _ in range(4)),
+        *(store(database).get_or_create(owner) for owner in owners[:5]),
+    )
+
+    by_owner = [result for result in results if isinstance(result, dict)]
+    assert all({o: k.key_id for o, k in r.items()} == {o: k.key_id for o, k in by_owner[0].items()} for r in by_owner)
+    assert await database[KEYS_COLLECTION].count_documents({}) == len(owners)
+
+
+async def test_key_store_get_or_create_many_asks_nothing_when_no_people_are_given(database: Database) -> None:
+    assert await store(database).get_or_create_many([]) == {}
+
+
 async def test_key_store_keeps_only_wrapped_bytes_when_the_collection_is_read(database: Database) -> None:
     keys = await store(database).get_or_create(7)
     raw = await database[KEYS_COLLECTION].find_one({"_id": 7})

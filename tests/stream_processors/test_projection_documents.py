@@ -805,3 +805,32 @@ def test_apply_event_ignores_move_when_document_is_someone_elses_or_unknown() ->
     ]
 
     assert (effects, snapshot(state)) == (["ignored_unknown", "ignored_unknown"], before)
+
+
+def _stored_after(*events: EventEnvelope) -> BatchState:
+    """A batch's state loaded over what ``events`` left stored (as the store loads it: every document)."""
+    first, _ = apply_all(list(events))
+    return BatchState.of(list(first.documents.values()), list(first.types.values()), [], keys=TEST_PEOPLE)
+
+
+def test_batch_state_ordered_document_writes_puts_inserts_first_when_no_other_document_holds_their_slots() -> None:
+    stored = added(OWNER, "Паспорт")
+    state = _stored_after(stored)
+    new = added(OWNER, "Полис", content="other bytes", step=2)
+
+    apply_all([renamed(OWNER, document_id_of(stored), "Виза", step=1), new], state, first_offset=1)
+
+    order = [(is_new, written["_id"]) for is_new, written in state.ordered_document_writes()]
+    assert [is_new for is_new, _ in state.document_writes] == [False, True]
+    assert order == [(True, str(document_id_of(new))), (False, str(document_id_of(stored)))]
+
+
+def test_batch_state_ordered_document_writes_keeps_an_add_after_the_rename_when_the_rename_frees_its_name() -> None:
+    stored = added(OWNER, "Паспорт")
+    state = _stored_after(stored)
+    new = added(OWNER, "Паспорт", content="other bytes", step=2)
+
+    apply_all([renamed(OWNER, document_id_of(stored), "Виза", step=1), new], state, first_offset=1)
+
+    assert name_of(state, new) == "Паспорт"
+    assert state.ordered_document_writes() == state.document_writes

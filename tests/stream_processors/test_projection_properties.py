@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from hypothesis import given, settings
@@ -10,11 +11,12 @@ from hypothesis import strategies as st
 
 from contracts.effects import Effect
 from contracts.events import EventEnvelope, UserLanguageChanged, new_event
+from contracts.read_models import DocumentView
 from contracts.text import MAX_NAME_LENGTH, clean_display_name, type_slug
 from service_kit.keyed import type_key
 from stream_processors.projections import apply_event
 from stream_processors.projections.naming import NameRules
-from stream_processors.projections.state import BatchState
+from stream_processors.projections.state import BatchState, DocumentWrite
 from tests.factories import (
     added,
     as_read,
@@ -152,10 +154,13 @@ def assert_consistent(state: BatchState) -> None:
             assert original.id != doc.id
 
 
-def assert_writes_replay_cleanly(state: BatchState) -> None:
-    """Writing ``document_writes`` in order never passes through a state a unique index would refuse."""
-    table: dict[str, dict[str, Any]] = {}
-    for is_new, written in state.document_writes:
+def assert_writes_replay_cleanly(
+    state: BatchState, writes: list[DocumentWrite] | None = None, stored: Iterable[DocumentView] = ()
+) -> None:
+    """Writing ``writes`` (default ``document_writes``) in order over the ``stored`` documents never passes through
+    a state a unique index would refuse, and ends with the state's documents."""
+    table: dict[str, dict[str, Any]] = {doc.id: doc.model_dump(by_alias=True) for doc in stored}
+    for is_new, written in state.document_writes if writes is None else writes:
         assert is_new == (written["_id"] not in table)
         table[written["_id"]] = written
         live = [doc for doc in table.values() if doc["status"] == "live"]
@@ -273,3 +278,19 @@ def test_apply_event_gives_equal_writes_and_effects_when_crowded_history_applied
     second, second_effects = apply_all(events, BatchState(rules=FEW_COPIES, keys=TEST_PEOPLE))
 
     assert (first.document_writes, first_effects) == (second.document_writes, second_effects)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=_crowded_ops, cut=st.integers(min_value=0, max_value=40))
+def test_ordered_document_writes_pass_no_unique_conflict_when_a_crowded_history_is_split_in_two_batches(
+    ops: list[tuple[Any, ...]], cut: int
+) -> None:
+    events = build_crowded_events(ops)
+    first, _ = apply_all(events[:cut], BatchState(rules=FEW_COPIES, keys=TEST_PEOPLE))
+    stored = list(first.documents.values())
+    second = BatchState.of(stored, list(first.types.values()), list(first.users.values()), FEW_COPIES, keys=TEST_PEOPLE)
+    apply_all(events[cut:], second, first_offset=cut)
+
+    assert_writes_replay_cleanly(second, second.document_writes, stored)
+    assert_writes_replay_cleanly(second, second.ordered_document_writes(), stored)
+    assert sorted(map(repr, second.ordered_document_writes())) == sorted(map(repr, second.document_writes))
