@@ -1,5 +1,5 @@
-"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq, keys, seal-history; each wires clients from
-settings and runs one job (the long-running ``run`` is ``stream_processors.service``)."""
+"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq, keys, seal-history; each
+wires clients from settings and runs one job (the long-running ``run`` is ``stream_processors.service``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
@@ -335,59 +335,76 @@ async def _last_forgets(settings: ProcessorSettings, end: int) -> dict[int, int]
     return last
 
 
+class _SealedCopy:
+    """Takes the source's records in order from ``first`` to ``end`` and appends their migrations to the target a
+    batch at a time; the reader waits while a batch is appended, so memory holds one batch. A failure stops it
+    (the subscriber would log it and go on)."""
+
+    def __init__(
+        self,
+        first: int,
+        end: int,
+        last_forgets: dict[int, int],
+        keys: KeyStore,
+        publisher: RawPublisher,
+        bar: tqdm[Any],
+    ) -> None:
+        self.expected, self.end, self.last_forgets = first, end, last_forgets
+        self.keys, self.publisher, self.bar = keys, publisher, bar
+        self.counts: Counter[history.Outcome] = Counter()
+        self.undecodable: list[int] = []
+        self.batch: list[tuple[int, bytes]] = []
+        self.failure: BaseException | None = None
+        self.done = asyncio.Event()
+
+    async def take(self, record: StreamRecord) -> None:
+        if self.done.is_set() or record.offset > self.end:
+            return
+        try:
+            if record.offset != self.expected:
+                raise RuntimeError(f"expected offset {self.expected}, the stream delivered {record.offset}")
+            self.expected += 1
+            self.batch.append((record.offset, record.data))
+            if len(self.batch) >= SEAL_BATCH or record.offset == self.end:
+                await self._flush()
+        except Exception as error:
+            self.failure = error
+        if self.failure is not None or record.offset >= self.end:
+            self.done.set()
+
+    async def _flush(self) -> None:
+        records = [(offset, data, history.decoded(data)) for offset, data in self.batch]
+        owners = {history.needs_live_key(event, offset, self.last_forgets) for offset, _, event in records}
+        people = {owner: await self.keys.get_or_create(owner) for owner in sorted(o for o in owners if o is not None)}
+        out = [history.migrated(data, event, offset, self.last_forgets, people) for offset, data, event in records]
+        await self.publisher.append([m.data for m in out])
+        self.counts.update(m.outcome for m in out)
+        self.undecodable += [
+            r[0] for r, m in zip(records, out, strict=True) if m.outcome is history.Outcome.undecodable
+        ]
+        self.bar.update(len(self.batch))
+        self.batch.clear()
+
+
 async def _copy_sealed(
     settings: ProcessorSettings, target: str, first: int, end: int, last_forgets: dict[int, int]
 ) -> tuple[Counter[history.Outcome], list[int]]:
-    """Read the source from ``first`` to ``end`` and append each record's migration to ``target``, a batch at a
-    time (the reader waits while a batch is appended: memory holds one batch)."""
-    counts: Counter[history.Outcome] = Counter()
-    undecodable: list[int] = []
-    batch: list[tuple[int, bytes]] = []
+    """Read the source from ``first`` to ``end`` and append each record's migration to ``target``."""
     publisher = RawPublisher(settings.rabbitmq, target, "docvault-seal-history")
     client = mongo_client(settings.mongo)
     keys = KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys))
-    failure: list[BaseException] = []
-    expected = first
-
-    async def flush() -> None:
-        records = [(offset, data, history.decoded(data)) for offset, data in batch]
-        owners = {history.needs_live_key(event, offset, last_forgets) for offset, _, event in records} - {None}
-        people = {owner: await keys.get_or_create(owner) for owner in sorted(o for o in owners if o is not None)}
-        out = [history.migrated(data, event, offset, last_forgets, people) for offset, data, event in records]
-        await publisher.append([m.data for m in out])
-        counts.update(m.outcome for m in out)
-        undecodable.extend(
-            offset for (offset, _, _), m in zip(records, out) if m.outcome is history.Outcome.undecodable
-        )
-        bar.update(len(batch))
-        batch.clear()
-
-    async def take(record: StreamRecord) -> None:
-        nonlocal expected
-        if failure or record.offset > end:
-            return
-        try:
-            if record.offset != expected:
-                raise RuntimeError(f"expected offset {expected}, the stream delivered {record.offset}")
-            expected += 1
-            batch.append((record.offset, record.data))
-            if len(batch) >= SEAL_BATCH or record.offset == end:
-                await flush()
-        except Exception as error:  # the subscriber would drop it and go on: stop the copy instead
-            failure.append(error)
-        if failure or record.offset >= end:
-            done.set()
-
-    done = asyncio.Event()
-    reader = StreamSubscriber(settings.rabbitmq, settings.rabbitmq.events_stream, take, "docvault-seal-history")
     with tqdm(total=end + 1 - first, unit="ev", desc="seal-history", file=sys.stderr) as bar:
+        copy = _SealedCopy(first, end, last_forgets, keys, publisher, bar)
+        reader = StreamSubscriber(
+            settings.rabbitmq, settings.rabbitmq.events_stream, copy.take, "docvault-seal-history"
+        )
         try:
             await reader.start(StartAt.offset(first))
-            await done.wait()
+            await copy.done.wait()
         finally:
             await reader.close()
             await publisher.close()
             await client.close()
-    if failure:
-        raise failure[0]
-    return counts, undecodable
+    if copy.failure is not None:
+        raise copy.failure
+    return copy.counts, copy.undecodable

@@ -301,7 +301,7 @@ async def test_marker_is_readable_nowhere_when_a_forgotten_persons_v1_history_wa
         == {}
     )
     assert opened == [] and len(new) == len(old) == len(v1) + 2
-    # The control's v1 file is named by its keyed sha256 now (test_processor_seal_history checks how); the rest is equal.
+    # The control's v1 file is named by its keyed sha256 now (test_processor_seal_history checks how), the rest equal.
     content = ("file", "content_key")
     rebuilt = await snapshot(mongo_settings, version=2, without=content)
     assert rebuilt == await snapshot(mongo_settings, without=content) and len(rebuilt["documents"]) == 1

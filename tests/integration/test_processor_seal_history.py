@@ -149,7 +149,7 @@ async def test_seal_history_refuses_then_resumes_as_a_no_op_when_run_again(
     assert (
         resumed == 0
         and out.getvalue()
-        == f"nothing to copy: {target.events_stream} already holds the {count} records of {rabbit_settings.events_stream}\n"
+        == f"nothing to copy: {target.events_stream} already holds the {count} records of {rabbit_settings.events_stream}\n"  # noqa: E501
     )
     assert len(await read_stream(rabbit_settings, target.events_stream, StartAt.first(), count)) == count
 

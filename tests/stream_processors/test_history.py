@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from contracts.amqp_body import encode_message
@@ -46,8 +47,9 @@ def test_migrated_seals_every_text_and_keeps_the_envelope_when_a_v1_add_carries_
     assert KEYS.open("type_title", payload.type_title) == "Papers marker"
     assert KEYS.open("file_name", payload.file.file_name or "") == "scan.pdf"
     assert payload.type_slug == type_key(KEYS, plain.payload.type_slug)  # type: ignore[union-attr]
-    assert payload.file.content_id == KEYS.keyed(V1_CONTENT, plain.payload.file.sha256 or "")  # type: ignore[union-attr]
-    assert payload.file.object_key == plain.payload.file.object_key and not payload.file.encrypted  # type: ignore[union-attr]
+    plain_file = plain.payload.file  # type: ignore[union-attr]
+    assert payload.file.content_id == KEYS.keyed(V1_CONTENT, plain_file.sha256 or "")
+    assert payload.file.object_key == plain_file.object_key and not payload.file.encrypted
 
 
 def test_migrated_seals_the_name_when_a_v1_rename_carries_it() -> None:
@@ -80,7 +82,7 @@ def test_migrated_copies_the_bytes_when_the_event_carries_no_plain_text() -> Non
         f.sealed_added(KEYS, "Lease"),
         f.started(OWNER),
         f.forgotten(OWNER),
-        f.deleted(OWNER, f.uuid.uuid4()),
+        f.deleted(OWNER, uuid.uuid4()),
     ):
         data = encode_event(event)
         assert history.migrated(data, history.decoded(data), 0, {}, {}) == history.Migrated(data, Outcome.copied)
@@ -103,7 +105,8 @@ def test_migrated_seals_the_text_when_a_hostile_v2_says_plaintext() -> None:
 
 def test_migrated_keeps_a_file_name_already_sealed_when_the_v1_event_passed_on_the_apis() -> None:
     plain = f.added(OWNER, "Scan")
-    file = plain.payload.file.model_copy(update={"file_name": KEYS.seal("file_name", "a.pdf")})  # type: ignore[union-attr]
+    sealed_name = KEYS.seal("file_name", "a.pdf")
+    file = plain.payload.file.model_copy(update={"file_name": sealed_name})  # type: ignore[union-attr]
     plain = plain.model_copy(update={"payload": plain.payload.model_copy(update={"file": file})})
 
     payload = decode_event(_migrated(plain).data).payload
