@@ -17,6 +17,9 @@ from service_kit.crypto import PersonKeys
 NAME = "name"
 SEARCH = "search"
 TYPE = "type"
+# The content id a v1 file gets when seal-history replaces its plain sha256 (keyed from the sha256: the bytes are
+# not read again, and a v1 document stays a duplicate of exactly what it was before).
+V1_CONTENT = "v1-content"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``python -m stream_processors <command>``: run, replay, rebuild, export, lag, dlq, keys.
+"""``python -m stream_processors <command>``: run, replay, rebuild, export, lag, dlq, keys, seal-history.
 
 Examples::
 
@@ -13,6 +13,8 @@ Examples::
     python -m stream_processors dlq redrive --reason unapplicable   # after deploying a fix
     python -m stream_processors keys status                     # live and forgotten keys, by master key
     python -m stream_processors keys rotate                     # re-wrap every key under the first master key
+    python -m stream_processors seal-history --target docvault.events.sealed   # v1 texts sealed, in a new stream
+    python -m stream_processors seal-history --target docvault.events.sealed --resume   # continue after a stop
 """
 
 from __future__ import annotations
@@ -91,7 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("status", help="live and forgotten data keys, live ones by the master key wrapping them")
     keys_sub.add_parser("rotate", help="re-wrap every data key under the current (first) master key")
+    seal = sub.add_parser(
+        "seal-history", help="copy the event stream into a new stream with every v1 name, title and file name sealed"
+    )
+    seal.add_argument("--target", required=True, type=_stream_name, help="the new stream (created if missing)")
+    seal.add_argument("--resume", action="store_true", help="continue after the records the target already holds")
     return parser
+
+
+def _stream_name(text: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,200}", text):
+        return text
+    raise argparse.ArgumentTypeError(f"a stream name is 1-200 letters, digits, '.', '_' or '-', got {text!r}")
 
 
 def _add_dlq_commands(dlq: argparse.ArgumentParser) -> None:
@@ -152,6 +165,8 @@ async def _dispatch(args: argparse.Namespace, settings: ProcessorSettings) -> in
         return await commands.export(settings, args.start, selection, args.format, args.output)
     if args.command == "dlq":
         return await _dispatch_dlq(args, settings)
+    if args.command == "seal-history":
+        return await commands.seal_history(settings, args.target, args.resume, sys.stdout)
     if args.command == "keys":
         if args.keys_command == "rotate":
             return await commands.keys_rotate(settings, sys.stdout)

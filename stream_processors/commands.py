@@ -1,5 +1,5 @@
-"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq, keys; each wires clients from
-settings and runs one job (the long-running ``run`` is ``stream_processors.service``)."""
+"""The one-shot commands for analysts and operators: replay, rebuild, export, lag, dlq, keys, seal-history; each
+wires clients from settings and runs one job (the long-running ``run`` is ``stream_processors.service``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,26 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
 from contracts.codec import EventDecodeError, decode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION, read_model_database
-from service_kit.eventlog import RawPublisher, StartAt, StreamRecord, StreamSubscriber, stream_end_offset
+from service_kit.eventlog import (
+    RawPublisher,
+    StartAt,
+    StreamRecord,
+    StreamSubscriber,
+    ensure_events_stream,
+    stream_end_offset,
+)
 from service_kit.keystore import KeyStatus, KeyStore, keys_database_name
 from service_kit.mongo import mongo_client
 from service_kit.settings import master_keyring
+from stream_processors import history
 from stream_processors.dead_letters import DeadLetterEntry, NotADeadLetter, for_redrive, listing, read_entry, shown
 from stream_processors.export import ExportFilter, Forgotten, csv_header, csv_line, jsonl_line
 from stream_processors.processor import ProcessorIdentity
@@ -243,3 +252,159 @@ async def keys_rotate(settings: ProcessorSettings, out: TextIO) -> int:
     if left:
         out.write(f"{left} keys are still wrapped by another master key (created meanwhile?): run rotate again\n")
     return 0 if left == 0 else 1
+
+
+SEAL_BATCH = 500
+
+
+class HistoryRefused(Exception):
+    """seal-history will not start: the target is the source, holds another history, or is ahead of it."""
+
+
+async def seal_history(settings: ProcessorSettings, target: str, resume: bool, out: TextIO) -> int:
+    """Copy the event stream into ``target`` with every plaintext event sealed (``stream_processors.history``);
+    exit 0 once the target holds every record the source held when it started, 1 if it refused or fell short."""
+    source = settings.rabbitmq.events_stream
+    try:
+        first, end = await _seal_history_range(settings, target, resume)
+    except HistoryRefused as refusal:
+        print(f"seal-history: {refusal}", file=sys.stderr)
+        return 1
+    if first > end:
+        out.write(f"nothing to copy: {target} already holds the {end + 1} records of {source}\n")
+        return 0
+    last_forgets = await _last_forgets(settings, end)
+    counts, undecodable = await _copy_sealed(settings, target, first, end, last_forgets)
+    if undecodable:
+        shown = ", ".join(str(offset) for offset in undecodable[:20]) + (" ..." if len(undecodable) > 20 else "")
+        print(f"undecodable records copied as they are (dead-lettered as before) at offsets {shown}", file=sys.stderr)
+    out.write(history.summary(source, target, counts, end) + "\n")
+    copied_to = await stream_end_offset(settings.rabbitmq, target)
+    if copied_to != end:
+        print(f"seal-history: {target} ends at offset {copied_to}, {source} at {end}: do not switch", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _seal_history_range(settings: ProcessorSettings, target: str, resume: bool) -> tuple[int, int]:
+    """The source offsets still to copy (first, end), after checking the target."""
+    source = settings.rabbitmq.events_stream
+    if target in (source, settings.rabbitmq.dead_letter_stream):
+        raise HistoryRefused(f"the target must be a new stream, not {target}")
+    end = await stream_end_offset(settings.rabbitmq, source)
+    await ensure_events_stream(settings.rabbitmq, target)
+    held = await stream_end_offset(settings.rabbitmq, target)
+    if held >= 0 and not resume:
+        raise HistoryRefused(f"{target} already holds {held + 1} records: give --resume to continue, or delete it")
+    if held > end:
+        raise HistoryRefused(f"{target} holds {held + 1} records, more than the {end + 1} of {source}")
+    if held >= 0 and not await _continues(settings, target, held):
+        raise HistoryRefused(f"record {held} of {target} is not the migration of record {held} of {source}")
+    return held + 1, end
+
+
+async def _record_at(settings: ProcessorSettings, stream: str, offset: int) -> bytes:
+    found: list[bytes] = []
+
+    def keep(record: StreamRecord) -> None:
+        if record.offset == offset:
+            found.append(record.data)
+
+    await _read_until(settings, stream, StartAt.offset(offset), offset, keep)
+    if not found:
+        raise HistoryRefused(f"no record at offset {offset} of {stream}")
+    return found[0]
+
+
+async def _continues(settings: ProcessorSettings, target: str, offset: int) -> bool:
+    source = settings.rabbitmq.events_stream
+    return history.same_event(await _record_at(settings, source, offset), await _record_at(settings, target, offset))
+
+
+async def _last_forgets(settings: ProcessorSettings, end: int) -> dict[int, int]:
+    """The offset of each forgotten person's last ``user.forgotten`` (one pass; forgets are few)."""
+    last: dict[int, int] = {}
+
+    def note(record: StreamRecord) -> None:
+        owner = history.forget_of(record.data)
+        if owner is not None:
+            last[owner] = record.offset
+
+    if end >= 0:
+        await _read_until(settings, settings.rabbitmq.events_stream, StartAt.first(), end, note)
+    return last
+
+
+class _SealedCopy:
+    """Takes the source's records in order from ``first`` to ``end`` and appends their migrations to the target a
+    batch at a time; the reader waits while a batch is appended, so memory holds one batch. A failure stops it
+    (the subscriber would log it and go on)."""
+
+    def __init__(
+        self,
+        first: int,
+        end: int,
+        last_forgets: dict[int, int],
+        keys: KeyStore,
+        publisher: RawPublisher,
+        bar: tqdm[Any],
+    ) -> None:
+        self.expected, self.end, self.last_forgets = first, end, last_forgets
+        self.keys, self.publisher, self.bar = keys, publisher, bar
+        self.counts: Counter[history.Outcome] = Counter()
+        self.undecodable: list[int] = []
+        self.batch: list[tuple[int, bytes]] = []
+        self.failure: BaseException | None = None
+        self.done = asyncio.Event()
+
+    async def take(self, record: StreamRecord) -> None:
+        if self.done.is_set() or record.offset > self.end:
+            return
+        try:
+            if record.offset != self.expected:
+                raise RuntimeError(f"expected offset {self.expected}, the stream delivered {record.offset}")
+            self.expected += 1
+            self.batch.append((record.offset, record.data))
+            if len(self.batch) >= SEAL_BATCH or record.offset == self.end:
+                await self._flush()
+        except Exception as error:
+            self.failure = error
+        if self.failure is not None or record.offset >= self.end:
+            self.done.set()
+
+    async def _flush(self) -> None:
+        records = [(offset, data, history.decoded(data)) for offset, data in self.batch]
+        owners = {history.needs_live_key(event, offset, self.last_forgets) for offset, _, event in records}
+        people = {owner: await self.keys.get_or_create(owner) for owner in sorted(o for o in owners if o is not None)}
+        out = [history.migrated(data, event, offset, self.last_forgets, people) for offset, data, event in records]
+        await self.publisher.append([m.data for m in out])
+        self.counts.update(m.outcome for m in out)
+        self.undecodable += [
+            r[0] for r, m in zip(records, out, strict=True) if m.outcome is history.Outcome.undecodable
+        ]
+        self.bar.update(len(self.batch))
+        self.batch.clear()
+
+
+async def _copy_sealed(
+    settings: ProcessorSettings, target: str, first: int, end: int, last_forgets: dict[int, int]
+) -> tuple[Counter[history.Outcome], list[int]]:
+    """Read the source from ``first`` to ``end`` and append each record's migration to ``target``."""
+    publisher = RawPublisher(settings.rabbitmq, target, "docvault-seal-history")
+    client = mongo_client(settings.mongo)
+    keys = KeyStore(client[keys_database_name(settings.mongo)], master_keyring(settings.master_keys))
+    with tqdm(total=end + 1 - first, unit="ev", desc="seal-history", file=sys.stderr) as bar:
+        copy = _SealedCopy(first, end, last_forgets, keys, publisher, bar)
+        reader = StreamSubscriber(
+            settings.rabbitmq, settings.rabbitmq.events_stream, copy.take, "docvault-seal-history"
+        )
+        try:
+            await reader.start(StartAt.offset(first))
+            await copy.done.wait()
+        finally:
+            await reader.close()
+            await publisher.close()
+            await client.close()
+    if copy.failure is not None:
+        raise copy.failure
+    return copy.counts, copy.undecodable

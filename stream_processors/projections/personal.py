@@ -70,7 +70,7 @@ def read_added(payload: AddedPayload, keys: PersonKeys) -> AddedTexts | None:
             type_key(keys, payload.type_slug),
             payload.type_title,
             payload.name,
-            _with_sealed_file_name(payload.file, keys),
+            with_sealed_file_name(payload.file, keys),
         )
     title = _opened_name(keys, "type_title", payload.type_title, MAX_TYPE_TITLE_LENGTH)
     name = _opened_name(keys, "name", payload.name, MAX_NAME_LENGTH)
@@ -102,7 +102,7 @@ def file_name_readable(file: StoredFile, keys: PersonKeys) -> bool:
     return True
 
 
-def _with_sealed_file_name(file: StoredFile, keys: PersonKeys) -> StoredFile:
+def with_sealed_file_name(file: StoredFile, keys: PersonKeys) -> StoredFile:
     """A v1 file as the read model keeps it: the file name sealed. A name the API already sealed for this person
     (an upload answer the bot passed on) is kept as it is."""
     if file.file_name is None or _is_sealed_by(file.file_name, keys):

@@ -15,7 +15,7 @@ import pytest
 
 from contracts.codec import encode_event
 from contracts.read_models import ACTIVE_VERSION_ID, CONTROL_COLLECTION
-from service_kit.eventlog import StreamRecord
+from service_kit.eventlog import StartAt, StreamRecord
 from service_kit.mongo import mongo_client
 from service_kit.settings import MongoSettings, RabbitSettings
 from stream_processors.processor import DeadLetter, dead_letter_message
@@ -25,11 +25,13 @@ from tests.integration.pipeline import (
     processor_settings,
     publish,
     publish_raw,
+    read_stream,
     readable_snapshot,
     start_processor_process,
     wait_for_checkpoint,
 )
 from tests.ports import free_port
+from tests.streams import delete_streams
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +186,22 @@ async def test_dlq_lists_shows_and_redrives_dead_letters_when_asked(
     assert redriven.stdout == f"redriven 1 dead letter(s) to {rabbit_settings.events_stream}\n"
     await process_all(processor_settings(rabbit_settings, mongo_settings))
     assert [d["name"] for d in (await readable_snapshot(mongo_settings))["documents"]] == ["Вернётся"]
+
+
+async def test_seal_history_seals_the_v1_names_and_prints_a_summary_when_run_as_a_command(
+    rabbit_settings: RabbitSettings, mongo_settings: MongoSettings, mixed_stream: None
+) -> None:
+    target = f"{rabbit_settings.events_stream}.sealed"
+    try:
+        result = cli(rabbit_settings, mongo_settings, "seal-history", "--target", target)
+        again = cli(rabbit_settings, mongo_settings, "seal-history", "--target", target)
+        records = await read_stream(rabbit_settings, target, StartAt.first(), 5)
+        source = await read_stream(rabbit_settings, rabbit_settings.events_stream, StartAt.first(), 5)
+    finally:
+        await delete_streams(rabbit_settings, target)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("through offset 4: copied=1 sealed=3 redacted=0 undecodable=1\n")
+    assert "at offsets 3" in result.stderr and again.returncode == 1 and "--resume" in again.stderr
+    assert any("Паспорт".encode() in record.data for record in source)
+    assert len(records) == 5 and not any("Паспорт".encode() in record.data for record in records)

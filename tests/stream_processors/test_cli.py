@@ -134,6 +134,8 @@ def test_parse_start_raises_argument_type_error_when_text_invalid(text: str) -> 
             ["dlq", "redrive", "--reason", "unapplicable"],
             {"dlq_command": "redrive", "offsets": [], "reasons": ["unapplicable"]},
         ),
+        (["seal-history", "--target", "docvault.events.sealed"], {"target": "docvault.events.sealed", "resume": False}),
+        (["seal-history", "--target", "v2_events-1", "--resume"], {"target": "v2_events-1", "resume": True}),
     ],
     ids=[
         "run",
@@ -148,6 +150,8 @@ def test_parse_start_raises_argument_type_error_when_text_invalid(text: str) -> 
         "dlq-show",
         "dlq-redrive-offsets",
         "dlq-redrive-reason",
+        "seal-history",
+        "seal-history-resume",
     ],
 )
 def test_parse_arguments_reads_arguments_when_command_valid(argv: list[str], expected: dict[str, object]) -> None:
@@ -179,6 +183,10 @@ def test_parse_arguments_reads_arguments_when_command_valid(argv: list[str], exp
         ["dlq", "redrive"],
         ["dlq", "redrive", "--offset", "x"],
         ["dlq", "list", "--offset", "3"],
+        ["seal-history"],
+        ["seal-history", "--target", ""],
+        ["seal-history", "--target", "a/b"],
+        ["seal-history", "--target", "x" * 201],
     ],
     ids=[
         "no-command",
@@ -201,6 +209,10 @@ def test_parse_arguments_reads_arguments_when_command_valid(argv: list[str], exp
         "dlq-redrive-everything",
         "dlq-redrive-bad-offset",
         "dlq-list-by-offset",
+        "seal-history-no-target",
+        "seal-history-empty-target",
+        "seal-history-target-with-slash",
+        "seal-history-target-too-long",
     ],
 )
 def test_parse_arguments_exits_with_usage_error_when_arguments_invalid(
