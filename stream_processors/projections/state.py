@@ -30,6 +30,8 @@ def is_expired(document: DocumentView, clock: datetime | None) -> bool:
     return (
         document.status == DocumentStatus.deleted and deadline is not None and clock is not None and deadline <= clock
     )
+
+
 # A unique index entry a live document holds: ("name", *NameSlot) or ("content", *ContentSlot).
 UniqueSlot = tuple[object, ...]
 DocumentWrite = tuple[bool, dict[str, Any]]  # (is_new, snapshot)
