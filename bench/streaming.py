@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from pymongo import ReplaceOne
-from rstream import AMQPMessage, Consumer, ConsumerOffsetSpecification, MessageContext, OffsetType, Producer
+from rstream import Consumer, ConsumerOffsetSpecification, MessageContext, OffsetType, Producer, RawMessage
 
 from bench.common import RssSampler, percentile, table
 from contracts.codec import encode_event
@@ -63,8 +63,10 @@ def _admin_producer(rabbit: RabbitSettings) -> Producer:
     )
 
 
-async def raw_publish_rate(rabbit: RabbitSettings, payloads: list[bytes], stream: str) -> float:
-    """rstream alone: send_batch(1000) with confirms, no envelope work."""
+async def raw_publish_rate(rabbit: RabbitSettings, payloads: list[bytes], stream: str, one_at_a_time: bool) -> float:
+    """rstream alone: send_batch(1000) of the same encoded messages with confirms, no envelope work (as
+    ``RawMessage``: wrapping them in an ``AMQPMessage`` would add rstream's own encoding to the baseline); every
+    batch in flight at once, or (as sequential ``EventPublisher.append`` calls do) each confirmed before the next."""
     producer = _admin_producer(rabbit)
     await producer.start()
     confirmed = 0
@@ -73,14 +75,19 @@ async def raw_publish_rate(rabbit: RabbitSettings, payloads: list[bytes], stream
     def on_confirm(_: object) -> None:
         nonlocal confirmed
         confirmed += 1
-        if confirmed == len(payloads):
+        if confirmed == sent:
             done.set()
 
     started = time.perf_counter()
+    sent = 0 if one_at_a_time else len(payloads)
     for start in range(0, len(payloads), 1000):
-        await producer.send_batch(
-            stream, [AMQPMessage(body=p) for p in payloads[start : start + 1000]], on_publish_confirm=on_confirm
-        )
+        batch = [RawMessage(p) for p in payloads[start : start + 1000]]
+        if one_at_a_time:
+            sent += len(batch)
+            done.clear()
+        await producer.send_batch(stream, batch, on_publish_confirm=on_confirm)
+        if one_at_a_time:
+            await done.wait()
     await done.wait()
     elapsed = time.perf_counter() - started
     await producer.close()
@@ -119,20 +126,36 @@ async def raw_consume_rate(rabbit: RabbitSettings, stream: str, count: int) -> f
 
 
 @dataclass
+class RawPublishRates:
+    one_at_a_time: float
+    all_at_once: float
+
+
+@dataclass
 class AppendResult:
     batch_rate: float
+    concurrent_batch_rate: float
     single_p50_ms: float
     single_p99_ms: float
     single_rate: float
 
 
-async def append_rates(rabbit: RabbitSettings, events: list[EventEnvelope], singles: int) -> AppendResult:
-    """EventPublisher: batches of 1000 for throughput; one event per append (as the bot does) for latency."""
+async def append_rates(
+    rabbit: RabbitSettings, events: list[EventEnvelope], singles: int, spare_stream: str
+) -> AppendResult:
+    """EventPublisher: batches of 1000 one after another and all at once (to ``spare_stream``: the replay reads
+    the events stream), for throughput; one event per append (as the bot does) for latency."""
     publisher = EventPublisher(rabbit, "bench-publisher")
+    spare = EventPublisher(rabbit.model_copy(update={"events_stream": spare_stream}), "bench-publisher-all")
+    batches = [events[start : start + 1000] for start in range(0, len(events), 1000)]
     started = time.perf_counter()
-    for start in range(0, len(events), 1000):
-        await publisher.append(*events[start : start + 1000])
+    for batch in batches:
+        await publisher.append(*batch)
     batch_rate = len(events) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    await asyncio.gather(*(spare.append(*batch) for batch in batches))
+    concurrent_batch_rate = len(events) / (time.perf_counter() - started)
+    await spare.close()
     latencies = []
     single_events = [f.started(i + 1, step=i) for i in range(singles)]
     started = time.perf_counter()
@@ -142,7 +165,9 @@ async def append_rates(rabbit: RabbitSettings, events: list[EventEnvelope], sing
         latencies.append((time.perf_counter() - began) * 1000)
     single_rate = singles / (time.perf_counter() - started)
     await publisher.close()
-    return AppendResult(batch_rate, percentile(latencies, 50), percentile(latencies, 99), single_rate)
+    return AppendResult(
+        batch_rate, concurrent_batch_rate, percentile(latencies, 50), percentile(latencies, 99), single_rate
+    )
 
 
 @dataclass
@@ -229,46 +254,96 @@ async def raw_mongo_upsert_rate(mongo: MongoSettings) -> tuple[float, int, float
     return len(documents) / seconds, len(documents), seconds
 
 
-async def cleanup(rabbit: RabbitSettings, mongo: MongoSettings, raw_stream: str) -> None:
-    await delete_streams(rabbit, rabbit.events_stream, rabbit.dead_letter_stream, raw_stream)
+async def cleanup(rabbit: RabbitSettings, mongo: MongoSettings, *bench_streams: str) -> None:
+    await delete_streams(rabbit, rabbit.events_stream, rabbit.dead_letter_stream, *bench_streams)
     await drop_databases(mongo)
 
 
-async def main(total: int, singles: int, batch_size: int) -> None:
+async def measure_appends(
+    rabbit: RabbitSettings,
+    events: list[EventEnvelope],
+    payloads: list[bytes],
+    singles: int,
+    streams: tuple[str, str],
+) -> tuple[RawPublishRates, AppendResult]:
+    """The raw baselines into ``streams[0]``, then ``EventPublisher``'s appends (batches all at once into
+    ``streams[1]``)."""
+    raw_stream, spare_stream = streams
+    raw_pub = RawPublishRates(
+        one_at_a_time=await raw_publish_rate(rabbit, payloads, raw_stream, one_at_a_time=True),
+        all_at_once=await raw_publish_rate(rabbit, payloads, raw_stream, one_at_a_time=False),
+    )
+    return raw_pub, await append_rates(rabbit, events, singles, spare_stream)
+
+
+async def main(total: int, singles: int, batch_size: int, appends_only: bool) -> None:
+    """Every row; with ``appends_only`` (``--only appends``) the append rows alone, a minute instead of many."""
     tag = f"bench{uuid.uuid4().hex[:8]}"
     rabbit = RabbitSettings(events_stream=f"{tag}.events", dead_letter_stream=f"{tag}.dlq", confirm_timeout_seconds=30)
     mongo = MongoSettings(database=tag)
-    raw_stream = f"{tag}.raw"
+    raw_stream, spare_stream = f"{tag}.raw", f"{tag}.spare"
     events = event_mix(total)
     payloads = [encode_event(e) for e in events]
     await ensure_streams(rabbit)
-    await _admin_producer_create(rabbit, raw_stream)
+    await _admin_producer_create(rabbit, raw_stream, spare_stream)
     try:
-        raw_pub = await raw_publish_rate(rabbit, payloads, raw_stream)
-        appended = await append_rates(rabbit, events, singles)
+        raw_pub, appended = await measure_appends(rabbit, events, payloads, singles, (raw_stream, spare_stream))
+        if appends_only:
+            print(f"\n{total:,} events, load average {_load_average()}\n")
+            print(table(["measure", "value", "baseline in this run", "ratio"], append_rows(raw_pub, appended)))
+            return
         raw_consume = await raw_consume_rate(rabbit, raw_stream, len(payloads))
         processed = await processor_run(rabbit, mongo, total + singles, batch_size)
         raw_mongo, documents, raw_seconds = await raw_mongo_upsert_rate(mongo)
     finally:
-        await cleanup(rabbit, mongo, raw_stream)
-    print(f"\nprocessor batch size {batch_size}; load average {' '.join(f'{n:.1f}' for n in os.getloadavg())}")
+        await cleanup(rabbit, mongo, raw_stream, spare_stream)
+    print(f"\nprocessor batch size {batch_size}; load average {_load_average()}")
     print_report(
         total, singles, len(payloads[0]), raw_pub, appended, raw_consume, processed, (raw_mongo, documents, raw_seconds)
     )
 
 
-async def _admin_producer_create(rabbit: RabbitSettings, stream: str) -> None:
+def _load_average() -> str:
+    return " ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
+async def _admin_producer_create(rabbit: RabbitSettings, *streams: str) -> None:
     producer = _admin_producer(rabbit)
     await producer.start()
-    await producer.create_stream(stream, exists_ok=True)
+    for stream in streams:
+        await producer.create_stream(stream, exists_ok=True)
     await producer.close()
+
+
+def append_rows(raw_pub: RawPublishRates, appended: AppendResult) -> list[list[object]]:
+    return [
+        [
+            "append, batches of 1000 one at a time (events/s)",
+            appended.batch_rate,
+            f"raw rstream send_batch, each confirmed before the next, {raw_pub.one_at_a_time:,.0f}/s",
+            f"{appended.batch_rate / raw_pub.one_at_a_time:.0%}",
+        ],
+        [
+            "append, batches of 1000 all at once (events/s)",
+            appended.concurrent_batch_rate,
+            f"raw rstream send_batch, all in flight, {raw_pub.all_at_once:,.0f}/s",
+            f"{appended.concurrent_batch_rate / raw_pub.all_at_once:.0%}",
+        ],
+        ["append, one event per call (events/s)", appended.single_rate, "", ""],
+        [
+            "append latency p50 / p99 (ms)",
+            f"{appended.single_p50_ms:.2f} / {appended.single_p99_ms:.2f}",
+            "",
+            "",
+        ],
+    ]
 
 
 def print_report(
     total: int,
     singles: int,
     event_bytes: int,
-    raw_pub: float,
+    raw_pub: RawPublishRates,
     appended: AppendResult,
     raw_consume: float,
     processed: ProcessorResult,
@@ -284,19 +359,7 @@ def print_report(
         table(
             ["measure", "value", "baseline in this run", "ratio"],
             [
-                [
-                    "append, batches of 1000 (events/s)",
-                    appended.batch_rate,
-                    f"raw rstream send_batch {raw_pub:,.0f}/s",
-                    f"{appended.batch_rate / raw_pub:.0%}",
-                ],
-                ["append, one event per call (events/s)", appended.single_rate, "", ""],
-                [
-                    "append latency p50 / p99 (ms)",
-                    f"{appended.single_p50_ms:.2f} / {appended.single_p99_ms:.2f}",
-                    "",
-                    "",
-                ],
+                *append_rows(raw_pub, appended),
                 [
                     "processor, transactional checkpoint (events/s)",
                     processed.rate,
@@ -332,5 +395,6 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--singles", type=int, default=2_000)
     parser.add_argument("--batch-size", type=int, default=1000, help="the processor's BATCH_SIZE for the replay")
+    parser.add_argument("--only", choices=["appends"], help="run only the append rows")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.singles, arguments.batch_size))
+    asyncio.run(main(arguments.events, arguments.singles, arguments.batch_size, arguments.only == "appends"))

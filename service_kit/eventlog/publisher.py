@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 
 from rstream import AMQPMessage, ConfirmationStatus, Producer, RawMessage
@@ -112,6 +113,13 @@ class RawPublisher:
         await self._reset()
 
 
+def _count_published(events: Sequence[EventEnvelope], outcome: PublishOutcome) -> None:
+    # One increment per event type, not per event: a label lookup costs about as much as a tenth of an
+    # event's encoding, and batches repeat a few types (``python -m bench.streaming --only appends``).
+    for event_type, count in Counter(event.event_type for event in events).items():
+        EVENTS_PUBLISHED_TOTAL.labels(event_type, outcome).inc(count)
+
+
 class EventPublisher:
     """Appends events to the event stream; counts them by type and outcome."""
 
@@ -124,11 +132,9 @@ class EventPublisher:
         try:
             await self._raw.append(encoded)
         except EventLogUnavailable:
-            for event in events:
-                EVENTS_PUBLISHED_TOTAL.labels(event.event_type, PublishOutcome.failed).inc()
+            _count_published(events, PublishOutcome.failed)
             raise
-        for event in events:
-            EVENTS_PUBLISHED_TOTAL.labels(event.event_type, PublishOutcome.confirmed).inc()
+        _count_published(events, PublishOutcome.confirmed)
 
     async def close(self) -> None:
         await self._raw.close()

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts.codec import decode_event
 from service_kit.eventlog import (
@@ -16,6 +17,7 @@ from service_kit.eventlog import (
     StreamRecord,
     stream_end_offset,
 )
+from service_kit.metrics import PublishOutcome
 from service_kit.settings import RabbitSettings
 from tests import factories as f
 from tests.integration.pipeline import close_stream_connections, publish, read_stream
@@ -140,3 +142,33 @@ async def test_event_publisher_appends_without_error_when_its_connection_was_clo
 
     stored = [decode_event(r.data).owner_id for r in await read(rabbit_settings, StartAt.first(), 3)]
     assert stored == [1, 2, 3]
+
+
+def _published(event_type: str, outcome: PublishOutcome) -> float:
+    labels = {"event_type": event_type, "outcome": outcome}
+    return REGISTRY.get_sample_value("docvault_events_published_total", labels) or 0.0
+
+
+async def test_event_publisher_counts_each_event_by_type_when_a_batch_is_confirmed(
+    rabbit_settings: RabbitSettings,
+) -> None:
+    publisher = EventPublisher(rabbit_settings)
+    before = {kind: _published(kind, PublishOutcome.confirmed) for kind in ("user.started", "document.added")}
+
+    await publisher.append(f.started(1), f.added(1, "A", step=1), f.started(2, step=2), f.added(2, "B", step=3))
+    await publisher.append(f.started(3, step=4))
+    await publisher.close()
+
+    assert _published("user.started", PublishOutcome.confirmed) - before["user.started"] == 3
+    assert _published("document.added", PublishOutcome.confirmed) - before["document.added"] == 2
+
+
+async def test_event_publisher_counts_each_event_as_failed_when_the_broker_is_unreachable() -> None:
+    publisher = EventPublisher(RabbitSettings(stream_port=closed_port(), confirm_timeout_seconds=1))
+    before = _published("user.started", PublishOutcome.failed)
+
+    with pytest.raises(EventLogUnavailable):
+        await publisher.append(f.started(1), f.started(2, step=1))
+    await publisher.close()
+
+    assert _published("user.started", PublishOutcome.failed) - before == 2
