@@ -3,9 +3,12 @@ costs, and when the server is asked to order a window (issue 14: a page of a lar
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
@@ -126,3 +129,34 @@ async def test_opened_summaries_opens_each_title_under_its_own_type_when_a_list_
         ("Lease", "Contracts"),
         ("Tea", "Receipts"),
     ]
+
+
+_owners = itertools.count(500_000_001)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    size=st.integers(1, 40),  # the processor is given at least one record
+    page=st.integers(1, 12),
+    data=st.data(),
+)
+async def test_documents_page_walks_every_live_document_once_in_order_when_any_of_them_are_deleted(
+    mongo_settings: MongoSettings, database: Database, size: int, page: int, data: st.DataObject
+) -> None:
+    owner = next(_owners)  # one person per example: the database is the test's
+    gone = data.draw(st.sets(st.integers(0, size - 1), max_size=size))
+    adds = [f.added(owner, f"Doc {i:02d}", "Receipts", step=i) for i in range(size)]
+    await Projector(mongo_settings).apply(
+        *adds, *[f.deleted(owner, f.document_id_of(adds[i]), 100 + i) for i in sorted(gone)]
+    )
+    keys = await person_keys(mongo_settings, owner)
+    slug, after, pages = type_key(keys, "receipts"), 0, []
+    for _ in range(size + 1):  # as the route pages: one more than the page, the cursor at the page's last number
+        rows = await queries.documents_page(database, owner, slug, after, page + 1)
+        pages.append([summary.name for summary in opened_summaries(keys, [s for _, s in rows[:page]])])
+        if len(rows) <= page:
+            break
+        after = rows[page - 1][0]
+
+    assert [name for names in pages for name in names] == [f"Doc {i:02d}" for i in range(size) if i not in gone]
+    assert all(0 < len(names) <= page for names in pages[:-1]) and len(pages[-1]) <= page
