@@ -38,6 +38,7 @@ import psutil
 from minio import Minio
 from pymongo import ASCENDING
 
+from api.documents.queries import PAGE_FIELDS, first_window
 from api.settings import ApiSettings
 from bench.common import RssSampler, percentile, table
 from contracts.events import StoredFile
@@ -48,7 +49,6 @@ from contracts.read_models import (
     file_content_key,
     page_key,
     read_model_database,
-    seq_page_key,
 )
 from contracts.text import type_slug
 from contracts.vocabulary import DocumentStatus
@@ -299,15 +299,15 @@ def mongo_call(
     collection: str,
     query: dict[str, Any],
     projection: dict[str, int] | None,
-    sort: list[tuple[str, int]],
+    sort: list[tuple[str, int]] | None,
     limit: int,
 ) -> Callable[[], Awaitable[Call]]:
     """The API's own query, sent straight through pymongo (what the API could do at best)."""
 
     async def make() -> Call:
         async def call() -> None:
-            cursor = client[database][collection].find(query, projection, limit=limit).sort(sort)
-            await cursor.to_list(None)
+            cursor = client[database][collection].find(query, projection, limit=limit)
+            await (cursor if sort is None else cursor.sort(sort)).to_list(None)
 
         return call
 
@@ -321,35 +321,25 @@ class ReadScenario:
     collection: str
     query: dict[str, Any]
     projection: dict[str, int] | None
-    sort: list[tuple[str, int]]
+    sort: list[tuple[str, int]] | None  # None: the server is not asked to order
     limit: int
 
 
 def read_scenarios(page: int, owner_documents: int, keys: dict[int, PersonKeys]) -> list[ReadScenario]:
-    """The API's reads and the raw MongoDB query each makes (as api.documents.queries shapes it)."""
-    summary = {
-        "type_slug": 1,
-        "type_title": 1,
-        "name": 1,
-        "page_key": 1,
-        "file.size": 1,
-        "file.mime_type": 1,
-        "created_at": 1,
-        "type_seq": 1,
-    }
-    by_creation = [("page_key", ASCENDING)]
+    """The API's reads and the raw MongoDB query each makes (a page: its first window, as
+    api.documents.queries shapes it; the API asks no more while no deleted document is in it)."""
 
     def page_of(owner: int, title: str, documents: str) -> ReadScenario:
         slug = keys[owner].keyed(TYPE, type_slug(title))
-        window = {"$gte": seq_page_key(owner, slug, 1), "$lt": seq_page_key(owner, slug, 1 + max(page + 1, 8))}
+        window = first_window(owner, slug, 0, page + 1)
         return ReadScenario(
             f"document page ({documents}, first {page})",
             f"/v1/owners/{owner}/types/{slug}/documents?limit={page}",
             DocumentView.Settings.name,
-            {"page_key": window},
-            summary,
-            by_creation,
-            page + 1,
+            window.filter,
+            PAGE_FIELDS,
+            window.sort,
+            window.want,
         )
 
     return [
@@ -431,11 +421,8 @@ async def query_plans(mongo: MongoSettings, args: argparse.Namespace) -> list[st
         plans = []
         keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
         for scenario in read_scenarios(args.page, args.owner_documents, keys):
-            cursor = (
-                database[scenario.collection]
-                .find(scenario.query, scenario.projection, limit=scenario.limit)
-                .sort(scenario.sort)
-            )
+            cursor = database[scenario.collection].find(scenario.query, scenario.projection, limit=scenario.limit)
+            cursor = cursor if scenario.sort is None else cursor.sort(scenario.sort)
             plan: dict[str, Any] = dict(await cursor.explain())
             winning = describe_plan(plan.get("queryPlanner", {}).get("winningPlan", plan))
             plans.append(f"{scenario.name}: {winning}{execution_counts(plan.get('executionStats', {}))}")

@@ -47,8 +47,10 @@ async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent
         )
 
 
-def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None) -> int:
-    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here)."""
+async def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None) -> int:
+    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here). ``async``
+    although it awaits nothing: FastAPI runs a plain ``def`` dependency in a worker thread, a hand-off per
+    request for a comparison."""
     if limit is None:
         return state.settings.default_page_size
     if limit > state.settings.max_page_size:

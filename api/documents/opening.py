@@ -24,17 +24,21 @@ def _opened(keys: PersonKeys, field: str, sealed: str) -> str:
         raise ApiError(500, BROKEN_CIPHERTEXT, "a stored value does not open under its owner's key") from None
 
 
-def opened_summary(keys: PersonKeys, summary: DocumentSummary) -> DocumentSummary:
-    return summary.model_copy(
-        update={
-            "name": _opened(keys, "name", summary.name),
-            "type_title": _opened(keys, "type_title", summary.type_title),
-        }
-    )
+def opened_summary(keys: PersonKeys, summary: DocumentSummary, titles: dict[str, str] | None = None) -> DocumentSummary:
+    """The summary with its name and type title opened; ``titles`` (sealed -> opened) spares opening a title
+    twice."""
+    titles = {} if titles is None else titles
+    title = titles.get(summary.type_title)
+    if title is None:
+        title = titles[summary.type_title] = _opened(keys, "type_title", summary.type_title)
+    return summary.model_copy(update={"name": _opened(keys, "name", summary.name), "type_title": title})
 
 
 def opened_summaries(keys: PersonKeys, summaries: list[DocumentSummary]) -> list[DocumentSummary]:
-    return [opened_summary(keys, summary) for summary in summaries]
+    """Opened summaries; the documents of a type share its sealed title (the seal is deterministic), so a page
+    opens it once rather than once per document."""
+    titles: dict[str, str] = {}
+    return [opened_summary(keys, summary, titles) for summary in summaries]
 
 
 async def opened_duplicate(keys: KeyStore, owner_id: int, summary: DocumentSummary | None) -> DocumentSummary | None:

@@ -113,6 +113,55 @@ async def list_types(db: Database, owner_id: int, limit: int) -> list[TypeSummar
     return [TypeSummary(slug=r["slug"], title=r["title"], live_count=r["live_count"]) for r in rows]
 
 
+# What a page renders: ``type_slug`` is the page's own (its window is of one type) and ``page_key`` its position.
+PAGE_FIELDS = {key: 1 for key in SUMMARY_FIELDS if key not in ("type_slug", "page_key")} | {"type_seq": 1}
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    """One ``find`` of a page: documents numbered ``start`` to ``start + width - 1`` in their type, ``want`` of them."""
+
+    owner_id: int
+    type_slug: str
+    start: int
+    width: int
+    want: int
+
+    @property
+    def filter(self) -> dict[str, Any]:
+        return {
+            "page_key": {
+                "$gte": seq_page_key(self.owner_id, self.type_slug, self.start),
+                "$lt": seq_page_key(self.owner_id, self.type_slug, self.start + self.width),
+            }
+        }
+
+    @property
+    def sort(self) -> list[tuple[str, int]] | None:
+        """The server orders the window only where the limit cuts it (more numbers than documents wanted): a
+        window that fits whole is ordered here, which spares SecantusDB its sort planning (a fifth of the page's
+        cost in its profile) and asks mongod for the same index scan without a sort stage."""
+        return [("page_key", ASCENDING)] if self.width > self.want else None
+
+
+async def _window(db: Database, window: PageWindow) -> list[dict[str, Any]]:
+    cursor = db[DOCUMENTS].find(window.filter, PAGE_FIELDS, limit=window.want)
+    if window.sort is not None:
+        cursor = cursor.sort(window.sort)
+    rows: list[dict[str, Any]] = await cursor.to_list(None)
+    return sorted(rows, key=lambda row: int(row["type_seq"]))
+
+
+async def _last_number(db: Database, owner_id: int, type_slug: str) -> int:
+    """The type's last creation number: where widening windows stop."""
+    kind = await db[TYPES].find_one({"_id": f"{owner_id}:{type_slug}"}, {"added_count": 1})
+    return int(kind.get("added_count", 0)) if kind is not None else 0
+
+
+def first_window(owner_id: int, type_slug: str, after_seq: int, limit: int) -> PageWindow:
+    return PageWindow(owner_id, type_slug, after_seq + 1, max(limit, 8), limit)
+
+
 @timed("mongo", "documents_page")
 async def documents_page(
     db: Database, owner_id: int, type_slug: str, after_seq: int, limit: int
@@ -124,21 +173,18 @@ async def documents_page(
     over the whole rest of a type would make SecantusDB collect every entry of it before the limit (a page of a
     10,000-document type took seconds), so the numbers are asked in windows: one page wide first (SecantusDB
     reads every entry of the window), twice as wide each time deleted documents leave it short, until the page
-    is full or the type's last number is passed.
+    is full or the type's last number is passed. The type's last number is looked up only when the first
+    window comes back short: a full first window (no deletions in it) is the page in one query.
     """
-    kind = await db[TYPES].find_one({"_id": f"{owner_id}:{type_slug}"}, {"added_count": 1})
-    last = int(kind.get("added_count", 0)) if kind is not None else 0
-    rows: list[dict[str, Any]] = []
-    start, width = after_seq + 1, max(limit, 8)
-    while len(rows) < limit and start <= last:
-        window = {
-            "$gte": seq_page_key(owner_id, type_slug, start),
-            "$lt": seq_page_key(owner_id, type_slug, start + width),
-        }
-        cursor = db[DOCUMENTS].find({"page_key": window}, SUMMARY_FIELDS | {"type_seq": 1}, limit=limit - len(rows))
-        rows += await cursor.sort("page_key", ASCENDING).to_list(None)
-        start, width = start + width, width * 2
-    return [(int(r["type_seq"]), summary_of(r)) for r in rows]
+    window = first_window(owner_id, type_slug, after_seq, limit)
+    rows = await _window(db, window)
+    if len(rows) < limit:
+        last = await _last_number(db, owner_id, type_slug)
+        start, width = window.start + window.width, window.width * 2
+        while len(rows) < limit and start <= last:
+            rows += await _window(db, PageWindow(owner_id, type_slug, start, width, limit - len(rows)))
+            start, width = start + width, width * 2
+    return [(int(r["type_seq"]), summary_of(r | {"type_slug": type_slug})) for r in rows]
 
 
 @timed("mongo", "search_documents")
