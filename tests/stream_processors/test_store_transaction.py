@@ -153,3 +153,36 @@ async def test_write_batch_refuses_a_type_as_new_when_the_store_holds_it_already
 
     with pytest.raises(BulkWriteError, match="duplicate key"):
         await write_batch(db, stale, [], CHECKPOINT, 1, session)
+
+
+async def test_write_batch_leaves_no_document_when_it_fails_between_its_writes_and_the_retry_loads_afresh(
+    client: MongoClient, mongo_settings: MongoSettings
+) -> None:
+    """Commits (the database is this test's own): a batch that fails after its document writes is aborted whole."""
+    db: Database = client[f"{mongo_settings.database}_v1"]
+    await _create_collections(db)
+    first = added(12, "Passport scan")
+    later = Positioned(1, added(12, "Visa scan", content="other bytes", step=1))
+    async with transaction_rolled_back(client, db) as session:
+        state, effects = apply_all([first])
+        await write_batch(db, state, [applied_record(Positioned(0, first), effects[0])], CHECKPOINT, 0, session)
+        await session.commit_transaction()
+    stale, _ = apply_all([later.event], first_offset=1)  # its document goes in, then its type is refused
+
+    async with transaction_rolled_back(client, db) as session:
+        with pytest.raises(BulkWriteError):
+            await write_batch(db, stale, [], CHECKPOINT, 1, session)
+    async with transaction_rolled_back(client, db) as session:
+        loaded = await load_state(db, [later], session, keys=TEST_PEOPLE)
+        effects = apply_all([later.event], loaded, first_offset=1)[1]
+        await write_batch(db, loaded, [applied_record(later, effects[0])], CHECKPOINT, 1, session)
+        await session.commit_transaction()
+
+    documents = await db["documents"].find({"owner_id": 12}).to_list(None)
+    (kind,) = await db["document_types"].find({"owner_id": 12}).to_list(None)
+    ledger = await db["applied_events"].distinct("_id")
+    assert (len(documents), kind["live_count"], sorted(ledger)) == (
+        2,
+        2,
+        sorted([str(first.event_id), str(later.event.event_id)]),
+    )
