@@ -247,10 +247,10 @@ async def write_batch(
             ordered=True,
             session=session,
         )
-    types = [state.types[i].model_dump(by_alias=True) for i in sorted(state.dirty_types)]
-    await _replace_all(db, DocumentTypeView, types, session)
-    users = [state.users[i].model_dump(by_alias=True) for i in sorted(state.dirty_users)]
-    await _replace_all(db, UserView, users, session)
+    types = [(i in state.stored_type_ids, state.types[i].model_dump(by_alias=True)) for i in sorted(state.dirty_types)]
+    await _write_all(db, DocumentTypeView, types, session)
+    users = [(i in state.stored_user_ids, state.users[i].model_dump(by_alias=True)) for i in sorted(state.dirty_users)]
+    await _write_all(db, UserView, users, session)
     if state.clock is not None:
         await purge_expired(db, state.clock, session)
     if applied:
@@ -337,11 +337,17 @@ def _forgotten_ledger(forget: Forget) -> UpdateMany:
     )
 
 
-async def _replace_all(db: Database, model: type[Any], docs: list[dict[str, Any]], session: AsyncClientSession) -> None:
-    if docs:
-        await _collection(db, model).bulk_write(
-            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False, session=session
-        )
+async def _write_all(
+    db: Database, model: type[Any], docs: list[tuple[bool, dict[str, Any]]], session: AsyncClientSession
+) -> None:
+    """Each (stored, document): an insert for one the batch created (none was loaded, in this transaction, so none
+    is there), an upsert for one it loaded (unordered: the driver sends one command per kind)."""
+    writes: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = [
+        InsertOne(doc) for stored, doc in docs if not stored
+    ]
+    writes += [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for stored, doc in docs if stored]
+    if writes:
+        await _collection(db, model).bulk_write(writes, ordered=False, session=session)
 
 
 @timed("mongo", "load_checkpoint")

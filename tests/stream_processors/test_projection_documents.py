@@ -834,3 +834,51 @@ def test_batch_state_ordered_document_writes_keeps_an_add_after_the_rename_when_
 
     assert name_of(state, new) == "Паспорт"
     assert state.ordered_document_writes() == state.document_writes
+
+
+def test_batch_state_ordered_document_writes_sends_a_document_once_in_its_last_state_when_it_shares_no_slot() -> None:
+    state = _stored_after(added(OWNER, "Паспорт"))
+    new = added(OWNER, "Полис", content="other bytes", step=2)
+
+    apply_all(
+        [new, renamed(OWNER, document_id_of(new), "Виза", step=3), deleted(OWNER, document_id_of(new), step=4)],
+        state,
+        first_offset=1,
+    )
+
+    assert len(state.document_writes) == 3
+    assert state.ordered_document_writes() == [(True, state.document_writes[-1][1])]
+
+
+def test_batch_state_ordered_document_writes_sends_one_replace_when_a_stored_document_changes_twice() -> None:
+    stored = added(OWNER, "Паспорт")
+    state = _stored_after(stored)
+
+    apply_all(
+        [
+            renamed(OWNER, document_id_of(stored), "Виза", step=1),
+            renamed(OWNER, document_id_of(stored), "Полис", step=2),
+        ],
+        state,
+        first_offset=1,
+    )
+
+    assert state.ordered_document_writes() == [(False, state.document_writes[-1][1])]
+
+
+def test_batch_state_ordered_document_writes_keeps_every_write_when_two_documents_swap_their_names() -> None:
+    first, second = added(OWNER, "Паспорт"), added(OWNER, "Виза", content="other bytes", step=1)
+    state = _stored_after(first, second)
+
+    apply_all(
+        [
+            renamed(OWNER, document_id_of(first), "Полис", step=2),
+            renamed(OWNER, document_id_of(second), "Паспорт", step=3),
+            renamed(OWNER, document_id_of(first), "Виза", step=4),
+        ],
+        state,
+        first_offset=2,
+    )
+
+    assert (name_of(state, first), name_of(state, second)) == ("Виза", "Паспорт")
+    assert state.ordered_document_writes() == state.document_writes
