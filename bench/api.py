@@ -12,8 +12,10 @@ It seeds a fresh read-model database (10k documents for one owner in one type, 1
 * a 200 MB download through the file endpoint beside a direct S3 GET, and an upload likewise, with the
   API's peak resident-memory growth while the file passes through.
 
-Loops are bounded (seconds per scenario, best of N transfers); the database and bucket are dropped at
-the end. Prints Markdown tables (docs/api.md holds the measured ones).
+Transfers run in turns, direct then the API's, N times (the best of each side counts), and report the API
+process's CPU per MB beside its RSS. The API runs with its storage limits at their highest (the seeded owner
+holds more documents than a person may keep). Loops are bounded (seconds per scenario, best of N transfers); the
+database and bucket are dropped at the end. Prints Markdown tables (docs/api.md holds the measured ones).
 """
 
 from __future__ import annotations
