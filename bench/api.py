@@ -712,8 +712,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--owner-documents", type=int, default=10_000)
-    parser.add_argument("--total-documents", type=int, default=100_000)
+    parser.add_argument(
+        "--owner-documents", type=int, default=None, help="the bench owner's big type (10,000; 100 with --only files)"
+    )
+    parser.add_argument(
+        "--total-documents", type=int, default=None, help="documents seeded in all (100,000; 200 with --only files)"
+    )
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per read row and side")
     parser.add_argument("--page", type=int, default=20)
@@ -726,7 +730,16 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="run one half only (plans: the query plans alone, no load)",
     )
-    return parser.parse_args(argv)
+    return with_population_defaults(parser.parse_args(argv))
+
+
+def with_population_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The reads need a big population; the transfers do not (they read one document), and seeding 100,000
+    documents takes minutes on a busy SecantusDB, so ``--only files`` seeds a small one unless told otherwise."""
+    owner, total = (100, 200) if args.only == "files" else (10_000, 100_000)
+    args.owner_documents = owner if args.owner_documents is None else args.owner_documents
+    args.total_documents = total if args.total_documents is None else args.total_documents
+    return args
 
 
 if __name__ == "__main__":
