@@ -8,9 +8,10 @@ be reached, answers 5xx, or refuses: missing bucket, wrong credentials).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, ParamSpec, Protocol, TypeVar, cast
@@ -115,6 +116,7 @@ class ObjectReader:
     def __init__(self, response: Any) -> None:
         self._response = response
         self.length = int(response.headers.get("content-length", -1))
+        self._reading: asyncio.Task[Any] | None = None  # the read ``read_ahead`` started and nobody awaited yet
 
     async def read(self, size: int) -> bytes:
         """Up to ``size`` bytes; ``b""`` at the end."""
@@ -131,11 +133,39 @@ class ObjectReader:
 
         return await _in_thread(read_then)
 
+    async def read_ahead(self, size: int, then: Callable[[bytes], R]) -> AsyncIterator[R]:
+        """``then`` of every read of up to ``size`` bytes, in order, to the end (``then(b"")`` left out).
+
+        While the caller handles one result (sends it to a client), the next read and its ``then`` already run
+        in a worker thread: without that, S3 waits while the client is sent a chunk and the client waits while
+        S3 is read. One read at a time (``then`` sees the bytes in order) and one result ahead at most, so the
+        memory held stays about two chunks."""
+        reading = self._read_ahead(size, then)
+        while True:
+            more, result = await reading
+            if not more:
+                return
+            reading = self._read_ahead(size, then)
+            yield result
+
+    def _read_ahead(self, size: int, then: Callable[[bytes], R]) -> asyncio.Task[tuple[bool, R]]:
+        self._reading = asyncio.ensure_future(self.read_into(size, then))
+        return self._reading
+
     async def close(self) -> None:
+        """Wait for a read still under way (a caller that stopped mid-way: the response is not thread-safe, so it
+        must not be closed under that read), then close the response. Shielded: a cancelled caller still frees
+        the connection."""
+        reading, self._reading = self._reading, None
         response, self._response = self._response, None
-        if response is not None:
-            # Closing (not releasing) drops a connection whose body was not read to the end.
-            await anyio.to_thread.run_sync(response.close)
+        with anyio.CancelScope(shield=True):
+            if reading is not None:
+                await asyncio.wait([reading])
+                if not reading.cancelled():
+                    reading.exception()  # retrieved: what failed after the caller stopped reading is no news
+            if response is not None:
+                # Closing (not releasing) drops a connection whose body was not read to the end.
+                await anyio.to_thread.run_sync(response.close)
 
 
 def _utc(value: datetime | None) -> datetime:

@@ -148,31 +148,47 @@ class SegmentOpener:
         self._index, self._skip, self._remaining = wanted.first_segment, wanted.skip, wanted.length
         self._carry = b""
 
-    def _open_one(self, sealed: memoryview) -> bytes:
+    def _open_one(self, sealed: memoryview, into: memoryview) -> None:
         try:
-            return self._aead.decrypt(_nonce(self._index, self._index == self._last_index), sealed, self._aad)
+            self._aead.decrypt_into(_nonce(self._index, self._index == self._last_index), sealed, self._aad, into)
         except InvalidTag:
             raise BrokenCiphertext(f"segment {self._index} of object {self._object_id} does not authenticate") from None
 
-    def _wanted_part(self, plain: bytes) -> bytes:
+    def open(self, stored: bytes) -> memoryview:
+        """The plaintext of the range in the segments ``stored`` completes (with what an earlier piece left over),
+        decrypted into one buffer: no bytes object per segment and no joining them after."""
+        data = memoryview(self._carry + stored if self._carry else stored)
+        lengths = self._complete_lengths(len(data))
+        plain = memoryview(bytearray(sum(lengths) - TAG_BYTES * len(lengths)))
+        position = written = 0
+        for length in lengths:
+            self._open_one(data[position : position + length], plain[written : written + length - TAG_BYTES])
+            position, written = position + length, written + length - TAG_BYTES
+            self._index += 1
+        self._carry = bytes(data[position:])
+        return self._wanted_part(plain)
+
+    def _complete_lengths(self, available: int) -> list[int]:
+        """The stored lengths of the wanted segments that ``available`` bytes (from the next one on) complete."""
+        lengths: list[int] = []
+        index = self._index
+        while index <= self._last_wanted:
+            length = _sealed_length(index, self._last_index, self._size)
+            if available < length:
+                break
+            lengths.append(length)
+            available -= length
+            index += 1
+        return lengths
+
+    def _wanted_part(self, plain: memoryview) -> memoryview:
+        """``plain`` less what the range leaves out: the start of its first segment, the end of its last."""
+        if not plain:  # no segment complete yet: the skip is still to come
+            return plain
         if self._skip or len(plain) > self._remaining:
             plain = plain[self._skip : self._skip + self._remaining]
         self._skip, self._remaining = 0, self._remaining - len(plain)
         return plain
-
-    def open(self, stored: bytes) -> bytes:
-        data = memoryview(self._carry + stored if self._carry else stored)
-        opened: list[bytes] = []
-        position = 0
-        while self._index <= self._last_wanted:
-            length = _sealed_length(self._index, self._last_index, self._size)
-            if len(data) - position < length:
-                break
-            opened.append(self._wanted_part(self._open_one(data[position : position + length])))
-            position += length
-            self._index += 1
-        self._carry = bytes(data[position:])
-        return b"".join(opened)
 
     def finish(self) -> None:
         if self._index <= self._last_wanted:
@@ -183,7 +199,7 @@ class SegmentOpener:
 
 async def open_segments(
     key_for: KeyForObject, header: Header, stored: AsyncIterator[bytes], wanted: CipherRange, size: int
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[memoryview]:
     """Decrypt the segments of ``wanted`` from ``stored`` (the object's bytes from ``stored_start``, past the
     header) and yield the plaintext of the range. Raises ``BrokenCiphertext`` at the first segment that does not
     authenticate, before yielding any of its bytes, and when the object ends early or runs on."""

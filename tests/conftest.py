@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from service_kit.settings import MongoSettings, RabbitSettings
+from service_kit.settings import MongoSettings, RabbitSettings, S3Settings
 from tests.keyrings import use_test_keyring
 from tests.mongo_cleanup import drop_databases
+from tests.s3_cleanup import remove_bucket
 from tests.streams import fresh_streams
 
 use_test_keyring()
@@ -33,3 +34,11 @@ async def mongo_settings(unique_name: str) -> AsyncIterator[MongoSettings]:
     settings = MongoSettings(database=unique_name)
     yield settings
     await drop_databases(settings)
+
+
+@pytest.fixture
+def s3_settings(unique_name: str) -> Iterator[S3Settings]:
+    """A bucket of this test only on the moto server (created by the code under test); removed afterwards."""
+    settings = S3Settings(bucket=f"t-{unique_name}")
+    yield settings
+    remove_bucket(settings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,15 +12,6 @@ from api.settings import ApiSettings
 from service_kit.s3 import s3_client
 from service_kit.settings import MongoSettings, S3Settings
 from tests.api.support import AUTH, Projector, api_settings_for, running_api
-from tests.s3_cleanup import remove_bucket
-
-
-@pytest.fixture
-def s3_settings(unique_name: str) -> Iterator[S3Settings]:
-    """A bucket of this test only on the moto server (the API's lifespan creates it); removed afterwards."""
-    settings = S3Settings(bucket=f"api-{unique_name}")
-    yield settings
-    remove_bucket(settings)
 
 
 @pytest.fixture
