@@ -82,7 +82,8 @@ async def api_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.mongo.close()
 
 
-def api_state(request: Request) -> ApiState:
-    """FastAPI dependency: the state built by the lifespan."""
+async def api_state(request: Request) -> ApiState:
+    """FastAPI dependency: the state built by the lifespan (``async``: FastAPI runs a plain ``def`` dependency in
+    its thread pool, a hand-off between threads on every request for one attribute read)."""
     state: ApiState = request.app.state.api
     return state

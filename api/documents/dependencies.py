@@ -47,8 +47,9 @@ async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent
         )
 
 
-def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None) -> int:
-    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here)."""
+async def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None) -> int:
+    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here; ``async`` so that
+    FastAPI does not run it in its thread pool)."""
     if limit is None:
         return state.settings.default_page_size
     if limit > state.settings.max_page_size:
