@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import psutil
@@ -42,7 +43,7 @@ from pymongo import ASCENDING
 
 from api.documents.queries import PAGE_FIELDS, first_window
 from api.settings import MAX_BYTES_PER_PERSON_LIMIT, MAX_DOCUMENTS_PER_PERSON_LIMIT, ApiSettings
-from bench.common import RssSampler, cpu_seconds, percentile, table
+from bench.common import RssSampler, cpu_seconds, listener_pid, percentile, table
 from contracts.events import StoredFile
 from contracts.read_models import (
     READ_MODELS,
@@ -359,27 +360,74 @@ def read_scenarios(page: int, owner_documents: int, keys: dict[int, PersonKeys])
     ]
 
 
-async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) -> list[list[object]]:
+@dataclass(frozen=True)
+class CpuPerAnswer:
+    """CPU milliseconds per answer of each process on the path, over one measured row (the machine's two cores
+    are shared by all of them: the sum is what one answer costs the machine)."""
+
+    by_process: dict[str, float]
+    load_average: float
+
+
+async def with_cpu(processes: dict[str, psutil.Process], measure: Awaitable[Rate]) -> tuple[Rate, CpuPerAnswer]:
+    before = {name: cpu_seconds(process) for name, process in processes.items()}
+    rate = await measure
+    spent = {
+        name: (cpu_seconds(process) - before[name]) * 1000 / max(rate.requests, 1)
+        for name, process in processes.items()
+    }
+    return rate, CpuPerAnswer(spent, os.getloadavg()[0])
+
+
+def watched_processes(api_pid: int, mongo: MongoSettings) -> dict[str, psutil.Process]:
+    """This benchmark (the clients), the API and the MongoDB server, when it listens on this machine."""
+    processes = {"bench": psutil.Process(), "API": psutil.Process(api_pid)}
+    server = listener_pid(urlsplit(mongo.url.get_secret_value()).port or 27017)
+    if server is not None:
+        processes["MongoDB server"] = psutil.Process(server)
+    return processes
+
+
+def cpu_rows(name: str, sides: dict[str, CpuPerAnswer]) -> list[list[object]]:
+    """One row per side: each process's CPU per answer, their sum, and the load average at the row's end."""
+    rows: list[list[object]] = []
+    for side, cpu in sides.items():
+        spent = [cpu.by_process.get(process, float("nan")) for process in ("bench", "API", "MongoDB server")]
+        rows.append([name, side, *spent, sum(cpu.by_process.values()), cpu.load_average])
+    return rows
+
+
+async def read_rates(
+    port: int, api_pid: int, mongo: MongoSettings, args: argparse.Namespace
+) -> tuple[list[list[object]], list[list[object]]]:
     client = mongo_client(mongo)
     rows: list[list[object]] = []
+    cpu: list[list[object]] = []
+    processes = watched_processes(api_pid, mongo)
     try:
         database = read_model_database(mongo.database, 1)
         keys = {owner: await person_keys(mongo, owner) for owner in (BENCH_OWNER, SMALL_OWNER)}
         for scenario in read_scenarios(args.page, args.owner_documents, keys):
-            raw = await hammer(
-                mongo_call(
-                    client,
-                    database,
-                    scenario.collection,
-                    scenario.query,
-                    scenario.projection,
-                    scenario.sort,
-                    scenario.limit,
+            raw, raw_cpu = await with_cpu(
+                processes,
+                hammer(
+                    mongo_call(
+                        client,
+                        database,
+                        scenario.collection,
+                        scenario.query,
+                        scenario.projection,
+                        scenario.sort,
+                        scenario.limit,
+                    ),
+                    args.concurrency,
+                    args.seconds,
                 ),
-                args.concurrency,
-                args.seconds,
             )
-            api = await hammer(api_call(port, scenario.path), args.concurrency, args.seconds)
+            api, api_cpu = await with_cpu(
+                processes, hammer(api_call(port, scenario.path), args.concurrency, args.seconds)
+            )
+            cpu.extend(cpu_rows(scenario.name, {"raw": raw_cpu, "API": api_cpu}))
             rows.append(
                 [
                     scenario.name,
@@ -396,8 +444,9 @@ async def read_rates(port: int, mongo: MongoSettings, args: argparse.Namespace) 
     finally:
         await client.close()
     # The HTTP stack alone (uvicorn, FastAPI, middlewares, no database): the API's own ceiling here.
-    bare = await hammer(api_call(port, "/healthz"), args.concurrency, args.seconds)
-    return rows + [["/healthz (no database)", "-", "-", "-", bare.per_second, bare.ms(50), bare.ms(99), "-"]]
+    bare, bare_cpu = await with_cpu(processes, hammer(api_call(port, "/healthz"), args.concurrency, args.seconds))
+    cpu.extend(cpu_rows("/healthz (no database)", {"API": bare_cpu}))
+    return rows + [["/healthz (no database)", "-", "-", "-", bare.per_second, bare.ms(50), bare.ms(99), "-"]], cpu
 
 
 def large_type_ratios(reads: Sequence[Sequence[object]]) -> list[list[object]]:
@@ -660,7 +709,7 @@ async def main(args: argparse.Namespace) -> int:
         await seed(mongo, args.owner_documents, args.total_documents)
         print(f"  seeded {args.total_documents:,} documents in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         async with served_api(mongo, s3, port, Path(args.log), storage_limits()) as pid:
-            reads = await read_rates(port, mongo, args) if args.only in (None, "reads") else []
+            reads, cpu = await read_rates(port, pid, mongo, args) if args.only in (None, "reads") else ([], [])
             plans = await query_plans(mongo, args) if args.only != "files" else []
             files = await file_rates(port, pid, mongo, s3, args) if args.only in (None, "files") else []
     finally:
@@ -687,6 +736,9 @@ async def main(args: argparse.Namespace) -> int:
             end="\n\n",
         )
         print(table(["page", "raw rate / type list", "API rate / type list"], large_type_ratios(reads)), end="\n\n")
+        cpu_headers = ["query", "side", "bench ms", "API ms", "MongoDB server ms", "machine ms", "load average"]
+        print("CPU per answer (ms of CPU, each process on the path; 2 cores = 2,000 ms per second in all):")
+        print(table(cpu_headers, cpu), end="\n\n")
     if plans:
         print("query plans (explain, winning plan):\n" + "\n".join(f"  {plan}" for plan in plans), end="\n\n")
     if files:

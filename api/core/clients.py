@@ -82,7 +82,15 @@ async def api_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.mongo.close()
 
 
-def api_state(request: Request) -> ApiState:
-    """FastAPI dependency: the state built by the lifespan."""
+def state_of(request: Request) -> ApiState:
+    """The state built by the lifespan. Dependencies that take the ``Request`` call this rather than depend on
+    ``api_state``: FastAPI solves every sub-dependency anew on each request (its parameters validated again),
+    cached or not, and the type list went through four of them for this one attribute read."""
     state: ApiState = request.app.state.api
     return state
+
+
+async def api_state(request: Request) -> ApiState:
+    """FastAPI dependency: the state built by the lifespan (``async``: FastAPI runs a plain ``def`` dependency in
+    its thread pool, a hand-off between threads on every request for one attribute read)."""
+    return state_of(request)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.core.clients import ApiState, api_state
+from api.core.clients import state_of
 from api.core.errors import ApiError
 
 # auto_error=False: a missing header is answered by ``require_service_token`` as an ErrorBody 401.
@@ -22,10 +22,9 @@ def token_matches(presented: str, expected: str) -> bool:
 
 
 async def require_service_token(
-    state: Annotated[ApiState, Depends(api_state)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     if credentials is None:
         raise ApiError(401, "unauthorized", "a bearer service token is required", _CHALLENGE)
-    if not token_matches(credentials.credentials, state.settings.api_service_token.get_secret_value()):
+    if not token_matches(credentials.credentials, state_of(request).settings.api_service_token.get_secret_value()):
         raise ApiError(401, "unauthorized", "the service token is not valid", _CHALLENGE)

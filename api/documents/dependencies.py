@@ -7,10 +7,11 @@ import uuid
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 
+from api.core.clients import state_of
 from api.core.errors import ApiError, not_found
-from api.core.parameters import DocumentId, OwnerId, State
+from api.core.parameters import DocumentId, OwnerId
 from api.documents.freshness import Freshness, wait_until_applied
 from api.documents.opening import opened_detail
 from api.documents.queries import StoredDocument, find_document
@@ -29,10 +30,11 @@ AfterEvent = Annotated[
 ]
 
 
-async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent = None) -> None:
+async def require_fresh(owner_id: OwnerId, request: Request, after_event: AfterEvent = None) -> None:
     """Read-your-writes gate for every owner read (see ``api.documents.freshness``)."""
     if after_event is None:
         return
+    state = state_of(request)
     outcome = await wait_until_applied(
         state.database, str(after_event), owner_id, state.settings.read_your_writes_timeout_seconds
     )
@@ -47,10 +49,12 @@ async def require_fresh(owner_id: OwnerId, state: State, after_event: AfterEvent
         )
 
 
-async def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None) -> int:
-    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here). ``async``
-    although it awaits nothing: FastAPI runs a plain ``def`` dependency in a worker thread, a hand-off per
-    request for a comparison."""
+async def page_limit(
+    request: Request, limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None
+) -> int:
+    """The page size asked for, within ``MAX_PAGE_SIZE`` (a runtime setting, so checked here; ``async`` so that
+    FastAPI does not run it in its thread pool)."""
+    state = state_of(request)
     if limit is None:
         return state.settings.default_page_size
     if limit > state.settings.max_page_size:
@@ -58,20 +62,20 @@ async def page_limit(state: State, limit: Annotated[int | None, Query(ge=1, desc
     return limit
 
 
-async def person_keys(owner_id: OwnerId, state: State) -> PersonKeys | None:
+async def person_keys(owner_id: OwnerId, request: Request) -> PersonKeys | None:
     """The owner's data key (None: they never stored anything, or were forgotten)."""
-    return await state.keys.get(owner_id)
+    return await state_of(request).keys.get(owner_id)
 
 
 PersonKeysOrNone = Annotated[PersonKeys | None, Depends(person_keys)]
 
 
 async def owned_document(
-    owner_id: OwnerId, document_id: DocumentId, state: State, keys: PersonKeysOrNone
+    owner_id: OwnerId, document_id: DocumentId, request: Request, keys: PersonKeysOrNone
 ) -> StoredDocument:
     """The document named in the path, if it is the owner's (404 for another owner's, like a missing one), its
     answer opened (a document whose person has no key any more is as good as gone)."""
-    document = await find_document(state.database, owner_id, str(document_id))
+    document = await find_document(state_of(request).database, owner_id, str(document_id))
     if document is None or keys is None:
         raise not_found("document")
     detail = opened_detail(keys, document.detail)
